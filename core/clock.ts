@@ -1,0 +1,210 @@
+/**
+ * Time, behind one contract. The core never calls the runtime's timers
+ * directly: production code uses {@linkcode SystemClock}, tests drive a
+ * {@linkcode ManualClock} and never sleep.
+ *
+ * @module
+ */
+
+/** Opaque handle of a scheduled timer. */
+export type TimerId = number;
+
+/** The time source and timer service every core component uses. */
+export interface Clock {
+  /** Milliseconds since the Unix epoch (or since the clock's origin for a manual clock). */
+  now(): number;
+  /** Runs `callback` once after `delayMs`; returns a handle for {@linkcode Clock.clearTimeout}. */
+  setTimeout(callback: () => void, delayMs: number): TimerId;
+  /** Cancels a timer; unknown or already fired handles are ignored. */
+  clearTimeout(id: TimerId): void;
+}
+
+/**
+ * Resolves after `delayMs` on `clock`, or rejects with the signal's reason
+ * when `signal` aborts first.
+ *
+ * @example
+ * ```ts
+ * import { ManualClock, sleep } from "./clock.ts";
+ * const clock = new ManualClock();
+ * const done = sleep(clock, 100);
+ * await clock.advance(100);
+ * await done;
+ * ```
+ */
+export function sleep(clock: Clock, delayMs: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clock.clearTimeout(id);
+      reject(signal?.reason);
+    };
+    const id = clock.setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, delayMs);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * An `AbortSignal` that aborts after `delayMs` on `clock` (with `reason`), or
+ * when `parent` aborts. Call `dispose()` when done so the timer is released.
+ */
+export function timeoutSignal(
+  clock: Clock,
+  delayMs: number,
+  reason: () => Error,
+  parent?: AbortSignal,
+): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const id = clock.setTimeout(() => controller.abort(reason()), delayMs);
+  const onParentAbort = () => controller.abort(parent?.reason);
+  if (parent?.aborted) controller.abort(parent.reason);
+  else parent?.addEventListener("abort", onParentAbort, { once: true });
+  return {
+    signal: controller.signal,
+    dispose() {
+      clock.clearTimeout(id);
+      parent?.removeEventListener("abort", onParentAbort);
+    },
+  };
+}
+
+/**
+ * The real clock: wall time and the runtime's timers.
+ *
+ * @example
+ * ```ts
+ * import { SystemClock } from "./clock.ts";
+ * const clock = new SystemClock();
+ * const id = clock.setTimeout(() => console.log("later"), 1000);
+ * clock.clearTimeout(id);
+ * ```
+ */
+export class SystemClock implements Clock {
+  /** Wall time in epoch milliseconds. */
+  now(): number {
+    return Date.now();
+  }
+
+  /** Schedules `callback` with the runtime's `setTimeout`. */
+  setTimeout(callback: () => void, delayMs: number): TimerId {
+    return setTimeout(callback, Math.max(0, delayMs)) as unknown as TimerId;
+  }
+
+  /** Cancels a timer made by {@linkcode SystemClock.setTimeout}. */
+  clearTimeout(id: TimerId): void {
+    clearTimeout(id);
+  }
+}
+
+interface ManualTimer {
+  id: TimerId;
+  dueMs: number;
+  callback: () => void;
+}
+
+/** Lets every already-queued microtask and one macrotask turn run. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/**
+ * A clock that only moves when told to. Timers fire in due order, ties in
+ * the order they were set; after each one fires, the event loop gets a turn so
+ * that the promise chains the timer started can run to their next wait.
+ *
+ * @example
+ * ```ts
+ * import { ManualClock } from "./clock.ts";
+ * const clock = new ManualClock();
+ * let fired = false;
+ * clock.setTimeout(() => fired = true, 1000);
+ * await clock.advance(999); // fired === false
+ * await clock.advance(1); // fired === true
+ * ```
+ */
+export class ManualClock implements Clock {
+  #nowMs: number;
+  #nextId = 1;
+  #timers: ManualTimer[] = [];
+
+  /** Creates a clock reading `startMs`. */
+  constructor(startMs = 0) {
+    this.#nowMs = startMs;
+  }
+
+  /** The current manual time. */
+  now(): number {
+    return this.#nowMs;
+  }
+
+  /** Schedules `callback` at `now() + delayMs` (negative delays count as 0). */
+  setTimeout(callback: () => void, delayMs: number): TimerId {
+    const id = this.#nextId++;
+    this.#timers.push({ id, dueMs: this.#nowMs + Math.max(0, delayMs), callback });
+    return id;
+  }
+
+  /** Cancels a pending timer. */
+  clearTimeout(id: TimerId): void {
+    this.#timers = this.#timers.filter((timer) => timer.id !== id);
+  }
+
+  /** How many timers are waiting to fire. */
+  get pendingTimers(): number {
+    return this.#timers.length;
+  }
+
+  /** When the next timer is due, or `undefined` when none is pending. */
+  nextDueMs(): number | undefined {
+    return this.#earliest()?.dueMs;
+  }
+
+  /**
+   * Moves time forward by `ms`, firing every timer that falls due (including
+   * ones scheduled by the timers it fires) and letting the work they start run.
+   * Errors thrown by timer callbacks are rethrown together at the end.
+   */
+  async advance(ms: number): Promise<void> {
+    if (!Number.isFinite(ms) || ms < 0) {
+      throw new RangeError(`advance(ms): ms must be a finite number >= 0, got ${ms}`);
+    }
+    const targetMs = this.#nowMs + ms;
+    const errors: unknown[] = [];
+    await yieldToEventLoop();
+    for (;;) {
+      const timer = this.#earliest();
+      if (!timer || timer.dueMs > targetMs) break;
+      this.#timers = this.#timers.filter((t) => t !== timer);
+      this.#nowMs = Math.max(this.#nowMs, timer.dueMs);
+      try {
+        timer.callback();
+      } catch (error) {
+        errors.push(error);
+      }
+      await yieldToEventLoop();
+    }
+    this.#nowMs = targetMs;
+    await yieldToEventLoop();
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new AggregateError(errors, "timer callbacks threw");
+  }
+
+  /** Fires timers until none is pending, or `limitMs` of manual time has passed. */
+  async runAll(limitMs = 24 * 60 * 60 * 1000): Promise<void> {
+    const endMs = this.#nowMs + limitMs;
+    for (let due = this.nextDueMs(); due !== undefined && due <= endMs; due = this.nextDueMs()) {
+      await this.advance(due - this.#nowMs);
+    }
+  }
+
+  #earliest(): ManualTimer | undefined {
+    let best: ManualTimer | undefined;
+    for (const timer of this.#timers) {
+      if (!best || timer.dueMs < best.dueMs) best = timer;
+    }
+    return best;
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The logging contract: structured, levelled, and easy to replace.
+ *
+ * @module
+ */
+
+/** Structured context attached to a log line. */
+export type LogFields = Record<string, unknown>;
+
+/** Where the core writes what it does. Plug in any logger with these four methods. */
+export interface Logger {
+  /** Fine detail, off by default in {@linkcode consoleLogger}. */
+  debug(message: string, fields?: LogFields): void;
+  /** Normal operation: switches, starts, stops. */
+  info(message: string, fields?: LogFields): void;
+  /** Something went wrong but was handled: a probe failed, a drain timed out. */
+  warn(message: string, fields?: LogFields): void;
+  /** Something failed: a switch was rolled back. */
+  error(message: string, fields?: LogFields): void;
+}
+
+/** A logger that discards everything. */
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+};
+
+const LEVELS = ["debug", "info", "warn", "error"] as const;
+
+/** A log level name. */
+export type LogLevel = typeof LEVELS[number];
+
+/**
+ * A logger writing one line per entry to the console, from `level` up.
+ *
+ * @example
+ * ```ts
+ * import { consoleLogger } from "./logger.ts";
+ * const log = consoleLogger("warn");
+ * log.warn("probe failed", { probe: "rtt" });
+ * ```
+ */
+export function consoleLogger(level: LogLevel = "info", prefix = "switchyard"): Logger {
+  const threshold = LEVELS.indexOf(level);
+  const write = (at: LogLevel) => (message: string, fields?: LogFields) => {
+    if (LEVELS.indexOf(at) < threshold) return;
+    const suffix = fields && Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : "";
+    console[at === "debug" ? "log" : at](`[${prefix}] ${at} ${message}${suffix}`);
+  };
+  return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") };
+}

@@ -1,0 +1,68 @@
+/**
+ * Switchyard keeps a distributed application on the communication stack that
+ * fits its network: datacenter (Raft, RDMA, LZ4), internet (PBFT, TCP with
+ * BBR, zstd) or hybrid, switching automatically from measured latency,
+ * bandwidth and loss, with hysteresis, cooldown and graceful drain.
+ *
+ * @example
+ * ```ts
+ * import { HybridManager } from "@switchyard/hybrid";
+ * const manager = new HybridManager({
+ *   nodeId: "node-1",
+ *   probes: [{ name: "lan", measure: async () => ({ rttMs: 0.4, bandwidthMbps: 25_000, lossRatio: 0 }) }],
+ * });
+ * manager.registerComponent("codec", { name: "lz4" }, { name: "zstd" });
+ * manager.onModeChange(({ from, to, reason }) => console.log(`${from} -> ${to}: ${reason}`));
+ * await manager.start();
+ * ```
+ *
+ * @module
+ */
+export { Mode, MODES, isMode, perMode } from "./core/mode.ts";
+export type { PerMode } from "./core/mode.ts";
+export { ManualClock, SystemClock, sleep, timeoutSignal } from "./core/clock.ts";
+export type { Clock, TimerId } from "./core/clock.ts";
+export { runWithTimeout } from "./core/timeout.ts";
+export type { TimedResult } from "./core/timeout.ts";
+export { HybridConfigSchema, resolveConfig } from "./core/config.ts";
+export type { HybridConfig, HybridConfigInput } from "./core/config.ts";
+export { SwitchyardError, ValidationError } from "./core/errors.ts";
+export type { ErrorCode, FieldIssue } from "./core/errors.ts";
+export { MEASURES, median, mergeSamples, SampleWindow } from "./core/sample.ts";
+export type { Measure, NetworkSample } from "./core/sample.ts";
+export { classify, ModeDetector } from "./core/detector.ts";
+export type { Decision, Thresholds } from "./core/detector.ts";
+export { measureProbes } from "./core/probe.ts";
+export type { MeasureRound, Probe } from "./core/probe.ts";
+export { DEFAULT_FLAGS, FeatureFlags, FeatureFlagsPatchSchema, fnv1a32, rolloutBucket } from "./core/flags.ts";
+export type { FeatureFlagsPatch, FeatureFlagValues } from "./core/flags.ts";
+export { TypedEmitter } from "./core/events.ts";
+export type { Unsubscribe } from "./core/events.ts";
+export { consoleLogger, silentLogger } from "./core/logger.ts";
+export type { LogFields, Logger, LogLevel } from "./core/logger.ts";
+export { implementationKey, variantOf } from "./core/component.ts";
+export type { Implementations, Lifecycle, Selection, Variant } from "./core/component.ts";
+export { ModeAwareAdapter } from "./core/adapter.ts";
+export type { ComponentStatus, RetireOptions, RetireReport, Transition } from "./core/adapter.ts";
+export { History } from "./core/history.ts";
+export type { SwitchOrigin, SwitchRecord } from "./core/history.ts";
+export type {
+  CooldownEvent,
+  DrainTimeoutEvent,
+  FlappingEvent,
+  ManagerEvents,
+  ProbeErrorEvent,
+  ProbeResult,
+  SampleEvent,
+} from "./core/manager_events.ts";
+export { HybridOrchestrator } from "./core/orchestrator.ts";
+export type {
+  ForcedHold,
+  ModeChangeCallback,
+  ModeChangeEvent,
+  OrchestratorOptions,
+  OrchestratorStats,
+  SwitchOutcome,
+} from "./core/orchestrator.ts";
+export { HybridManager } from "./core/manager.ts";
+export type { DetectionReport, HybridManagerOptions, HybridStats, ProbeStats } from "./core/manager.ts";
