@@ -18,13 +18,13 @@
  *
  * @module
  */
-export { Mode, MODES, isMode, perMode } from "./core/mode.ts";
+export { isMode, Mode, MODES, perMode } from "./core/mode.ts";
 export type { PerMode } from "./core/mode.ts";
-export { ManualClock, SystemClock, sleep, timeoutSignal } from "./core/clock.ts";
+export { ManualClock, sleep, SystemClock, timeoutSignal } from "./core/clock.ts";
 export type { Clock, TimerId } from "./core/clock.ts";
 export { runWithTimeout } from "./core/timeout.ts";
 export type { TimedResult } from "./core/timeout.ts";
-export { HybridConfigSchema, resolveConfig } from "./core/config.ts";
+export { resolveConfig } from "./core/config.ts";
 export type { HybridConfig, HybridConfigInput } from "./core/config.ts";
 export { SwitchyardError, ValidationError } from "./core/errors.ts";
 export type { ErrorCode, FieldIssue } from "./core/errors.ts";
@@ -34,7 +34,7 @@ export { classify, ModeDetector } from "./core/detector.ts";
 export type { Decision, Thresholds } from "./core/detector.ts";
 export { measureProbes } from "./core/probe.ts";
 export type { MeasureRound, Probe } from "./core/probe.ts";
-export { DEFAULT_FLAGS, FeatureFlags, FeatureFlagsPatchSchema, fnv1a32, rolloutBucket } from "./core/flags.ts";
+export { DEFAULT_FLAGS, FeatureFlags, fnv1a32, rolloutBucket } from "./core/flags.ts";
 export type { FeatureFlagsPatch, FeatureFlagValues } from "./core/flags.ts";
 export { TypedEmitter } from "./core/events.ts";
 export type { Unsubscribe } from "./core/events.ts";
@@ -66,3 +66,5 @@ export type {
 } from "./core/orchestrator.ts";
 export { HybridManager } from "./core/manager.ts";
 export type { DetectionReport, HybridManagerOptions, HybridStats, ProbeStats } from "./core/manager.ts";
+export { seededRandom } from "./core/random.ts";
+export type { Random } from "./core/random.ts";

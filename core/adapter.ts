@@ -11,11 +11,11 @@ import {
   type Lifecycle,
   type Selection,
   toImplementations,
-  variantOf,
   type Variant,
+  variantOf,
 } from "./component.ts";
 import { SwitchyardError, toError } from "./errors.ts";
-import { silentLogger, type Logger } from "./logger.ts";
+import { type Logger, silentLogger } from "./logger.ts";
 import { Mode } from "./mode.ts";
 import { runWithTimeout } from "./timeout.ts";
 
@@ -195,9 +195,7 @@ export class ModeAwareAdapter {
         continue;
       }
       try {
-        const result = Number.isFinite(activateTimeoutMs)
-          ? await runWithTimeout(this.#clock, activateTimeoutMs, () => activate())
-          : { timedOut: false };
+        const result = await runWithTimeout(this.#clock, activateTimeoutMs, () => activate());
         if (result.timedOut) throw new Error(`activate() timed out after ${activateTimeoutMs} ms`);
         activated.push(implementation);
       } catch (thrown) {
@@ -205,7 +203,9 @@ export class ModeAwareAdapter {
         await this.#deactivateAll(activated, "rollback");
         throw new SwitchyardError(
           "SWITCH_FAILED",
-          `component "${component}": ${variantOf(selection)} implementation for ${target} failed to activate: ${message}`,
+          `component "${component}": ${
+            variantOf(selection)
+          } implementation for ${target} failed to activate: ${message}`,
           { cause: thrown },
         );
       }

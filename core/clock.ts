@@ -71,6 +71,9 @@ export function timeoutSignal(
   };
 }
 
+/** The longest delay runtimes' timers accept; longer ones fire at once. */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
 /**
  * The real clock: wall time and the runtime's timers.
  *
@@ -88,9 +91,10 @@ export class SystemClock implements Clock {
     return Date.now();
   }
 
-  /** Schedules `callback` with the runtime's `setTimeout`. */
+  /** Schedules `callback` with the runtime's `setTimeout` (delays clamp to 0 … 2^31 − 1 ms). */
   setTimeout(callback: () => void, delayMs: number): TimerId {
-    return setTimeout(callback, Math.max(0, delayMs)) as unknown as TimerId;
+    const clampedMs = Math.min(MAX_TIMER_DELAY_MS, Math.max(0, Number.isNaN(delayMs) ? 0 : delayMs));
+    return setTimeout(callback, clampedMs) as unknown as TimerId;
   }
 
   /** Cancels a timer made by {@linkcode SystemClock.setTimeout}. */

@@ -74,7 +74,9 @@ export function toImplementations(name: string, v1OrMap: unknown, v3?: unknown):
   for (const mode of MODES) {
     const implementation = implementations[mode];
     if (implementation === undefined || implementation === null) {
-      const field = v3 === undefined && isPerModeMap(v1OrMap) ? `implementations.${mode}` : (mode === Mode.Datacenter ? "v1" : "v3");
+      const field = v3 === undefined && isPerModeMap(v1OrMap)
+        ? `implementations.${mode}`
+        : (mode === Mode.Datacenter ? "v1" : "v3");
       throw new SwitchyardError(
         "COMPONENT_INVALID",
         `registerComponent("${name}"): ${field} is missing; pass (name, v1, v3) or (name, { datacenter, internet, hybrid })`,

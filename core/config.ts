@@ -35,7 +35,7 @@ const count = (fallback: number, min: number, max: number) =>
  * The configuration schema. Unknown keys are rejected, so a typo such as
  * `cooldown` instead of `cooldownMs` fails loudly instead of being ignored.
  */
-export const HybridConfigSchema = v.strictObject({
+export const HybridConfigSchema: v.GenericSchema<HybridConfigInput, HybridConfig> = v.strictObject({
   /** Master switch: when false the manager never detects nor switches on its own. */
   enabled: v.optional(v.boolean(), true),
   /** Run the periodic detection loop. */
@@ -81,8 +81,49 @@ export const HybridConfigSchema = v.strictObject({
   historyLimit: count(100, 1, 100_000),
 });
 
-/** A complete, validated configuration. */
-export type HybridConfig = Readonly<v.InferOutput<typeof HybridConfigSchema>>;
+/** A complete, validated configuration. Every field is documented on {@linkcode HybridConfigSchema}. */
+export interface HybridConfig {
+  /** Master switch: when false the manager never detects nor switches on its own. */
+  readonly enabled: boolean;
+  /** Run the periodic detection loop. */
+  readonly autoDetect: boolean;
+  /** How often all probes are measured. */
+  readonly detectionIntervalMs: number;
+  /** Upper bound of one probe measurement; must not exceed the interval. */
+  readonly probeTimeoutMs: number;
+  /** Datacenter needs RTT below this. */
+  readonly datacenterLatencyThresholdMs: number;
+  /** Datacenter needs bandwidth above this. */
+  readonly datacenterBandwidthThresholdMbps: number;
+  /** Internet when RTT is above this. */
+  readonly internetLatencyThresholdMs: number;
+  /** Internet when bandwidth is below this. */
+  readonly internetBandwidthThresholdMbps: number;
+  /** Datacenter needs loss at most this (a ratio, 0.001 = 0.1 %). */
+  readonly datacenterLossThreshold: number;
+  /** Internet when loss is above this (a ratio, 0.01 = 1 %). */
+  readonly internetLossThreshold: number;
+  /** Fraction of a threshold by which a measure must cross it to change mode. */
+  readonly hysteresis: number;
+  /** No automatic switch within this long after the previous switch attempt. */
+  readonly cooldownMs: number;
+  /** Drain outgoing implementations before deactivating them. */
+  readonly gracefulTransition: boolean;
+  /** Upper bound of one drain. */
+  readonly drainTimeoutMs: number;
+  /** Upper bound of one `activate()` or mode-change callback; beyond it the switch rolls back. */
+  readonly activateTimeoutMs: number;
+  /** Decisions use the median of this many most recent values per measure. */
+  readonly sampleWindow: number;
+  /** Mode before the first decision. */
+  readonly initialMode: Mode;
+  /** Window of the flapping alarm. */
+  readonly flapWindowMs: number;
+  /** More mode changes than this within `flapWindowMs` raise the flapping alarm. */
+  readonly flapMaxSwitches: number;
+  /** How many switch records `getStats().history` keeps. */
+  readonly historyLimit: number;
+}
 
 /** What callers pass: any subset of {@linkcode HybridConfig}. */
 export type HybridConfigInput = Partial<HybridConfig>;

@@ -32,7 +32,7 @@ export interface Decision {
   sample: NetworkSample;
 }
 
-const round = (value: number) => Number(value.toPrecision(6));
+const round = (value: number) => Number(value.toPrecision(4));
 
 type Check = { ok: boolean; text: string };
 
@@ -71,8 +71,7 @@ function below(name: string, value: number | undefined, limit: number, orEqual =
 export function classify(sample: NetworkSample, current: Mode, thresholds: Thresholds): Decision {
   const h = thresholds.hysteresis;
   // A limit that is easier to satisfy when it keeps the node where it is.
-  const stay = (keeps: boolean, threshold: number, direction: 1 | -1) =>
-    threshold * (1 + direction * (keeps ? h : -h));
+  const stay = (keeps: boolean, threshold: number, direction: 1 | -1) => threshold * (1 + direction * (keeps ? h : -h));
 
   const inInternet = current === Mode.Internet;
   const internetChecks = [

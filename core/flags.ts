@@ -9,7 +9,7 @@ import { TypedEmitter, type Unsubscribe } from "./events.ts";
 import { parseOrThrow } from "./validation.ts";
 
 /** The schema of a flag update; unknown flags are rejected. */
-export const FeatureFlagsPatchSchema = v.strictObject({
+export const FeatureFlagsPatchSchema: v.GenericSchema<FeatureFlagsPatch> = v.strictObject({
   /** Off: the node stays in datacenter mode with v1 implementations. */
   enableHybridMode: v.optional(v.boolean()),
   /** Off: no automatic switching; `forceMode` still works. */

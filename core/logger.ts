@@ -27,10 +27,10 @@ export const silentLogger: Logger = {
   error() {},
 };
 
-const LEVELS = ["debug", "info", "warn", "error"] as const;
+/** A log level name, from the most to the least verbose. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
 
-/** A log level name. */
-export type LogLevel = typeof LEVELS[number];
+const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 
 /**
  * A logger writing one line per entry to the console, from `level` up.

@@ -8,7 +8,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { ModeAwareAdapter } from "./adapter.ts";
 import type { Clock } from "./clock.ts";
-import { type Selection, variantOf, type Variant } from "./component.ts";
+import { type Selection, type Variant, variantOf } from "./component.ts";
 import type { HybridConfig } from "./config.ts";
 import type { Decision } from "./detector.ts";
 import { toError, ValidationError } from "./errors.ts";
@@ -17,7 +17,7 @@ import type { FeatureFlags } from "./flags.ts";
 import { History, type SwitchOrigin, type SwitchRecord } from "./history.ts";
 import type { Logger } from "./logger.ts";
 import type { ManagerEvents } from "./manager_events.ts";
-import { isMode, Mode, MODES, perMode, type PerMode } from "./mode.ts";
+import { isMode, Mode, MODES, type PerMode, perMode } from "./mode.ts";
 import { runWithTimeout } from "./timeout.ts";
 
 /** What a mode-change callback receives. */
@@ -236,7 +236,9 @@ export class HybridOrchestrator {
    */
   force(mode: Mode, reason = "forced by operator", options: { holdMs?: number } = {}): Promise<SwitchOutcome> {
     const issues = [];
-    if (!isMode(mode)) issues.push({ path: "mode", message: `must be one of ${MODES.join(", ")}, got ${String(mode)}` });
+    if (!isMode(mode)) {
+      issues.push({ path: "mode", message: `must be one of ${MODES.join(", ")}, got ${String(mode)}` });
+    }
     if (typeof reason !== "string" || reason.trim() === "") {
       issues.push({ path: "reason", message: "must be a non-empty string" });
     }
@@ -345,7 +347,9 @@ export class HybridOrchestrator {
       // Asked from inside a switch: waiting here would wait for ourselves. Run
       // it right after the current switch and answer now.
       const deferred = this.#enqueue(work);
-      deferred.catch((error) => this.#options.logger.error("deferred request failed", { error: toError(error).message }));
+      deferred.catch((error) =>
+        this.#options.logger.error("deferred request failed", { error: toError(error).message })
+      );
       return Promise.resolve(
         this.#outcome("deferred", "requested during a switch; it runs when that switch completes") as T,
       );
@@ -429,7 +433,10 @@ export class HybridOrchestrator {
     }
     this.#counters.successfulSwitches++;
 
-    const report = await transition.retire({ graceful: config.gracefulTransition, drainTimeoutMs: config.drainTimeoutMs });
+    const report = await transition.retire({
+      graceful: config.gracefulTransition,
+      drainTimeoutMs: config.drainTimeoutMs,
+    });
     const record: SwitchRecord = {
       ...base,
       durationMs: clock.now() - startedMs,

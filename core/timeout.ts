@@ -38,17 +38,20 @@ export function runWithTimeout<T>(
       controller.abort(parent?.reason);
       finish(() => reject(parent?.reason));
     };
-    const timer = clock.setTimeout(() => {
-      if (settled) return;
-      settled = true;
-      parent?.removeEventListener("abort", onParentAbort);
-      controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, "TimeoutError"));
-      resolve({ timedOut: true });
-    }, timeoutMs);
+    // An infinite bound means no timer at all (runtimes treat huge delays as 1 ms).
+    const timer = Number.isFinite(timeoutMs)
+      ? clock.setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        parent?.removeEventListener("abort", onParentAbort);
+        controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, "TimeoutError"));
+        resolve({ timedOut: true });
+      }, timeoutMs)
+      : undefined;
     const finish = (outcome: () => void) => {
       if (settled) return;
       settled = true;
-      clock.clearTimeout(timer);
+      if (timer !== undefined) clock.clearTimeout(timer);
       parent?.removeEventListener("abort", onParentAbort);
       outcome();
     };

@@ -85,8 +85,11 @@ Deno.test("runWithTimeout returns the value, reports a timeout, and honours the 
   assert.deepEqual(await runWithTimeout(clock, 10, () => 7), { timedOut: false, value: 7 });
 
   let sawAbort = false;
-  const hanging = runWithTimeout(clock, 50, (signal) =>
-    new Promise<never>(() => signal.addEventListener("abort", () => sawAbort = true)));
+  const hanging = runWithTimeout(
+    clock,
+    50,
+    (signal) => new Promise<never>(() => signal.addEventListener("abort", () => sawAbort = true)),
+  );
   await clock.advance(50);
   assert.deepEqual(await hanging, { timedOut: true });
   assert.equal(sawAbort, true);
