@@ -167,6 +167,23 @@ export class ModeAwareAdapter {
     return failures;
   }
 
+  /** Deactivates every serving implementation (once each); failures are logged, never thrown. */
+  async deactivateAll(): Promise<void> {
+    const done = new Set<unknown>();
+    for (const [name, entry] of this.#entries) {
+      const implementation = entry.implementations[entry.serving];
+      if (entry.state === "active" && !done.has(implementation)) {
+        done.add(implementation);
+        try {
+          await hook(implementation, "deactivate")?.();
+        } catch (thrown) {
+          this.#logger.warn("deactivate() failed", { component: name, error: toError(thrown).message });
+        }
+      }
+      entry.state = "registered";
+    }
+  }
+
   /**
    * Activates, for `selection`, every implementation that is not serving yet,
    * each bounded by `activateTimeoutMs`. If any fails or times out, the ones

@@ -14,7 +14,12 @@ export type ErrorCode =
   | "PROBE_TIMEOUT"
   | "PROBE_FAILED"
   | "SWITCH_FAILED"
-  | "NOT_INITIALIZED";
+  | "MODE_UNAVAILABLE"
+  | "PLUGIN_INVALID"
+  | "PLUGIN_FAILED"
+  | "MANIFEST_INVALID"
+  | "FRAME_INVALID"
+  | "FRAME_TOO_LARGE";
 
 /** One problem found in user input: where it is and what is wrong. */
 export interface FieldIssue {
@@ -71,7 +76,7 @@ export class ValidationError extends SwitchyardError {
 
   /** Creates a validation error; the message lists every issue. */
   constructor(
-    code: "CONFIG_INVALID" | "INVALID_ARGUMENT",
+    code: "CONFIG_INVALID" | "INVALID_ARGUMENT" | "PLUGIN_INVALID" | "MANIFEST_INVALID",
     subject: string,
     issues: readonly FieldIssue[],
   ) {

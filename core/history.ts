@@ -30,9 +30,9 @@ export interface SwitchRecord {
   atMs: number;
   /** How long it took, activation to deactivation. */
   durationMs: number;
-  /** `success`, or `failed` when it was rolled back. */
-  outcome: "success" | "failed";
-  /** Why it failed, for `failed` records. */
+  /** `success`; `failed` when it was rolled back; `refused` when the target mode cannot be served. */
+  outcome: "success" | "failed" | "refused";
+  /** Why it failed or was refused. */
   error?: string;
   /** Components whose drain was cut at `drainTimeoutMs`. */
   drainTimeouts: string[];

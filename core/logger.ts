@@ -51,3 +51,24 @@ export function consoleLogger(level: LogLevel = "info", prefix = "switchyard"): 
   };
   return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") };
 }
+
+/**
+ * A logger that adds `fields` to every entry of `parent`, e.g. the plugin id.
+ *
+ * @example
+ * ```ts
+ * import { childLogger, consoleLogger } from "./logger.ts";
+ * const log = childLogger(consoleLogger(), { plugin: "compress-lz4" });
+ * log.info("ready"); // ... ready {"plugin":"compress-lz4"}
+ * ```
+ */
+export function childLogger(parent: Logger, fields: LogFields): Logger {
+  const wrap = (write: Logger["info"]) => (message: string, extra?: LogFields) =>
+    write(message, { ...fields, ...extra });
+  return {
+    debug: wrap(parent.debug.bind(parent)),
+    info: wrap(parent.info.bind(parent)),
+    warn: wrap(parent.warn.bind(parent)),
+    error: wrap(parent.error.bind(parent)),
+  };
+}

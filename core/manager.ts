@@ -22,7 +22,10 @@ import {
   type OrchestratorStats,
   type SwitchOutcome,
 } from "./orchestrator.ts";
+import { type BuiltinModules, type LoadedPlugins, loadPlugins, type ModuleHost, type PluginRecord } from "./loader.ts";
+import { type Metrics, MetricsRegistry } from "./metrics.ts";
 import { measureProbes, type Probe, validateProbes } from "./probe.ts";
+import { assignSlots } from "./slots.ts";
 import type { NetworkSample } from "./sample.ts";
 
 /** What {@linkcode HybridManager} accepts. Everything is optional. */
@@ -39,6 +42,22 @@ export interface HybridManagerOptions {
   flags?: FeatureFlags | FeatureFlagsPatch;
   /** This node's id; it decides the v3 rollout bucket, so keep it stable. A random UUID by default. */
   nodeId?: string;
+  /** Where the core and plugins record metrics; a new registry by default. */
+  metrics?: Metrics;
+  /** Modes that cannot be served, with why (set by `fromManifest` for failed slot plugins). */
+  unavailableModes?: Partial<Record<Mode, string>>;
+  /** The plugin set this manager owns (set by `fromManifest`); closed by `close()`. */
+  plugins?: LoadedPlugins;
+}
+
+/** Options of {@linkcode HybridManager.fromManifest}: the manager's, plus how to load. */
+export interface FromManifestOptions extends Omit<HybridManagerOptions, "plugins" | "unavailableModes"> {
+  /** Files, imports and permissions; the runtime's own by default. */
+  host?: ModuleHost;
+  /** The built-in plugins `builtin:` entries may name; Switchyard's own by default. */
+  builtins?: BuiltinModules;
+  /** Bound of one plugin's `create()` (default 30 s). */
+  createTimeoutMs?: number;
 }
 
 /** Per-probe counters. */
@@ -81,6 +100,8 @@ export interface HybridStats extends OrchestratorStats {
   components: Record<string, ComponentStatus>;
   /** The flags now. */
   flags: Readonly<FeatureFlagValues>;
+  /** Every plugin of the manifest with its state, version and reason (empty without a manifest). */
+  plugins: PluginRecord[];
 }
 
 /** What {@linkcode HybridManager.detectNow} found and did. */
@@ -138,6 +159,8 @@ export class HybridManager {
   readonly orchestrator: HybridOrchestrator;
   /** The detector. */
   readonly detector: ModeDetector;
+  /** Metrics of the core and the plugins. */
+  readonly metrics: Metrics;
 
   readonly #probes: Probe[];
   readonly #probeStats = new Map<string, ProbeStats>();
@@ -150,6 +173,7 @@ export class HybridManager {
   #detections = 0;
   #probeErrors = 0;
   #activations = new Set<Promise<unknown>>();
+  readonly #plugins: LoadedPlugins | undefined;
 
   /** Creates a manager; throws a {@linkcode ValidationError} naming every bad option. */
   constructor(options: HybridManagerOptions = {}) {
@@ -170,6 +194,8 @@ export class HybridManager {
     this.events = new TypedEmitter<ManagerEvents>((error, event) =>
       this.logger.error("event listener threw", { event: String(event), error: toError(error).message })
     );
+    this.metrics = options.metrics ?? new MetricsRegistry();
+    this.#plugins = options.plugins;
     this.adapter = new ModeAwareAdapter(this.clock, this.logger);
     this.detector = new ModeDetector(this.config);
     this.orchestrator = new HybridOrchestrator({
@@ -181,7 +207,60 @@ export class HybridManager {
       logger: this.logger,
       events: this.events,
       activateTimeoutMs: this.config.activateTimeoutMs,
+      ...(options.unavailableModes ? { unavailableModes: options.unavailableModes } : {}),
     });
+  }
+
+  /**
+   * Loads the plugins a manifest names and wires them: each slot becomes a
+   * component (`transport`, `consensus`, `compression`), slot probes join
+   * `options.probes`, extensions are created with the manager. A plugin that
+   * fails is recorded in `getStats().plugins`, and the modes whose slot it
+   * fills become unavailable: the manager never switches into them.
+   * Rejects with `MANIFEST_INVALID` for a manifest that cannot be read or is
+   * invalid, and `MODE_UNAVAILABLE` when no mode can be served.
+   *
+   * @example
+   * ```ts ignore
+   * import { HybridManager } from "@switchyard/hybrid";
+   * const manager = await HybridManager.fromManifest("plugins/manifest.json", { nodeId: "node-1" });
+   * console.table(manager.getStats().plugins);
+   * await manager.start();
+   * ```
+   */
+  static async fromManifest(location: string | URL, options: FromManifestOptions = {}): Promise<HybridManager> {
+    const clock = options.clock ?? new SystemClock();
+    const logger = options.logger ?? consoleLogger("warn");
+    const metrics = options.metrics ?? new MetricsRegistry();
+    const host = options.host ?? await (await import("../runtime/host.ts")).createHost();
+    const builtins = options.builtins ?? (await import("../plugins/builtin.ts")).BUILTIN_PLUGINS;
+    const loaded = await loadPlugins(location, {
+      host,
+      builtins,
+      clock,
+      logger,
+      metrics,
+      ...(options.createTimeoutMs !== undefined ? { createTimeoutMs: options.createTimeoutMs } : {}),
+    });
+    const slots = assignSlots(loaded);
+    let manager: HybridManager;
+    try {
+      manager = new HybridManager({
+        ...options,
+        clock,
+        logger,
+        metrics,
+        probes: [...(options.probes ?? []), ...slots.probes],
+        unavailableModes: slots.unavailable,
+        plugins: loaded,
+      });
+      for (const component of slots.components) manager.registerComponent(component.name, component.implementations);
+    } catch (error) {
+      await loaded.close();
+      throw error;
+    }
+    await loaded.createExtensions(manager);
+    return manager;
   }
 
   /** The mode served now. */
@@ -236,6 +315,17 @@ export class HybridManager {
     await Promise.allSettled([...this.#activations]);
     await this.orchestrator.idle();
     this.logger.info("stopped");
+  }
+
+  /**
+   * Stops, deactivates the serving implementations, and closes the plugins
+   * this manager owns. Unlike `stop()`, this is final.
+   */
+  async close(): Promise<void> {
+    await this.stop();
+    await this.orchestrator.runExclusive(() => this.adapter.deactivateAll());
+    this.#initialized = false;
+    await this.#plugins?.close();
   }
 
   /**
@@ -309,6 +399,7 @@ export class HybridManager {
       probes: [...this.#probeStats.values()].map((stats) => ({ ...stats })),
       components: this.adapter.status(),
       flags: this.flags.values,
+      plugins: this.#plugins?.records() ?? [],
     };
   }
 

@@ -87,6 +87,8 @@ export interface ManagerEvents {
   switch: SwitchRecord;
   /** A switch was rolled back. */
   "switch-failed": SwitchRecord;
+  /** A switch into a mode that cannot be served was refused. */
+  "switch-refused": SwitchRecord;
   /** The flapping alarm was raised or cleared. */
   flapping: FlappingEvent;
   /** A drain timed out. */

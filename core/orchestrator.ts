@@ -11,7 +11,7 @@ import type { Clock } from "./clock.ts";
 import { type Selection, type Variant, variantOf } from "./component.ts";
 import type { HybridConfig } from "./config.ts";
 import type { Decision } from "./detector.ts";
-import { toError, ValidationError } from "./errors.ts";
+import { SwitchyardError, toError, ValidationError } from "./errors.ts";
 import type { TypedEmitter, Unsubscribe } from "./events.ts";
 import type { FeatureFlags } from "./flags.ts";
 import { History, type SwitchOrigin, type SwitchRecord } from "./history.ts";
@@ -84,6 +84,10 @@ export interface OrchestratorStats {
   successfulSwitches: number;
   /** Switches rolled back. */
   failedSwitches: number;
+  /** Switches refused because the target mode cannot be served. */
+  refusedSwitches: number;
+  /** Modes that cannot be served (a slot plugin failed), with why. */
+  unavailableModes: Partial<Record<Mode, string>>;
   /** When the mode last changed (clock ms), or null. */
   lastModeChange: number | null;
   /** Why the mode last changed, or null. */
@@ -124,6 +128,8 @@ export interface OrchestratorOptions {
   events: TypedEmitter<ManagerEvents>;
   /** Upper bound of an `activate()` or a mode-change callback. */
   activateTimeoutMs?: number;
+  /** Modes that cannot be served, with why; never entered. */
+  unavailableModes?: Partial<Record<Mode, string>>;
 }
 
 /**
@@ -158,19 +164,42 @@ export class HybridOrchestrator {
   #timeInModeMs = perMode(() => 0);
   #modeChangeTimes: number[] = [];
   #flapping = false;
-  #counters = { modeChanges: 0, successfulSwitches: 0, failedSwitches: 0, drainTimeouts: 0, cooldownBlocks: 0 };
+  #counters = {
+    modeChanges: 0,
+    successfulSwitches: 0,
+    failedSwitches: 0,
+    refusedSwitches: 0,
+    drainTimeouts: 0,
+    cooldownBlocks: 0,
+  };
+  readonly #unavailable: Partial<Record<Mode, string>>;
+  #lastRefusal: string | undefined;
   #lastModeChange: { atMs: number; reason: string } | null = null;
 
-  /** Creates an orchestrator serving `config.initialMode`. */
+  /**
+   * Creates an orchestrator serving `config.initialMode`, or the first mode
+   * that can be served when that one cannot. Throws `MODE_UNAVAILABLE` when no
+   * mode can be served.
+   */
   constructor(options: OrchestratorOptions) {
     this.#options = options;
     this.#history = new History(options.config.historyLimit);
+    this.#unavailable = { ...options.unavailableModes };
     const { flags, nodeId, config } = options;
     const hybridOn = flags.values.enableHybridMode;
-    this.#selection = {
-      mode: hybridOn ? config.initialMode : Mode.Datacenter,
-      useV3: hybridOn && flags.usesV3(nodeId),
-    };
+    const wanted = hybridOn ? config.initialMode : Mode.Datacenter;
+    const preference = [wanted, Mode.Hybrid, Mode.Datacenter, Mode.Internet];
+    const initial = preference.find((mode) => this.#unavailable[mode] === undefined);
+    if (initial === undefined) {
+      const reasons = MODES.map((mode) => `${mode}: ${this.#unavailable[mode]}`).join("; ");
+      throw new SwitchyardError("MODE_UNAVAILABLE", `no mode can be served: ${reasons}`);
+    }
+    if (initial !== wanted) {
+      options.logger.warn(`initial mode ${wanted} is unavailable; starting in ${initial}`, {
+        reason: this.#unavailable[wanted],
+      });
+    }
+    this.#selection = { mode: initial, useV3: hybridOn && flags.usesV3(nodeId) };
     this.#enteredModeAtMs = options.clock.now();
   }
 
@@ -213,6 +242,9 @@ export class HybridOrchestrator {
       const changesMode = target.selection.mode !== this.#selection.mode;
       const changesVariant = target.selection.useV3 !== this.#selection.useV3;
       if (!changesMode && !changesVariant) return this.#outcome("unchanged", target.reason);
+      if (changesMode && this.#unavailable[target.selection.mode] !== undefined) {
+        return this.#refuse(target.selection, target.reason, target.origin);
+      }
       if (target.origin === "auto" && changesMode) {
         const remainingMs = this.#cooldownRemainingMs();
         if (remainingMs > 0) {
@@ -250,6 +282,10 @@ export class HybridOrchestrator {
     const flags = this.#options.flags.values;
     if (!flags.enableHybridMode && mode !== Mode.Datacenter) {
       return Promise.resolve(this.#outcome("refused", "flag enableHybridMode is off: only datacenter is allowed"));
+    }
+    if (this.#unavailable[mode] !== undefined) {
+      const selection = { mode, useV3: this.#selection.useV3 };
+      return this.#exclusive(() => this.#refuse(selection, reason, "forced"));
     }
     const nowMs = this.#options.clock.now();
     this.#forced = { mode, reason, sinceMs: nowMs, ...(holdMs !== undefined ? { untilMs: nowMs + holdMs } : {}) };
@@ -295,6 +331,7 @@ export class HybridOrchestrator {
       currentMode: this.#selection.mode,
       variant: variantOf(this.#selection),
       ...this.#counters,
+      unavailableModes: { ...this.#unavailable },
       lastModeChange: this.#lastModeChange?.atMs ?? null,
       lastModeChangeReason: this.#lastModeChange?.reason ?? null,
       timeInModeMs,
@@ -381,6 +418,7 @@ export class HybridOrchestrator {
     }
     const startedMs = clock.now();
     this.#lastAttemptMs = startedMs;
+    this.#lastRefusal = undefined;
     const base = {
       id: this.#nextRecordId++,
       from: from.mode,
@@ -472,6 +510,35 @@ export class HybridOrchestrator {
     this.#options.logger.error(`switch ${record.from} -> ${record.to} rolled back`, { error, reason: record.reason });
     this.#options.events.emit("switch-failed", record);
     return { status: "failed", mode: this.#selection.mode, reason: error, record };
+  }
+
+  #refuse(selection: Selection, reason: string, origin: SwitchOrigin): SwitchOutcome {
+    const why = `mode ${selection.mode} is unavailable: ${this.#unavailable[selection.mode]}`;
+    this.#counters.refusedSwitches++;
+    const key = `${selection.mode}|${reason}`;
+    if (key !== this.#lastRefusal) {
+      // Record a refusal once until something else happens, not at every detection round.
+      this.#lastRefusal = key;
+      const record: SwitchRecord = {
+        id: this.#nextRecordId++,
+        from: this.#selection.mode,
+        to: selection.mode,
+        fromVariant: variantOf(this.#selection),
+        toVariant: variantOf(selection),
+        reason,
+        origin,
+        atMs: this.#options.clock.now(),
+        durationMs: 0,
+        outcome: "refused",
+        error: why,
+        drainTimeouts: [],
+      };
+      this.#history.push(record);
+      this.#options.logger.warn(`switch ${record.from} -> ${record.to} refused`, { error: why });
+      this.#options.events.emit("switch-refused", record);
+      return { status: "refused", mode: this.#selection.mode, reason: why, record };
+    }
+    return { status: "refused", mode: this.#selection.mode, reason: why };
   }
 
   #outcome(status: SwitchOutcome["status"], reason: string): SwitchOutcome {

@@ -1,0 +1,14 @@
+/**
+ * The built-in plugins, each behind a literal dynamic import so that
+ * `deno publish` and bundlers can see every module, and nothing is loaded
+ * unless a manifest names it.
+ *
+ * @module
+ */
+import type { BuiltinModules } from "../core/loader.ts";
+
+/** Built-in plugin modules by id, for `builtin:<id>` manifest entries. */
+export const BUILTIN_PLUGINS: BuiltinModules = {
+  "compress-none": () => import("./compress-none/mod.ts"),
+  "probe-replay": () => import("./probe-replay/mod.ts"),
+};

@@ -1,0 +1,37 @@
+/**
+ * `compress-none`: no compression, but the same checked frame as every codec
+ * (codec name, original length, CRC-32), so corruption is still caught and
+ * peers in other modes still decode it.
+ *
+ * @module
+ */
+import * as v from "valibot";
+import { type Compressor, DEFAULT_MAX_DECOMPRESSED_BYTES, framedCompressor } from "../../core/compressor.ts";
+import { definePlugin, type Plugin } from "../../core/plugin.ts";
+
+const options = v.strictObject({
+  /** Frames claiming more than this are rejected before any allocation. */
+  maxDecompressedBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), DEFAULT_MAX_DECOMPRESSED_BYTES),
+});
+
+/** The identity codec as a compressor. */
+export function noneCompressor(maxDecompressedBytes = DEFAULT_MAX_DECOMPRESSED_BYTES): Compressor {
+  return framedCompressor(
+    { name: "none", level: 0, encode: (data) => data, decode: (payload) => payload.slice() },
+    { maxDecompressedBytes },
+  );
+}
+
+/** The plugin. */
+const plugin: Plugin<v.InferOutput<typeof options>, Compressor> = definePlugin({
+  id: "compress-none",
+  version: "0.1.0",
+  kind: "compressor",
+  description: "No compression; frames are still checked.",
+  modes: ["datacenter", "internet", "hybrid"],
+  provides: ["compressor:none"],
+  compat: { core: "^0.1.0", runtimes: ["deno", "bun", "node"] },
+  options,
+  create: (_context, { maxDecompressedBytes }) => noneCompressor(maxDecompressedBytes),
+});
+export default plugin;

@@ -1,0 +1,58 @@
+// The compliance suites must fail for broken plugins, or they prove nothing.
+import assert from "node:assert/strict";
+import { type Compressor, framedCompressor } from "../../core/compressor.ts";
+import { decodeFrameHeader } from "../../core/frame.ts";
+import type { Probe } from "../../core/probe.ts";
+import { compressorCompliance, probeCompliance } from "../../testing.ts";
+
+async function failingCases(cases: { name: string; run(): Promise<void> }[]): Promise<string[]> {
+  const failed: string[] = [];
+  for (const check of cases) {
+    try {
+      await check.run();
+    } catch {
+      failed.push(check.name);
+    }
+  }
+  return failed;
+}
+
+Deno.test("the compressor suite catches a codec that skips the checksum", async () => {
+  const honest = framedCompressor({ name: "none", level: 0, encode: (d) => d, decode: (p) => p.slice() });
+  const careless: Compressor = {
+    codec: "none",
+    compress: (data) => honest.compress(data),
+    // Returns the payload without checking length or checksum.
+    decompress: (frame) => {
+      const header = decodeFrameHeader(frame, Number.MAX_SAFE_INTEGER);
+      return Promise.resolve(frame.slice(header.payloadOffset));
+    },
+  };
+  const failed = await failingCases(compressorCompliance(() => careless, { corruptionTrials: 50 }));
+  assert.ok(failed.includes("never returns wrong data for a corrupted frame"), failed.join(", "));
+  assert.ok(failed.includes("rejects a frame claiming more than the limit before decoding it"), failed.join(", "));
+  assert.deepEqual(await failingCases(compressorCompliance(() => honest, { corruptionTrials: 50 })), []);
+});
+
+Deno.test("the compressor suite catches a codec that loses data", async () => {
+  const lossy = framedCompressor({
+    name: "lossy",
+    level: 0,
+    encode: (d) => d.subarray(0, d.length >> 1),
+    decode: (p) => p,
+  });
+  const failed = await failingCases(compressorCompliance(() => lossy, { corruptionTrials: 10 }));
+  assert.ok(failed.includes("round-trips every payload exactly"));
+});
+
+Deno.test("the probe suite catches invalid samples and ignored aborts", async () => {
+  const negative: Probe = { name: "neg", measure: () => Promise.resolve({ rttMs: -1 }) };
+  assert.deepEqual(await failingCases(probeCompliance(() => negative)), ["returns valid samples, repeatedly"]);
+  const deaf: Probe = { name: "deaf", measure: () => new Promise(() => {}) };
+  const failed = await failingCases(
+    probeCompliance(() => ({ ...deaf, measure: (s) => s?.aborted ? deaf.measure() : Promise.resolve({ rttMs: 1 }) }), {
+      abortSettleMs: 20,
+    }),
+  );
+  assert.deepEqual(failed, ["settles promptly when its signal is already aborted"]);
+});
