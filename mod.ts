@@ -65,6 +65,39 @@ export type {
   SwitchOutcome,
 } from "./core/orchestrator.ts";
 export { HybridManager } from "./core/manager.ts";
-export type { DetectionReport, HybridManagerOptions, HybridStats, ProbeStats } from "./core/manager.ts";
+export type {
+  DetectionReport,
+  FromManifestOptions,
+  HybridManagerOptions,
+  HybridStats,
+  ProbeStats,
+} from "./core/manager.ts";
 export { seededRandom } from "./core/random.ts";
 export type { Random } from "./core/random.ts";
+export { definePlugin, PERMISSIONS, PLUGIN_KINDS } from "./core/plugin.ts";
+export type { Permission, Plugin, PluginContext, PluginKind } from "./core/plugin.ts";
+export type { StandardIssue, StandardResult, StandardSchema } from "./core/standard_schema.ts";
+export { parseManifest } from "./core/manifest.ts";
+export type { Manifest, ManifestEntry, ManifestSlots } from "./core/manifest.ts";
+export { integrityOf, loadPlugins } from "./core/loader.ts";
+export type {
+  BuiltinModules,
+  LoadedPlugins,
+  LoaderOptions,
+  ModuleHost,
+  PluginRecord,
+  PluginStage,
+} from "./core/loader.ts";
+export { UnavailableImplementation } from "./core/slots.ts";
+export { CORE_VERSION } from "./core/version.ts";
+export { currentRuntime, RUNTIMES } from "./core/runtime.ts";
+export type { Runtime } from "./core/runtime.ts";
+export { satisfies } from "./core/semver.ts";
+export { MetricsRegistry } from "./core/metrics.ts";
+export type { Labels, MetricPoint, Metrics } from "./core/metrics.ts";
+export { childLogger } from "./core/logger.ts";
+export { DEFAULT_MAX_DECOMPRESSED_BYTES, framedCompressor } from "./core/compressor.ts";
+export type { Codec, Compressor, FramedCompressorOptions } from "./core/compressor.ts";
+export { decodeFrameHeader, encodeFrame, FRAME_VERSION } from "./core/frame.ts";
+export type { FrameHeader } from "./core/frame.ts";
+export { crc32 } from "./core/crc32.ts";

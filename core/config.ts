@@ -35,15 +35,18 @@ const count = (fallback: number, min: number, max: number) =>
  * The configuration schema. Unknown keys are rejected, so a typo such as
  * `cooldown` instead of `cooldownMs` fails loudly instead of being ignored.
  */
-export const HybridConfigSchema: v.GenericSchema<HybridConfigInput, HybridConfig> = v.strictObject({
+export const HybridConfigSchema: v.GenericSchema<
+  HybridConfigInput,
+  Omit<HybridConfig, "probeTimeoutMs"> & { probeTimeoutMs?: number }
+> = v.strictObject({
   /** Master switch: when false the manager never detects nor switches on its own. */
   enabled: v.optional(v.boolean(), true),
   /** Run the periodic detection loop. */
   autoDetect: v.optional(v.boolean(), true),
   /** How often all probes are measured. */
   detectionIntervalMs: positiveMs(10_000),
-  /** Upper bound of one probe measurement; must not exceed the interval. */
-  probeTimeoutMs: positiveMs(5_000),
+  /** Upper bound of one probe measurement; must not exceed the interval. Default: 5 s or the interval if shorter. */
+  probeTimeoutMs: v.optional(v.pipe(v.number(), v.finite(), v.gtValue(0, "must be greater than 0"))),
   /** Datacenter needs RTT below this. */
   datacenterLatencyThresholdMs: positiveMs(10),
   /** Datacenter needs bandwidth above this. */
@@ -89,7 +92,7 @@ export interface HybridConfig {
   readonly autoDetect: boolean;
   /** How often all probes are measured. */
   readonly detectionIntervalMs: number;
-  /** Upper bound of one probe measurement; must not exceed the interval. */
+  /** Upper bound of one probe measurement; must not exceed the interval (default: 5 s, or the interval if shorter). */
   readonly probeTimeoutMs: number;
   /** Datacenter needs RTT below this. */
   readonly datacenterLatencyThresholdMs: number;
@@ -173,7 +176,11 @@ export function resolveConfig(input: HybridConfigInput = {}): HybridConfig {
   if (!result.success) {
     throw new ValidationError("CONFIG_INVALID", "HybridManager config", toFieldIssues(result.issues));
   }
-  const issues = crossFieldIssues(result.output);
+  const config = {
+    ...result.output,
+    probeTimeoutMs: result.output.probeTimeoutMs ?? Math.min(5_000, result.output.detectionIntervalMs),
+  };
+  const issues = crossFieldIssues(config);
   if (issues.length > 0) throw new ValidationError("CONFIG_INVALID", "HybridManager config", issues);
-  return Object.freeze(result.output);
+  return Object.freeze(config);
 }

@@ -31,10 +31,11 @@ export function instanceIssues(kind: PluginKind, instance: unknown): FieldIssue[
     }];
   }
   const record = instance as Record<string, unknown>;
-  return Object.entries(INSTANCE_SHAPES[kind]).flatMap(([member, type]) =>
-    typeof record[member] === type ? [] : [{
+  return Object.entries(INSTANCE_SHAPES[kind]).flatMap(([member, type]) => {
+    const actual = typeof record[member];
+    return actual === type ? [] : [{
       path: `instance.${member}`,
-      message: `a ${kind} must have ${member} (${type}), got ${typeof record[member]}`,
-    }]
-  );
+      message: `a ${kind} must have ${member} (${type}), got ${actual}`,
+    }];
+  });
 }

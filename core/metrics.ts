@@ -72,13 +72,12 @@ export class MetricsRegistry implements Metrics {
 
   /** A view of this registry adding `labels` to every series. */
   scoped(labels: Labels): Metrics {
-    const parent = this;
     const merged = { ...this.#labels, ...labels };
     return {
-      increment: (name, help, extra = {}, by = 1) => parent.increment(name, help, { ...merged, ...extra }, by),
-      set: (name, help, value, extra = {}) => parent.set(name, help, value, { ...merged, ...extra }),
-      scoped: (more) => parent.scoped({ ...merged, ...more }),
-      snapshot: () => parent.snapshot(),
+      increment: (name, help, extra = {}, by = 1) => this.increment(name, help, { ...merged, ...extra }, by),
+      set: (name, help, value, extra = {}) => this.set(name, help, value, { ...merged, ...extra }),
+      scoped: (more) => this.scoped({ ...merged, ...more }),
+      snapshot: () => this.snapshot(),
     };
   }
 

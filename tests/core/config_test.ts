@@ -22,6 +22,12 @@ Deno.test("resolveConfig fills in the design's defaults", () => {
   assert.ok(Object.isFrozen(config));
 });
 
+Deno.test("probeTimeoutMs defaults to 5 s, or the interval when that is shorter", () => {
+  assert.equal(resolveConfig().probeTimeoutMs, 5_000);
+  assert.equal(resolveConfig({ detectionIntervalMs: 1_000 }).probeTimeoutMs, 1_000);
+  assert.throws(() => resolveConfig({ detectionIntervalMs: 1_000, probeTimeoutMs: 2_000 }), /probeTimeoutMs/);
+});
+
 Deno.test("resolveConfig keeps valid overrides", () => {
   const config = resolveConfig({ cooldownMs: 0, initialMode: "internet", sampleWindow: 1 });
   assert.equal(config.cooldownMs, 0);
