@@ -101,3 +101,4 @@ export type { Codec, Compressor, FramedCompressorOptions } from "./core/compress
 export { decodeFrameHeader, encodeFrame, FRAME_VERSION } from "./core/frame.ts";
 export type { FrameHeader } from "./core/frame.ts";
 export { crc32 } from "./core/crc32.ts";
+export { manifestJsonSchema } from "./core/manifest_json_schema.ts";
