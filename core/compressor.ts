@@ -15,8 +15,10 @@ export const DEFAULT_MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;
  * self-describing frame (see `core/frame.ts`).
  */
 export interface Compressor {
-  /** The codec name written in frames, e.g. `"lz4"`. */
+  /** The codec name written in frames, e.g. `"lz4"` (an adaptive compressor names itself, e.g. `"adaptive"`). */
   readonly codec: string;
+  /** Every codec name its frames may carry, when that is not just `codec` (e.g. an adaptive compressor). */
+  readonly codecs?: readonly string[];
   /** Compresses `data` into a frame. */
   compress(data: Uint8Array): Promise<Uint8Array>;
   /**
@@ -43,6 +45,8 @@ export interface Codec {
 export interface FramedCompressorOptions {
   /** Frames claiming more than this are rejected before decoding (default 64 MiB). */
   maxDecompressedBytes?: number;
+  /** Decoders for frames of other codecs, so a node decodes what peers in other modes send. */
+  decoders?: (codec: string) => Codec | undefined;
 }
 
 /**
@@ -77,13 +81,14 @@ export function framedCompressor(codec: Codec, options: FramedCompressorOptions 
     },
     async decompress(frame) {
       const header = decodeFrameHeader(frame, maxBytes);
-      if (header.codec !== codec.name && (header.flags & FLAG_STORED) === 0) {
+      const decoder = header.codec === codec.name ? codec : options.decoders?.(header.codec);
+      if (!decoder && (header.flags & FLAG_STORED) === 0) {
         throw new SwitchyardError(
           "FRAME_INVALID",
           `invalid frame: codec "${header.codec}" cannot be decoded by "${codec.name}"`,
         );
       }
-      return await decodePayload(codec, header, frame);
+      return await decodePayload(decoder, header, frame);
     },
   };
 }

@@ -18,6 +18,7 @@ import type { Metrics } from "./metrics.ts";
 import type { Mode } from "./mode.ts";
 import { type Permission, type Plugin, type PluginContext, pluginIssues, type PluginKind } from "./plugin.ts";
 import type { Runtime } from "./runtime.ts";
+import type { NetworkSample } from "./sample.ts";
 import { satisfies } from "./semver.ts";
 import { validateStandard } from "./standard_schema.ts";
 import { runWithTimeout } from "./timeout.ts";
@@ -92,6 +93,8 @@ export interface LoaderOptions {
   coreVersion?: string;
   /** Bound of one `create()` (default 30 s). */
   createTimeoutMs?: number;
+  /** The latest medians, given to plugins as `context.network()`. */
+  network?: () => NetworkSample;
 }
 
 /** The loaded plugin set. */
@@ -233,6 +236,7 @@ export async function loadPlugins(location: string | URL, options: LoaderOptions
       logger: childLogger(options.logger, { plugin: plugin.id }),
       metrics: options.metrics.scoped({ plugin: plugin.id }),
       runtime: host.runtime,
+      network: () => options.network?.() ?? {},
       require: <T>(capability: string): T => {
         const providerId = candidate.providers.get(capability);
         if (providerId === undefined) {

@@ -234,12 +234,14 @@ export class HybridManager {
     const metrics = options.metrics ?? new MetricsRegistry();
     const host = options.host ?? await (await import("../runtime/host.ts")).createHost();
     const builtins = options.builtins ?? (await import("../plugins/builtin.ts")).BUILTIN_PLUGINS;
+    let created: HybridManager | undefined;
     const loaded = await loadPlugins(location, {
       host,
       builtins,
       clock,
       logger,
       metrics,
+      network: () => created?.detector.summary() ?? {},
       ...(options.createTimeoutMs !== undefined ? { createTimeoutMs: options.createTimeoutMs } : {}),
     });
     const slots = assignSlots(loaded);
@@ -255,6 +257,7 @@ export class HybridManager {
         plugins: loaded,
       });
       for (const component of slots.components) manager.registerComponent(component.name, component.implementations);
+      created = manager;
     } catch (error) {
       await loaded.close();
       throw error;

@@ -13,6 +13,7 @@ import type { Metrics } from "./metrics.ts";
 import { isMode, type Mode, MODES } from "./mode.ts";
 import { type Runtime, RUNTIMES } from "./runtime.ts";
 import { isValidRange, parseVersion } from "./semver.ts";
+import type { NetworkSample } from "./sample.ts";
 import { isStandardSchema, type StandardSchema } from "./standard_schema.ts";
 
 /** What a plugin is. The kind decides which contract its instance must meet. */
@@ -44,6 +45,8 @@ export interface PluginContext {
    * Throws `PLUGIN_INVALID` for a capability it did not declare.
    */
   require<T>(capability: string): T;
+  /** The manager's latest medians (empty before the first measurement, or outside a manager). */
+  network(): NetworkSample;
   /** The manager; given to `extension` plugins only, which are created after it. */
   manager?: HybridManager;
 }

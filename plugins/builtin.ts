@@ -9,6 +9,9 @@ import type { BuiltinModules } from "../core/loader.ts";
 
 /** Built-in plugin modules by id, for `builtin:<id>` manifest entries. */
 export const BUILTIN_PLUGINS: BuiltinModules = {
+  "compress-adaptive": () => import("./compress-adaptive/mod.ts"),
+  "compress-lz4": () => import("./compress-lz4/mod.ts"),
   "compress-none": () => import("./compress-none/mod.ts"),
+  "compress-zstd": () => import("./compress-zstd/mod.ts"),
   "probe-replay": () => import("./probe-replay/mod.ts"),
 };

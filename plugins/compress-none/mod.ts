@@ -8,6 +8,7 @@
 import * as v from "valibot";
 import { type Compressor, DEFAULT_MAX_DECOMPRESSED_BYTES, framedCompressor } from "../../core/compressor.ts";
 import { definePlugin, type Plugin } from "../../core/plugin.ts";
+import { builtinDecoder, noneCodec } from "../codecs.ts";
 
 const options = v.strictObject({
   /** Frames claiming more than this are rejected before any allocation. */
@@ -16,10 +17,7 @@ const options = v.strictObject({
 
 /** The identity codec as a compressor. */
 export function noneCompressor(maxDecompressedBytes = DEFAULT_MAX_DECOMPRESSED_BYTES): Compressor {
-  return framedCompressor(
-    { name: "none", level: 0, encode: (data) => data, decode: (payload) => payload.slice() },
-    { maxDecompressedBytes },
-  );
+  return framedCompressor(noneCodec, { maxDecompressedBytes, decoders: builtinDecoder });
 }
 
 /** The plugin. */

@@ -31,3 +31,35 @@ export function runCompliance(label: string, cases: readonly ComplianceCase[], t
   if (!registrar) throw new Error("runCompliance: no Deno.test here; pass your runner's test function");
   for (const check of cases) registrar(`${label}: ${check.name}`, () => check.run());
 }
+
+/**
+ * Wraps `make` so every instance it creates is closed (when it has `close()`)
+ * after the case that made it, keeping workers and sockets from leaking.
+ */
+export function closing<T>(make: () => T | Promise<T>): { make: () => Promise<T>; closeAll(): Promise<void> } {
+  const made: T[] = [];
+  return {
+    make: async () => {
+      const instance = await make();
+      made.push(instance);
+      return instance;
+    },
+    closeAll: async () => {
+      for (const instance of made.splice(0)) await (instance as { close?: () => unknown }).close?.();
+    },
+  };
+}
+
+/** Runs each case's body, then closes what it made. */
+export function withCleanup(cases: ComplianceCase[], closeAll: () => Promise<void>): ComplianceCase[] {
+  return cases.map((check) => ({
+    name: check.name,
+    run: async () => {
+      try {
+        await check.run();
+      } finally {
+        await closeAll();
+      }
+    },
+  }));
+}

@@ -15,6 +15,7 @@ import { MetricsRegistry } from "../../core/metrics.ts";
 import { type Plugin, type PluginContext, pluginIssues } from "../../core/plugin.ts";
 import type { Probe } from "../../core/probe.ts";
 import { currentRuntime } from "../../core/runtime.ts";
+import type { NetworkSample } from "../../core/sample.ts";
 import { validateStandard } from "../../core/standard_schema.ts";
 import type { ComplianceCase } from "./case.ts";
 import { compressorCompliance } from "./compressor.ts";
@@ -30,6 +31,8 @@ export interface TestContextOptions {
   logger?: Logger;
   /** Instances by capability, for plugins that `require` some. */
   provided?: Record<string, unknown>;
+  /** What `context.network()` returns (empty by default). */
+  network?: NetworkSample;
 }
 
 /** A plugin context for tests, outside the loader. */
@@ -40,6 +43,7 @@ export function createPluginContext(options: TestContextOptions): PluginContext 
     logger: childLogger(options.logger ?? silentLogger, { plugin: options.pluginId }),
     metrics: new MetricsRegistry().scoped({ plugin: options.pluginId }),
     runtime: currentRuntime(),
+    network: () => ({ ...options.network }),
     require<T>(capability: string): T {
       if (!options.provided || !(capability in options.provided)) {
         throw new SwitchyardError("PLUGIN_INVALID", `test context: nothing provides "${capability}"`);

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import type { Probe } from "../../core/probe.ts";
 import { MEASURES, sampleIssues } from "../../core/sample.ts";
-import type { ComplianceCase } from "./case.ts";
+import { closing, type ComplianceCase, withCleanup } from "./case.ts";
 
 /** Options of {@linkcode probeCompliance}. */
 export interface ProbeComplianceOptions {
@@ -58,5 +58,5 @@ export function probeCompliance(
         assert.equal(outcome, "settled", `measure(abortedSignal) did not settle within ${settleMs} ms`);
       },
     },
-  ];
+  ], closeAll);
 }

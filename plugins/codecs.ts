@@ -1,0 +1,39 @@
+/**
+ * Decoders for every built-in codec, shared by the built-in compressors so
+ * that any of them decodes any built-in frame, whatever mode its sender is in.
+ *
+ * @module
+ */
+import type { Codec } from "../core/compressor.ts";
+import { lz4Codec } from "./compress-lz4/codec.ts";
+import { createZstdEngine, type ZstdEngine } from "./compress-zstd/engines.ts";
+
+let zstdEngine: Promise<ZstdEngine> | undefined;
+
+/** The identity codec. */
+export const noneCodec: Codec = {
+  name: "none",
+  level: 0,
+  encode: (data) => data,
+  decode: (payload) => payload.slice(),
+};
+
+/** A zstd decoder on the runtime's preferred engine, created on first use. */
+const zstdDecoder: Codec = {
+  name: "zstd",
+  level: 0,
+  encode: () => {
+    throw new Error("the shared zstd decoder does not encode");
+  },
+  decode: async (payload, originalLength) => {
+    zstdEngine ??= createZstdEngine("auto");
+    return await (await zstdEngine).decompress(payload, originalLength);
+  },
+};
+
+const DECODERS: Record<string, Codec> = { none: noneCodec, lz4: lz4Codec, zstd: zstdDecoder };
+
+/** The decoder of a built-in codec, or undefined. */
+export function builtinDecoder(codec: string): Codec | undefined {
+  return DECODERS[codec];
+}

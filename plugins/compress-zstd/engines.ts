@@ -1,0 +1,102 @@
+/**
+ * The two zstd engines behind one interface: the runtime's native zstd
+ * (`node:zlib`, present in Deno and Bun; its async calls run on the thread
+ * pool, off the event loop) and the WASM build (everywhere; heavy levels go
+ * to a worker pool). Both write standard frames with the content size, so
+ * either decodes the other's output.
+ *
+ * @module
+ */
+import * as zlib from "node:zlib";
+import { compress as wasmCompress, decompress as wasmDecompress, initZstd } from "../../wasm/zstd.js";
+import { checkZstdContentSize } from "./frame_size.ts";
+import { ZstdWorkerPool } from "./pool.ts";
+
+/** Which implementation runs. */
+export type ZstdEngineName = "native" | "wasm";
+
+/** A zstd implementation. */
+export interface ZstdEngine {
+  /** `native` (node:zlib) or `wasm`. */
+  readonly name: ZstdEngineName;
+  /** Compresses at `level`; `offload` keeps the event loop free (thread pool or worker). */
+  compress(data: Uint8Array, level: number, offload: boolean): Promise<Uint8Array>;
+  /** Decompresses a frame declaring exactly `originalLength` bytes, never producing more. */
+  decompress(payload: Uint8Array, originalLength: number): Promise<Uint8Array>;
+  /** Releases workers. */
+  close(): void;
+}
+
+/** The highest zstd level. */
+export const ZSTD_MAX_LEVEL = 22;
+
+type NativeZstd = {
+  zstdCompressSync(data: Uint8Array, options: object): Uint8Array;
+  zstdCompress(data: Uint8Array, options: object, callback: (error: Error | null, result: Uint8Array) => void): void;
+  zstdDecompressSync(data: Uint8Array, options: object): Uint8Array;
+  constants: Record<string, number>;
+};
+
+/** The runtime's native zstd, or undefined where `node:zlib` has none (Node before 22.15). */
+export function nativeZstd(): NativeZstd | undefined {
+  const candidate = zlib as unknown as Partial<NativeZstd>;
+  return typeof candidate.zstdCompressSync === "function" && typeof candidate.zstdDecompressSync === "function" &&
+      typeof candidate.zstdCompress === "function" && candidate.constants?.ZSTD_c_compressionLevel !== undefined
+    ? candidate as NativeZstd
+    : undefined;
+}
+
+/** A plain Uint8Array view of a Buffer (runtimes return Buffer subclasses from node:zlib). */
+const plain = (bytes: Uint8Array) => new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+function nativeEngine(native: NativeZstd): ZstdEngine {
+  const options = (data: Uint8Array, level: number) => ({
+    pledgedSrcSize: data.length,
+    params: { [native.constants.ZSTD_c_compressionLevel]: level },
+  });
+  return {
+    name: "native",
+    compress: (data, level, offload) =>
+      offload
+        ? new Promise((resolve, reject) =>
+          native.zstdCompress(data, options(data, level), (error, out) => error ? reject(error) : resolve(plain(out)))
+        )
+        : Promise.resolve(plain(native.zstdCompressSync(data, options(data, level)))),
+    decompress: (payload, originalLength) => {
+      checkZstdContentSize(payload, originalLength);
+      return Promise.resolve(
+        plain(native.zstdDecompressSync(payload, { maxOutputLength: Math.max(1, originalLength) })),
+      );
+    },
+    close() {},
+  };
+}
+
+async function wasmEngine(): Promise<ZstdEngine> {
+  await initZstd();
+  let pool: ZstdWorkerPool | undefined;
+  return {
+    name: "wasm",
+    compress: (data, level, offload) => {
+      if (!offload) return Promise.resolve(wasmCompress(data, level));
+      pool ??= new ZstdWorkerPool();
+      return pool.compress(data, level);
+    },
+    decompress: (payload, originalLength) => {
+      // The WASM decoder allocates the declared size; it was just checked against the frame's bound.
+      checkZstdContentSize(payload, originalLength);
+      return Promise.resolve(originalLength === 0 ? new Uint8Array(0) : wasmDecompress(payload));
+    },
+    close: () => pool?.close(),
+  };
+}
+
+/** Picks an engine: `auto` prefers native. */
+export async function createZstdEngine(preference: "auto" | ZstdEngineName): Promise<ZstdEngine> {
+  const native = preference === "wasm" ? undefined : nativeZstd();
+  if (native) return nativeEngine(native);
+  if (preference === "native") {
+    throw new Error('native zstd is not available in this runtime (node:zlib has no zstd); use engine "wasm"');
+  }
+  return await wasmEngine();
+}
