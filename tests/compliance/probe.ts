@@ -24,11 +24,12 @@ async function validSample(probe: Probe, what: string): Promise<void> {
 
 /** The cases every probe must pass. `make` creates the probe under test. */
 export function probeCompliance(
-  make: () => Probe | Promise<Probe>,
+  makeProbe: () => Probe | Promise<Probe>,
   options: ProbeComplianceOptions = {},
 ): ComplianceCase[] {
+  const { make, closeAll } = closing(makeProbe);
   const settleMs = options.abortSettleMs ?? 2_000;
-  return [
+  return withCleanup([
     {
       name: "has a non-empty name",
       async run() {
