@@ -30,7 +30,7 @@ const options = v.strictObject({
   bandwidthMbps: v.optional(v.pipe(v.number(), v.gtValue(0))),
   /** Bandwidth assumed before any is measured. */
   defaultBandwidthMbps: v.optional(v.pipe(v.number(), v.gtValue(0)), 1_000),
-  /** Try one other candidate every this many calls. */
+  /** Consider trying a runner-up every this many calls (within 5 % of the time spent). */
   exploreEvery: v.optional(v.pipe(v.number(), v.integer(), v.minValue(2)), 16),
   /** Size of the sample candidates are tried on. */
   sampleBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1024)), 64 * 1024),
@@ -96,13 +96,23 @@ export async function adaptiveCompressor(
   let lastChoice: string | undefined;
 
   const currentBandwidth = () => fixedMbps ?? network().bandwidthMbps ?? settings.defaultBandwidthMbps;
-  const trial = async (label: string, sample: Uint8Array) => {
+  // Heavy levels are tried on a smaller sample: a trial must never cost more than it can save.
+  const sampleOf = (label: string, data: Uint8Array) => {
+    const heavy = label.startsWith("zstd-") && Number(label.slice(5)) >= 10;
+    return data.subarray(0, Math.min(data.length, heavy ? settings.sampleBytes / 4 : settings.sampleBytes));
+  };
+  let exploringMs = 0;
+  let workingMs = 0;
+  const trial = async (label: string, data: Uint8Array) => {
+    const sample = sampleOf(label, data);
+    if (sample.length === 0) return;
     const compressor = compressors.get(label)!;
     const t0 = now();
     const frame = await compressor.compress(sample);
     const t1 = now();
     await compressor.decompress(frame);
     const t2 = now();
+    exploringMs += t2 - t0;
     model.record(label, {
       originalBytes: sample.length,
       compressedBytes: frame.length,
@@ -116,21 +126,27 @@ export async function adaptiveCompressor(
     codecs: ["none", "lz4", "zstd"],
     async compress(data) {
       calls++;
-      const sample = data.subarray(0, Math.min(data.length, settings.sampleBytes));
-      if (sample.length > 0) {
-        for (const label of model.unknown()) await trial(label, sample);
-        if (calls % settings.exploreEvery === 0) {
-          const others = labels.filter((label) => label !== lastChoice);
-          if (others.length > 0) await trial(others[explore++ % others.length], sample);
-        }
-      }
       bandwidthMbps = currentBandwidth();
+      // Calibrate, fastest first, skipping what cannot win at this size and bandwidth.
+      for (const label of model.unknown()) {
+        if (model.couldWin(label, data.length, bandwidthMbps)) await trial(label, data);
+      }
+      // Explore the runner-up now and then, within 5 % of the time spent working.
+      if (calls % settings.exploreEvery === 0 && exploringMs < 0.05 * workingMs) {
+        const runnerUp = labels
+          .filter((label) => label !== lastChoice && model.couldWin(label, data.length, bandwidthMbps))
+          .map((label) => ({ label, ms: model.deliveryMs(label, data.length, bandwidthMbps) ?? Infinity }))
+          .sort((a, b) => a.ms - b.ms)[explore++ % 2];
+        if (runnerUp) await trial(runnerUp.label, data);
+      }
       const { label } = model.choose(data.length, bandwidthMbps);
       lastChoice = label;
       choices[label]++;
       const t0 = now();
       const frame = await compressors.get(label)!.compress(data);
-      model.record(label, { originalBytes: data.length, compressedBytes: frame.length, compressMs: now() - t0 });
+      const compressMs = now() - t0;
+      workingMs += compressMs + frame.length * 8 / (bandwidthMbps * 1000);
+      model.record(label, { originalBytes: data.length, compressedBytes: frame.length, compressMs });
       return frame;
     },
     async decompress(frame) {

@@ -88,15 +88,32 @@ export class DeliveryModel {
     return bytes / estimate.compressBytesPerMs + transferMs + bytes / estimate.decompressBytesPerMs;
   }
 
-  /** The candidate with the least estimated delivery time (the first unknown one, if any is unknown). */
+  /** The known candidate with the least estimated delivery time (the first candidate when none is known). */
   choose(bytes: number, bandwidthMbps: number): { label: string; deliveryMs?: number } {
     let best: { label: string; deliveryMs?: number } | undefined;
     for (const label of this.#estimates.keys()) {
       const ms = this.deliveryMs(label, bytes, bandwidthMbps);
-      if (ms === undefined) return { label };
-      if (!best || ms < (best.deliveryMs ?? Infinity)) best = { label, deliveryMs: ms };
+      if (ms !== undefined && (!best || ms < (best.deliveryMs ?? Infinity))) best = { label, deliveryMs: ms };
     }
     return best ?? { label: [...this.#estimates.keys()][0] };
+  }
+
+  /**
+   * Whether `label` could still beat the best known candidate. Candidates are
+   * ordered fastest first, and a later one compresses no faster than any
+   * earlier one (LZ4 before zstd, zstd levels ascending), so compressing
+   * `bytes` with `label` takes at least as long as with the slowest earlier
+   * one measured; if that alone exceeds the best delivery time, `label` cannot win.
+   */
+  couldWin(label: string, bytes: number, bandwidthMbps: number): boolean {
+    const best = this.choose(bytes, bandwidthMbps).deliveryMs;
+    if (best === undefined) return true;
+    let lowerBoundMs = 0;
+    for (const estimate of this.#estimates.values()) {
+      if (estimate.label === label) break;
+      if (estimate.compressBytesPerMs) lowerBoundMs = Math.max(lowerBoundMs, bytes / estimate.compressBytesPerMs);
+    }
+    return lowerBoundMs < best;
   }
 
   /** Labels whose estimates are incomplete. */

@@ -110,7 +110,9 @@ Deno.test("the delivery model compresses harder on slow links and backs off on f
   assert.equal(model.choose(mb, 100).label, "zstd-3", "100 Mbps: 5 + 10 + 2 ms beats lz4's 2.5 + 20 + 1");
   assert.equal(model.choose(mb, 1_000).label, "lz4", "1 Gbps: 2.5 + 2 + 1 ms beats zstd-3's 5 + 1 + 2");
   assert.equal(model.choose(mb, 10_000).label, "none", "10 Gbps: 0.5 + 0.8 + 0.5 ms");
-  assert.deepEqual(new DeliveryModel(["a", "b"]).choose(10, 10), { label: "a" }, "unknown candidates are tried first");
+  assert.deepEqual(new DeliveryModel(["a", "b"]).choose(10, 10), { label: "a" }, "the first, when nothing is known");
+  assert.equal(model.couldWin("zstd-19", mb, 10_000), false, "compressing alone takes longer than sending raw");
+  assert.equal(model.couldWin("zstd-19", mb, 0.1), true);
 });
 
 Deno.test("the adaptive compressor follows the measured bandwidth", async () => {
