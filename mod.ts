@@ -100,5 +100,5 @@ export { DEFAULT_MAX_DECOMPRESSED_BYTES, framedCompressor } from "./core/compres
 export type { Codec, Compressor, FramedCompressorOptions } from "./core/compressor.ts";
 export { decodeFrameHeader, encodeFrame, FRAME_VERSION } from "./core/frame.ts";
 export type { FrameHeader } from "./core/frame.ts";
-export { crc32 } from "./core/crc32.ts";
+export { xxhash32 } from "./core/xxhash32.ts";
 export { manifestJsonSchema } from "./core/manifest_json_schema.ts";

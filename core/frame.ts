@@ -1,8 +1,10 @@
 /**
  * The self-describing compression frame. Every frame names its codec and
- * level and carries the original length and a CRC-32 of the original bytes,
- * so any node decodes any frame whatever its own mode, and corrupt,
- * truncated or foreign input is rejected before or after decoding.
+ * level and carries the original length and a checksum, so any node decodes
+ * any frame whatever its own mode. The checksum (xxHash32) covers the header
+ * fields and the payload, the bytes that travel: a frame is verified before
+ * any decoder sees it, so corrupt, truncated or foreign input never reaches a
+ * codec, and the decoded length is checked after.
  *
  * Layout (integers little-endian):
  *
@@ -16,12 +18,12 @@
  * | 5+n | 1 | flags: bit 0 = stored (payload is the original bytes) |
  * | 6+n | 4 | original length |
  * | 10+n | 4 | payload length |
- * | 14+n | 4 | CRC-32 of the original bytes |
+ * | 14+n | 4 | xxHash32 of the payload, seeded with xxHash32 of bytes 0 … 13+n |
  * | 18+n | … | payload |
  *
  * @module
  */
-import { crc32 } from "./crc32.ts";
+import { xxhash32 } from "./xxhash32.ts";
 import { SwitchyardError } from "./errors.ts";
 
 /** The frame format version this code writes and reads. */
@@ -43,7 +45,7 @@ export interface FrameHeader {
   flags: number;
   /** Length of the original data. */
   originalLength: number;
-  /** CRC-32 of the original data. */
+  /** xxHash32 of the payload, seeded with the header's. */
   checksum: number;
   /** Offset of the payload within the frame. */
   payloadOffset: number;
@@ -80,18 +82,23 @@ export function encodeFrame(
   frame[at + 1] = stored ? FLAG_STORED : 0;
   view.setUint32(at + 2, original.length, true);
   view.setUint32(at + 6, payload.length, true);
-  view.setUint32(at + 10, crc32(original), true);
   frame.set(payload, headerBytes);
+  view.setUint32(at + 10, frameChecksum(frame, at + 10, headerBytes), true);
   return frame;
+}
+
+/** xxHash32 of the payload, seeded with xxHash32 of the header up to the checksum field. */
+function frameChecksum(frame: Uint8Array, checksumAt: number, payloadAt: number): number {
+  return xxhash32(frame.subarray(payloadAt), xxhash32(frame.subarray(0, checksumAt)));
 }
 
 const invalid = (message: string) => new SwitchyardError("FRAME_INVALID", `invalid frame: ${message}`);
 
 /**
- * Reads and checks a frame header: magic, version, codec name, flags, and
- * that the payload length matches the bytes present. Throws `FRAME_INVALID`
- * for anything else, and `FRAME_TOO_LARGE` when the original length exceeds
- * `maxOriginalBytes`, before any memory is spent on it.
+ * Reads and checks a frame: magic, version, codec name, flags, that the
+ * payload length matches the bytes present, and the checksum. Throws
+ * `FRAME_INVALID` for anything else, and `FRAME_TOO_LARGE` when the original
+ * length exceeds `maxOriginalBytes`, before any memory is spent on it.
  */
 export function decodeFrameHeader(frame: Uint8Array, maxOriginalBytes: number): FrameHeader {
   if (!(frame instanceof Uint8Array)) throw invalid("expected bytes (Uint8Array)");
@@ -122,21 +129,22 @@ export function decodeFrameHeader(frame: Uint8Array, maxOriginalBytes: number): 
   if ((flags & FLAG_STORED) !== 0 && payloadLength !== originalLength) {
     throw invalid("stored payload length differs from the original length");
   }
+  const checksum = view.getUint32(at + 10, true);
+  if (frameChecksum(frame, at + 10, headerBytes) !== checksum) throw invalid("checksum mismatch (corrupt frame)");
   return {
     codec,
     level: view.getInt8(at),
     flags,
     originalLength,
-    checksum: view.getUint32(at + 10, true),
+    checksum,
     payloadOffset: headerBytes,
     payloadLength,
   };
 }
 
-/** Throws `FRAME_INVALID` unless `data` has the header's length and checksum. */
+/** Throws `FRAME_INVALID` unless `data` has the header's original length. */
 export function verifyFrameData(header: FrameHeader, data: Uint8Array): void {
   if (data.length !== header.originalLength) {
     throw invalid(`decoded ${data.length} bytes, header says ${header.originalLength}`);
   }
-  if (crc32(data) !== header.checksum) throw invalid("checksum mismatch (corrupt data)");
 }

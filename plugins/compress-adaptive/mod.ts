@@ -32,8 +32,8 @@ const options = v.strictObject({
   defaultBandwidthMbps: v.optional(v.pipe(v.number(), v.gtValue(0)), 1_000),
   /** Consider trying a runner-up every this many calls (within 5 % of the time spent). */
   exploreEvery: v.optional(v.pipe(v.number(), v.integer(), v.minValue(2)), 16),
-  /** Size of the sample candidates are tried on. */
-  sampleBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1024)), 64 * 1024),
+  /** Size of the sample candidates are tried on (levels 10 and up get an eighth of it). */
+  sampleBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1024)), 256 * 1024),
   /** Frames claiming more than this are rejected before any allocation. */
   maxDecompressedBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), DEFAULT_MAX_DECOMPRESSED_BYTES),
 });
@@ -99,25 +99,46 @@ export async function adaptiveCompressor(
   // Heavy levels are tried on a smaller sample: a trial must never cost more than it can save.
   const sampleOf = (label: string, data: Uint8Array) => {
     const heavy = label.startsWith("zstd-") && Number(label.slice(5)) >= 10;
-    return data.subarray(0, Math.min(data.length, heavy ? settings.sampleBytes / 4 : settings.sampleBytes));
+    return data.subarray(0, Math.min(data.length, heavy ? settings.sampleBytes / 8 : settings.sampleBytes));
   };
   let exploringMs = 0;
   let workingMs = 0;
-  const trial = async (label: string, data: Uint8Array) => {
+  const warmed = new Set<string>();
+  /**
+   * Median milliseconds of `work`, each run timed alone and repeated until
+   * about 2 ms have passed: sub-millisecond timings are noise, and a median
+   * shrugs off a garbage-collection pause.
+   */
+  const timed = async <T>(work: () => Promise<T>): Promise<{ result: T; ms: number }> => {
+    const start = now();
+    const runs: number[] = [];
+    let result: T;
+    do {
+      const t0 = now();
+      result = await work();
+      runs.push(now() - t0);
+    } while (now() - start < 2 && runs.length < 64);
+    runs.sort((a, b) => a - b);
+    return { result, ms: runs[Math.floor(runs.length / 2)] };
+  };
+  const trial = async (label: string, data: Uint8Array, calibrating: boolean) => {
     const sample = sampleOf(label, data);
     if (sample.length === 0) return;
     const compressor = compressors.get(label)!;
-    const t0 = now();
-    const frame = await compressor.compress(sample);
-    const t1 = now();
-    await compressor.decompress(frame);
-    const t2 = now();
-    exploringMs += t2 - t0;
+    const started = now();
+    if (!warmed.has(label)) {
+      // A cold first call (JIT, WASM tier-up) says little about the next thousand.
+      warmed.add(label);
+      await compressor.decompress(await compressor.compress(sample));
+    }
+    const compressed = await timed(() => compressor.compress(sample));
+    const decompressed = await timed(() => compressor.decompress(compressed.result));
+    if (!calibrating) exploringMs += now() - started;
     model.record(label, {
       originalBytes: sample.length,
-      compressedBytes: frame.length,
-      compressMs: t1 - t0,
-      decompressMs: t2 - t1,
+      compressedBytes: compressed.result.length,
+      compressMs: compressed.ms,
+      decompressMs: decompressed.ms,
     });
   };
 
@@ -129,7 +150,7 @@ export async function adaptiveCompressor(
       bandwidthMbps = currentBandwidth();
       // Calibrate, fastest first, skipping what cannot win at this size and bandwidth.
       for (const label of model.unknown()) {
-        if (model.couldWin(label, data.length, bandwidthMbps)) await trial(label, data);
+        if (model.couldWin(label, data.length, bandwidthMbps)) await trial(label, data, true);
       }
       // Explore the runner-up now and then, within 5 % of the time spent working.
       if (calls % settings.exploreEvery === 0 && exploringMs < 0.05 * workingMs) {
@@ -137,7 +158,7 @@ export async function adaptiveCompressor(
           .filter((label) => label !== lastChoice && model.couldWin(label, data.length, bandwidthMbps))
           .map((label) => ({ label, ms: model.deliveryMs(label, data.length, bandwidthMbps) ?? Infinity }))
           .sort((a, b) => a.ms - b.ms)[explore++ % 2];
-        if (runnerUp) await trial(runnerUp.label, data);
+        if (runnerUp) await trial(runnerUp.label, data, false);
       }
       const { label } = model.choose(data.length, bandwidthMbps);
       lastChoice = label;

@@ -1,6 +1,6 @@
 /**
  * `compress-none`: no compression, but the same checked frame as every codec
- * (codec name, original length, CRC-32), so corruption is still caught and
+ * (codec name, original length, checksum), so corruption is still caught and
  * peers in other modes still decode it.
  *
  * @module

@@ -1,0 +1,40 @@
+/**
+ * `deno task bench`: runs the benchmarks, prints Markdown tables, and writes
+ * `bench/results/latest.json`. Every figure stands beside a baseline measured
+ * in the same run on the same machine.
+ *
+ * Usage: `deno task bench [--only compression]`
+ *
+ * @module
+ */
+import { writeFile } from "node:fs/promises";
+import { cpus } from "node:os";
+import { parseArgs } from "node:util";
+import { currentRuntime } from "../core/runtime.ts";
+import { benchCompression } from "./compression.ts";
+
+const SECTIONS: Record<string, () => Promise<{ markdown: string; results: Record<string, unknown> }>> = {
+  compression: benchCompression,
+};
+
+const { values } = parseArgs({ args: Deno.args, options: { only: { type: "string", multiple: true } } });
+const chosen = values.only?.length ? values.only : Object.keys(SECTIONS);
+for (const name of chosen) {
+  if (!SECTIONS[name]) throw new Error(`unknown section "${name}" (known: ${Object.keys(SECTIONS).join(", ")})`);
+}
+const report: Record<string, unknown> = {
+  generatedAt: new Date().toISOString(),
+  runtime: `${currentRuntime()} ${Deno.version.deno}`,
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model,
+  sections: {},
+};
+for (const name of chosen) {
+  console.error(`== ${name}`);
+  const { markdown, results } = await SECTIONS[name]();
+  (report.sections as Record<string, unknown>)[name] = results;
+  console.log(`## ${name}\n\n${markdown}\n`);
+}
+const target = new URL("./results/latest.json", import.meta.url);
+await writeFile(target, JSON.stringify(report, null, 2) + "\n");
+console.error(`wrote ${target.pathname}`);
