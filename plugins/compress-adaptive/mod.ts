@@ -2,9 +2,10 @@
  * `compress-adaptive`: picks codec and level per payload to minimise the
  * time to deliver it (compress + send + decompress) over the link as measured
  * now: on a slow link it compresses harder, on a fast one it backs off to LZ4
- * or none. Speeds and ratios are measured on recent data: every
- * `exploreEvery` calls one other candidate is tried on a sample of the
- * payload, so estimates follow the data.
+ * or none. Speeds and ratios come from the real payloads it compresses;
+ * candidates never used are estimated from priors scaled to LZ4's measured
+ * figures, and a close runner-up now and then carries a real payload, so
+ * nothing is ever compressed twice just to learn.
  *
  * @module
  */
@@ -30,10 +31,10 @@ const options = v.strictObject({
   bandwidthMbps: v.optional(v.pipe(v.number(), v.gtValue(0))),
   /** Bandwidth assumed before any is measured. */
   defaultBandwidthMbps: v.optional(v.pipe(v.number(), v.gtValue(0)), 1_000),
-  /** Consider trying a runner-up every this many calls (within 5 % of the time spent). */
-  exploreEvery: v.optional(v.pipe(v.number(), v.integer(), v.minValue(2)), 16),
-  /** Size of the sample candidates are tried on (levels 10 and up get an eighth of it). */
-  sampleBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1024)), 256 * 1024),
+  /** A runner-up within `exploreMargin` of the best is used for a real payload at most every this many calls. */
+  exploreEvery: v.optional(v.pipe(v.number(), v.integer(), v.minValue(2)), 8),
+  /** How close (a fraction of the best estimate) a runner-up must be to be worth re-measuring. */
+  exploreMargin: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1)), 0.25),
   /** Frames claiming more than this are rejected before any allocation. */
   maxDecompressedBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), DEFAULT_MAX_DECOMPRESSED_BYTES),
 });
@@ -49,7 +50,7 @@ export interface AdaptiveStats {
   lastChoice?: string;
   /** How often each candidate was chosen. */
   choices: Record<string, number>;
-  /** The current estimates. */
+  /** The current estimates (priors filled in for candidates never used). */
   estimates: CandidateEstimate[];
   /** The zstd engine in use. */
   zstdEngine: string;
@@ -65,7 +66,10 @@ export interface AdaptiveCompressor extends Compressor {
   close(): void;
 }
 
-/** Creates an adaptive compressor; `network` supplies the measured bandwidth. */
+/**
+ * Creates an adaptive compressor; `network` supplies the measured bandwidth,
+ * `now` the high-resolution time its speed measurements use.
+ */
 export async function adaptiveCompressor(
   config: Partial<AdaptiveOptions> = {},
   network: () => { bandwidthMbps?: number } = () => ({}),
@@ -82,9 +86,14 @@ export async function adaptiveCompressor(
         await zstdCompressor({ level: Number(label.slice(5)), maxDecompressedBytes: maxBytes }),
       );}
   }
+  // Warm every codec once (JIT, WASM tier-up), so the first real measurement means something.
+  const warmUp = new TextEncoder().encode(JSON.stringify({ warm: Array.from({ length: 200 }, (_, i) => i) }));
+  for (const compressor of compressors.values()) await compressor.decompress(await compressor.compress(warmUp));
+
   const labels = [...compressors.keys()];
   const model = new DeliveryModel(labels);
   const choices: Record<string, number> = Object.fromEntries(labels.map((label) => [label, 0]));
+  const lastUsed = new Map<string, number>();
   const decoder = framedCompressor(
     { name: "adaptive", level: 0, encode: (d) => d, decode: () => new Uint8Array(0) },
     { maxDecompressedBytes: maxBytes, decoders: builtinDecoder },
@@ -92,54 +101,21 @@ export async function adaptiveCompressor(
   let fixedMbps = settings.bandwidthMbps;
   let bandwidthMbps = settings.defaultBandwidthMbps;
   let calls = 0;
-  let explore = 0;
   let lastChoice: string | undefined;
 
-  const currentBandwidth = () => fixedMbps ?? network().bandwidthMbps ?? settings.defaultBandwidthMbps;
-  // Heavy levels are tried on a smaller sample: a trial must never cost more than it can save.
-  const sampleOf = (label: string, data: Uint8Array) => {
-    const heavy = label.startsWith("zstd-") && Number(label.slice(5)) >= 10;
-    return data.subarray(0, Math.min(data.length, heavy ? settings.sampleBytes / 8 : settings.sampleBytes));
-  };
-  let exploringMs = 0;
-  let workingMs = 0;
-  const warmed = new Set<string>();
-  /**
-   * Median milliseconds of `work`, each run timed alone and repeated until
-   * about 2 ms have passed: sub-millisecond timings are noise, and a median
-   * shrugs off a garbage-collection pause.
-   */
-  const timed = async <T>(work: () => Promise<T>): Promise<{ result: T; ms: number }> => {
-    const start = now();
-    const runs: number[] = [];
-    let result: T;
-    do {
-      const t0 = now();
-      result = await work();
-      runs.push(now() - t0);
-    } while (now() - start < 2 && runs.length < 64);
-    runs.sort((a, b) => a - b);
-    return { result, ms: runs[Math.floor(runs.length / 2)] };
-  };
-  const trial = async (label: string, data: Uint8Array, calibrating: boolean) => {
-    const sample = sampleOf(label, data);
-    if (sample.length === 0) return;
-    const compressor = compressors.get(label)!;
-    const started = now();
-    if (!warmed.has(label)) {
-      // A cold first call (JIT, WASM tier-up) says little about the next thousand.
-      warmed.add(label);
-      await compressor.decompress(await compressor.compress(sample));
+  const pick = (bytes: number): string => {
+    const ranked = model.rank(bytes, bandwidthMbps);
+    if (ranked.length === 0) return model.reference;
+    const [best, runnerUp] = ranked;
+    // Learn by doing: now and then a close runner-up carries a real payload, so its estimate stays true.
+    if (
+      runnerUp && runnerUp.deliveryMs <= best.deliveryMs * (1 + settings.exploreMargin) &&
+      calls - (lastUsed.get(runnerUp.label) ?? -Infinity) >= settings.exploreEvery &&
+      calls - (lastUsed.get(best.label) ?? -Infinity) < settings.exploreEvery
+    ) {
+      return runnerUp.label;
     }
-    const compressed = await timed(() => compressor.compress(sample));
-    const decompressed = await timed(() => compressor.decompress(compressed.result));
-    if (!calibrating) exploringMs += now() - started;
-    model.record(label, {
-      originalBytes: sample.length,
-      compressedBytes: compressed.result.length,
-      compressMs: compressed.ms,
-      decompressMs: decompressed.ms,
-    });
+    return best.label;
   };
 
   return {
@@ -147,27 +123,24 @@ export async function adaptiveCompressor(
     codecs: ["none", "lz4", "zstd"],
     async compress(data) {
       calls++;
-      bandwidthMbps = currentBandwidth();
-      // Calibrate, fastest first, skipping what cannot win at this size and bandwidth.
-      for (const label of model.unknown()) {
-        if (model.couldWin(label, data.length, bandwidthMbps)) await trial(label, data, true);
-      }
-      // Explore the runner-up now and then, within 5 % of the time spent working.
-      if (calls % settings.exploreEvery === 0 && exploringMs < 0.05 * workingMs) {
-        const runnerUp = labels
-          .filter((label) => label !== lastChoice && model.couldWin(label, data.length, bandwidthMbps))
-          .map((label) => ({ label, ms: model.deliveryMs(label, data.length, bandwidthMbps) ?? Infinity }))
-          .sort((a, b) => a.ms - b.ms)[explore++ % 2];
-        if (runnerUp) await trial(runnerUp.label, data, false);
-      }
-      const { label } = model.choose(data.length, bandwidthMbps);
+      bandwidthMbps = fixedMbps ?? network().bandwidthMbps ?? settings.defaultBandwidthMbps;
+      const label = pick(data.length);
+      const compressor = compressors.get(label)!;
       lastChoice = label;
       choices[label]++;
+      const firstUse = !lastUsed.has(label);
+      lastUsed.set(label, calls);
       const t0 = now();
-      const frame = await compressors.get(label)!.compress(data);
+      const frame = await compressor.compress(data);
       const compressMs = now() - t0;
-      workingMs += compressMs + frame.length * 8 / (bandwidthMbps * 1000);
-      model.record(label, { originalBytes: data.length, compressedBytes: frame.length, compressMs });
+      let decompressMs: number | undefined;
+      if (firstUse) {
+        // The receiver's cost matters too; measure it once here, then from frames this node decodes.
+        const t1 = now();
+        await compressor.decompress(frame);
+        decompressMs = now() - t1;
+      }
+      model.record(label, { originalBytes: data.length, compressedBytes: frame.length, compressMs, decompressMs });
       return frame;
     },
     async decompress(frame) {

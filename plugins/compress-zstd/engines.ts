@@ -1,9 +1,9 @@
 /**
  * The two zstd engines behind one interface: the runtime's native zstd
- * (`node:zlib`, present in Deno and Bun; its async calls run on the thread
- * pool, off the event loop) and the WASM build (everywhere; heavy levels go
- * to a worker pool). Both write standard frames with the content size, so
- * either decodes the other's output.
+ * (`node:zlib`, present in Deno and Bun) and the WASM build (everywhere).
+ * Heavy levels go to a worker pool with the same engine (node:zlib's own
+ * "async" zstd still runs on Deno's main thread, so it is not used). Both write
+ * standard frames with the content size, so either decodes the other's output.
  *
  * @module
  */
@@ -19,7 +19,7 @@ export type ZstdEngineName = "native" | "wasm";
 export interface ZstdEngine {
   /** `native` (node:zlib) or `wasm`. */
   readonly name: ZstdEngineName;
-  /** Compresses at `level`; `offload` keeps the event loop free (thread pool or worker). */
+  /** Compresses at `level`; `offload` runs it on a worker thread, keeping the event loop free. */
   compress(data: Uint8Array, level: number, offload: boolean): Promise<Uint8Array>;
   /** Decompresses a frame declaring exactly `originalLength` bytes, never producing more. */
   decompress(payload: Uint8Array, originalLength: number): Promise<Uint8Array>;
@@ -32,7 +32,6 @@ export const ZSTD_MAX_LEVEL = 22;
 
 type NativeZstd = {
   zstdCompressSync(data: Uint8Array, options: object): Uint8Array;
-  zstdCompress(data: Uint8Array, options: object, callback: (error: Error | null, result: Uint8Array) => void): void;
   zstdDecompressSync(data: Uint8Array, options: object): Uint8Array;
   constants: Record<string, number>;
 };
@@ -41,7 +40,7 @@ type NativeZstd = {
 export function nativeZstd(): NativeZstd | undefined {
   const candidate = zlib as unknown as Partial<NativeZstd>;
   return typeof candidate.zstdCompressSync === "function" && typeof candidate.zstdDecompressSync === "function" &&
-      typeof candidate.zstdCompress === "function" && candidate.constants?.ZSTD_c_compressionLevel !== undefined
+      candidate.constants?.ZSTD_c_compressionLevel !== undefined
     ? candidate as NativeZstd
     : undefined;
 }
@@ -54,14 +53,14 @@ function nativeEngine(native: NativeZstd): ZstdEngine {
     pledgedSrcSize: data.length,
     params: { [native.constants.ZSTD_c_compressionLevel]: level },
   });
+  let pool: ZstdWorkerPool | undefined;
   return {
     name: "native",
-    compress: (data, level, offload) =>
-      offload
-        ? new Promise((resolve, reject) =>
-          native.zstdCompress(data, options(data, level), (error, out) => error ? reject(error) : resolve(plain(out)))
-        )
-        : Promise.resolve(plain(native.zstdCompressSync(data, options(data, level)))),
+    compress: (data, level, offload) => {
+      if (!offload) return Promise.resolve(plain(native.zstdCompressSync(data, options(data, level))));
+      pool ??= new ZstdWorkerPool();
+      return pool.compress(data, level, "native");
+    },
     decompress: (payload, originalLength) => {
       checkZstdContentSize(payload, originalLength);
       return Promise.resolve(
@@ -80,7 +79,7 @@ async function wasmEngine(): Promise<ZstdEngine> {
     compress: (data, level, offload) => {
       if (!offload) return Promise.resolve(wasmCompress(data, level));
       pool ??= new ZstdWorkerPool();
-      return pool.compress(data, level);
+      return pool.compress(data, level, "wasm");
     },
     decompress: (payload, originalLength) => {
       // The WASM decoder allocates the declared size; it was just checked against the frame's bound.

@@ -1,7 +1,7 @@
 /**
- * A small pool of module workers running the WASM zstd encoder, so heavy
- * levels never block the event loop. Workers start on first use and are
- * terminated by `close()`.
+ * A small pool of module workers running the zstd encoder (native where the
+ * runtime has it, else WASM), so heavy levels never block the event loop.
+ * Workers start on first use and are terminated by `close()`.
  *
  * @module
  */
@@ -29,14 +29,14 @@ export class ZstdWorkerPool {
     this.#size = size;
   }
 
-  /** Compresses on the least busy worker. */
-  compress(data: Uint8Array, level: number): Promise<Uint8Array> {
+  /** Compresses on the least busy worker with `engine`. */
+  compress(data: Uint8Array, level: number, engine: "native" | "wasm"): Promise<Uint8Array> {
     const slot = this.#pick();
     const id = this.#nextId++;
     slot.busy++;
     return new Promise<Uint8Array>((resolve, reject) => {
       this.#jobs.set(id, { id, resolve, reject });
-      slot.worker.postMessage({ id, data, level });
+      slot.worker.postMessage({ id, data, level, engine });
     }).finally(() => slot.busy--);
   }
 
