@@ -16,7 +16,9 @@ Deno.test("the built-in manifest loads through the real host and drives a manage
   });
   const stats = manager.getStats();
   assert.deepEqual(stats.plugins.map((p) => [p.id, p.state, p.version]), [
-    ["compress-none", "loaded", "0.1.0"],
+    ["compress-lz4", "loaded", "0.1.0"],
+    ["compress-zstd", "loaded", "0.1.0"],
+    ["compress-adaptive", "loaded", "0.1.0"],
     ["probe-replay", "loaded", "0.1.0"],
   ]);
   assert.deepEqual(stats.probes.map((p) => p.name), ["replay"]);
@@ -24,9 +26,11 @@ Deno.test("the built-in manifest loads through the real host and drives a manage
   await manager.start();
   await clock.advance(0);
   assert.equal(manager.currentMode, "datacenter", "the replay starts in a rack");
+  assert.equal(manager.getComponent<Compressor>("compression").codec, "lz4");
   await clock.advance(20_000);
   assert.equal(manager.currentMode, "internet");
   const codec = manager.getComponent<Compressor>("compression");
+  assert.equal(codec.codec, "zstd");
   const data = new TextEncoder().encode("switchyard");
   assert.deepEqual(await codec.decompress(await codec.compress(data)), data);
   await manager.close();
