@@ -9,6 +9,7 @@ import type { BuiltinModules } from "../core/loader.ts";
 
 /** Built-in plugin modules by id, for `builtin:<id>` manifest entries. */
 export const BUILTIN_PLUGINS: BuiltinModules = {
+  "admin-http": () => import("./admin-http/mod.ts"),
   "compress-adaptive": () => import("./compress-adaptive/mod.ts"),
   "compress-lz4": () => import("./compress-lz4/mod.ts"),
   "compress-none": () => import("./compress-none/mod.ts"),

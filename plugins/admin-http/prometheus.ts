@@ -1,0 +1,83 @@
+/**
+ * `GET /metrics`: the manager's state in the Prometheus text format (0.0.4).
+ *
+ * @module
+ */
+import type { HybridManager } from "../../core/manager.ts";
+import { MODES } from "../../core/mode.ts";
+
+type Sample = { labels?: Record<string, string>; value: number };
+
+const escape = (value: string) => value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+
+function family(name: string, type: "gauge" | "counter", help: string, samples: Sample[]): string {
+  const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
+  for (const { labels, value } of samples) {
+    const rendered = labels && Object.keys(labels).length > 0
+      ? `{${Object.entries(labels).map(([k, v]) => `${k}="${escape(v)}"`).join(",")}}`
+      : "";
+    lines.push(`${name}${rendered} ${Number.isFinite(value) ? value : "NaN"}`);
+  }
+  return lines.join("\n");
+}
+
+/** Renders every metric of `manager` (core state, probes, plugins' own). */
+export function renderPrometheus(manager: HybridManager): string {
+  const stats = manager.getStats();
+  const blocks: string[] = [
+    family(
+      "switchyard_mode",
+      "gauge",
+      "1 for the mode this node serves, 0 for the others.",
+      MODES.map((mode) => ({ labels: { mode }, value: stats.currentMode === mode ? 1 : 0 })),
+    ),
+    family("switchyard_forced", "gauge", "1 while an operator holds the mode.", [{ value: stats.forced ? 1 : 0 }]),
+    family("switchyard_flapping", "gauge", "1 while the flapping alarm is raised.", [{
+      value: stats.flapping ? 1 : 0,
+    }]),
+    family("switchyard_mode_changes_total", "counter", "Switches that changed the mode.", [{
+      value: stats.modeChanges,
+    }]),
+    family("switchyard_switches_total", "counter", "Switch attempts by outcome.", [
+      { labels: { outcome: "success" }, value: stats.successfulSwitches },
+      { labels: { outcome: "failed" }, value: stats.failedSwitches },
+      { labels: { outcome: "refused" }, value: stats.refusedSwitches },
+    ]),
+    family("switchyard_drain_timeouts_total", "counter", "Drains cut at drainTimeoutMs.", [{
+      value: stats.drainTimeouts,
+    }]),
+    family("switchyard_cooldown_blocks_total", "counter", "Automatic switches held back by the cooldown.", [
+      { value: stats.cooldownBlocks },
+    ]),
+    family(
+      "switchyard_time_in_mode_seconds",
+      "counter",
+      "Time spent in each mode.",
+      MODES.map((mode) => ({ labels: { mode }, value: stats.timeInModeMs[mode] / 1000 })),
+    ),
+    family("switchyard_detections_total", "counter", "Detection rounds run.", [{ value: stats.detections }]),
+    family(
+      "switchyard_probe_errors_total",
+      "counter",
+      "Probe failures, timeouts included.",
+      stats.probes.map((probe) => ({ labels: { probe: probe.name }, value: probe.failures })),
+    ),
+  ];
+  const measures: [keyof typeof stats.summary, string, string][] = [
+    ["rttMs", "switchyard_rtt_ms", "Median round-trip time over the sample window."],
+    ["bandwidthMbps", "switchyard_bandwidth_mbps", "Median bandwidth over the sample window."],
+    ["lossRatio", "switchyard_loss_ratio", "Median loss ratio over the sample window."],
+  ];
+  for (const [measure, name, help] of measures) {
+    const value = stats.summary[measure];
+    if (value !== undefined) blocks.push(family(name, "gauge", help, [{ value }]));
+  }
+  const custom = new Map<string, { type: "gauge" | "counter"; help: string; samples: Sample[] }>();
+  for (const point of manager.metrics.snapshot()) {
+    const entry = custom.get(point.name) ?? { type: point.type, help: point.help, samples: [] };
+    entry.samples.push({ labels: point.labels, value: point.value });
+    custom.set(point.name, entry);
+  }
+  for (const [name, entry] of custom) blocks.push(family(name, entry.type, entry.help, entry.samples));
+  return blocks.join("\n") + "\n";
+}
