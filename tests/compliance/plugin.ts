@@ -14,6 +14,7 @@ import { childLogger, type Logger, silentLogger } from "../../core/logger.ts";
 import { MetricsRegistry } from "../../core/metrics.ts";
 import { type Plugin, type PluginContext, pluginIssues } from "../../core/plugin.ts";
 import type { Probe } from "../../core/probe.ts";
+import type { HybridManager } from "../../core/manager.ts";
 import { currentRuntime } from "../../core/runtime.ts";
 import type { NetworkSample } from "../../core/sample.ts";
 import { validateStandard } from "../../core/standard_schema.ts";
@@ -33,6 +34,8 @@ export interface TestContextOptions {
   provided?: Record<string, unknown>;
   /** What `context.network()` returns (empty by default). */
   network?: NetworkSample;
+  /** The manager, for extension plugins. */
+  manager?: HybridManager;
 }
 
 /** A plugin context for tests, outside the loader. */
@@ -44,6 +47,7 @@ export function createPluginContext(options: TestContextOptions): PluginContext 
     metrics: new MetricsRegistry().scoped({ plugin: options.pluginId }),
     runtime: currentRuntime(),
     network: () => ({ ...options.network }),
+    ...(options.manager ? { manager: options.manager } : {}),
     require<T>(capability: string): T {
       if (!options.provided || !(capability in options.provided)) {
         throw new SwitchyardError("PLUGIN_INVALID", `test context: nothing provides "${capability}"`);
