@@ -51,7 +51,7 @@ const PAGE = `<!doctype html>
   <span id="connection" class="muted">connecting…</span>
 </header>
 <main>
-  <section><h2>Round-trip time (ms, median)</h2><svg id="chart-rtt" data-points="0"></svg></section>
+  <section><h2>Round-trip time (ms, median, log scale)</h2><svg id="chart-rtt" data-points="0"></svg></section>
   <section><h2>Bandwidth (Mbps, median, log scale)</h2><svg id="chart-bandwidth" data-points="0"></svg></section>
   <section><h2>Loss (%, median)</h2><svg id="chart-loss" data-points="0"></svg></section>
   <section>
@@ -114,7 +114,7 @@ function draw(name, values, options) {
     out += '<line x1="0" x2="' + w + '" y1="' + y(m.at) + '" y2="' + y(m.at) + '" stroke="' + m.color + '" stroke-dasharray="4 3"/>';
   }
   if (values.length > 0) {
-    const step = values.length > 1 ? w / (LIMIT - 1) : 0;
+    const step = w / (Math.max(values.length, 60) - 1);
     const pts = values.map((v, i) => (i * step).toFixed(1) + "," + y(v).toFixed(1)).join(" ");
     out += '<polyline fill="none" stroke="#e2e8f0" stroke-width="1.5" points="' + pts + '"/>';
     out += '<text x="' + (w - 6) + '" y="14" fill="#94a3b8" font-size="11" text-anchor="end">' + esc(values[values.length - 1].toPrecision(4)) + '</text>';
@@ -126,8 +126,9 @@ function band(at, hysteresis, color) { return { at, low: at * (1 - hysteresis), 
 function redraw() {
   if (!thresholds) return;
   const h = thresholds.hysteresis;
-  draw("rtt", series.rtt, { marks: [band(thresholds.datacenterLatencyThresholdMs, h, "#2563eb"), band(thresholds.internetLatencyThresholdMs, h, "#dc2626")] });
-  draw("bandwidth", series.bandwidth, { transform: (x) => Math.log10(Math.max(x, 0.001)), marks: [band(thresholds.datacenterBandwidthThresholdMbps, h, "#2563eb"), band(thresholds.internetBandwidthThresholdMbps, h, "#dc2626")] });
+  const log = (x) => Math.log10(Math.max(x, 0.001));
+  draw("rtt", series.rtt, { transform: log, marks: [band(thresholds.datacenterLatencyThresholdMs, h, "#2563eb"), band(thresholds.internetLatencyThresholdMs, h, "#dc2626")] });
+  draw("bandwidth", series.bandwidth, { transform: log, marks: [band(thresholds.datacenterBandwidthThresholdMbps, h, "#2563eb"), band(thresholds.internetBandwidthThresholdMbps, h, "#dc2626")] });
   draw("loss", series.loss, { marks: [band(thresholds.datacenterLossThreshold * 100, h, "#2563eb"), band(thresholds.internetLossThreshold * 100, h, "#dc2626")] });
 }
 function push(list, value) { if (value !== undefined) { list.push(value); if (list.length > LIMIT) list.shift(); } }
@@ -147,8 +148,13 @@ function showStatus(status) {
 function showStats(stats) {
   const history = stats.history.slice(-20).reverse();
   table("history", ["time", "from", "to", "outcome", "why"], history.map((r) => [new Date(r.atMs).toLocaleTimeString(), r.from, r.to, r.outcome + (r.error ? ": " + r.error : ""), r.reason]));
-  const total = Object.values(stats.timeInModeMs).reduce((a, b) => a + b, 0) || 1;
-  $("timeline").innerHTML = Object.entries(stats.timeInModeMs).map(([m, ms]) => '<div class="' + m + '" title="' + m + " " + (ms / 1000).toFixed(1) + ' s" style="width:' + (100 * ms / total) + '%"></div>').join("");
+  // Chronological: one segment per stretch between successful switches, the last one up to now.
+  const changes = stats.history.filter((r) => r.outcome === "success" && r.from !== r.to);
+  const segments = changes.map((r, i) => ({ mode: r.to, from: r.atMs, to: changes[i + 1]?.atMs ?? Date.now() }));
+  const start = segments[0]?.from ?? Date.now();
+  const total = Math.max(1, Date.now() - start);
+  $("timeline").innerHTML = segments.map((g) => '<div class="' + g.mode + '" title="' + g.mode + " for " + ((g.to - g.from) / 1000).toFixed(1) + ' s" style="width:' + Math.max(0.5, 100 * (g.to - g.from) / total) + '%"></div>').join("") ||
+    '<div class="' + stats.currentMode + '" style="width:100%" title="' + stats.currentMode + '"></div>';
   table("components", ["name", "serving", "variant", "state"], Object.entries(stats.components).map(([n, c]) => [n, c.serving, c.variant, c.state + (c.lastError ? ": " + c.lastError : "")]));
   table("plugins", ["id", "state", "version", "reason"], stats.plugins.map((p) => [p.id, p.state, p.version || "", p.reason || ""]));
   table("flags", ["flag", "value"], Object.entries(stats.flags).map(([k, v]) => [k, String(v)]));
