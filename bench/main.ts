@@ -7,14 +7,16 @@
  *
  * @module
  */
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { currentRuntime } from "../core/runtime.ts";
+import { benchAdmin } from "./admin.ts";
 import { benchCompression } from "./compression.ts";
 
 const SECTIONS: Record<string, () => Promise<{ markdown: string; results: Record<string, unknown> }>> = {
   compression: benchCompression,
+  admin: benchAdmin,
 };
 
 const { values } = parseArgs({ args: Deno.args, options: { only: { type: "string", multiple: true } } });
@@ -35,6 +37,9 @@ for (const name of chosen) {
   (report.sections as Record<string, unknown>)[name] = results;
   console.log(`## ${name}\n\n${markdown}\n`);
 }
+// Sections not run this time keep their previous results.
 const target = new URL("./results/latest.json", import.meta.url);
+const previous = await readFile(target, "utf8").then(JSON.parse).catch(() => ({ sections: {} }));
+report.sections = { ...previous.sections, ...(report.sections as object) };
 await writeFile(target, JSON.stringify(report, null, 2) + "\n");
 console.error(`wrote ${target.pathname}`);
