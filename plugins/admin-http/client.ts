@@ -11,7 +11,7 @@ import type { SwitchOutcome } from "../../core/orchestrator.ts";
 
 /** An error answer of the admin API. */
 export class AdminApiError extends Error {
-  /** Creates the error from a response. */
+  /** Creates the error from a response: HTTP status, error code, message, and field issues for a 400. */
   constructor(readonly status: number, readonly code: string, message: string, readonly issues?: unknown) {
     super(`${status} ${code}: ${message}`);
     this.name = "AdminApiError";
@@ -20,18 +20,54 @@ export class AdminApiError extends Error {
 
 /** What `GET /status` returns. */
 export interface AdminStatus {
+  /** The node's id. */
   nodeId: string;
+  /** The mode served now. */
   mode: Mode;
+  /** `v1` or `v3`. */
   variant: string;
+  /** When the mode last changed (clock ms), or null. */
   since: number | null;
+  /** Why it last changed, or null. */
   reason: string | null;
+  /** False while an operator holds the mode. */
   automatic: boolean;
+  /** The operator's hold, or null. */
   forced: HybridStats["forced"];
+  /** Whether detection runs. */
   running: boolean;
+  /** Whether the flapping alarm is raised. */
   flapping: boolean;
+  /** The last round's merged sample. */
   lastSample: HybridStats["lastSample"];
+  /** The medians decisions use. */
   summary: HybridStats["summary"];
+  /** The configured thresholds and hysteresis. */
   thresholds: Record<string, number>;
+}
+
+/** The admin API's calls. */
+export interface AdminClient {
+  /** `GET /healthz`. */
+  health(): Promise<{ ok: boolean; nodeId: string }>;
+  /** `GET /status`. */
+  status(): Promise<AdminStatus>;
+  /** `GET /stats`. */
+  stats(): Promise<HybridStats>;
+  /** `GET /history`. */
+  history(): Promise<SwitchRecord[]>;
+  /** `GET /flags`. */
+  flags(): Promise<FeatureFlagValues>;
+  /** `PATCH /flags`. */
+  setFlags(patch: FeatureFlagsPatch): Promise<FeatureFlagValues>;
+  /** `POST /mode`. */
+  forceMode(mode: Mode, reason: string, holdMs?: number): Promise<SwitchOutcome>;
+  /** `DELETE /mode`. */
+  resume(): Promise<{ automatic: boolean; mode: Mode }>;
+  /** `POST /detect`. */
+  detect(): Promise<DetectionReport>;
+  /** `GET /metrics`, as text. */
+  metrics(): Promise<string>;
 }
 
 /**
@@ -44,7 +80,7 @@ export interface AdminStatus {
  * console.log((await admin.status()).mode);
  * ```
  */
-export function adminClient(baseUrl: string, token?: string) {
+export function adminClient(baseUrl: string, token?: string): AdminClient {
   async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const response = await fetch(new URL(path, baseUrl), {
       method,
@@ -86,6 +122,3 @@ export function adminClient(baseUrl: string, token?: string) {
     },
   };
 }
-
-/** The client's type. */
-export type AdminClient = ReturnType<typeof adminClient>;
