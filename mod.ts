@@ -102,3 +102,6 @@ export { decodeFrameHeader, encodeFrame, FRAME_VERSION } from "./core/frame.ts";
 export type { FrameHeader } from "./core/frame.ts";
 export { xxhash32 } from "./core/xxhash32.ts";
 export { manifestJsonSchema } from "./core/manifest_json_schema.ts";
+export type { ConnectionStats, Transport, TransportConnection, TransportListener } from "./core/transport.ts";
+export { LENGTH_PREFIX_BYTES, LengthPrefixDecoder, lengthPrefixed } from "./core/length_prefix.ts";
+export { AsyncQueue } from "./core/async_queue.ts";

@@ -20,3 +20,5 @@ export { probeCompliance } from "./tests/compliance/probe.ts";
 export type { ProbeComplianceOptions } from "./tests/compliance/probe.ts";
 export { createPluginContext, instantiate, pluginCompliance } from "./tests/compliance/plugin.ts";
 export type { TestContextOptions } from "./tests/compliance/plugin.ts";
+export { transportCompliance } from "./tests/compliance/transport.ts";
+export type { TransportHarness } from "./tests/compliance/transport.ts";

@@ -19,7 +19,9 @@ export type ErrorCode =
   | "PLUGIN_FAILED"
   | "MANIFEST_INVALID"
   | "FRAME_INVALID"
-  | "FRAME_TOO_LARGE";
+  | "FRAME_TOO_LARGE"
+  | "TRANSPORT_CLOSED"
+  | "TRANSPORT_UNREACHABLE";
 
 /** One problem found in user input: where it is and what is wrong. */
 export interface FieldIssue {

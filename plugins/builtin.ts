@@ -15,4 +15,5 @@ export const BUILTIN_PLUGINS: BuiltinModules = {
   "compress-none": () => import("./compress-none/mod.ts"),
   "compress-zstd": () => import("./compress-zstd/mod.ts"),
   "probe-replay": () => import("./probe-replay/mod.ts"),
+  "transport-memory": () => import("./transport-memory/mod.ts"),
 };
