@@ -16,4 +16,5 @@ export const BUILTIN_PLUGINS: BuiltinModules = {
   "compress-zstd": () => import("./compress-zstd/mod.ts"),
   "probe-replay": () => import("./probe-replay/mod.ts"),
   "transport-memory": () => import("./transport-memory/mod.ts"),
+  "transport-tcp": () => import("./transport-tcp/mod.ts"),
 };

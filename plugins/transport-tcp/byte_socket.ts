@@ -1,0 +1,46 @@
+/**
+ * The little a stream connection needs from a runtime's socket; one file per
+ * runtime implements it (`socket_deno.ts`, `socket_bun.ts`).
+ *
+ * @module
+ */
+
+/** A connected byte stream. */
+export interface ByteSocket {
+  /** This end, `host:port`. */
+  readonly localAddress: string;
+  /** The peer, `host:port`. */
+  readonly remoteAddress: string;
+  /** Writes all of `bytes`; resolves once the runtime took them (waiting for the socket to drain if needed). */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Stops reading from the socket, so the kernel pushes back on the peer. */
+  pauseReading(): void;
+  /** Reads again. */
+  resumeReading(): void;
+  /** Flushes and closes. */
+  close(): Promise<void>;
+  /** Closes at once. */
+  destroy(): void;
+  /** Starts reading; call once `onData` and `onEnd` are set. */
+  start(): void;
+  /** Called with each chunk read. */
+  onData: (chunk: Uint8Array) => void;
+  /** Called once when the peer closed or the socket failed. */
+  onEnd: (error?: Error) => void;
+}
+
+/** A listening socket. */
+export interface ByteListener {
+  /** `host:port`, with the real port. */
+  readonly address: string;
+  /** Stops listening. */
+  close(): Promise<void>;
+}
+
+/** How sockets are made on this runtime. */
+export interface SocketFactory {
+  /** Listens; `accepted` receives each new socket. */
+  listen(hostname: string, port: number, accepted: (socket: ByteSocket) => void): Promise<ByteListener>;
+  /** Connects; rejects with the runtime's error when refused. */
+  connect(hostname: string, port: number): Promise<ByteSocket>;
+}

@@ -1,0 +1,140 @@
+/**
+ * TCP sockets on Bun: `Bun.listen` and `Bun.connect` (native sockets), with
+ * TCP_NODELAY and keepalive on every connection; writes wait for `drain`
+ * when the socket takes only part of them.
+ *
+ * @module
+ */
+import type { ByteSocket, SocketFactory } from "./byte_socket.ts";
+
+interface BunSocket {
+  data: State;
+  readonly localAddress?: string;
+  readonly localPort?: number;
+  readonly remoteAddress: string;
+  readonly remotePort?: number;
+  write(data: Uint8Array): number;
+  end(): void;
+  terminate(): void;
+  pause(): void;
+  resume(): void;
+  setNoDelay(enabled: boolean): void;
+  setKeepAlive(enabled: boolean, delayMs?: number): void;
+}
+interface Handlers {
+  open(socket: BunSocket): void;
+  data(socket: BunSocket, chunk: Uint8Array): void;
+  drain(socket: BunSocket): void;
+  close(socket: BunSocket, error?: Error): void;
+  error(socket: BunSocket, error: Error): void;
+  connectError?(socket: BunSocket, error: Error): void;
+}
+interface BunApi {
+  listen(options: { hostname: string; port: number; socket: Handlers; data?: unknown }): {
+    hostname: string;
+    port: number;
+    stop(closeActive?: boolean): void;
+  };
+  connect(options: { hostname: string; port: number; socket: Handlers }): Promise<BunSocket>;
+}
+
+interface State {
+  wrapper: ByteSocket;
+  started: boolean;
+  early: Uint8Array[];
+  drained: (() => void)[];
+  ended: boolean;
+}
+
+function wrap(raw: BunSocket): ByteSocket {
+  raw.setNoDelay(true);
+  raw.setKeepAlive(true, 30_000);
+  const state: State = {
+    wrapper: undefined as unknown as ByteSocket,
+    started: false,
+    early: [],
+    drained: [],
+    ended: false,
+  };
+  raw.data = state;
+  const wrapper: ByteSocket = {
+    localAddress: `${raw.localAddress ?? "127.0.0.1"}:${raw.localPort ?? 0}`,
+    remoteAddress: `${raw.remoteAddress}:${raw.remotePort ?? 0}`,
+    async write(bytes) {
+      for (let offset = 0; offset < bytes.length;) {
+        if (state.ended) throw new Error("socket closed");
+        const written = raw.write(bytes.subarray(offset));
+        if (written < 0) throw new Error("socket closed");
+        offset += written;
+        if (offset < bytes.length) await new Promise<void>((resolve) => state.drained.push(resolve));
+      }
+    },
+    pauseReading: () => raw.pause(),
+    resumeReading: () => raw.resume(),
+    close() {
+      raw.end();
+      return Promise.resolve();
+    },
+    destroy: () => raw.terminate(),
+    onData: () => {},
+    onEnd: () => {},
+    start() {
+      state.started = true;
+      for (const chunk of state.early.splice(0)) wrapper.onData(chunk);
+      if (state.ended) wrapper.onEnd();
+    },
+  };
+  state.wrapper = wrapper;
+  return wrapper;
+}
+
+function handlers(onOpen: (socket: BunSocket) => void): Handlers {
+  const end = (socket: BunSocket, error?: Error) => {
+    const state = socket.data;
+    if (!state || state.ended) return;
+    state.ended = true;
+    for (const wake of state.drained.splice(0)) wake();
+    if (state.started) state.wrapper.onEnd(error);
+  };
+  return {
+    open: onOpen,
+    data(socket, chunk) {
+      const state = socket.data;
+      const copy = new Uint8Array(chunk);
+      if (state.started) state.wrapper.onData(copy);
+      else state.early.push(copy);
+    },
+    drain(socket) {
+      for (const wake of socket.data?.drained.splice(0) ?? []) wake();
+    },
+    close: (socket, error) => end(socket, error),
+    error: (socket, error) => end(socket, error),
+  };
+}
+
+const bun = () => (globalThis as unknown as { Bun: BunApi }).Bun;
+
+/** Bun's native TCP sockets. */
+export const bunSockets: SocketFactory = {
+  listen(hostname, port, accepted) {
+    const server = bun().listen({ hostname, port, socket: handlers((socket) => accepted(wrap(socket))) });
+    return Promise.resolve({
+      address: `${server.hostname}:${server.port}`,
+      close: () => {
+        server.stop(false);
+        return Promise.resolve();
+      },
+    });
+  },
+  async connect(hostname, port) {
+    let opened: ByteSocket | undefined;
+    const raw = await bun().connect({
+      hostname,
+      port,
+      socket: handlers((socket) => {
+        opened = wrap(socket);
+      }),
+    });
+    return opened ?? wrap(raw);
+  },
+};

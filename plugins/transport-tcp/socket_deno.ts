@@ -1,0 +1,90 @@
+/**
+ * TCP sockets on Deno: `Deno.listen` and `Deno.connect`, with TCP_NODELAY
+ * and keepalive on every connection.
+ *
+ * @module
+ */
+import type { ByteSocket, SocketFactory } from "./byte_socket.ts";
+
+const READ_BUFFER_BYTES = 256 * 1024;
+
+function wrap(conn: Deno.TcpConn): ByteSocket {
+  conn.setNoDelay(true);
+  conn.setKeepAlive(true);
+  const local = conn.localAddr as Deno.NetAddr;
+  const remote = conn.remoteAddr as Deno.NetAddr;
+  let paused = false;
+  let resume: (() => void) | undefined;
+  let closed = false;
+  const shut = () => {
+    if (closed) return;
+    closed = true;
+    resume?.();
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+  };
+  const socket: ByteSocket = {
+    localAddress: `${local.hostname}:${local.port}`,
+    remoteAddress: `${remote.hostname}:${remote.port}`,
+    async write(bytes) {
+      for (let offset = 0; offset < bytes.length;) offset += await conn.write(bytes.subarray(offset));
+    },
+    pauseReading() {
+      paused = true;
+    },
+    resumeReading() {
+      paused = false;
+      resume?.();
+      resume = undefined;
+    },
+    close() {
+      shut();
+      return Promise.resolve();
+    },
+    destroy: shut,
+    onData: () => {},
+    onEnd: () => {},
+    start() {
+      (async () => {
+        const buffer = new Uint8Array(READ_BUFFER_BYTES);
+        try {
+          for (;;) {
+            while (paused && !closed) await new Promise<void>((resolve) => resume = resolve);
+            if (closed) break;
+            const count = await conn.read(buffer);
+            if (count === null) break;
+            socket.onData(buffer.slice(0, count));
+          }
+          socket.onEnd();
+        } catch (error) {
+          socket.onEnd(closed ? undefined : error as Error);
+        }
+      })();
+    },
+  };
+  return socket;
+}
+
+/** Deno's TCP sockets. */
+export const denoSockets: SocketFactory = {
+  listen(hostname, port, accepted) {
+    const listener = Deno.listen({ hostname, port, transport: "tcp" });
+    const address = listener.addr as Deno.NetAddr;
+    (async () => {
+      for await (const conn of listener) accepted(wrap(conn));
+    })().catch(() => {/* the listener was closed */});
+    return Promise.resolve({
+      address: `${address.hostname}:${address.port}`,
+      close: () => {
+        try {
+          listener.close();
+        } catch { /* already closed */ }
+        return Promise.resolve();
+      },
+    });
+  },
+  async connect(hostname, port) {
+    return wrap(await Deno.connect({ hostname, port, transport: "tcp" }));
+  },
+};

@@ -1,0 +1,184 @@
+/**
+ * A transport connection over any byte stream: length-prefixed frames,
+ * flow control both ways (sends wait on the socket; reading pauses while the
+ * application has not consumed `highWaterBytes`), stats, graceful close, and
+ * a typed error that closes the connection on a malformed frame.
+ *
+ * @module
+ */
+import { AsyncQueue } from "../../core/async_queue.ts";
+import { SwitchyardError } from "../../core/errors.ts";
+import { LengthPrefixDecoder, lengthPrefixed } from "../../core/length_prefix.ts";
+import type { ConnectionStats, TransportConnection } from "../../core/transport.ts";
+import type { ByteSocket } from "./byte_socket.ts";
+
+/** Limits of a stream connection. */
+export interface StreamLimits {
+  /** Largest frame. */
+  maxFrameBytes: number;
+  /** Reading pauses while this many received bytes wait for the application. */
+  highWaterBytes: number;
+}
+
+/** A framed connection over a {@linkcode ByteSocket}. */
+export class StreamConnection implements TransportConnection {
+  readonly #socket: ByteSocket;
+  readonly #limits: StreamLimits;
+  readonly #decoder: LengthPrefixDecoder;
+  readonly #queue = new AsyncQueue<Uint8Array>();
+  #queuedBytes = 0;
+  #paused = false;
+  #writing: Promise<void> = Promise.resolve();
+  #closing = false;
+  #ended = false;
+  #failure: SwitchyardError | undefined;
+  #resolveClosed!: () => void;
+  readonly #stats: ConnectionStats = {
+    bytesSent: 0,
+    bytesReceived: 0,
+    framesSent: 0,
+    framesReceived: 0,
+    bufferedBytes: 0,
+  };
+  /** Resolves once the connection is closed. */
+  readonly closed: Promise<void>;
+
+  /** Wraps `socket`. */
+  constructor(socket: ByteSocket, limits: StreamLimits) {
+    this.#socket = socket;
+    this.#limits = limits;
+    this.#decoder = new LengthPrefixDecoder(limits.maxFrameBytes);
+    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+    this.#queue.onTake = (frame) => {
+      this.#queuedBytes -= frame.length;
+      if (this.#paused && this.#queuedBytes < this.#limits.highWaterBytes) {
+        this.#paused = false;
+        socket.resumeReading();
+      }
+    };
+    socket.onData = (chunk) => this.#receive(chunk);
+    socket.onEnd = (error) => this.#peerEnded(error);
+    socket.start();
+  }
+
+  /** This end. */
+  get localAddress(): string {
+    return this.#socket.localAddress;
+  }
+
+  /** The peer. */
+  get remoteAddress(): string {
+    return this.#socket.remoteAddress;
+  }
+
+  /** Sends a frame; waits while the socket (and so the peer) is behind. */
+  send(frame: Uint8Array): Promise<void> {
+    try {
+      this.#assertOpen();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (!(frame instanceof Uint8Array)) {
+      return Promise.reject(new SwitchyardError("INVALID_ARGUMENT", "send(frame): frame must be a Uint8Array"));
+    }
+    if (frame.length > this.#limits.maxFrameBytes) {
+      const error = new SwitchyardError(
+        "FRAME_TOO_LARGE",
+        `frame of ${frame.length} bytes exceeds the ${this.#limits.maxFrameBytes}-byte limit; connection closed`,
+      );
+      this.#fail(error);
+      return Promise.reject(error);
+    }
+    const bytes = lengthPrefixed(frame);
+    this.#stats.bufferedBytes += bytes.length;
+    const write = this.#writing.then(async () => {
+      this.#assertOpen(true);
+      await this.#socket.write(bytes);
+      this.#stats.bytesSent += frame.length;
+      this.#stats.framesSent++;
+    }).finally(() => this.#stats.bufferedBytes -= bytes.length);
+    this.#writing = write.catch(() => {});
+    return write;
+  }
+
+  /** The received frames. */
+  frames(): AsyncIterable<Uint8Array> {
+    return this.#queue;
+  }
+
+  /** Resolves when every frame sent so far was handed to the socket. */
+  async drain(): Promise<void> {
+    await this.#writing;
+  }
+
+  /** Flushes what was sent, then closes. */
+  async close(): Promise<void> {
+    if (!this.#closing) {
+      this.#closing = true;
+      await this.#writing;
+      await this.#socket.close().catch(() => {});
+      this.#queue.end();
+      this.#resolveClosed();
+    }
+    return this.closed;
+  }
+
+  /** Counters. */
+  stats(): ConnectionStats {
+    return { ...this.#stats };
+  }
+
+  #receive(chunk: Uint8Array): void {
+    if (this.#failure) return;
+    try {
+      for (const frame of this.#decoder.push(chunk)) {
+        this.#stats.bytesReceived += frame.length;
+        this.#stats.framesReceived++;
+        this.#queuedBytes += frame.length;
+        this.#queue.push(frame);
+      }
+    } catch (error) {
+      this.#fail(error as SwitchyardError);
+      return;
+    }
+    if (!this.#paused && this.#queuedBytes >= this.#limits.highWaterBytes) {
+      this.#paused = true;
+      this.#socket.pauseReading();
+    }
+  }
+
+  #peerEnded(error?: Error): void {
+    if (this.#failure || this.#ended) return;
+    this.#ended = true;
+    if (error && !this.#closing) {
+      this.#fail(new SwitchyardError("TRANSPORT_CLOSED", `connection lost: ${error.message}`));
+      return;
+    }
+    try {
+      this.#decoder.end();
+      this.#queue.end();
+    } catch (decodeError) {
+      this.#queue.fail(decodeError);
+    }
+    this.#socket.destroy();
+    this.#resolveClosed();
+  }
+
+  #fail(error: SwitchyardError): void {
+    if (this.#failure) return;
+    this.#failure = error;
+    this.#queue.fail(error);
+    this.#socket.destroy();
+    this.#resolveClosed();
+  }
+
+  #assertOpen(writing = false): void {
+    if (this.#failure) throw this.#failure;
+    if ((this.#closing && !writing) || this.#ended) {
+      throw new SwitchyardError(
+        "TRANSPORT_CLOSED",
+        `connection ${this.localAddress} -> ${this.remoteAddress} is closed`,
+      );
+    }
+  }
+}
