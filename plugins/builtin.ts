@@ -14,7 +14,9 @@ export const BUILTIN_PLUGINS: BuiltinModules = {
   "compress-lz4": () => import("./compress-lz4/mod.ts"),
   "compress-none": () => import("./compress-none/mod.ts"),
   "compress-zstd": () => import("./compress-zstd/mod.ts"),
+  "probe-bandwidth": () => import("./probe-bandwidth/mod.ts"),
   "probe-replay": () => import("./probe-replay/mod.ts"),
+  "probe-rtt": () => import("./probe-rtt/mod.ts"),
   "transport-memory": () => import("./transport-memory/mod.ts"),
   "transport-tcp": () => import("./transport-tcp/mod.ts"),
 };

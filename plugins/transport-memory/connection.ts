@@ -49,7 +49,7 @@ class Pipe {
   /** Puts bytes (or the end marker) on the link. */
   carry(chunk: Uint8Array | typeof END): void {
     this.inFlight++;
-    if (this.link.instant) {
+    if (this.link.instant && this.#pending.length === 0) {
       queueMicrotask(() => this.#arrive(chunk));
       return;
     }

@@ -38,32 +38,37 @@ export const PERFECT_LINK: LinkModel = { delayMs: 0, jitterMs: 0, bandwidthMbps:
  * ```
  */
 export class LinkSchedule {
-  readonly #model: LinkModel;
+  readonly #model: () => LinkModel;
   readonly #random: () => number;
   #busyUntilMs = 0;
   #lastArrivalMs = 0;
 
-  /** Creates the schedule of one direction; `seed` fixes jitter and loss. */
-  constructor(model: LinkModel, seed: number) {
-    this.#model = { ...model };
+  /**
+   * Creates the schedule of one direction; `seed` fixes jitter and loss.
+   * `model` may be a function, read at every send, so a link can change under
+   * open connections (as a real network does).
+   */
+  constructor(model: LinkModel | (() => LinkModel), seed: number) {
+    const fixed = typeof model === "function" ? undefined : { ...model };
+    this.#model = fixed ? () => fixed : model as () => LinkModel;
     const random = seededRandom(seed);
     this.#random = () => random.next();
   }
 
-  /** The model. */
+  /** The model in force now. */
   get model(): Readonly<LinkModel> {
-    return this.#model;
+    return this.#model();
   }
 
   /** True when chunks arrive at once (no delay, limit or loss): delivery can skip timers. */
   get instant(): boolean {
-    const { delayMs, jitterMs, bandwidthMbps, lossRatio } = this.#model;
+    const { delayMs, jitterMs, bandwidthMbps, lossRatio } = this.#model();
     return delayMs === 0 && jitterMs === 0 && (!bandwidthMbps || !Number.isFinite(bandwidthMbps)) && lossRatio === 0;
   }
 
   /** The arrival time of `bytes` handed to the link at `nowMs`. */
   arrival(nowMs: number, bytes: number): number {
-    const { delayMs, jitterMs, bandwidthMbps, lossRatio } = this.#model;
+    const { delayMs, jitterMs, bandwidthMbps, lossRatio } = this.#model();
     const start = Math.max(nowMs, this.#busyUntilMs);
     const serializeMs = bandwidthMbps > 0 && Number.isFinite(bandwidthMbps) ? (bytes * 8) / (bandwidthMbps * 1000) : 0;
     this.#busyUntilMs = start + serializeMs;

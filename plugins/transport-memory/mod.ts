@@ -48,7 +48,7 @@ const plugin: Plugin<MemoryTransportOptions, Transport> = definePlugin({
   kind: "transport",
   description: "In-process links with emulated delay, jitter, bandwidth and loss.",
   modes: ["datacenter", "internet", "hybrid"],
-  provides: ["transport:memory"],
+  provides: ["transport", "transport:memory"],
   compat: { core: "^0.1.0", runtimes: ["deno", "bun", "node"] },
   options,
   create(context, config) {

@@ -103,8 +103,8 @@ export class MemoryNetwork {
     const local = `${from}#${id}`;
     const [dialer, accepted] = connectEndpoints(
       this.#clock,
-      { address: local, link: new LinkSchedule(this.link(from, to), this.#seed * 7_919 + id * 2) },
-      { address: to, link: new LinkSchedule(this.link(to, from), this.#seed * 7_919 + id * 2 + 1) },
+      { address: local, link: new LinkSchedule(() => this.link(from, to), this.#seed * 7_919 + id * 2) },
+      { address: to, link: new LinkSchedule(() => this.link(to, from), this.#seed * 7_919 + id * 2 + 1) },
       limits,
     );
     listener.push(accepted);

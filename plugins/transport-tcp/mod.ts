@@ -130,7 +130,7 @@ const plugin: Plugin<TcpOptions, TcpTransport> = definePlugin({
   kind: "transport",
   description: "Frames over TCP (Deno.connect/listen, Bun native sockets), BBR reported.",
   modes: ["datacenter", "internet", "hybrid"],
-  provides: ["transport:tcp"],
+  provides: ["transport", "transport:tcp"],
   compat: { core: "^0.1.0", runtimes: ["deno", "bun"] },
   permissions: ["net"],
   options,

@@ -1,0 +1,125 @@
+/**
+ * `probe-rtt`: ping/pong frames to each peer over the transport, the median
+ * of several per peer; pings unanswered within `pingTimeoutMs` count as lost.
+ * The cluster sample is what a quorum sees (not the best link); per-peer
+ * values stay visible through `peers()`.
+ *
+ * @module
+ */
+import * as v from "valibot";
+import type { Clock } from "../../core/clock.ts";
+import { SwitchyardError, toError } from "../../core/errors.ts";
+import { definePlugin, type Plugin } from "../../core/plugin.ts";
+import type { Probe } from "../../core/probe.ts";
+import { median, type NetworkSample } from "../../core/sample.ts";
+import { runWithTimeout } from "../../core/timeout.ts";
+import type { Transport, TransportListener } from "../../core/transport.ts";
+import { peerOptions, type PeerResult, probeTransport, replyKey, TRANSPORT_CAPABILITY } from "../probes/common.ts";
+import { PeerLinks, peersForQuorum, quorumValue } from "../probes/peers.ts";
+import { MessageType, pingMessage } from "../probes/protocol.ts";
+
+const options = v.strictObject({
+  ...peerOptions,
+  /** The probe's name in stats. */
+  name: v.optional(v.pipe(v.string(), v.minLength(1)), "rtt"),
+  /** Pings per peer per measurement. */
+  pings: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000)), 5),
+  /** A ping unanswered for this long counts as lost. */
+  pingTimeoutMs: v.optional(v.pipe(v.number(), v.gtValue(0)), 1_000),
+});
+
+/** The options, validated. */
+export type RttOptions = v.InferOutput<typeof options>;
+
+/** An RTT probe with per-peer results. */
+export interface RttProbe extends Probe {
+  /** The last measurement of each peer. */
+  peers(): Record<string, PeerResult>;
+  /** Closes connections and the responder. */
+  close(): Promise<void>;
+}
+
+/** Creates an RTT probe over `transport`. */
+export function rttProbe(
+  transport: Transport,
+  clock: Clock,
+  config: Omit<RttOptions, "listen">,
+  responder?: TransportListener,
+): RttProbe {
+  const links = new PeerLinks(transport, replyKey);
+  const last: Record<string, PeerResult> = {};
+  let sequence = 0;
+
+  async function measurePeer(peer: string, signal?: AbortSignal): Promise<PeerResult> {
+    try {
+      const link = await links.get(peer);
+      const rtts: number[] = [];
+      let lost = 0;
+      for (let i = 0; i < config.pings; i++) {
+        if (signal?.aborted) throw signal.reason;
+        const id = ++sequence;
+        const sentMs = clock.now();
+        const outcome = await runWithTimeout(
+          clock,
+          config.pingTimeoutMs,
+          () => link.request(pingMessage(MessageType.Ping, id), `pong:${id}`),
+          signal,
+        );
+        if (outcome.timedOut) {
+          link.forget(`pong:${id}`);
+          lost++;
+        } else {
+          rtts.push(clock.now() - sentMs);
+        }
+      }
+      return { ...(rtts.length ? { rttMs: median(rtts) } : {}), lossRatio: lost / config.pings };
+    } catch (error) {
+      return { lossRatio: 1, error: toError(error).message };
+    }
+  }
+
+  return {
+    name: config.name,
+    async measure(signal) {
+      if (signal?.aborted) throw signal.reason;
+      const results = await Promise.all(config.peers.map((peer) => measurePeer(peer, signal)));
+      config.peers.forEach((peer, i) => last[peer] = results[i]);
+      const answered = results.filter((result) => result.rttMs !== undefined);
+      if (answered.length === 0) {
+        throw new SwitchyardError(
+          "PROBE_FAILED",
+          `no peer answered: ${results.map((r) => r.error ?? "timeout").join("; ")}`,
+        );
+      }
+      const sample: NetworkSample = { lossRatio: quorumValue(results.map((r) => r.lossRatio ?? 1), "lower")! };
+      // Without enough peers answering to form a quorum there is no quorum RTT to report.
+      if (answered.length >= peersForQuorum(results.length)) {
+        sample.rttMs = quorumValue(answered.map((r) => r.rttMs!), "lower")!;
+      }
+      return sample;
+    },
+    peers: () => structuredClone(last),
+    close: async () => {
+      await links.close();
+      await responder?.close();
+    },
+  };
+}
+
+/** The plugin. */
+const plugin: Plugin<RttOptions, RttProbe> = definePlugin({
+  id: "probe-rtt",
+  version: "0.1.0",
+  kind: "probe",
+  description: "Round-trip time and loss to each peer, by ping/pong over the transport.",
+  modes: ["datacenter", "internet", "hybrid"],
+  provides: ["probe:rtt"],
+  requires: [TRANSPORT_CAPABILITY],
+  compat: { core: "^0.1.0", runtimes: ["deno", "bun", "node"] },
+  options,
+  async create(context, config) {
+    const { transport, responder } = await probeTransport(context, config);
+    return rttProbe(transport, context.clock, config, responder);
+  },
+});
+export default plugin;

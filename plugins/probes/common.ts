@@ -1,0 +1,58 @@
+/**
+ * What the network probes share: options for peers and the responder, the
+ * transport they require, and per-peer results folded into a cluster sample.
+ *
+ * @module
+ */
+import * as v from "valibot";
+import { SwitchyardError } from "../../core/errors.ts";
+import type { PluginContext } from "../../core/plugin.ts";
+import type { Transport, TransportListener } from "../../core/transport.ts";
+import { ackedBytes, messageId, MessageType } from "./protocol.ts";
+import { serveProbes } from "./responder.ts";
+
+/** Options every network probe takes. */
+export const peerOptions = {
+  /** The peers' probe addresses (their `listen`). */
+  peers: v.pipe(v.array(v.pipe(v.string(), v.minLength(1))), v.minLength(1, "needs at least one peer")),
+  /** Where this node answers other nodes' probes; omit to only measure. */
+  listen: v.optional(v.pipe(v.string(), v.minLength(1))),
+};
+
+/** What a probe found for one peer. */
+export interface PeerResult {
+  /** Median round trip, when any ping was answered. */
+  rttMs?: number;
+  /** Bandwidth estimate. */
+  bandwidthMbps?: number;
+  /** Share of pings unanswered in time. */
+  lossRatio?: number;
+  /** Why the peer could not be measured. */
+  error?: string;
+}
+
+/** Names replies so waiters find them. */
+export function replyKey(reply: Uint8Array): string {
+  if (reply[0] === MessageType.Pong) return `pong:${messageId(reply)}`;
+  if (reply[0] === MessageType.BulkAck) return `ack:${messageId(reply)}`;
+  return "other";
+}
+
+export { ackedBytes };
+
+/** The capability network probes require: any transport plugin provides it. */
+export const TRANSPORT_CAPABILITY = "transport";
+
+/** The transport the probe requires, and the responder if `listen` is set. */
+export async function probeTransport(
+  context: PluginContext,
+  config: { listen?: string },
+): Promise<{ transport: Transport; responder?: TransportListener }> {
+  const transport = context.require<Transport>(TRANSPORT_CAPABILITY);
+  if (!transport || typeof transport.dial !== "function") {
+    throw new SwitchyardError("PLUGIN_INVALID", `no transport provides "${TRANSPORT_CAPABILITY}"`);
+  }
+  const responder = config.listen ? await serveProbes(transport, config.listen) : undefined;
+  if (responder) context.logger.info(`answering probes at ${responder.address}`);
+  return { transport, ...(responder ? { responder } : {}) };
+}

@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import { HybridManager, ManualClock, silentLogger, SystemClock } from "../../mod.ts";
+import { probeCompliance, runCompliance } from "../../testing.ts";
+import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
+import { rttProbe } from "../../plugins/probe-rtt/mod.ts";
+import { bandwidthProbe } from "../../plugins/probe-bandwidth/mod.ts";
+import { serveProbes } from "../../plugins/probes/responder.ts";
+import { peersForQuorum, quorumValue } from "../../plugins/probes/peers.ts";
+
+const RTT = { name: "rtt", pings: 5, pingTimeoutMs: 1_000 };
+const BANDWIDTH = {
+  name: "bandwidth",
+  budgetBytes: 1024 * 1024,
+  chunkBytes: 64 * 1024,
+  timeoutMs: 4_000,
+  filterWindow: 3,
+};
+
+/** Runs `work` while advancing `clock` until it settles. */
+async function settle<T>(clock: ManualClock, work: Promise<T>): Promise<T> {
+  let done = false;
+  const result = work.finally(() => done = true);
+  for (let i = 0; i < 100_000 && !done; i++) {
+    await clock.advance(clock.nextDueMs() === undefined ? 0 : Math.max(0, clock.nextDueMs()! - clock.now()));
+  }
+  return await result;
+}
+
+Deno.test("quorum: the value at the majority's edge, not the best link", () => {
+  assert.deepEqual([1, 2, 3, 4, 6].map(peersForQuorum), [1, 1, 2, 2, 3]);
+  assert.equal(quorumValue([5, 1, 9, 3], "lower"), 3, "4 peers + this node: 2 peers needed");
+  assert.equal(quorumValue([5, 1], "lower"), 1, "2 peers + this node: 1 peer needed");
+  assert.equal(quorumValue([100, 900, 10, 1_000], "higher"), 900);
+  assert.equal(quorumValue([], "lower"), undefined);
+});
+
+for (
+  const [label, delayMs, bandwidthMbps] of [["LAN", 0.25, 10_000], ["WAN", 40, 100], ["metro", 10, 1_000]] as const
+) {
+  Deno.test(`probes over the emulated ${label} link measure RTT within 10 % (or 1 ms) and bandwidth within 15 %`, async () => {
+    const clock = new ManualClock();
+    const network = new MemoryNetwork({ clock, seed: 4 });
+    network.setLink("a", "b", { delayMs, bandwidthMbps });
+    const responder = await serveProbes(network.transport("b"), "b");
+    const transport = network.transport("a");
+    const rtt = rttProbe(transport, clock, { ...RTT, peers: ["b"] });
+    const bandwidth = bandwidthProbe(transport, clock, { ...BANDWIDTH, peers: ["b"] });
+    const rttSample = await settle(clock, rtt.measure());
+    const expectedRtt = 2 * delayMs;
+    assert.ok(
+      Math.abs(rttSample.rttMs! - expectedRtt) <= Math.max(0.1 * expectedRtt, 1),
+      `RTT ${rttSample.rttMs} vs ${expectedRtt}`,
+    );
+    assert.equal(rttSample.lossRatio, 0);
+    const bandwidthSample = await settle(clock, bandwidth.measure());
+    const error = Math.abs(bandwidthSample.bandwidthMbps! - bandwidthMbps) / bandwidthMbps;
+    assert.ok(
+      error <= 0.15,
+      `bandwidth ${bandwidthSample.bandwidthMbps} vs ${bandwidthMbps} (${(error * 100).toFixed(1)} % off)`,
+    );
+    assert.equal(rtt.peers().b.error, undefined);
+    // A graceful close crosses the delayed link too: let manual time pass for it.
+    await settle(clock, Promise.all([rtt.close(), bandwidth.close(), responder.close()]));
+  });
+}
+
+Deno.test("probes: an unreachable peer counts as loss, and per-peer results stay visible", async () => {
+  const clock = new SystemClock();
+  const network = new MemoryNetwork({ clock, seed: 2 });
+  const responder = await serveProbes(network.transport("up"), "up");
+  const probe = rttProbe(network.transport("me"), clock, { ...RTT, peers: ["up", "down"] });
+  const sample = await probe.measure();
+  assert.equal(sample.lossRatio, 0, "1 of 2 peers is enough for a quorum of 3 nodes");
+  assert.equal(sample.rttMs !== undefined, true);
+  assert.match(probe.peers().down.error ?? "", /nothing listens at down/);
+  assert.equal(probe.peers().down.lossRatio, 1);
+  await probe.close();
+  await responder.close();
+});
+
+{
+  const clock = new SystemClock();
+  const network = new MemoryNetwork({ clock, seed: 6 });
+  const responder = serveProbes(network.transport("peer"), "peer");
+  runCompliance(
+    "probe-rtt",
+    probeCompliance(async () => {
+      await responder;
+      return rttProbe(network.transport("self"), clock, { ...RTT, peers: ["peer"] });
+    }),
+  );
+  runCompliance(
+    "probe-bandwidth",
+    probeCompliance(async () => {
+      await responder;
+      return bandwidthProbe(network.transport("self"), clock, { ...BANDWIDTH, peers: ["peer"] });
+    }),
+  );
+}
+
+Deno.test("end to end: probes over an emulated link take a manager datacenter -> internet -> datacenter", async () => {
+  const clock = new ManualClock();
+  const network = new MemoryNetwork({ clock, seed: 8 });
+  const peers = ["p1", "p2"];
+  const responders = await Promise.all(peers.map((peer) => serveProbes(network.transport(peer), peer)));
+  const setLinks = (delayMs: number, bandwidthMbps: number) => {
+    for (const peer of peers) network.setLink("self", peer, { delayMs, bandwidthMbps });
+  };
+  setLinks(0.2, 20_000);
+  const transport = network.transport("self");
+  const rtt = rttProbe(transport, clock, { ...RTT, peers });
+  const bandwidth = bandwidthProbe(transport, clock, { ...BANDWIDTH, budgetBytes: 256 * 1024, peers });
+  const manager = new HybridManager({
+    clock,
+    logger: silentLogger,
+    probes: [rtt, bandwidth],
+    config: { detectionIntervalMs: 2_000, probeTimeoutMs: 1_500, sampleWindow: 3, cooldownMs: 4_000 },
+  });
+  const modes: string[] = [];
+  manager.onModeChange(({ to }) => void modes.push(to));
+  await manager.start();
+  const run = (ms: number) => settle(clock, Promise.resolve()).then(() => clock.advance(ms));
+  await run(6_500);
+  assert.equal(manager.currentMode, "datacenter", JSON.stringify(manager.getStats().summary));
+  setLinks(40, 50); // a WAN: 80 ms round trip, 50 Mbps
+  await run(10_000);
+  assert.equal(manager.currentMode, "internet", JSON.stringify(manager.getStats().summary));
+  setLinks(0.2, 20_000);
+  await run(12_000);
+  assert.equal(manager.currentMode, "datacenter", JSON.stringify(manager.getStats().summary));
+  assert.deepEqual(modes, ["datacenter", "internet", "datacenter"]);
+  await manager.stop();
+  await settle(clock, Promise.all([rtt.close(), bandwidth.close(), ...responders.map((r) => r.close())]));
+});
