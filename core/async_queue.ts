@@ -20,7 +20,9 @@
  * ```
  */
 export class AsyncQueue<T> implements AsyncIterable<T> {
+  // Items live in #items from #head on; taking one moves #head (Array.shift would be O(n)).
   #items: T[] = [];
+  #head = 0;
   #waiting: ((result: IteratorResult<T>) => void) | undefined;
   #failWaiting: ((error: unknown) => void) | undefined;
   #ended = false;
@@ -31,7 +33,7 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
 
   /** Items waiting for the consumer. */
   get size(): number {
-    return this.#items.length;
+    return this.#items.length - this.#head;
   }
 
   /** True once `end()` or `fail()` was called. */
@@ -56,7 +58,7 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
-    if (this.#waiting && this.#items.length === 0) {
+    if (this.#waiting && this.size === 0) {
       const resolve = this.#waiting;
       const reject = this.#failWaiting!;
       this.#waiting = this.#failWaiting = undefined;
@@ -77,8 +79,13 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return {
       next: () => {
-        if (this.#items.length > 0) {
-          const item = this.#items.shift()!;
+        if (this.size > 0) {
+          const item = this.#items[this.#head];
+          this.#items[this.#head++] = undefined as T;
+          if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+            this.#items = this.#items.slice(this.#head);
+            this.#head = 0;
+          }
           this.onTake?.(item);
           return Promise.resolve({ value: item, done: false });
         }

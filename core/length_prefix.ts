@@ -46,7 +46,11 @@ export class LengthPrefixDecoder {
     return this.#buffered;
   }
 
-  /** Adds a chunk; returns the frames it completes. Throws `FRAME_TOO_LARGE` for an oversized length. */
+  /**
+   * Adds a chunk; returns the frames it completes (views into the chunk where
+   * possible, so the chunk must not be reused by the caller). Throws
+   * `FRAME_TOO_LARGE` for an oversized length.
+   */
   push(chunk: Uint8Array): Uint8Array[] {
     if (chunk.length > 0) {
       this.#chunks.push(chunk);
@@ -81,6 +85,15 @@ export class LengthPrefixDecoder {
   }
 
   #take(count: number): Uint8Array {
+    const first = this.#chunks[0];
+    if (first && first.length >= count) {
+      // The common case: the bytes sit in one chunk; hand out a view, no copy (chunks are never reused).
+      const view = first.subarray(0, count);
+      if (count === first.length) this.#chunks.shift();
+      else this.#chunks[0] = first.subarray(count);
+      this.#buffered -= count;
+      return view;
+    }
     const out = new Uint8Array(count);
     let filled = 0;
     while (filled < count) {

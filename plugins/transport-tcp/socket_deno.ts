@@ -6,7 +6,7 @@
  */
 import type { ByteSocket, SocketFactory } from "./byte_socket.ts";
 
-const READ_BUFFER_BYTES = 256 * 1024;
+const READ_BUFFER_BYTES = 2 * 1024 * 1024;
 
 function wrap(conn: Deno.TcpConn): ByteSocket {
   conn.setNoDelay(true);

@@ -12,6 +12,28 @@ import { LengthPrefixDecoder, lengthPrefixed } from "../../core/length_prefix.ts
 import type { ConnectionStats, TransportConnection } from "../../core/transport.ts";
 import type { ByteSocket } from "./byte_socket.ts";
 
+/** Frames sent while a write is under way, written together. */
+interface Batch {
+  parts: Uint8Array[];
+  bytes: number;
+  done: Promise<void>;
+}
+
+/** A batch stops growing at this size; the next send starts another. */
+const BATCH_BYTES = 256 * 1024;
+/** Frames from this size up are written without being copied next to their prefix. */
+const LARGE_FRAME_BYTES = 64 * 1024;
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
 /** Limits of a stream connection. */
 export interface StreamLimits {
   /** Largest frame. */
@@ -29,6 +51,7 @@ export class StreamConnection implements TransportConnection {
   #queuedBytes = 0;
   #paused = false;
   #writing: Promise<void> = Promise.resolve();
+  #batch: Batch | undefined;
   #closing = false;
   #ended = false;
   #failure: SwitchyardError | undefined;
@@ -89,16 +112,55 @@ export class StreamConnection implements TransportConnection {
       this.#fail(error);
       return Promise.reject(error);
     }
-    const bytes = lengthPrefixed(frame);
-    this.#stats.bufferedBytes += bytes.length;
-    const write = this.#writing.then(async () => {
+    // Frames sent while a write is under way join one batch, written with a single socket write.
+    let batch = this.#batch;
+    if (!batch || batch.bytes >= BATCH_BYTES) {
+      const fresh: Batch = { parts: [], bytes: 0, done: undefined as unknown as Promise<void> };
+      fresh.done = this.#writing.then(() => this.#flush(fresh));
+      this.#writing = fresh.done.catch(() => {});
+      this.#batch = batch = fresh;
+    }
+    if (frame.length >= LARGE_FRAME_BYTES) {
+      // A large frame goes out as its prefix and its own bytes: no copy of the frame.
+      const prefix = new Uint8Array(4);
+      new DataView(prefix.buffer).setUint32(0, frame.length, true);
+      batch.parts.push(prefix, frame);
+    } else {
+      batch.parts.push(lengthPrefixed(frame));
+    }
+    batch.bytes += frame.length + 4;
+    this.#stats.bufferedBytes += frame.length + 4;
+    this.#stats.bytesSent += frame.length;
+    this.#stats.framesSent++;
+    return batch.done;
+  }
+
+  async #flush(batch: Batch): Promise<void> {
+    if (this.#batch === batch) this.#batch = undefined;
+    try {
       this.#assertOpen(true);
-      await this.#socket.write(bytes);
-      this.#stats.bytesSent += frame.length;
-      this.#stats.framesSent++;
-    }).finally(() => this.#stats.bufferedBytes -= bytes.length);
-    this.#writing = write.catch(() => {});
-    return write;
+      // Small parts are joined into one write; large ones are written as they are.
+      let small: Uint8Array[] = [];
+      let smallBytes = 0;
+      const flushSmall = async () => {
+        if (small.length === 0) return;
+        await this.#socket.write(small.length === 1 ? small[0] : concat(small, smallBytes));
+        small = [];
+        smallBytes = 0;
+      };
+      for (const part of batch.parts) {
+        if (part.length >= LARGE_FRAME_BYTES) {
+          await flushSmall();
+          await this.#socket.write(part);
+        } else {
+          small.push(part);
+          smallBytes += part.length;
+        }
+      }
+      await flushSmall();
+    } finally {
+      this.#stats.bufferedBytes -= batch.bytes;
+    }
   }
 
   /** The received frames. */
