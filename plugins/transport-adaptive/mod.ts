@@ -1,0 +1,108 @@
+/**
+ * `transport-adaptive`: RDMA where it is available, TCP otherwise, decided per
+ * peer (a peer RDMA cannot reach is dialed over TCP), with the choice and
+ * the reason RDMA was not used recorded in `stats()`.
+ *
+ * @module
+ */
+import * as v from "valibot";
+import type { Clock } from "../../core/clock.ts";
+import { toError } from "../../core/errors.ts";
+import type { Logger } from "../../core/logger.ts";
+import { definePlugin, type Plugin } from "../../core/plugin.ts";
+import type { Transport } from "../../core/transport.ts";
+import { detectRdma } from "../transport-rdma/detect.ts";
+import { runtimeSockets, tcpTransport } from "../transport-tcp/mod.ts";
+
+const options = v.strictObject({
+  /** Largest frame. */
+  maxFrameBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 16 * 1024 * 1024),
+  /** Reading pauses while this many received bytes wait for the application. */
+  highWaterBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1024)), 4 * 1024 * 1024),
+  /** Try RDMA at all. */
+  rdma: v.optional(v.boolean(), true),
+});
+
+/** What the adaptive transport reports. */
+export interface AdaptiveTransportStats {
+  /** Whether RDMA can be used on this node, and if not, why. */
+  rdma: { available: boolean; reason?: string };
+  /** Which transport each dialed peer uses. */
+  peers: Record<string, "rdma" | "tcp">;
+}
+
+/** An adaptive transport. */
+export interface AdaptiveTransport extends Transport {
+  /** Choices and reasons. */
+  stats(): AdaptiveTransportStats;
+}
+
+/** Creates an adaptive transport: RDMA via `rdma` when given, TCP always. */
+export function adaptiveTransport(
+  tcp: Transport,
+  rdma: { transport?: Transport; reason?: string },
+  logger?: Logger,
+): AdaptiveTransport {
+  const peers: Record<string, "rdma" | "tcp"> = {};
+  return {
+    name: "adaptive",
+    maxFrameBytes: tcp.maxFrameBytes,
+    listen: (address) => tcp.listen(address),
+    async dial(address) {
+      if (rdma.transport) {
+        try {
+          const connection = await rdma.transport.dial(address);
+          peers[address] = "rdma";
+          return connection;
+        } catch (error) {
+          logger?.warn("RDMA dial failed; falling back to TCP", { peer: address, error: toError(error).message });
+        }
+      }
+      const connection = await tcp.dial(address);
+      peers[address] = "tcp";
+      return connection;
+    },
+    stats: () => ({
+      rdma: rdma.transport
+        ? { available: true }
+        : { available: false, ...(rdma.reason ? { reason: rdma.reason } : {}) },
+      peers: { ...peers },
+    }),
+  };
+}
+
+async function create(
+  config: v.InferOutput<typeof options>,
+  clock: Clock,
+  logger: Logger,
+): Promise<AdaptiveTransport> {
+  const tcp = tcpTransport(
+    await runtimeSockets(),
+    { ...config, dialAttempts: 1, initialBackoffMs: 100, maxBackoffMs: 5_000 },
+    clock,
+    logger,
+  );
+  if (!config.rdma) return adaptiveTransport(tcp, { reason: "disabled by options" }, logger);
+  const detected = await detectRdma();
+  const reason = detected.available
+    ? "RDMA device found, but the rsocket data path is not implemented yet"
+    : detected.reason;
+  if (detected.available) detected.close();
+  logger.info(`transport-adaptive: using TCP (${reason})`);
+  return adaptiveTransport(tcp, { reason }, logger);
+}
+
+/** The plugin. */
+const plugin: Plugin<v.InferOutput<typeof options>, AdaptiveTransport> = definePlugin({
+  id: "transport-adaptive",
+  version: "0.1.0",
+  kind: "transport",
+  description: "RDMA where available, else TCP, per peer; records which is in use.",
+  modes: ["datacenter", "internet", "hybrid"],
+  provides: ["transport", "transport:adaptive"],
+  compat: { core: "^0.1.0", runtimes: ["deno", "bun"] },
+  permissions: ["net"],
+  options,
+  create: (context, config) => create(config, context.clock, context.logger),
+});
+export default plugin;

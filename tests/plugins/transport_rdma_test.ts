@@ -1,0 +1,94 @@
+import assert from "node:assert/strict";
+import { HybridManager, ManualClock, silentLogger, SystemClock, type TransportConnection } from "../../mod.ts";
+import { instantiate } from "../../testing.ts";
+import { detectRdma } from "../../plugins/transport-rdma/detect.ts";
+import { RDMACM_SYMBOLS } from "../../plugins/transport-rdma/symbols.ts";
+import transportRdma from "../../plugins/transport-rdma/mod.ts";
+import { type AdaptiveTransport, adaptiveTransport } from "../../plugins/transport-adaptive/mod.ts";
+import transportAdaptive from "../../plugins/transport-adaptive/mod.ts";
+import { runtimeSockets, tcpTransport } from "../../plugins/transport-tcp/mod.ts";
+import { MemoryHost } from "../support/memory_host.ts";
+
+const detected = await detectRdma();
+
+Deno.test("rdma: one symbol table names the rsocket API and device listing", () => {
+  for (const name of ["rsocket", "rbind", "rlisten", "raccept", "rconnect", "rsend", "rrecv", "rpoll", "rclose"]) {
+    assert.ok(name in RDMACM_SYMBOLS, name);
+  }
+  assert.equal(RDMACM_SYMBOLS.rrecv.blocking, true, "waiting calls run off the event loop");
+});
+
+Deno.test("rdma: detection says why RDMA is unavailable, never throws", async () => {
+  const missing = await detectRdma(["libdoes-not-exist.so.1"]);
+  assert.equal(missing.available, false);
+  if (!missing.available) assert.match(missing.reason, /librdmacm not found.*apt-get install librdmacm1/);
+  if (!detected.available) {
+    assert.match(detected.reason, /no RDMA device|librdmacm not found|--allow-ffi/);
+    console.log(`RDMA here: ${detected.reason}`);
+  }
+});
+
+Deno.test("rdma: the plugin fails with the detection's reason; the loader records it", async () => {
+  const host = new MemoryHost();
+  host.write("m.json", JSON.stringify({ plugins: [{ id: "transport-rdma", module: "builtin:transport-rdma" }] }));
+  const { BUILTIN_PLUGINS } = await import("../../plugins/builtin.ts");
+  const manager = await HybridManager.fromManifest("m.json", {
+    host,
+    builtins: BUILTIN_PLUGINS,
+    logger: silentLogger,
+    clock: new ManualClock(),
+  });
+  const record = manager.getStats().plugins[0];
+  assert.equal(record.state, "failed");
+  assert.equal(record.stage, "create");
+  assert.match(record.reason ?? "", /RDMA unavailable|rsocket data path/);
+  await assert.rejects(instantiate(transportRdma, {}), /RDMA/);
+});
+
+Deno.test({
+  name: detected.available
+    ? "rdma: the data path (a device is present)"
+    : `rdma: the data path (skipped: ${detected.available ? "" : detected.reason})`,
+  ignore: !detected.available,
+  fn() {
+    assert.fail("an RDMA device is present, but the rsocket data path is not implemented yet");
+  },
+});
+
+Deno.test("transport-adaptive: falls back to TCP per peer and records which is used and why", async () => {
+  const adaptive = await instantiate<AdaptiveTransport>(transportAdaptive, {});
+  const stats = adaptive.stats();
+  assert.equal(stats.rdma.available, false);
+  assert.ok((stats.rdma.reason ?? "").length > 0);
+  const listener = await adaptive.listen("127.0.0.1:0");
+  const accepted = listener.connections()[Symbol.asyncIterator]().next();
+  const client = await adaptive.dial(listener.address);
+  const server = (await accepted).value as TransportConnection;
+  await client.send(new Uint8Array([9]));
+  assert.deepEqual((await server.frames()[Symbol.asyncIterator]().next()).value, new Uint8Array([9]));
+  assert.deepEqual(adaptive.stats().peers, { [listener.address]: "tcp" });
+  await client.close();
+  await server.close();
+  await listener.close();
+});
+
+Deno.test("transport-adaptive: an RDMA transport that cannot reach a peer falls back to TCP for it", async () => {
+  const tcp = tcpTransport(
+    await runtimeSockets(),
+    { maxFrameBytes: 1 << 20, highWaterBytes: 1 << 20, dialAttempts: 1, initialBackoffMs: 0, maxBackoffMs: 0 },
+    new SystemClock(),
+  );
+  const failingRdma = {
+    name: "rdma",
+    maxFrameBytes: 1 << 20,
+    listen: () => Promise.reject(new Error("x")),
+    dial: () => Promise.reject(new Error("no route over RDMA")),
+  };
+  const adaptive = adaptiveTransport(tcp, { transport: failingRdma });
+  const listener = await tcp.listen("127.0.0.1:0");
+  const connection = await adaptive.dial(listener.address);
+  assert.equal(adaptive.stats().peers[listener.address], "tcp");
+  assert.equal(adaptive.stats().rdma.available, true);
+  await connection.close();
+  await listener.close();
+});
