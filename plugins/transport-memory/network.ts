@@ -24,6 +24,15 @@ export interface MemoryNetworkOptions {
 
 const pairKey = (a: string, b: string) => JSON.stringify([a, b]);
 
+/** `work()`'s result as a promise, its exception as a rejection (never a synchronous throw). */
+function settled<T>(work: () => T): Promise<T> {
+  try {
+    return Promise.resolve(work());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 /**
  * The network.
  *
@@ -74,8 +83,8 @@ export class MemoryNetwork {
     return {
       name: "memory",
       maxFrameBytes: full.maxFrameBytes,
-      listen: async (address) => this.#listen(address),
-      dial: async (address) => this.#dial(localAddress, address, full),
+      listen: (address) => settled(() => this.#listen(address)),
+      dial: (address) => settled(() => this.#dial(localAddress, address, full)),
     };
   }
 
