@@ -37,10 +37,27 @@ export interface ByteListener {
   close(): Promise<void>;
 }
 
+/** TLS material, PEM text. */
+export interface TlsSettings {
+  /** The certificate chain a listener presents. */
+  cert?: string;
+  /** Its private key. */
+  key?: string;
+  /** Certificates a dialer trusts (the system's when absent). */
+  ca?: string;
+  /** The name a dialer checks the certificate against (the dialed host when absent). */
+  serverName?: string;
+}
+
 /** How sockets are made on this runtime. */
 export interface SocketFactory {
-  /** Listens; `accepted` receives each new socket. */
-  listen(hostname: string, port: number, accepted: (socket: ByteSocket) => void): Promise<ByteListener>;
-  /** Connects; rejects with the runtime's error when refused. */
-  connect(hostname: string, port: number): Promise<ByteSocket>;
+  /** Listens (with TLS when `tls` has a cert and key); `accepted` receives each new socket. */
+  listen(
+    hostname: string,
+    port: number,
+    accepted: (socket: ByteSocket) => void,
+    tls?: TlsSettings,
+  ): Promise<ByteListener>;
+  /** Connects (with TLS when `tls` is given); rejects with the runtime's error when refused. */
+  connect(hostname: string, port: number, tls?: TlsSettings): Promise<ByteSocket>;
 }

@@ -2,7 +2,8 @@
  * `transport-tcp`: frames over TCP on Deno (`Deno.listen`/`Deno.connect`) and
  * Bun (its native sockets), with TCP_NODELAY, keepalive, flow control both
  * ways, dialing with backoff, and the kernel's congestion control reported in
- * stats (internet mode wants BBR; a warning says so when it is not).
+ * stats (internet mode wants BBR; a warning says so when it is not), and
+ * optional TLS (`tls` option: PEM files).
  *
  * Addresses are `host:port` (`[v6]:port` for IPv6); `listen("127.0.0.1:0")`
  * picks a free port, which the listener's `address` tells.
@@ -17,7 +18,8 @@ import type { Logger } from "../../core/logger.ts";
 import { definePlugin, type Plugin } from "../../core/plugin.ts";
 import { currentRuntime } from "../../core/runtime.ts";
 import type { Transport, TransportConnection } from "../../core/transport.ts";
-import type { SocketFactory } from "./byte_socket.ts";
+import { readFile } from "node:fs/promises";
+import type { SocketFactory, TlsSettings } from "./byte_socket.ts";
 import { systemCongestionControl } from "./congestion.ts";
 import { StreamConnection } from "./stream_connection.ts";
 
@@ -32,6 +34,13 @@ const options = v.strictObject({
   initialBackoffMs: v.optional(v.pipe(v.number(), v.minValue(0)), 100),
   /** Longest wait between attempts. */
   maxBackoffMs: v.optional(v.pipe(v.number(), v.minValue(0)), 5_000),
+  /** TLS (for internet mode): PEM file paths; listeners need cert and key, dialers may pin a CA. */
+  tls: v.optional(v.strictObject({
+    certFile: v.optional(v.pipe(v.string(), v.minLength(1))),
+    keyFile: v.optional(v.pipe(v.string(), v.minLength(1))),
+    caFile: v.optional(v.pipe(v.string(), v.minLength(1))),
+    serverName: v.optional(v.pipe(v.string(), v.minLength(1))),
+  })),
 });
 
 /** The options, validated. */
@@ -42,7 +51,14 @@ export interface TcpTransport extends Transport {
   /** The kernel's congestion control for new connections. */
   readonly congestionControl: string;
   /** Diagnostics for stats. */
-  stats(): { congestionControl: string; runtime: string; dials: number; dialRetries: number; accepted: number };
+  stats(): {
+    congestionControl: string;
+    runtime: string;
+    tls: boolean;
+    dials: number;
+    dialRetries: number;
+    accepted: number;
+  };
 }
 
 /** Splits `host:port` / `[v6]:port`; throws `INVALID_ARGUMENT` naming the address otherwise. */
@@ -63,12 +79,25 @@ export async function runtimeSockets(): Promise<SocketFactory> {
   throw new SwitchyardError("PLUGIN_INVALID", "transport-tcp runs on Deno or Bun");
 }
 
-/** Creates a TCP transport on `sockets`. */
+/** Reads the PEM files of the `tls` option. */
+export async function loadTls(tls: NonNullable<TcpOptions["tls"]>): Promise<TlsSettings> {
+  const read = (path?: string) => path ? readFile(path, "utf8") : Promise.resolve(undefined);
+  const [cert, key, ca] = await Promise.all([read(tls.certFile), read(tls.keyFile), read(tls.caFile)]);
+  return {
+    ...(cert ? { cert } : {}),
+    ...(key ? { key } : {}),
+    ...(ca ? { ca } : {}),
+    ...(tls.serverName ? { serverName: tls.serverName } : {}),
+  };
+}
+
+/** Creates a TCP transport on `sockets`; with `tls`, every listener and dial uses TLS. */
 export function tcpTransport(
   sockets: SocketFactory,
-  config: TcpOptions,
+  config: Omit<TcpOptions, "tls">,
   clock: Clock,
   logger?: Logger,
+  tls?: TlsSettings,
 ): TcpTransport {
   const congestionControl = systemCongestionControl();
   if (congestionControl !== "bbr") {
@@ -88,7 +117,7 @@ export function tcpTransport(
       const listener = await sockets.listen(hostname, port, (socket) => {
         counters.accepted++;
         queue.push(new StreamConnection(socket, limits));
-      });
+      }, tls);
       return {
         address: listener.address,
         connections: () => queue,
@@ -104,7 +133,7 @@ export function tcpTransport(
       let backoffMs = config.initialBackoffMs;
       for (let attempt = 1;; attempt++) {
         try {
-          return new StreamConnection(await sockets.connect(hostname, port), limits);
+          return new StreamConnection(await sockets.connect(hostname, port, tls), limits);
         } catch (error) {
           if (attempt >= config.dialAttempts) {
             throw new SwitchyardError(
@@ -119,7 +148,7 @@ export function tcpTransport(
         }
       }
     },
-    stats: () => ({ congestionControl, runtime: currentRuntime(), ...counters }),
+    stats: () => ({ congestionControl, runtime: currentRuntime(), tls: tls !== undefined, ...counters }),
   };
 }
 
@@ -134,6 +163,13 @@ const plugin: Plugin<TcpOptions, TcpTransport> = definePlugin({
   compat: { core: "^0.1.0", runtimes: ["deno", "bun"] },
   permissions: ["net"],
   options,
-  create: async (context, config) => tcpTransport(await runtimeSockets(), config, context.clock, context.logger),
+  create: async (context, config) =>
+    tcpTransport(
+      await runtimeSockets(),
+      config,
+      context.clock,
+      context.logger,
+      config.tls ? await loadTls(config.tls) : undefined,
+    ),
 });
 export default plugin;

@@ -1,7 +1,7 @@
 /**
- * TCP sockets on Bun: `Bun.listen` and `Bun.connect` (native sockets), with
- * TCP_NODELAY and keepalive on every connection; writes wait for `drain`
- * when the socket takes only part of them.
+ * TCP sockets on Bun: `Bun.listen` and `Bun.connect` (native sockets, with
+ * their `tls` option for TLS), with TCP_NODELAY and keepalive on every
+ * connection; writes wait for `drain` when the socket takes only part of them.
  *
  * @module
  */
@@ -28,14 +28,21 @@ interface Handlers {
   close(socket: BunSocket, error?: Error): void;
   error(socket: BunSocket, error: Error): void;
   connectError?(socket: BunSocket, error: Error): void;
+  handshake?(socket: BunSocket, success: boolean, error: Error | null): void;
+}
+interface BunTls {
+  cert?: string;
+  key?: string;
+  ca?: string;
+  serverName?: string;
 }
 interface BunApi {
-  listen(options: { hostname: string; port: number; socket: Handlers; data?: unknown }): {
+  listen(options: { hostname: string; port: number; socket: Handlers; tls?: BunTls }): {
     hostname: string;
     port: number;
     stop(closeActive?: boolean): void;
   };
-  connect(options: { hostname: string; port: number; socket: Handlers }): Promise<BunSocket>;
+  connect(options: { hostname: string; port: number; socket: Handlers; tls?: BunTls | boolean }): Promise<BunSocket>;
 }
 
 interface State {
@@ -44,23 +51,31 @@ interface State {
   early: Uint8Array[];
   drained: (() => void)[];
   ended: boolean;
+  /** Resolves once a TLS handshake is done (at once for plain TCP); writes wait for it. */
+  ready: Promise<void>;
+  handshaken: () => void;
 }
 
-function wrap(raw: BunSocket): ByteSocket {
+function wrap(raw: BunSocket, tls: boolean): ByteSocket {
   raw.setNoDelay(true);
   raw.setKeepAlive(true, 30_000);
+  let handshaken = () => {};
+  const ready = tls ? new Promise<void>((resolve) => handshaken = resolve) : Promise.resolve();
   const state: State = {
     wrapper: undefined as unknown as ByteSocket,
     started: false,
     early: [],
     drained: [],
     ended: false,
+    ready,
+    handshaken: () => handshaken(),
   };
   raw.data = state;
   const wrapper: ByteSocket = {
     localAddress: `${raw.localAddress ?? "127.0.0.1"}:${raw.localPort ?? 0}`,
     remoteAddress: `${raw.remoteAddress}:${raw.remotePort ?? 0}`,
     async write(bytes) {
+      await state.ready;
       for (let offset = 0; offset < bytes.length;) {
         if (state.ended) throw new Error("socket closed");
         const written = raw.write(bytes.subarray(offset));
@@ -93,6 +108,7 @@ function handlers(onOpen: (socket: BunSocket) => void): Handlers {
     const state = socket.data;
     if (!state || state.ended) return;
     state.ended = true;
+    state.handshaken();
     for (const wake of state.drained.splice(0)) wake();
     if (state.started) state.wrapper.onEnd(error);
   };
@@ -109,6 +125,13 @@ function handlers(onOpen: (socket: BunSocket) => void): Handlers {
     },
     close: (socket, error) => end(socket, error),
     error: (socket, error) => end(socket, error),
+    handshake(socket, success, error) {
+      if (success) socket.data?.handshaken();
+      else {
+        end(socket, error ?? new Error("TLS handshake failed"));
+        socket.terminate();
+      }
+    },
   };
 }
 
@@ -116,8 +139,13 @@ const bun = () => (globalThis as unknown as { Bun: BunApi }).Bun;
 
 /** Bun's native TCP sockets. */
 export const bunSockets: SocketFactory = {
-  listen(hostname, port, accepted) {
-    const server = bun().listen({ hostname, port, socket: handlers((socket) => accepted(wrap(socket))) });
+  listen(hostname, port, accepted, tls) {
+    const server = bun().listen({
+      hostname,
+      port,
+      socket: handlers((socket) => accepted(wrap(socket, Boolean(tls?.cert && tls.key)))),
+      ...(tls?.cert && tls.key ? { tls: { cert: tls.cert, key: tls.key } } : {}),
+    });
     return Promise.resolve({
       address: `${server.hostname}:${server.port}`,
       close: () => {
@@ -126,15 +154,19 @@ export const bunSockets: SocketFactory = {
       },
     });
   },
-  async connect(hostname, port) {
+  async connect(hostname, port, tls) {
     let opened: ByteSocket | undefined;
     const raw = await bun().connect({
       hostname,
       port,
+      ...(tls ? { tls: { ...(tls.ca ? { ca: tls.ca } : {}), serverName: tls.serverName ?? hostname } } : {}),
       socket: handlers((socket) => {
-        opened = wrap(socket);
+        opened = wrap(socket, Boolean(tls));
       }),
     });
-    return opened ?? wrap(raw);
+    const socket = opened ?? wrap(raw, Boolean(tls));
+    await raw.data.ready;
+    if (raw.data.ended) throw new Error("TLS handshake failed");
+    return socket;
   },
 };

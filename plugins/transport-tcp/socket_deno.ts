@@ -1,6 +1,6 @@
 /**
- * TCP sockets on Deno: `Deno.listen` and `Deno.connect`, with TCP_NODELAY
- * and keepalive on every connection.
+ * TCP sockets on Deno: `Deno.listen` and `Deno.connect` (`listenTls` and
+ * `connectTls` with TLS), with TCP_NODELAY and keepalive on plain connections.
  *
  * @module
  */
@@ -8,9 +8,12 @@ import type { ByteSocket, SocketFactory } from "./byte_socket.ts";
 
 const READ_BUFFER_BYTES = 2 * 1024 * 1024;
 
-function wrap(conn: Deno.TcpConn): ByteSocket {
-  conn.setNoDelay(true);
-  conn.setKeepAlive(true);
+function wrap(conn: Deno.TcpConn | Deno.TlsConn): ByteSocket {
+  // TLS connections sit on TCP too, but Deno does not expose the socket options on them.
+  if ("setNoDelay" in conn) {
+    conn.setNoDelay(true);
+    conn.setKeepAlive(true);
+  }
   const local = conn.localAddr as Deno.NetAddr;
   const remote = conn.remoteAddr as Deno.NetAddr;
   let paused = false;
@@ -68,8 +71,10 @@ function wrap(conn: Deno.TcpConn): ByteSocket {
 
 /** Deno's TCP sockets. */
 export const denoSockets: SocketFactory = {
-  listen(hostname, port, accepted) {
-    const listener = Deno.listen({ hostname, port, transport: "tcp" });
+  listen(hostname, port, accepted, tls) {
+    const listener = tls?.cert && tls.key
+      ? Deno.listenTls({ hostname, port, transport: "tcp", cert: tls.cert, key: tls.key })
+      : Deno.listen({ hostname, port, transport: "tcp" });
     const address = listener.addr as Deno.NetAddr;
     (async () => {
       for await (const conn of listener) accepted(wrap(conn));
@@ -84,7 +89,14 @@ export const denoSockets: SocketFactory = {
       },
     });
   },
-  async connect(hostname, port) {
-    return wrap(await Deno.connect({ hostname, port, transport: "tcp" }));
+  async connect(hostname, port, tls) {
+    if (!tls) return wrap(await Deno.connect({ hostname, port, transport: "tcp" }));
+    const conn = await Deno.connectTls({
+      hostname: tls.serverName ?? hostname,
+      port,
+      ...(tls.ca ? { caCerts: [tls.ca] } : {}),
+    });
+    await conn.handshake();
+    return wrap(conn);
   },
 };
