@@ -1,10 +1,13 @@
 /**
  * `probe-bandwidth`: a timed transfer of `budgetBytes` to each peer, acknowledged
  * by the peer's count of bytes received; the transfer time less one round trip
- * gives the delivery rate. As BBR does for its bottleneck bandwidth, each peer's
- * estimate is the maximum over the last `filterWindow` measurements (queues
- * and other traffic only ever make a sample lower). The cluster sample is what
- * a quorum gets, not the best link.
+ * gives the delivery rate. Passively, application connections handed to
+ * `observe()` yield delivery-rate samples too (bytes delivered over time, taken
+ * only while the sender had a backlog: an app-limited sample says nothing of the
+ * link), so with `active: false` the probe spends no bandwidth at all. As BBR
+ * does for its bottleneck bandwidth, each peer's estimate is the maximum over
+ * the last `filterWindow` samples (queues and other traffic only ever make a
+ * sample lower). The cluster sample is what a quorum gets, not the best link.
  *
  * @module
  */
@@ -14,7 +17,7 @@ import { SwitchyardError, toError } from "../../core/errors.ts";
 import { definePlugin, type Plugin } from "../../core/plugin.ts";
 import type { Probe } from "../../core/probe.ts";
 import { runWithTimeout } from "../../core/timeout.ts";
-import type { Transport, TransportListener } from "../../core/transport.ts";
+import type { Transport, TransportConnection, TransportListener } from "../../core/transport.ts";
 import {
   ackedBytes,
   peerOptions,
@@ -36,8 +39,10 @@ const options = v.strictObject({
   chunkBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(256)), 64 * 1024),
   /** A transfer not acknowledged within this long fails. */
   timeoutMs: v.optional(v.pipe(v.number(), v.gtValue(0)), 4_000),
-  /** How many recent measurements the maximum filter spans. */
+  /** How many recent samples the maximum filter spans. */
   filterWindow: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 3),
+  /** Run timed transfers; off, only observed connections are sampled. */
+  active: v.optional(v.boolean(), true),
 });
 
 /** The options, validated. */
@@ -47,6 +52,8 @@ export type BandwidthOptions = v.InferOutput<typeof options>;
 export interface BandwidthProbe extends Probe {
   /** The last estimate of each peer. */
   peers(): Record<string, PeerResult & { samplesMbps: number[] }>;
+  /** Samples `connection`'s delivery rate toward `peer` (one of the probe's peers) from now on; returns a function that stops. */
+  observe(connection: TransportConnection, peer: string): () => void;
   /** Closes connections and the responder. */
   close(): Promise<void>;
 }
@@ -55,12 +62,35 @@ export interface BandwidthProbe extends Probe {
 export function bandwidthProbe(
   transport: Transport,
   clock: Clock,
-  config: Omit<BandwidthOptions, "listen">,
+  config: Omit<BandwidthOptions, "listen" | "active"> & { active?: boolean },
   responder?: TransportListener,
 ): BandwidthProbe {
   const links = new PeerLinks(transport, replyKey);
   const windows = new Map<string, number[]>();
   const last: Record<string, PeerResult & { samplesMbps: number[] }> = {};
+  const observed = new Map<
+    TransportConnection,
+    { peer: string; atMs: number; delivered: number; backlogged: boolean }
+  >();
+  const delivered = (connection: TransportConnection) => {
+    const stats = connection.stats();
+    return { bytes: stats.bytesSent - stats.bufferedBytes, backlogged: stats.bufferedBytes > 0 };
+  };
+  /** Adds a passive sample for every observed connection that was backlogged over the last interval. */
+  const samplePassively = () => {
+    const nowMs = clock.now();
+    for (const [connection, last] of observed) {
+      const { bytes, backlogged } = delivered(connection);
+      const elapsedMs = nowMs - last.atMs;
+      if (last.backlogged && backlogged && elapsedMs > 0 && bytes > last.delivered) {
+        const window = windows.get(last.peer) ?? [];
+        windows.set(last.peer, window);
+        window.push(((bytes - last.delivered) * 8) / (elapsedMs * 1000));
+        if (window.length > config.filterWindow) window.shift();
+      }
+      observed.set(connection, { peer: last.peer, atMs: nowMs, delivered: bytes, backlogged });
+    }
+  };
   const chunk = new Uint8Array(config.chunkBytes);
   chunk[0] = MessageType.Bulk;
   let id = 0;
@@ -91,6 +121,11 @@ export function bandwidthProbe(
   async function measurePeer(peer: string, signal?: AbortSignal): Promise<PeerResult & { samplesMbps: number[] }> {
     const window = windows.get(peer) ?? [];
     windows.set(peer, window);
+    if (config.active === false) {
+      return window.length > 0
+        ? { bandwidthMbps: Math.max(...window), samplesMbps: [...window] }
+        : { error: "no passive sample yet (no observed connection was backlogged)", samplesMbps: [] };
+    }
     try {
       const outcome = await runWithTimeout(clock, config.timeoutMs, () => transfer(peer, signal), signal);
       if (outcome.timedOut) throw new Error(`transfer not acknowledged within ${config.timeoutMs} ms`);
@@ -106,6 +141,7 @@ export function bandwidthProbe(
     name: config.name,
     async measure(signal) {
       if (signal?.aborted) throw signal.reason;
+      samplePassively();
       const results = await Promise.all(config.peers.map((peer) => measurePeer(peer, signal)));
       config.peers.forEach((peer, i) => last[peer] = results[i]);
       const rates = results.flatMap((r) => (r.bandwidthMbps === undefined ? [] : [r.bandwidthMbps]));
@@ -117,6 +153,14 @@ export function bandwidthProbe(
       return { bandwidthMbps: quorumValue(all, "higher")! };
     },
     peers: () => structuredClone(last),
+    observe(connection, peer) {
+      if (!config.peers.includes(peer)) {
+        throw new SwitchyardError("INVALID_ARGUMENT", `observe: "${peer}" is not one of this probe's peers`);
+      }
+      const { bytes, backlogged } = delivered(connection);
+      observed.set(connection, { peer, atMs: clock.now(), delivered: bytes, backlogged });
+      return () => void observed.delete(connection);
+    },
     close: async () => {
       await links.close();
       await responder?.close();

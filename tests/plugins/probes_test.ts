@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { HybridManager, ManualClock, silentLogger, SystemClock } from "../../mod.ts";
+import { HybridManager, ManualClock, silentLogger, SystemClock, type TransportConnection } from "../../mod.ts";
 import { probeCompliance, runCompliance } from "../../testing.ts";
 import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
 import { rttProbe } from "../../plugins/probe-rtt/mod.ts";
@@ -131,4 +131,42 @@ Deno.test("end to end: probes over an emulated link take a manager datacenter ->
   assert.deepEqual(modes, ["datacenter", "internet", "datacenter"]);
   await manager.stop();
   await settle(clock, Promise.all([rtt.close(), bandwidth.close(), ...responders.map((r) => r.close())]));
+});
+
+Deno.test("probe-bandwidth passively: a backlogged application connection gives the link rate; app-limited traffic gives nothing", async () => {
+  const clock = new ManualClock();
+  const network = new MemoryNetwork({ clock, seed: 11 });
+  network.setLink("a", "b", { delayMs: 5, bandwidthMbps: 50 });
+  const listener = await network.transport("b").listen("b");
+  const accepted = listener.connections()[Symbol.asyncIterator]().next();
+  const app = await network.transport("a").dial("b");
+  const server = (await accepted).value as TransportConnection;
+  (async () => {
+    for await (const _ of server.frames()) { /* the receiver keeps up */ }
+  })();
+  const probe = bandwidthProbe(network.transport("a"), clock, { ...BANDWIDTH, active: false, peers: ["b"] });
+  assert.throws(() => probe.observe(app, "elsewhere"), /not one of this probe's peers/);
+  probe.observe(app, "b");
+
+  // App-limited: a small frame now and then never leaves a backlog, so it says nothing of the link.
+  for (let i = 0; i < 5; i++) {
+    await app.send(new Uint8Array(1_000));
+    await clock.advance(200);
+  }
+  await assert.rejects(probe.measure(), /no passive sample yet/);
+
+  // Backlogged: the application sends faster than the link carries.
+  let sending = true;
+  const sender = (async () => {
+    while (sending) await app.send(new Uint8Array(256 * 1024));
+  })();
+  await clock.advance(200);
+  await probe.measure().catch(() => {}); // the interval before the backlog began does not count
+  await clock.advance(2_000);
+  const sample = await probe.measure();
+  const error = Math.abs(sample.bandwidthMbps! - 50) / 50;
+  assert.ok(error <= 0.15, `passive estimate ${sample.bandwidthMbps} vs 50 Mbps`);
+  sending = false;
+  await settle(clock, Promise.race([sender, Promise.resolve()]));
+  await settle(clock, Promise.all([app.close(), listener.close()]));
 });
