@@ -10,7 +10,7 @@
  * @module
  */
 import * as v from "valibot";
-import { type Compressor, DEFAULT_MAX_DECOMPRESSED_BYTES, framedCompressor } from "../../core/compressor.ts";
+import { type Compressor, decodePayload, DEFAULT_MAX_DECOMPRESSED_BYTES } from "../../core/compressor.ts";
 import { decodeFrameHeader, FLAG_STORED } from "../../core/frame.ts";
 import { definePlugin, type Plugin } from "../../core/plugin.ts";
 import { builtinDecoder } from "../codecs.ts";
@@ -94,10 +94,6 @@ export async function adaptiveCompressor(
   const model = new DeliveryModel(labels);
   const choices: Record<string, number> = Object.fromEntries(labels.map((label) => [label, 0]));
   const lastUsed = new Map<string, number>();
-  const decoder = framedCompressor(
-    { name: "adaptive", level: 0, encode: (d) => d, decode: () => new Uint8Array(0) },
-    { maxDecompressedBytes: maxBytes, decoders: builtinDecoder },
-  );
   let fixedMbps = settings.bandwidthMbps;
   let bandwidthMbps = settings.defaultBandwidthMbps;
   let calls = 0;
@@ -145,8 +141,8 @@ export async function adaptiveCompressor(
     },
     async decompress(frame) {
       const t0 = now();
-      const data = await decoder.decompress(frame);
       const header = decodeFrameHeader(frame, maxBytes);
+      const data = await decodePayload(builtinDecoder(header.codec), header, frame);
       const label = header.codec === "zstd" ? `zstd-${header.level}` : header.codec;
       if ((header.flags & FLAG_STORED) === 0 && compressors.has(label)) {
         model.record(label, { originalBytes: data.length, compressedBytes: frame.length, decompressMs: now() - t0 });
