@@ -20,7 +20,7 @@
  */
 export { isMode, Mode, MODES, perMode } from "./core/mode.ts";
 export type { PerMode } from "./core/mode.ts";
-export { ManualClock, sleep, SystemClock, timeoutSignal } from "./core/clock.ts";
+export { ManualClock, sleep, SystemClock } from "./core/clock.ts";
 export type { Clock, TimerId } from "./core/clock.ts";
 export { runWithTimeout } from "./core/timeout.ts";
 export type { TimedResult } from "./core/timeout.ts";

@@ -36,11 +36,6 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     return this.#items.length - this.#head;
   }
 
-  /** True once `end()` or `fail()` was called. */
-  get finished(): boolean {
-    return this.#ended;
-  }
-
   /** Adds an item (ignored after the end). */
   push(item: T): void {
     if (this.#ended) return;

@@ -47,30 +47,6 @@ export function sleep(clock: Clock, delayMs: number, signal?: AbortSignal): Prom
   });
 }
 
-/**
- * An `AbortSignal` that aborts after `delayMs` on `clock` (with `reason`), or
- * when `parent` aborts. Call `dispose()` when done so the timer is released.
- */
-export function timeoutSignal(
-  clock: Clock,
-  delayMs: number,
-  reason: () => Error,
-  parent?: AbortSignal,
-): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const id = clock.setTimeout(() => controller.abort(reason()), delayMs);
-  const onParentAbort = () => controller.abort(parent?.reason);
-  if (parent?.aborted) controller.abort(parent.reason);
-  else parent?.addEventListener("abort", onParentAbort, { once: true });
-  return {
-    signal: controller.signal,
-    dispose() {
-      clock.clearTimeout(id);
-      parent?.removeEventListener("abort", onParentAbort);
-    },
-  };
-}
-
 /** The longest delay runtimes' timers accept; longer ones fire at once. */
 const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
@@ -194,14 +170,6 @@ export class ManualClock implements Clock {
     await yieldToEventLoop();
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) throw new AggregateError(errors, "timer callbacks threw");
-  }
-
-  /** Fires timers until none is pending, or `limitMs` of manual time has passed. */
-  async runAll(limitMs = 24 * 60 * 60 * 1000): Promise<void> {
-    const endMs = this.#nowMs + limitMs;
-    for (let due = this.nextDueMs(); due !== undefined && due <= endMs; due = this.nextDueMs()) {
-      await this.advance(due - this.#nowMs);
-    }
   }
 
   #earliest(): ManualTimer | undefined {

@@ -50,9 +50,4 @@ export class TypedEmitter<Events extends object> {
       }
     }
   }
-
-  /** How many listeners `event` has. */
-  listenerCount(event: keyof Events): number {
-    return this.#listeners.get(event)?.size ?? 0;
-  }
 }

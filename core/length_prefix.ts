@@ -41,11 +41,6 @@ export class LengthPrefixDecoder {
     this.#maxFrameBytes = maxFrameBytes;
   }
 
-  /** Bytes held for a frame not yet complete. */
-  get pendingBytes(): number {
-    return this.#buffered;
-  }
-
   /**
    * Adds a chunk; returns the frames it completes (views into the chunk where
    * possible, so the chunk must not be reused by the caller). Throws

@@ -50,14 +50,7 @@ const seriesKey = (name: string, labels: Labels) =>
  * ```
  */
 export class MetricsRegistry implements Metrics {
-  readonly #series: Map<string, MetricPoint>;
-  readonly #labels: Labels;
-
-  /** Creates an empty registry. */
-  constructor() {
-    this.#series = new Map();
-    this.#labels = {};
-  }
+  readonly #series = new Map<string, MetricPoint>();
 
   /** Adds to a counter; throws a RangeError for a negative step or a bad name. */
   increment(name: string, help: string, labels: Labels = {}, by = 1): void {
@@ -72,11 +65,10 @@ export class MetricsRegistry implements Metrics {
 
   /** A view of this registry adding `labels` to every series. */
   scoped(labels: Labels): Metrics {
-    const merged = { ...this.#labels, ...labels };
     return {
-      increment: (name, help, extra = {}, by = 1) => this.increment(name, help, { ...merged, ...extra }, by),
-      set: (name, help, value, extra = {}) => this.set(name, help, value, { ...merged, ...extra }),
-      scoped: (more) => this.scoped({ ...merged, ...more }),
+      increment: (name, help, extra = {}, by = 1) => this.increment(name, help, { ...labels, ...extra }, by),
+      set: (name, help, value, extra = {}) => this.set(name, help, value, { ...labels, ...extra }),
+      scoped: (more) => this.scoped({ ...labels, ...more }),
       snapshot: () => this.snapshot(),
     };
   }
@@ -91,11 +83,10 @@ export class MetricsRegistry implements Metrics {
 
   #point(name: string, type: MetricPoint["type"], help: string, labels: Labels): MetricPoint {
     if (!NAME.test(name)) throw new RangeError(`metric name ${JSON.stringify(name)} is not a valid metric name`);
-    const all = { ...this.#labels, ...labels };
-    const key = seriesKey(name, all);
+    const key = seriesKey(name, labels);
     let point = this.#series.get(key);
     if (!point) {
-      point = { name, type, help, labels: all, value: 0 };
+      point = { name, type, help, labels: { ...labels }, value: 0 };
       this.#series.set(key, point);
     } else if (point.type !== type) {
       throw new RangeError(`metric ${name} is a ${point.type}, not a ${type}`);

@@ -10,7 +10,7 @@ import { type FieldIssue, ValidationError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import type { HybridManager } from "./manager.ts";
 import type { Metrics } from "./metrics.ts";
-import { isMode, type Mode, MODES } from "./mode.ts";
+import { type Mode, MODES } from "./mode.ts";
 import { type Runtime, RUNTIMES } from "./runtime.ts";
 import { isValidRange, parseVersion } from "./semver.ts";
 import type { NetworkSample } from "./sample.ts";
@@ -175,9 +175,4 @@ export function definePlugin<Options, Instance>(plugin: Plugin<Options, Instance
     throw new ValidationError("PLUGIN_INVALID", `plugin ${id}`, issues);
   }
   return Object.freeze({ ...plugin });
-}
-
-/** True when `mode` is served by `plugin`. */
-export function servesMode(plugin: Pick<Plugin, "modes">, mode: Mode): boolean {
-  return isMode(mode) && plugin.modes.includes(mode);
 }

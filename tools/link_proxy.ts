@@ -28,7 +28,7 @@ const HIGH_WATER_BYTES = 4 * 1024 * 1024;
 const POLL_WINDOW_MS = 3;
 
 /** Forwards `from` to `to` through the link's schedule, in order. */
-function pipeThroughLink(from: ByteSocket, to: ByteSocket, link: LinkSchedule): { end(): void } {
+function pipeThroughLink(from: ByteSocket, to: ByteSocket, link: LinkSchedule): void {
   const now = () => performance.now();
   const queue: { dueMs: number; chunk: Uint8Array }[] = [];
   let queuedBytes = 0;
@@ -77,7 +77,6 @@ function pipeThroughLink(from: ByteSocket, to: ByteSocket, link: LinkSchedule): 
     finish();
   };
   from.onEnd = end;
-  return { end };
 }
 
 /**

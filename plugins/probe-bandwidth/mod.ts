@@ -18,16 +18,9 @@ import { definePlugin, type Plugin } from "../../core/plugin.ts";
 import type { Probe } from "../../core/probe.ts";
 import { runWithTimeout } from "../../core/timeout.ts";
 import type { Transport, TransportConnection, TransportListener } from "../../core/transport.ts";
-import {
-  ackedBytes,
-  peerOptions,
-  type PeerResult,
-  probeTransport,
-  replyKey,
-  TRANSPORT_CAPABILITY,
-} from "../probes/common.ts";
+import { peerOptions, type PeerResult, probeTransport, replyKey, TRANSPORT_CAPABILITY } from "../probes/common.ts";
 import { PeerLinks, quorumValue } from "../probes/peers.ts";
-import { bulkMessage, MessageType, pingMessage } from "../probes/protocol.ts";
+import { ackedBytes, bulkMessage, MessageType, pingMessage } from "../probes/protocol.ts";
 
 const options = v.strictObject({
   ...peerOptions,

@@ -8,7 +8,7 @@ import * as v from "valibot";
 import { SwitchyardError } from "../../core/errors.ts";
 import type { PluginContext } from "../../core/plugin.ts";
 import type { Transport, TransportListener } from "../../core/transport.ts";
-import { ackedBytes, messageId, MessageType } from "./protocol.ts";
+import { messageId, MessageType } from "./protocol.ts";
 import { serveProbes } from "./responder.ts";
 
 /** Options every network probe takes. */
@@ -37,8 +37,6 @@ export function replyKey(reply: Uint8Array): string {
   if (reply[0] === MessageType.BulkAck) return `ack:${messageId(reply)}`;
   return "other";
 }
-
-export { ackedBytes };
 
 /** The capability network probes require: any transport plugin provides it. */
 export const TRANSPORT_CAPABILITY = "transport";
