@@ -19,6 +19,18 @@ export function lengthPrefixed(frame: Uint8Array): Uint8Array {
 }
 
 /**
+ * The error for sending a frame past the limit (`FRAME_TOO_LARGE`), or
+ * undefined when it fits. A connection that refuses such a frame closes.
+ */
+export function oversizedSend(length: number, maxFrameBytes: number): SwitchyardError | undefined {
+  if (length <= maxFrameBytes) return undefined;
+  return new SwitchyardError(
+    "FRAME_TOO_LARGE",
+    `frame of ${length} bytes exceeds the ${maxFrameBytes}-byte limit; connection closed`,
+  );
+}
+
+/**
  * Turns stream chunks back into frames.
  *
  * @example

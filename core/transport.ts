@@ -20,6 +20,11 @@ export interface ConnectionStats {
   bufferedBytes: number;
 }
 
+/** Counters of a connection that has carried nothing yet. */
+export function emptyConnectionStats(): ConnectionStats {
+  return { bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0, bufferedBytes: 0 };
+}
+
 /**
  * One bidirectional connection carrying frames.
  *

@@ -8,8 +8,8 @@
 import { AsyncQueue } from "../../core/async_queue.ts";
 import type { Clock, TimerId } from "../../core/clock.ts";
 import { SwitchyardError } from "../../core/errors.ts";
-import { LENGTH_PREFIX_BYTES, LengthPrefixDecoder, lengthPrefixed } from "../../core/length_prefix.ts";
-import type { ConnectionStats, TransportConnection } from "../../core/transport.ts";
+import { LENGTH_PREFIX_BYTES, LengthPrefixDecoder, lengthPrefixed, oversizedSend } from "../../core/length_prefix.ts";
+import { type ConnectionStats, emptyConnectionStats, type TransportConnection } from "../../core/transport.ts";
 import type { LinkSchedule } from "./link.ts";
 
 /** Limits of a connection. */
@@ -103,13 +103,7 @@ export class MemoryEndpoint implements TransportConnection {
   #peerEnded = false;
   #failure: SwitchyardError | undefined;
   #resolveClosed!: () => void;
-  readonly #stats: ConnectionStats = {
-    bytesSent: 0,
-    bytesReceived: 0,
-    framesSent: 0,
-    framesReceived: 0,
-    bufferedBytes: 0,
-  };
+  readonly #stats: ConnectionStats = emptyConnectionStats();
   /** Resolves once the connection is closed. */
   readonly closed: Promise<void>;
 
@@ -132,11 +126,8 @@ export class MemoryEndpoint implements TransportConnection {
     if (!(frame instanceof Uint8Array)) {
       throw new SwitchyardError("INVALID_ARGUMENT", "send(frame): frame must be a Uint8Array");
     }
-    if (frame.length > this.limits.maxFrameBytes) {
-      const error = new SwitchyardError(
-        "FRAME_TOO_LARGE",
-        `frame of ${frame.length} bytes exceeds the ${this.limits.maxFrameBytes}-byte limit; connection closed`,
-      );
+    const error = oversizedSend(frame.length, this.limits.maxFrameBytes);
+    if (error) {
       this.#fail(error);
       throw error;
     }

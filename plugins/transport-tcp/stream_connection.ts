@@ -8,8 +8,8 @@
  */
 import { AsyncQueue } from "../../core/async_queue.ts";
 import { SwitchyardError } from "../../core/errors.ts";
-import { LengthPrefixDecoder, lengthPrefixed } from "../../core/length_prefix.ts";
-import type { ConnectionStats, TransportConnection } from "../../core/transport.ts";
+import { LengthPrefixDecoder, lengthPrefixed, oversizedSend } from "../../core/length_prefix.ts";
+import { type ConnectionStats, emptyConnectionStats, type TransportConnection } from "../../core/transport.ts";
 import type { ByteSocket } from "./byte_socket.ts";
 
 /** Frames sent while a write is under way, written together. */
@@ -56,13 +56,7 @@ export class StreamConnection implements TransportConnection {
   #ended = false;
   #failure: SwitchyardError | undefined;
   #resolveClosed!: () => void;
-  readonly #stats: ConnectionStats = {
-    bytesSent: 0,
-    bytesReceived: 0,
-    framesSent: 0,
-    framesReceived: 0,
-    bufferedBytes: 0,
-  };
+  readonly #stats: ConnectionStats = emptyConnectionStats();
   /** Resolves once the connection is closed. */
   readonly closed: Promise<void>;
 
@@ -104,13 +98,10 @@ export class StreamConnection implements TransportConnection {
     if (!(frame instanceof Uint8Array)) {
       return Promise.reject(new SwitchyardError("INVALID_ARGUMENT", "send(frame): frame must be a Uint8Array"));
     }
-    if (frame.length > this.#limits.maxFrameBytes) {
-      const error = new SwitchyardError(
-        "FRAME_TOO_LARGE",
-        `frame of ${frame.length} bytes exceeds the ${this.#limits.maxFrameBytes}-byte limit; connection closed`,
-      );
-      this.#fail(error);
-      return Promise.reject(error);
+    const oversized = oversizedSend(frame.length, this.#limits.maxFrameBytes);
+    if (oversized) {
+      this.#fail(oversized);
+      return Promise.reject(oversized);
     }
     // Frames sent while a write is under way join one batch, written with a single socket write.
     let batch = this.#batch;
