@@ -6,26 +6,15 @@ import { transportCompliance } from "../compliance/transport.ts";
 import transportMemory, { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
 import type { MemoryEndpoint } from "../../plugins/transport-memory/connection.ts";
 import type { TransportConnection } from "../../core/transport.ts";
+import { connectedPair } from "../support/connected_pair.ts";
 
 runCompliance("transport-memory (plugin)", pluginCompliance(transportMemory, { address: "node-a" }));
 
 let listeners = 0;
-async function memoryPair(network: MemoryNetwork, maxFrameBytes: number) {
+function memoryPair(network: MemoryNetwork, maxFrameBytes: number) {
   const address = `server-${++listeners}`;
-  const server = network.transport(address, { maxFrameBytes, highWaterBytes: 4 * 1024 * 1024 });
-  const listener = await server.listen(address);
-  const accepted = listener.connections()[Symbol.asyncIterator]().next();
-  const client = await network.transport("client", { maxFrameBytes, highWaterBytes: 4 * 1024 * 1024 }).dial(address);
-  const serverEnd = (await accepted).value as TransportConnection;
-  return {
-    client,
-    server: serverEnd,
-    release: async () => {
-      await listener.close();
-      client.close().catch(() => {});
-      serverEnd.close().catch(() => {});
-    },
-  };
+  const limits = { maxFrameBytes, highWaterBytes: 4 * 1024 * 1024 };
+  return connectedPair(network.transport(address, limits), address, network.transport("client", limits));
 }
 
 for (

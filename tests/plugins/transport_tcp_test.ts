@@ -7,6 +7,7 @@ import { pluginCompliance } from "../compliance/plugin.ts";
 import { transportCompliance } from "../compliance/transport.ts";
 import transportTcp, { parseAddress, runtimeSockets, tcpTransport } from "../../plugins/transport-tcp/mod.ts";
 import { systemCongestionControl } from "../../plugins/transport-tcp/congestion.ts";
+import { connectedPair } from "../support/connected_pair.ts";
 
 const run = promisify(execFile);
 const MAX_FRAME = 2 * 1024 * 1024;
@@ -22,21 +23,7 @@ const transport = tcpTransport(
   new SystemClock(),
 );
 
-async function tcpPair() {
-  const listener = await transport.listen("127.0.0.1:0");
-  const accepted = listener.connections()[Symbol.asyncIterator]().next();
-  const client = await transport.dial(listener.address);
-  const server = (await accepted).value as TransportConnection;
-  return {
-    client,
-    server,
-    release: async () => {
-      await listener.close();
-      await client.close().catch(() => {});
-      await server.close().catch(() => {});
-    },
-  };
-}
+const tcpPair = () => connectedPair(transport, "127.0.0.1:0");
 
 runCompliance("transport-tcp (plugin)", pluginCompliance(transportTcp));
 runCompliance(

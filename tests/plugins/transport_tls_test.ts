@@ -1,5 +1,6 @@
 // transport-tcp with TLS: a self-signed certificate made by openssl for this run,
 // the transport suite over it, and a dialer that does not trust it is refused.
+import { connectedPair } from "../support/connected_pair.ts";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -78,21 +79,7 @@ if (!files) {
 } else {
   const tls = await loadTls({ ...files, serverName: "localhost" });
   const transport = tcpTransport(await runtimeSockets(), limits, new SystemClock(), undefined, tls);
-  const pair = async () => {
-    const listener = await transport.listen("127.0.0.1:0");
-    const accepted = listener.connections()[Symbol.asyncIterator]().next();
-    const client = await transport.dial(listener.address);
-    const server = (await accepted).value as TransportConnection;
-    return {
-      client,
-      server,
-      release: async () => {
-        await listener.close();
-        await client.close().catch(() => {});
-        await server.close().catch(() => {});
-      },
-    };
-  };
+  const pair = () => connectedPair(transport, "127.0.0.1:0");
   runCompliance(
     "transport-tcp (TLS)",
     transportCompliance({
