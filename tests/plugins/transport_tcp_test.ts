@@ -4,10 +4,9 @@ import { promisify } from "node:util";
 import { SystemClock, type TransportConnection } from "../../mod.ts";
 import { runCompliance } from "../../testing.ts";
 import { pluginCompliance } from "../compliance/plugin.ts";
-import { transportCompliance } from "../compliance/transport.ts";
 import transportTcp, { parseAddress, runtimeSockets, tcpTransport } from "../../plugins/transport-tcp/mod.ts";
 import { systemCongestionControl } from "../../plugins/transport-tcp/congestion.ts";
-import { connectedPair } from "../support/connected_pair.ts";
+import { connectedPair, loopbackCompliance } from "../support/connected_pair.ts";
 
 const run = promisify(execFile);
 const MAX_FRAME = 2 * 1024 * 1024;
@@ -26,23 +25,7 @@ const transport = tcpTransport(
 const tcpPair = () => connectedPair(transport, "127.0.0.1:0");
 
 runCompliance("transport-tcp (plugin)", pluginCompliance(transportTcp));
-runCompliance(
-  "transport-tcp (loopback)",
-  transportCompliance({
-    maxFrameBytes: MAX_FRAME,
-    pair: tcpPair,
-    // Raw bytes need the socket under the connection: the dedicated test below forges them from a second socket.
-    writeRaw: () => {
-      throw new Error("covered by the raw-socket test");
-    },
-    dialNowhere: async () => {
-      const listener = await transport.listen("127.0.0.1:0");
-      const address = listener.address;
-      await listener.close();
-      return await transport.dial(address);
-    },
-  }).filter((check) => !check.name.startsWith("a malformed frame")),
-);
+runCompliance("transport-tcp (loopback)", loopbackCompliance(transport, MAX_FRAME));
 
 Deno.test("transport-tcp: a malformed prefix from a raw socket closes that connection with FRAME_TOO_LARGE", async () => {
   const sockets = await runtimeSockets();

@@ -1,6 +1,6 @@
 // transport-tcp with TLS: a self-signed certificate made by openssl for this run,
 // the transport suite over it, and a dialer that does not trust it is refused.
-import { connectedPair } from "../support/connected_pair.ts";
+import { loopbackCompliance } from "../support/connected_pair.ts";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -8,7 +8,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SystemClock, type TransportConnection } from "../../mod.ts";
 import { instantiate, runCompliance } from "../../testing.ts";
-import { transportCompliance } from "../compliance/transport.ts";
 import transportTcp, {
   loadTls,
   runtimeSockets,
@@ -79,23 +78,7 @@ if (!files) {
 } else {
   const tls = await loadTls({ ...files, serverName: "localhost" });
   const transport = tcpTransport(await runtimeSockets(), limits, new SystemClock(), undefined, tls);
-  const pair = () => connectedPair(transport, "127.0.0.1:0");
-  runCompliance(
-    "transport-tcp (TLS)",
-    transportCompliance({
-      maxFrameBytes: MAX_FRAME,
-      pair,
-      writeRaw: () => {
-        throw new Error("raw bytes under TLS are covered by the plain TCP test");
-      },
-      dialNowhere: async () => {
-        const listener = await transport.listen("127.0.0.1:0");
-        const address = listener.address;
-        await listener.close();
-        return await transport.dial(address);
-      },
-    }).filter((check) => !check.name.startsWith("a malformed frame")),
-  );
+  runCompliance("transport-tcp (TLS)", loopbackCompliance(transport, MAX_FRAME));
 
   Deno.test("transport-tcp (TLS): a dialer that does not trust the certificate is refused; the plugin loads PEM files", async () => {
     const listener = await transport.listen("127.0.0.1:0");

@@ -5,6 +5,8 @@
  * @module
  */
 import type { Transport, TransportConnection } from "../../core/transport.ts";
+import type { ComplianceCase } from "../compliance/case.ts";
+import { transportCompliance } from "../compliance/transport.ts";
 
 /** Listens on `server` at `address`, dials it from `dialer` (the same transport by default). */
 export async function connectedPair(
@@ -25,4 +27,25 @@ export async function connectedPair(
       await serverEnd.close().catch(() => {});
     },
   };
+}
+
+/**
+ * The transport suite for a socket transport on loopback. The raw-bytes case is
+ * left out: forging bytes needs the socket under the connection, which the TCP
+ * test does separately from a second socket.
+ */
+export function loopbackCompliance(transport: Transport, maxFrameBytes: number): ComplianceCase[] {
+  return transportCompliance({
+    maxFrameBytes,
+    pair: () => connectedPair(transport, "127.0.0.1:0"),
+    writeRaw: () => {
+      throw new Error("covered by the raw-socket test in transport_tcp_test.ts");
+    },
+    dialNowhere: async () => {
+      const listener = await transport.listen("127.0.0.1:0");
+      const address = listener.address;
+      await listener.close();
+      return await transport.dial(address);
+    },
+  }).filter((check) => !check.name.startsWith("a malformed frame"));
 }
