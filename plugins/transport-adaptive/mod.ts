@@ -12,13 +12,11 @@ import type { Logger } from "../../core/logger.ts";
 import { definePlugin, type Plugin } from "../../core/plugin.ts";
 import type { Transport } from "../../core/transport.ts";
 import { detectRdma } from "../transport-rdma/detect.ts";
-import { runtimeSockets, tcpTransport } from "../transport-tcp/mod.ts";
+import { loadTls, runtimeSockets, tcpOptions, tcpTransport } from "../transport-tcp/mod.ts";
 
 const options = v.strictObject({
-  /** Largest frame. */
-  maxFrameBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 16 * 1024 * 1024),
-  /** Reading pauses while this many received bytes wait for the application. */
-  highWaterBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1024)), 4 * 1024 * 1024),
+  /** Everything transport-tcp takes, with its defaults (frame limit, flow control, dial backoff, TLS). */
+  ...tcpOptions.entries,
   /** Try RDMA at all. */
   rdma: v.optional(v.boolean(), true),
 });
@@ -78,9 +76,10 @@ async function create(
 ): Promise<AdaptiveTransport> {
   const tcp = tcpTransport(
     await runtimeSockets(),
-    { ...config, dialAttempts: 1, initialBackoffMs: 100, maxBackoffMs: 5_000 },
+    config,
     clock,
     logger,
+    config.tls ? await loadTls(config.tls) : undefined,
   );
   if (!config.rdma) return adaptiveTransport(tcp, { reason: "disabled by options" }, logger);
   const detected = await detectRdma();

@@ -23,7 +23,8 @@ import type { SocketFactory, TlsSettings } from "./byte_socket.ts";
 import { systemCongestionControl } from "./congestion.ts";
 import { StreamConnection } from "./stream_connection.ts";
 
-const options = v.strictObject({
+/** The options schema (transport-adaptive takes the same TCP options). */
+export const tcpOptions = v.strictObject({
   /** Largest frame. */
   maxFrameBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(2 ** 31)), 16 * 1024 * 1024),
   /** Reading pauses while this many received bytes wait for the application. */
@@ -44,7 +45,7 @@ const options = v.strictObject({
 });
 
 /** The options, validated. */
-export type TcpOptions = v.InferOutput<typeof options>;
+export type TcpOptions = v.InferOutput<typeof tcpOptions>;
 
 /** A TCP transport with its diagnostics. */
 export interface TcpTransport extends Transport {
@@ -162,7 +163,7 @@ const plugin: Plugin<TcpOptions, TcpTransport> = definePlugin({
   provides: ["transport", "transport:tcp"],
   compat: { core: "^0.1.0", runtimes: ["deno", "bun"] },
   permissions: ["net"],
-  options,
+  options: tcpOptions,
   create: async (context, config) =>
     tcpTransport(
       await runtimeSockets(),
