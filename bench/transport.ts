@@ -7,8 +7,8 @@
 import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { SystemClock } from "../core/clock.ts";
-import type { TransportConnection } from "../core/transport.ts";
 import { runtimeSockets, tcpTransport } from "../plugins/transport-tcp/mod.ts";
+import { connectedPair } from "../tests/support/connected_pair.ts";
 import { fmt, markdownTable } from "./table.ts";
 
 const run = promisify(execFile);
@@ -38,16 +38,12 @@ async function pair() {
     },
     new SystemClock(),
   );
-  const listener = await transport.listen("127.0.0.1:0");
-  const accepted = listener.connections()[Symbol.asyncIterator]().next();
-  const client = await transport.dial(listener.address);
-  const server = (await accepted).value as TransportConnection;
-  return { client, server, close: async () => (await client.close(), await server.close(), await listener.close()) };
+  return await connectedPair(transport, "127.0.0.1:0");
 }
 
 /** Sends `count` frames of `size`, keeping up to `window` sends in flight; returns seconds. */
 async function blast(size: number, count: number, window: number): Promise<number> {
-  const { client, server, close } = await pair();
+  const { client, server, release } = await pair();
   const frame = new Uint8Array(size);
   const start = performance.now();
   const receiving = (async () => {
@@ -63,7 +59,7 @@ async function blast(size: number, count: number, window: number): Promise<numbe
   await latest;
   await receiving;
   const seconds = (performance.now() - start) / 1000;
-  await close();
+  await release();
   return seconds;
 }
 
