@@ -21,7 +21,12 @@ export type ErrorCode =
   | "FRAME_INVALID"
   | "FRAME_TOO_LARGE"
   | "TRANSPORT_CLOSED"
-  | "TRANSPORT_UNREACHABLE";
+  | "TRANSPORT_UNREACHABLE"
+  | "NOT_LEADER"
+  | "PROPOSAL_DROPPED"
+  | "CONSENSUS_TIMEOUT"
+  | "CONSENSUS_CLOSED"
+  | "STORAGE_CORRUPT";
 
 /** One problem found in user input: where it is and what is wrong. */
 export interface FieldIssue {
