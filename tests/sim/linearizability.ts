@@ -74,7 +74,7 @@ export function checkRegister(operations: readonly KvOperation[]): boolean {
     if (entry.isCall) {
       const op = operations[entry.op];
       const ok = op.kind === "put" || op.value === state;
-      const nextState = op.kind === "put" ? op.value : state;
+      const nextState: string | null = op.kind === "put" ? op.value : state;
       if (ok) {
         const nextLinearized = linearized | (1n << BigInt(entry.op));
         const key = `${nextLinearized.toString(36)}|${nextState}`;

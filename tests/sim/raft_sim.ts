@@ -79,7 +79,7 @@ export function simulateRaft(seed: number): RaftSimResult {
     maxBatchBytes: random.next() < 0.3 ? 1 : 4096, // 1: one entry per append
     random: () => random.next(),
   };
-  const faultGapMs = random.next() < 0.5 ? [80, 300] as const : [20, 120] as const;
+  const [minGapMs, maxGapMs] = random.next() < 0.5 ? [80, 300] : [20, 120];
   for (const id of [...voters, spare]) {
     nodes.set(id, new SimNode(id, initialState(id === spare ? [] : voters), config, host));
   }
@@ -145,7 +145,7 @@ export function simulateRaft(seed: number): RaftSimResult {
         current.run((raft) => raft.transferLeadership(others[Math.floor(random.next() * others.length)]));
       }
     }
-    queue.after(random.between(...faultGapMs), fault);
+    queue.after(random.between(minGapMs, maxGapMs), fault);
   };
   queue.after(random.between(100, 300), fault);
 
