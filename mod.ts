@@ -27,6 +27,18 @@ export type { TimedResult } from "./core/timeout.ts";
 export { resolveConfig } from "./core/config.ts";
 export type { HybridConfig, HybridConfigInput } from "./core/config.ts";
 export { SwitchyardError, ValidationError } from "./core/errors.ts";
+export { ConsensusError } from "./core/consensus.ts";
+export type {
+  Committed,
+  Consensus,
+  ConsensusCallOptions,
+  ConsensusEngine,
+  ConsensusRole,
+  ConsensusStateMachine,
+  ConsensusStats,
+  LogPosition,
+  NodeId,
+} from "./core/consensus.ts";
 export type { ErrorCode, FieldIssue } from "./core/errors.ts";
 export { MEASURES, median, mergeSamples, SampleWindow } from "./core/sample.ts";
 export type { Measure, NetworkSample } from "./core/sample.ts";

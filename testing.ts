@@ -21,4 +21,6 @@ export type { ProbeComplianceOptions } from "./tests/compliance/probe.ts";
 export { createPluginContext, instantiate, pluginCompliance } from "./tests/compliance/plugin.ts";
 export type { TestContextOptions } from "./tests/compliance/plugin.ts";
 export { transportCompliance } from "./tests/compliance/transport.ts";
+export { consensusCompliance, RecordingMachine } from "./tests/compliance/consensus.ts";
+export type { ConsensusCluster, ConsensusHarness } from "./tests/compliance/consensus.ts";
 export type { TransportHarness } from "./tests/compliance/transport.ts";

@@ -150,3 +150,23 @@ export class ConsensusError extends SwitchyardError {
     this.leaderHint = leaderHint;
   }
 }
+
+/**
+ * What a consensus plugin gives the manager: a factory that binds the engine,
+ * configured from the manifest, to the application's state machine.
+ *
+ * @example
+ * ```ts
+ * import type { ConsensusEngine, ConsensusStateMachine } from "./consensus.ts";
+ * declare const engine: ConsensusEngine;
+ * declare const machine: ConsensusStateMachine<string>;
+ * const replica = engine.create(machine);
+ * await replica.start();
+ * ```
+ */
+export interface ConsensusEngine {
+  /** Engine name, e.g. `"raft"`. */
+  readonly name: string;
+  /** A replica of `stateMachine`, not started yet. */
+  create<Result>(stateMachine: ConsensusStateMachine<Result>): Consensus<Result>;
+}

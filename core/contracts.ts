@@ -18,7 +18,7 @@ export const INSTANCE_SHAPES: Record<PluginKind, Shape> = {
   probe: { name: "string", measure: "function" },
   compressor: { codec: "string", compress: "function", decompress: "function" },
   transport: { listen: "function", dial: "function" },
-  consensus: { propose: "function" },
+  consensus: { name: "string", create: "function" },
   extension: {},
 };
 

@@ -186,7 +186,10 @@ export class Raft {
   }
 
   /** Proposes adding or removing one voter (leader only, one change at a time). */
-  proposeMembership(change: { add: NodeId } | { remove: NodeId }): { index: number; term: number } {
+  proposeMembership(
+    change: { add: NodeId } | { remove: NodeId },
+    addresses?: Record<NodeId, string>,
+  ): { index: number; term: number } {
     this.#assertCanPropose();
     if (this.#pendingMembershipIndex > this.log.applied) {
       throw new ConsensusError("PROPOSAL_DROPPED", "another membership change is not applied yet");
@@ -202,7 +205,7 @@ export class Raft {
       throw new ConsensusError("INVALID_ARGUMENT", what);
     }
     if (next.length === 0) throw new ConsensusError("INVALID_ARGUMENT", "cannot remove the last member");
-    const position = this.#appendLocal("membership", encoder.encode(JSON.stringify({ members: next })));
+    const position = this.#appendLocal("membership", encoder.encode(JSON.stringify({ members: next, addresses })));
     this.#pendingMembershipIndex = position.index;
     return position;
   }

@@ -11,8 +11,8 @@ import type { Entry, MembershipData, Snapshot } from "./types.ts";
 const decoder = new TextDecoder();
 
 /** Decodes the voter set of a `membership` entry. */
-export function membershipOf(entry: Entry): NodeId[] {
-  return (JSON.parse(decoder.decode(entry.data)) as MembershipData).members;
+export function membershipOf(entry: Entry): MembershipData {
+  return JSON.parse(decoder.decode(entry.data)) as MembershipData;
 }
 
 /** Approximate wire size of an entry, for batching. */
@@ -146,7 +146,7 @@ export class RaftLog {
   membersAt(index: number): NodeId[] {
     for (let i = Math.min(index, this.lastIndex); i >= this.firstIndex; i--) {
       const entry = this.entries[i - this.firstIndex];
-      if (entry.kind === "membership") return membershipOf(entry);
+      if (entry.kind === "membership") return membershipOf(entry).members;
     }
     return this.snapshot.members;
   }

@@ -25,6 +25,8 @@ export interface Entry {
 export interface MembershipData {
   /** Voters after the change. */
   members: NodeId[];
+  /** Addresses of members added by this change, so every node can reach them. */
+  addresses?: Record<NodeId, string>;
 }
 
 /** What must be on disk before messages that depend on it leave. */

@@ -75,6 +75,8 @@ export async function instantiate<T>(
 /**
  * The cases every plugin passes: a valid declaration, an instance meeting
  * its kind's contract, and for compressors and probes that kind's suite.
+ * `context` supplies what the plugin `require`s (e.g. a transport for a
+ * consensus engine, whose behaviour `consensusCompliance` checks).
  *
  * @example
  * ```ts ignore
@@ -83,7 +85,11 @@ export async function instantiate<T>(
  * runCompliance(plugin.id, pluginCompliance(plugin, { host: "127.0.0.1" }));
  * ```
  */
-export function pluginCompliance(plugin: Plugin, options: unknown = {}): ComplianceCase[] {
+export function pluginCompliance(
+  plugin: Plugin,
+  options: unknown = {},
+  context: Partial<TestContextOptions> = {},
+): ComplianceCase[] {
   const cases: ComplianceCase[] = [
     {
       name: "declares itself validly",
@@ -95,15 +101,15 @@ export function pluginCompliance(plugin: Plugin, options: unknown = {}): Complia
     {
       name: `creates an instance meeting the ${plugin.kind} contract`,
       async run() {
-        const instance = await instantiate(plugin, options);
+        const instance = await instantiate(plugin, options, context);
         assert.deepEqual(instanceIssues(plugin.kind, instance), []);
       },
     },
   ];
   if (plugin.kind === "compressor") {
-    cases.push(...compressorCompliance(() => instantiate<Compressor>(plugin, options)));
+    cases.push(...compressorCompliance(() => instantiate<Compressor>(plugin, options, context)));
   } else if (plugin.kind === "probe") {
-    cases.push(...probeCompliance(() => instantiate<Probe>(plugin, options)));
+    cases.push(...probeCompliance(() => instantiate<Probe>(plugin, options, context)));
   }
   return cases;
 }

@@ -1,5 +1,10 @@
 import { runCompliance } from "../../testing.ts";
 import { pluginCompliance } from "../compliance/plugin.ts";
+import { consensusCompliance } from "../compliance/consensus.ts";
+import { raftHarness } from "../support/raft_cluster.ts";
+import consensusRaft from "../../plugins/consensus-raft/mod.ts";
+import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
+import { ManualClock } from "../../core/clock.ts";
 import compressAdaptive from "../../plugins/compress-adaptive/mod.ts";
 import compressLz4 from "../../plugins/compress-lz4/mod.ts";
 import compressNone from "../../plugins/compress-none/mod.ts";
@@ -30,4 +35,12 @@ runCompliance(
 runCompliance(
   "probe-replay",
   pluginCompliance(probeReplay, { steps: [{ durationMs: 1_000, rttMs: 2, bandwidthMbps: 900, lossRatio: 0 }] }),
+);
+
+runCompliance("consensus-raft", consensusCompliance(raftHarness));
+runCompliance(
+  "consensus-raft (plugin)",
+  pluginCompliance(consensusRaft, { nodeId: "n1", peers: { n1: "raft-n1" } }, {
+    provided: { transport: new MemoryNetwork({ clock: new ManualClock(), seed: 1 }).transport("raft-n1") },
+  }),
 );

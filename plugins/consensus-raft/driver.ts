@@ -1,0 +1,425 @@
+/**
+ * Binds the pure Raft state machine to a transport, a storage, a clock and
+ * the application's state machine, and offers it as the core's
+ * {@linkcode Consensus} contract.
+ *
+ * One loop does the work: it steps every queued input (messages, ticks,
+ * proposals), then handles the Ready: persist (one sync for the whole batch),
+ * send, apply, serve reads. Inputs that arrive during a sync wait for the
+ * next turn, so load turns into larger batches rather than more syncs.
+ *
+ * @module
+ */
+import type { Clock, TimerId } from "../../core/clock.ts";
+import {
+  type Committed,
+  type Consensus,
+  type ConsensusCallOptions,
+  ConsensusError,
+  type ConsensusStateMachine,
+  type ConsensusStats,
+  type LogPosition,
+  type NodeId,
+} from "../../core/consensus.ts";
+import { type Logger, silentLogger } from "../../core/logger.ts";
+import type { Transport, TransportListener } from "../../core/transport.ts";
+import { decodeMessages, encodeMessages } from "./codec.ts";
+import { PeerSender } from "./peer_sender.ts";
+import { DEFAULT_RAFT_CONFIG, initialState, Raft, type RaftConfig } from "./raft.ts";
+import { membershipOf } from "./raft_log.ts";
+import type { RaftStorage } from "./storage.ts";
+import type { Entry, Message, Ready } from "./types.ts";
+
+/** How a {@linkcode RaftConsensus} runs. */
+export interface RaftConsensusOptions<Result> {
+  /** This node. */
+  id: NodeId;
+  /** Address of every initial member, this node included (and of any node joining later). */
+  peers: Record<NodeId, string>;
+  /** Start outside the membership and wait to be added (`addMember` on the leader). */
+  join?: boolean;
+  /** Carries messages between nodes. */
+  transport: Transport;
+  /** Durable storage: `FileWal` for real nodes, `MemoryStorage` in tests. */
+  storage: RaftStorage;
+  /** The application. */
+  stateMachine: ConsensusStateMachine<Result>;
+  /** Time source. */
+  clock: Clock;
+  /** Milliseconds per Raft tick (default 10). */
+  tickMs?: number;
+  /** Take a snapshot after this many applied entries (default 10,000). */
+  snapshotEveryEntries?: number;
+  /** Default limit of `propose`, `read` and membership calls (default 5,000 ms). */
+  timeoutMs?: number;
+  /** Raft tunables. */
+  raft?: Partial<Omit<RaftConfig, "id">>;
+  /** Where to log. */
+  logger?: Logger;
+}
+
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(error: Error): void;
+}
+
+/**
+ * A Raft replica behind the consensus contract.
+ *
+ * @example
+ * ```ts
+ * import { RaftConsensus, MemoryStorage } from "./mod.ts";
+ * const node = new RaftConsensus({
+ *   id: "a", peers: { a: "mem://a" }, transport, storage: new MemoryStorage(),
+ *   stateMachine: myMachine, clock: new SystemClock(),
+ * });
+ * await node.start();
+ * const { index, result } = await node.propose(new TextEncoder().encode("set x 1"));
+ * ```
+ */
+export class RaftConsensus<Result = unknown> implements Consensus<Result> {
+  /** Engine name. */
+  readonly name = "raft";
+  readonly #options: RaftConsensusOptions<Result>;
+  readonly #addresses: Map<NodeId, string>;
+  readonly #logger: Logger;
+  #raft: Raft | undefined;
+  #sender: PeerSender;
+  #listener: TransportListener | undefined;
+  #inbox: (() => void)[] = [];
+  #pumping = false;
+  #tickTimer: TimerId | undefined;
+  #closed = false;
+  #proposals = new Map<number, { term: number } & Waiter<Committed<Result>>>();
+  #memberships = new Map<number, { term: number } & Waiter<void>>();
+  #reads = new Map<number, Waiter<void>>();
+  #confirmedReads: { index: number; requestId: number }[] = [];
+  #transfers: { target: NodeId; waiter: Waiter<void> }[] = [];
+  #nextReadId = 1;
+  #idle: Promise<void> = Promise.resolve();
+  #idleResolve: (() => void) | undefined;
+  #loopError: Error | undefined;
+
+  /** Creates a stopped replica; call {@linkcode RaftConsensus.start}. */
+  constructor(options: RaftConsensusOptions<Result>) {
+    if (!options.peers[options.id]) {
+      throw new ConsensusError("INVALID_ARGUMENT", `peers must include this node's own address (peers.${options.id})`);
+    }
+    this.#options = options;
+    this.#addresses = new Map(Object.entries(options.peers));
+    this.#logger = options.logger ?? silentLogger;
+    this.#sender = new PeerSender(options.transport, options.clock, (id) => this.#addresses.get(id));
+  }
+
+  /** Restores from storage, listens, and starts ticking. */
+  async start(): Promise<void> {
+    const { id, storage, stateMachine, clock } = this.#options;
+    let durable = await storage.load();
+    if (!durable) {
+      durable = initialState(this.#options.join ? [] : Object.keys(this.#options.peers));
+      await storage.save({ snapshot: durable.snapshot, entries: [], hardState: durable.hardState });
+    }
+    if (durable.snapshot.data.byteLength > 0) stateMachine.restore(durable.snapshot.data);
+    for (const entry of durable.entries) this.#learnAddresses(entry);
+    this.#raft = new Raft({ ...DEFAULT_RAFT_CONFIG, random: Math.random, ...this.#options.raft, id }, durable);
+    this.#listener = await this.#options.transport.listen(this.#options.peers[id]);
+    this.#accept(this.#listener);
+    const tickMs = this.#options.tickMs ?? 10;
+    const tick = () => {
+      if (this.#closed) return;
+      this.#enqueue((raft) => raft.tick());
+      this.#tickTimer = clock.setTimeout(tick, tickMs);
+    };
+    this.#tickTimer = clock.setTimeout(tick, tickMs);
+    this.#enqueue(() => {});
+    this.#logger.info("raft node started", { id, term: durable.hardState.term, entries: durable.entries.length });
+  }
+
+  /** Proposes a command (on the leader). */
+  propose(command: Uint8Array, options?: ConsensusCallOptions): Promise<Committed<Result>> {
+    return this.#call(options, (waiter) =>
+      this.#enqueue((raft) => {
+        const position = raft.propose(command);
+        this.#proposals.set(position.index, { term: position.term, ...waiter });
+      }, waiter.reject));
+  }
+
+  /** Linearizable read barrier (on the leader, by ReadIndex). */
+  read(options?: ConsensusCallOptions): Promise<void> {
+    return this.#call(options, (waiter) =>
+      this.#enqueue((raft) => {
+        const requestId = this.#nextReadId++;
+        this.#reads.set(requestId, waiter);
+        raft.readIndex(requestId);
+      }, waiter.reject));
+  }
+
+  /** Adds a voter; resolves once the change is applied here. */
+  addMember(id: NodeId, address: string, options?: ConsensusCallOptions): Promise<void> {
+    this.#addresses.set(id, address);
+    return this.#changeMembership({ add: id }, options, { [id]: address });
+  }
+
+  /** Removes a voter; resolves once the change is applied here. */
+  removeMember(id: NodeId, options?: ConsensusCallOptions): Promise<void> {
+    return this.#changeMembership({ remove: id }, options);
+  }
+
+  /** Hands leadership to `id`; resolves once this node sees `id` lead. */
+  transferLeadership(id: NodeId, options?: ConsensusCallOptions): Promise<void> {
+    return this.#call(options, (waiter) =>
+      this.#enqueue((raft) => {
+        if (raft.leader === id) return waiter.resolve();
+        raft.transferLeadership(id);
+        this.#transfers.push({ target: id, waiter });
+      }, waiter.reject));
+  }
+
+  /** Snapshots the state machine now and compacts the log. */
+  snapshot(): Promise<LogPosition> {
+    return this.#call(undefined, (waiter) =>
+      this.#enqueue((raft) => {
+        const index = raft.log.applied;
+        if (index === raft.log.snapshot.index) return waiter.resolve({ index, term: raft.log.snapshot.term });
+        const snapshot = raft.compact(index, this.#options.stateMachine.snapshot());
+        this.#options.storage.compact(snapshot).then(
+          () => waiter.resolve({ index, term: snapshot.term }),
+          waiter.reject,
+        );
+      }, waiter.reject));
+  }
+
+  /** Role, term, leader, membership, indices and health. */
+  stats(): ConsensusStats {
+    const raft = this.#raft;
+    return {
+      engine: "raft",
+      nodeId: this.#options.id,
+      role: raft?.role ?? "follower",
+      term: raft?.term ?? 0,
+      leaderId: raft?.leader ?? null,
+      members: [...(raft?.members ?? [])],
+      commitIndex: raft?.log.committed ?? 0,
+      appliedIndex: raft?.log.applied ?? 0,
+      snapshotIndex: raft?.log.snapshot.index ?? 0,
+      healthy: !this.#closed && !this.#loopError && raft?.leader != null,
+    };
+  }
+
+  /** Messages dropped on the way out (peer down or too slow). */
+  get droppedBatches(): number {
+    return this.#sender.dropped;
+  }
+
+  /** Stops ticking and listening; pending calls reject with `CONSENSUS_CLOSED`. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#tickTimer !== undefined) this.#options.clock.clearTimeout(this.#tickTimer);
+    await this.#idle;
+    const closed = new ConsensusError("CONSENSUS_CLOSED", `raft node ${this.#options.id} is closed`);
+    for (const waiter of [...this.#proposals.values(), ...this.#memberships.values(), ...this.#reads.values()]) {
+      waiter.reject(closed);
+    }
+    for (const { waiter } of this.#transfers) waiter.reject(closed);
+    this.#proposals.clear();
+    this.#memberships.clear();
+    this.#reads.clear();
+    this.#transfers = [];
+    await this.#listener?.close();
+    await this.#sender.close();
+    await this.#options.storage.close();
+  }
+
+  // ---- calls -------------------------------------------------------------
+
+  #changeMembership(
+    change: { add: NodeId } | { remove: NodeId },
+    options: ConsensusCallOptions | undefined,
+    addresses?: Record<NodeId, string>,
+  ): Promise<void> {
+    return this.#call(options, (waiter) =>
+      this.#enqueue((raft) => {
+        const position = raft.proposeMembership(change, addresses);
+        this.#memberships.set(position.index, { term: position.term, ...waiter });
+      }, waiter.reject));
+  }
+
+  /** Runs `start` with a waiter that settles once, bounded by the timeout and the signal. */
+  #call<T>(options: ConsensusCallOptions | undefined, start: (waiter: Waiter<T>) => void): Promise<T> {
+    if (this.#closed || !this.#raft) {
+      const why = this.#closed ? "is closed" : "is not started";
+      return Promise.reject(new ConsensusError("CONSENSUS_CLOSED", `raft node ${this.#options.id} ${why}`));
+    }
+    const { clock } = this.#options;
+    const timeoutMs = options?.timeoutMs ?? this.#options.timeoutMs ?? 5000;
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const finish = () => {
+        settled = true;
+        clock.clearTimeout(timer);
+        options?.signal?.removeEventListener("abort", onAbort);
+      };
+      const waiter: Waiter<T> = {
+        resolve: (value) => settled || (finish(), resolve(value)),
+        reject: (error) => settled || (finish(), reject(error)),
+      };
+      const onAbort = () => waiter.reject(options!.signal!.reason ?? new Error("aborted"));
+      const timer = clock.setTimeout(
+        () =>
+          waiter.reject(
+            new ConsensusError("CONSENSUS_TIMEOUT", `no outcome within ${timeoutMs} ms; it may still commit`),
+          ),
+        timeoutMs,
+      );
+      options?.signal?.addEventListener("abort", onAbort, { once: true });
+      start(waiter);
+    });
+  }
+
+  // ---- the loop ----------------------------------------------------------
+
+  /** Queues work on the state machine; `onError` gets what it throws. */
+  #enqueue(work: (raft: Raft) => void, onError?: (error: Error) => void): void {
+    if (this.#closed) {
+      return onError?.(new ConsensusError("CONSENSUS_CLOSED", `raft node ${this.#options.id} is closed`));
+    }
+    this.#inbox.push(() => {
+      try {
+        work(this.#raft!);
+      } catch (error) {
+        if (onError) onError(error as Error);
+        else this.#logger.warn("raft input rejected", { error: String(error) });
+      }
+    });
+    if (!this.#pumping) this.#pump();
+  }
+
+  async #pump(): Promise<void> {
+    this.#pumping = true;
+    this.#idle = new Promise((resolve) => this.#idleResolve = resolve);
+    const raft = this.#raft!;
+    try {
+      while (this.#inbox.length > 0 || raft.hasReady()) {
+        for (const work of this.#inbox.splice(0)) work();
+        if (!raft.hasReady()) continue;
+        await this.#handle(raft, raft.ready());
+      }
+    } catch (error) {
+      this.#loopError = error as Error;
+      this.#logger.error("raft loop stopped", { error: String(error) });
+    } finally {
+      this.#pumping = false;
+      this.#idleResolve?.();
+    }
+  }
+
+  async #handle(raft: Raft, ready: Ready): Promise<void> {
+    const { storage, stateMachine } = this.#options;
+    if (ready.snapshot || ready.entries.length > 0 || ready.hardState) {
+      await storage.save({ snapshot: ready.snapshot, entries: ready.entries, hardState: ready.hardState });
+    }
+    for (const entry of ready.entries) this.#learnAddresses(entry);
+    this.#send(ready.messages);
+    if (ready.snapshot) stateMachine.restore(ready.snapshot.data);
+    for (const entry of ready.committed) this.#apply(entry);
+    this.#confirmedReads.push(...ready.readStates);
+    for (const requestId of ready.droppedReads) {
+      this.#reads.get(requestId)?.reject(
+        new ConsensusError("NOT_LEADER", "leadership was lost before the read was confirmed", raft.leader),
+      );
+      this.#reads.delete(requestId);
+    }
+    raft.advance(ready);
+    this.#serveReads(raft);
+    this.#settleTransfers(raft);
+    await this.#maybeSnapshot(raft);
+  }
+
+  #send(messages: Message[]): void {
+    const byPeer = new Map<NodeId, Message[]>();
+    for (const message of messages) {
+      if (!byPeer.has(message.to)) byPeer.set(message.to, []);
+      byPeer.get(message.to)!.push(message);
+    }
+    for (const [to, batch] of byPeer) this.#sender.send(to, encodeMessages(batch));
+  }
+
+  #apply(entry: Entry): void {
+    const position = { index: entry.index, term: entry.term };
+    if (entry.kind === "membership") {
+      const waiter = this.#memberships.get(entry.index);
+      this.#memberships.delete(entry.index);
+      if (waiter?.term === entry.term) waiter.resolve();
+      else waiter?.reject(new ConsensusError("PROPOSAL_DROPPED", `index ${entry.index} went to another leader`));
+      return;
+    }
+    const proposal = this.#proposals.get(entry.index);
+    this.#proposals.delete(entry.index);
+    this.#memberships.get(entry.index)?.reject(
+      new ConsensusError("PROPOSAL_DROPPED", `index ${entry.index} went to another leader`),
+    );
+    this.#memberships.delete(entry.index);
+    if (proposal && proposal.term !== entry.term) {
+      proposal.reject(new ConsensusError("PROPOSAL_DROPPED", `index ${entry.index} went to another leader`));
+    }
+    if (entry.kind !== "command") return;
+    try {
+      const result = this.#options.stateMachine.apply(entry.data, position);
+      if (proposal?.term === entry.term) proposal.resolve({ ...position, result });
+    } catch (error) {
+      this.#logger.error("state machine apply threw", { index: entry.index, error: String(error) });
+      if (proposal?.term === entry.term) proposal.reject(error as Error);
+    }
+  }
+
+  #serveReads(raft: Raft): void {
+    if (this.#confirmedReads.length === 0) return;
+    const applied = raft.log.applied;
+    const ready = this.#confirmedReads.filter((read) => read.index <= applied);
+    this.#confirmedReads = this.#confirmedReads.filter((read) => read.index > applied);
+    for (const { requestId } of ready) {
+      this.#reads.get(requestId)?.resolve();
+      this.#reads.delete(requestId);
+    }
+  }
+
+  #settleTransfers(raft: Raft): void {
+    this.#transfers = this.#transfers.filter(({ target, waiter }) => {
+      if (raft.leader !== target) return true;
+      waiter.resolve();
+      return false;
+    });
+  }
+
+  async #maybeSnapshot(raft: Raft): Promise<void> {
+    const every = this.#options.snapshotEveryEntries ?? 10_000;
+    if (raft.log.applied - raft.log.snapshot.index < every) return;
+    const snapshot = raft.compact(raft.log.applied, this.#options.stateMachine.snapshot());
+    await this.#options.storage.compact(snapshot);
+  }
+
+  #learnAddresses(entry: Entry): void {
+    if (entry.kind !== "membership") return;
+    for (const [id, address] of Object.entries(membershipOf(entry).addresses ?? {})) this.#addresses.set(id, address);
+  }
+
+  #accept(listener: TransportListener): void {
+    (async () => {
+      for await (const connection of listener.connections()) {
+        (async () => {
+          try {
+            for await (const frame of connection.frames()) {
+              const messages = decodeMessages(frame);
+              this.#enqueue((raft) => {
+                for (const message of messages) raft.step(message);
+              });
+            }
+          } catch (error) {
+            this.#logger.warn("raft connection closed with an error", { error: String(error) });
+          }
+        })();
+      }
+    })().catch((error) => this.#logger.warn("raft listener stopped", { error: String(error) }));
+  }
+}

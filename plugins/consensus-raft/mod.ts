@@ -1,0 +1,122 @@
+/**
+ * `consensus-raft`: Raft for datacenter mode. A pure state machine
+ * ({@linkcode Raft}) in the manner of etcd-io/raft, a driver
+ * ({@linkcode RaftConsensus}) that binds it to a transport, a storage and the
+ * application's state machine behind the core's consensus contract, and two
+ * storages: {@linkcode MemoryStorage} and the file write-ahead log
+ * {@linkcode FileWal}.
+ *
+ * As a plugin it gives the manager a {@linkcode ConsensusEngine}; it needs a
+ * plugin providing `transport`.
+ *
+ * @example Manifest entry
+ * ```json
+ * { "id": "consensus-raft", "module": "builtin:consensus-raft",
+ *   "options": { "nodeId": "n1", "peers": { "n1": "127.0.0.1:7001", "n2": "127.0.0.1:7002", "n3": "127.0.0.1:7003" },
+ *                "dataDir": "/var/lib/switchyard/n1" } }
+ * ```
+ *
+ * @module
+ */
+import * as v from "valibot";
+import type { ConsensusEngine } from "../../core/consensus.ts";
+import { definePlugin, type Plugin } from "../../core/plugin.ts";
+import type { Transport } from "../../core/transport.ts";
+import { RaftConsensus } from "./driver.ts";
+import { FileWal } from "./file_wal.ts";
+import { DEFAULT_RAFT_CONFIG } from "./raft.ts";
+import { MemoryStorage } from "./storage.ts";
+
+export { RaftConsensus } from "./driver.ts";
+export type { RaftConsensusOptions } from "./driver.ts";
+export { FileWal } from "./file_wal.ts";
+export type { WalRecovery } from "./file_wal.ts";
+export { MemoryStorage } from "./storage.ts";
+export type { RaftStorage, StorageUpdate } from "./storage.ts";
+export { DEFAULT_RAFT_CONFIG, initialState, Raft } from "./raft.ts";
+export type { RaftConfig, RaftDurableState } from "./raft.ts";
+export type * from "./types.ts";
+
+const positiveInteger = v.pipe(v.number(), v.integer(), v.minValue(1));
+
+const options = v.strictObject({
+  /** This node's id. */
+  nodeId: v.pipe(v.string(), v.minLength(1)),
+  /** Transport address of every initial member, this node included. */
+  peers: v.pipe(
+    v.record(v.pipe(v.string(), v.minLength(1)), v.pipe(v.string(), v.minLength(1))),
+    v.check((peers) => Object.keys(peers).length > 0, "list at least this node"),
+  ),
+  /** Start outside the membership and wait to be added by the leader. */
+  join: v.optional(v.boolean(), false),
+  /** Directory of the file write-ahead log; without it the log is kept in memory only (not durable). */
+  dataDir: v.optional(v.pipe(v.string(), v.minLength(1))),
+  /** Milliseconds per Raft tick. */
+  tickMs: v.optional(positiveInteger, 10),
+  /** Election timeout in ticks (randomized up to twice this). */
+  electionTicks: v.optional(positiveInteger, DEFAULT_RAFT_CONFIG.electionTicks),
+  /** Heartbeat interval in ticks. */
+  heartbeatTicks: v.optional(positiveInteger, DEFAULT_RAFT_CONFIG.heartbeatTicks),
+  /** Pre-vote before campaigning. */
+  preVote: v.optional(v.boolean(), DEFAULT_RAFT_CONFIG.preVote),
+  /** Leader steps down without a live quorum. */
+  checkQuorum: v.optional(v.boolean(), DEFAULT_RAFT_CONFIG.checkQuorum),
+  /** Appends in flight per follower. */
+  maxInflight: v.optional(positiveInteger, DEFAULT_RAFT_CONFIG.maxInflight),
+  /** Bytes of entries per append message. */
+  maxBatchBytes: v.optional(positiveInteger, DEFAULT_RAFT_CONFIG.maxBatchBytes),
+  /** Snapshot after this many applied entries. */
+  snapshotEveryEntries: v.optional(positiveInteger, 10_000),
+  /** Default limit of proposals and reads. */
+  timeoutMs: v.optional(positiveInteger, 5000),
+});
+
+/** The options, validated. */
+export type RaftPluginOptions = v.InferOutput<typeof options>;
+
+/** The plugin. */
+const plugin: Plugin<RaftPluginOptions, ConsensusEngine> = definePlugin({
+  id: "consensus-raft",
+  version: "0.1.0",
+  kind: "consensus",
+  description: "Raft: pre-vote, pipelined replication, snapshots, membership changes, ReadIndex, leader transfer.",
+  modes: ["datacenter", "hybrid"],
+  provides: ["consensus", "consensus:raft"],
+  requires: ["transport"],
+  compat: { core: "^0.1.0", runtimes: ["deno", "bun", "node"] },
+  permissions: ["read", "write"],
+  options,
+  create(context, config) {
+    if (!config.peers[config.nodeId]) {
+      throw new Error(`peers must include this node's own address (peers.${config.nodeId})`);
+    }
+    if (!config.dataDir) context.logger.warn("consensus-raft keeps its log in memory: set dataDir for durability");
+    const transport = context.require<Transport>("transport");
+    return {
+      name: "raft",
+      create: (stateMachine) =>
+        new RaftConsensus({
+          id: config.nodeId,
+          peers: config.peers,
+          join: config.join,
+          transport,
+          storage: config.dataDir ? new FileWal(config.dataDir) : new MemoryStorage(),
+          stateMachine,
+          clock: context.clock,
+          tickMs: config.tickMs,
+          snapshotEveryEntries: config.snapshotEveryEntries,
+          timeoutMs: config.timeoutMs,
+          logger: context.logger,
+          raft: {
+            electionTicks: config.electionTicks,
+            heartbeatTicks: config.heartbeatTicks,
+            preVote: config.preVote,
+            checkQuorum: config.checkQuorum,
+            maxInflight: config.maxInflight,
+            maxBatchBytes: config.maxBatchBytes,
+          },
+        }),
+    };
+  },
+});
+export default plugin;

@@ -1,0 +1,199 @@
+/**
+ * The consensus compliance suite: every consensus engine elects one leader,
+ * commits proposals and applies them in the same order on every replica,
+ * refuses proposals where it cannot take them (naming the leader), serves
+ * linearizable reads, snapshots without losing state, reports its stats,
+ * and rejects calls once closed.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import type { Consensus, ConsensusStateMachine } from "../../core/consensus.ts";
+import { ConsensusError } from "../../core/consensus.ts";
+import type { ComplianceCase } from "./case.ts";
+
+/** A running cluster made by a {@linkcode ConsensusHarness}. */
+export interface ConsensusCluster {
+  /** The replicas, in the order of the machines given. */
+  replicas: Consensus<number>[];
+  /** Lets `ms` of time pass (a ManualClock's advance, or a real wait). */
+  advance(ms: number): Promise<void>;
+  /** Stops every replica and frees what the cluster holds. */
+  close(): Promise<void>;
+}
+
+/** Builds clusters of the engine under test. */
+export interface ConsensusHarness {
+  /** Starts one replica per machine, connected to each other. */
+  cluster(machines: ConsensusStateMachine<number>[]): Promise<ConsensusCluster>;
+  /** Time steps the suite advances by while it waits (default 10 ms). */
+  stepMs?: number;
+  /** Longest the suite waits for anything, in the harness's time (default 10,000 ms). */
+  patienceMs?: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A state machine that records every command; `apply` returns how many it has seen. */
+export class RecordingMachine implements ConsensusStateMachine<number> {
+  /** Commands applied, in order. */
+  commands: string[] = [];
+  /** Records the command. */
+  apply(command: Uint8Array): number {
+    this.commands.push(decoder.decode(command));
+    return this.commands.length;
+  }
+  /** The list as JSON. */
+  snapshot(): Uint8Array {
+    return encoder.encode(JSON.stringify(this.commands));
+  }
+  /** Replaces the list. */
+  restore(snapshot: Uint8Array): void {
+    this.commands = JSON.parse(decoder.decode(snapshot));
+  }
+}
+
+/**
+ * The cases, for `runCompliance`.
+ *
+ * @example
+ * ```ts ignore
+ * import { consensusCompliance, runCompliance } from "@switchyard/hybrid/testing";
+ * runCompliance("my-engine", consensusCompliance({ cluster: (machines) => startMyCluster(machines) }));
+ * ```
+ */
+export function consensusCompliance(harness: ConsensusHarness): ComplianceCase[] {
+  const stepMs = harness.stepMs ?? 10;
+  const patienceMs = harness.patienceMs ?? 10_000;
+
+  async function withCluster(
+    size: number,
+    body: (cluster: ConsensusCluster, machines: RecordingMachine[]) => Promise<void>,
+  ) {
+    const machines = Array.from({ length: size }, () => new RecordingMachine());
+    const cluster = await harness.cluster(machines);
+    try {
+      await body(cluster, machines);
+    } finally {
+      await cluster.close();
+    }
+  }
+
+  async function until(cluster: ConsensusCluster, what: string, done: () => boolean): Promise<void> {
+    for (let waited = 0; !done(); waited += stepMs) {
+      if (waited > patienceMs) assert.fail(`waited ${patienceMs} ms for ${what}`);
+      await cluster.advance(stepMs);
+    }
+  }
+
+  async function settle<T>(cluster: ConsensusCluster, what: string, promise: Promise<T>): Promise<T> {
+    let outcome: { value: T } | { error: unknown } | undefined;
+    promise.then((value) => outcome = { value }, (error) => outcome = { error });
+    await until(cluster, what, () => outcome !== undefined);
+    if ("error" in outcome!) throw outcome.error;
+    return outcome!.value;
+  }
+
+  async function leaderOf(cluster: ConsensusCluster): Promise<number> {
+    await until(cluster, "a leader", () => cluster.replicas.some((replica) => replica.stats().role === "leader"));
+    return cluster.replicas.findIndex((replica) => replica.stats().role === "leader");
+  }
+
+  return [
+    {
+      name: "elects exactly one leader, which every replica follows",
+      run: () =>
+        withCluster(3, async (cluster) => {
+          const leader = await leaderOf(cluster);
+          const leaderId = cluster.replicas[leader].stats().nodeId;
+          await until(cluster, "every replica to know the leader", () =>
+            cluster.replicas.every((replica) =>
+              replica.stats().leaderId === leaderId
+            ));
+          assert.equal(cluster.replicas.filter((replica) => replica.stats().role === "leader").length, 1);
+        }),
+    },
+    {
+      name: "commits proposals and applies them in the same order on every replica",
+      run: () =>
+        withCluster(3, async (cluster, machines) => {
+          const leader = cluster.replicas[await leaderOf(cluster)];
+          const commands = Array.from({ length: 20 }, (_, i) => `cmd-${i}`);
+          const committed = await settle(
+            cluster,
+            "20 proposals",
+            Promise.all(commands.map((command) => leader.propose(encoder.encode(command)))),
+          );
+          const indices = committed.map((position) => position.index);
+          assert.deepEqual(indices, [...indices].sort((a, b) => a - b), "indices follow proposal order");
+          assert.deepEqual(committed.map((position) => position.result), commands.map((_, i) => i + 1));
+          await until(cluster, "every replica to apply", () => machines.every((m) => m.commands.length === 20));
+          for (const machine of machines) assert.deepEqual(machine.commands, commands);
+        }),
+    },
+    {
+      name: "refuses a proposal it cannot take with NOT_LEADER naming the leader",
+      run: () =>
+        withCluster(3, async (cluster) => {
+          const leaderIndex = await leaderOf(cluster);
+          const leaderId = cluster.replicas[leaderIndex].stats().nodeId;
+          await until(cluster, "followers to know the leader", () =>
+            cluster.replicas.every((replica) =>
+              replica.stats().leaderId === leaderId
+            ));
+          const follower = cluster.replicas[(leaderIndex + 1) % 3];
+          await assert.rejects(
+            settle(cluster, "the refusal", follower.propose(encoder.encode("x"))),
+            (error) => error instanceof ConsensusError && error.code === "NOT_LEADER" && error.leaderHint === leaderId,
+          );
+        }),
+    },
+    {
+      name: "a read on the leader reflects every write committed before it",
+      run: () =>
+        withCluster(3, async (cluster, machines) => {
+          const leaderIndex = await leaderOf(cluster);
+          const leader = cluster.replicas[leaderIndex];
+          await settle(cluster, "a write", leader.propose(encoder.encode("w1")));
+          await settle(cluster, "a read", leader.read());
+          assert.deepEqual(machines[leaderIndex].commands, ["w1"]);
+        }),
+    },
+    {
+      name: "snapshots without changing the state, and reports consistent stats",
+      run: () =>
+        withCluster(3, async (cluster, machines) => {
+          const leaderIndex = await leaderOf(cluster);
+          const leader = cluster.replicas[leaderIndex];
+          for (let i = 0; i < 5; i++) await settle(cluster, "a write", leader.propose(encoder.encode(`s${i}`)));
+          const position = await settle(cluster, "a snapshot", leader.snapshot());
+          assert.ok(position.index >= 5, `snapshot at ${position.index} covers the 5 writes`);
+          assert.deepEqual(machines[leaderIndex].commands, ["s0", "s1", "s2", "s3", "s4"]);
+          const stats = leader.stats();
+          assert.equal(stats.engine, leader.name);
+          assert.equal(stats.members.length, 3);
+          assert.ok(stats.snapshotIndex >= position.index);
+          assert.ok(stats.commitIndex >= stats.appliedIndex && stats.appliedIndex >= stats.snapshotIndex);
+          assert.equal(stats.healthy, true);
+          await settle(cluster, "a write after the snapshot", leader.propose(encoder.encode("after")));
+          await until(cluster, "replication", () => machines.every((m) => m.commands.at(-1) === "after"));
+        }),
+    },
+    {
+      name: "rejects calls with CONSENSUS_CLOSED once closed",
+      run: () =>
+        withCluster(1, async (cluster) => {
+          await leaderOf(cluster);
+          const [replica] = cluster.replicas;
+          await replica.close();
+          await assert.rejects(
+            replica.propose(encoder.encode("late")),
+            (error) => error instanceof ConsensusError && error.code === "CONSENSUS_CLOSED",
+          );
+          await assert.rejects(replica.read(), (error) =>
+            error instanceof ConsensusError && error.code === "CONSENSUS_CLOSED");
+        }),
+    },
+  ];
+}

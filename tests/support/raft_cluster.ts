@@ -1,0 +1,52 @@
+/**
+ * Raft clusters of real drivers for tests: memory transport, memory (or
+ * file) storage, one ManualClock.
+ *
+ * @module
+ */
+import { ManualClock } from "../../core/clock.ts";
+import type { ConsensusStateMachine } from "../../core/consensus.ts";
+import { seededRandom } from "../../core/random.ts";
+import { MemoryStorage, RaftConsensus, type RaftStorage } from "../../plugins/consensus-raft/mod.ts";
+import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
+import type { ConsensusCluster, ConsensusHarness } from "../compliance/consensus.ts";
+
+/** Starts `machines.length` replicas named n1… on one memory network. */
+export async function startRaftCluster<Result>(
+  machines: ConsensusStateMachine<Result>[],
+  options: { storage?: (id: string) => RaftStorage; seed?: number } = {},
+): Promise<{ replicas: RaftConsensus<Result>[]; clock: ManualClock; network: MemoryNetwork; close(): Promise<void> }> {
+  const clock = new ManualClock();
+  const network = new MemoryNetwork({ clock, seed: 1 });
+  const ids = machines.map((_, i) => `n${i + 1}`);
+  const peers = Object.fromEntries(ids.map((id) => [id, `raft-${id}`]));
+  const random = seededRandom(options.seed ?? 7);
+  const replicas = machines.map((stateMachine, i) =>
+    new RaftConsensus<Result>({
+      id: ids[i],
+      peers,
+      transport: network.transport(peers[ids[i]]),
+      storage: options.storage?.(ids[i]) ?? new MemoryStorage(),
+      stateMachine,
+      clock,
+      raft: { random: () => random.next() },
+    })
+  );
+  for (const replica of replicas) await replica.start();
+  return {
+    replicas,
+    clock,
+    network,
+    close: async () => {
+      for (const replica of replicas) await replica.close();
+    },
+  };
+}
+
+/** The compliance harness for `consensus-raft`. */
+export const raftHarness: ConsensusHarness = {
+  async cluster(machines): Promise<ConsensusCluster> {
+    const cluster = await startRaftCluster(machines);
+    return { replicas: cluster.replicas, advance: (ms) => cluster.clock.advance(ms), close: cluster.close };
+  },
+};
