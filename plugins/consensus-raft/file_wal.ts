@@ -71,9 +71,20 @@ export class FileWal implements RaftStorage {
   #fileBytes = 0;
   #queue: Promise<unknown> = Promise.resolve();
 
-  /** A log in `directory` (created when missing). */
-  constructor(directory: string) {
+  readonly #rewriteSlackBytes: number;
+
+  /**
+   * A log in `directory` (created when missing). The file is rewritten once
+   * it holds `rewriteSlackBytes` more than the live state (default 64 MiB).
+   */
+  constructor(directory: string, options: { rewriteSlackBytes?: number } = {}) {
     this.directory = directory;
+    this.#rewriteSlackBytes = options.rewriteSlackBytes ?? REWRITE_SLACK_BYTES;
+  }
+
+  /** Current size of the log file in bytes. */
+  get fileBytes(): number {
+    return this.#fileBytes;
   }
 
   get #path(): string {
@@ -131,7 +142,7 @@ export class FileWal implements RaftStorage {
       record(writer, RecordType.Compaction, (w) => writeSnapshot(w, snapshot));
       await this.#append(writer.finish());
       const live = liveBytes(this.#state);
-      if (this.#fileBytes > live + REWRITE_SLACK_BYTES) await this.#rewrite();
+      if (this.#fileBytes > live + this.#rewriteSlackBytes) await this.#rewrite();
     });
   }
 

@@ -14,7 +14,7 @@ import type { ConsensusCluster, ConsensusHarness } from "../compliance/consensus
 /** Starts `machines.length` replicas named n1… on one memory network. */
 export async function startRaftCluster<Result>(
   machines: ConsensusStateMachine<Result>[],
-  options: { storage?: (id: string) => RaftStorage; seed?: number } = {},
+  options: { storage?: (id: string) => RaftStorage; seed?: number; snapshotEveryEntries?: number } = {},
 ): Promise<{ replicas: RaftConsensus<Result>[]; clock: ManualClock; network: MemoryNetwork; close(): Promise<void> }> {
   const clock = new ManualClock();
   const network = new MemoryNetwork({ clock, seed: 1 });
@@ -29,6 +29,7 @@ export async function startRaftCluster<Result>(
       storage: options.storage?.(ids[i]) ?? new MemoryStorage(),
       stateMachine,
       clock,
+      snapshotEveryEntries: options.snapshotEveryEntries,
       raft: { random: () => random.next() },
     })
   );
