@@ -94,7 +94,9 @@ Deno.test("file WAL: a damaged last record is a torn tail; damage before good re
     await writeFile(path, middle);
     await assert.rejects(
       new FileWal(directory).load(),
-      (error) => error instanceof SwitchyardError && error.code === "STORAGE_CORRUPT" && /valid records follow/.test(error.message),
+      (error) =>
+        error instanceof SwitchyardError && error.code === "STORAGE_CORRUPT" &&
+        /valid records follow/.test(error.message),
     );
   });
 });
@@ -104,7 +106,10 @@ Deno.test("file WAL: compaction drops covered entries and rewrites the file atom
     const wal = new FileWal(directory, { rewriteSlackBytes: 100 });
     await wal.load();
     const big = "x".repeat(500);
-    await wal.save({ entries: [1, 2, 3, 4].map((i) => entry(i, 1, big)), hardState: { term: 1, vote: null, commit: 4 } });
+    await wal.save({
+      entries: [1, 2, 3, 4].map((i) => entry(i, 1, big)),
+      hardState: { term: 1, vote: null, commit: 4 },
+    });
     const before = wal.fileBytes;
     await wal.compact({ index: 3, term: 1, members: ["a"], data: new TextEncoder().encode("state@3") });
     assert.ok(wal.fileBytes < before, `rewritten: ${wal.fileBytes} < ${before} bytes`);

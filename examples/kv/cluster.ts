@@ -1,0 +1,148 @@
+/**
+ * Launches the key-value store as a local cluster of processes (one per
+ * node, each with its own data directory), on free loopback ports, with the
+ * runtime running this code. Used by the crash test and the benchmark.
+ *
+ * ```sh
+ * deno run -A examples/kv/cluster.ts --nodes 3   # prints the nodes' URLs; Ctrl-C stops them
+ * ```
+ *
+ * @module
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** One node process. */
+export interface KvNodeProcess {
+  /** Node id, `n1`… */
+  id: string;
+  /** Its client API. */
+  httpUrl: string;
+  /** Its data directory. */
+  dataDir: string;
+  /** The running process, or `undefined` while stopped. */
+  process: ChildProcess | undefined;
+}
+
+/** A running local cluster. */
+export interface KvCluster {
+  /** The nodes. */
+  nodes: KvNodeProcess[];
+  /** Every node's client URL. */
+  urls: string[];
+  /** Waits until some node leads and returns it. */
+  leader(timeoutMs?: number): Promise<KvNodeProcess>;
+  /** Kills a node with `signal` (default SIGKILL) and waits for it to exit. */
+  kill(id: string, signal?: NodeJS.Signals): Promise<void>;
+  /** Starts a stopped node again on the same ports and data. */
+  restart(id: string): Promise<void>;
+  /** Stops every node and removes the data (unless `keepData`). */
+  stop(): Promise<void>;
+}
+
+const NODE_SCRIPT = fileURLToPath(new URL("./node.ts", import.meta.url));
+
+/** A free loopback TCP port. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The command that runs a TypeScript file on this runtime. */
+export function runtimeCommand(script: string, args: string[]): [string, string[]] {
+  const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+  return [process.execPath, isBun ? [script, ...args] : ["run", "--allow-all", script, ...args]];
+}
+
+/** Starts `size` nodes and waits until each is ready. */
+export async function launchKvCluster(
+  options: { size?: number; tickMs?: number; log?: (line: string) => void } = {},
+): Promise<KvCluster> {
+  const size = options.size ?? 3;
+  const root = await mkdtemp(join(tmpdir(), "switchyard-kv-"));
+  const specs: string[] = [];
+  const nodes: KvNodeProcess[] = [];
+  for (let i = 1; i <= size; i++) {
+    const [raftPort, httpPort] = [await freePort(), await freePort()];
+    specs.push(`n${i}=127.0.0.1:${raftPort},127.0.0.1:${httpPort}`);
+    nodes.push({
+      id: `n${i}`,
+      httpUrl: `http://127.0.0.1:${httpPort}`,
+      dataDir: join(root, `n${i}`),
+      process: undefined,
+    });
+  }
+  const start = (node: KvNodeProcess) =>
+    new Promise<void>((resolve, reject) => {
+      const args = ["--id", node.id, "--data-dir", node.dataDir, "--tick-ms", String(options.tickMs ?? 10), "--quiet"];
+      for (const spec of specs) args.push("--node", spec);
+      const [command, commandArgs] = runtimeCommand(NODE_SCRIPT, args);
+      const child = spawn(command, commandArgs, { stdio: ["ignore", "pipe", "pipe"] });
+      node.process = child;
+      let output = "";
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes(`ready ${node.id}`)) resolve();
+      };
+      child.stdout!.on("data", onData);
+      child.stderr!.on("data", (chunk: Buffer) => options.log?.(`${node.id}: ${chunk.toString().trimEnd()}`));
+      child.on("exit", (code, signal) => {
+        if (node.process === child) node.process = undefined;
+        reject(new Error(`${node.id} exited (${signal ?? code}) before it was ready:\n${output}`));
+      });
+    });
+  const byId = (id: string) => {
+    const node = nodes.find((candidate) => candidate.id === id);
+    if (!node) throw new Error(`no node ${id}`);
+    return node;
+  };
+  const kill = async (id: string, signal: NodeJS.Signals = "SIGKILL") => {
+    const child = byId(id).process;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill(signal);
+    await exited;
+    byId(id).process = undefined;
+  };
+  await Promise.all(nodes.map(start));
+  return {
+    nodes,
+    urls: nodes.map((node) => node.httpUrl),
+    async leader(timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        for (const node of nodes) {
+          if (!node.process) continue;
+          const status = await fetch(`${node.httpUrl}/status`).then((r) => r.json()).catch(() => undefined);
+          if (status?.role === "leader") return node;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      throw new Error(`no leader within ${timeoutMs} ms`);
+    },
+    kill,
+    restart: (id) => start(byId(id)),
+    async stop() {
+      await Promise.all(nodes.map((node) => kill(node.id, "SIGKILL")));
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+if (import.meta.main) {
+  const size = Number(process.argv[process.argv.indexOf("--nodes") + 1]) || 3;
+  const cluster = await launchKvCluster({ size, log: console.error });
+  for (const node of cluster.nodes) console.log(`${node.id}: ${node.httpUrl}`);
+  console.log(`leader: ${(await cluster.leader()).id}; try: curl -X PUT --data green ${cluster.urls[0]}/kv/color -L`);
+  process.on("SIGINT", () => cluster.stop().then(() => process.exit(0)));
+}

@@ -1,0 +1,143 @@
+/**
+ * One node of the replicated key-value store, as a process: Raft over TCP,
+ * the file write-ahead log, and an HTTP API for clients.
+ *
+ * ```sh
+ * deno run -A examples/kv/node.ts --id n1 --data-dir /tmp/kv/n1 \
+ *   --node n1=127.0.0.1:7001,127.0.0.1:8001 --node n2=127.0.0.1:7002,127.0.0.1:8002 \
+ *   --node n3=127.0.0.1:7003,127.0.0.1:8003
+ * curl -X PUT --data green http://127.0.0.1:8001/kv/color   # on the leader
+ * curl http://127.0.0.1:8001/kv/color
+ * ```
+ *
+ * Each `--node` is `id=raftHost:port,httpHost:port`. A follower answers
+ * writes and reads with 421 and the leader's HTTP address.
+ *
+ * HTTP: `PUT /kv/:key` (body: the value) → `{ index, previous }`;
+ * `GET /kv/:key` → `{ value }`; `GET /status` → the consensus stats.
+ * Errors: 421 not the leader (`leader`, `leaderUrl`), 503 dropped (retry),
+ * 504 unknown outcome, 400 bad input.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { SystemClock } from "../../core/clock.ts";
+import { ConsensusError } from "../../core/consensus.ts";
+import { consoleLogger } from "../../core/logger.ts";
+import { serve } from "../../plugins/admin-http/serve.ts";
+import { FileWal, RaftConsensus } from "../../plugins/consensus-raft/mod.ts";
+import { runtimeSockets, tcpTransport } from "../../plugins/transport-tcp/mod.ts";
+import { KvStateMachine } from "./state_machine.ts";
+import { encodeKvCommand } from "./state_machine.ts";
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    id: { type: "string" },
+    node: { type: "string", multiple: true },
+    "data-dir": { type: "string" },
+    "tick-ms": { type: "string", default: "10" },
+    quiet: { type: "boolean", default: false },
+  },
+});
+const id = values.id;
+if (!id || !values.node?.length || !values["data-dir"]) {
+  console.error("usage: node.ts --id ID --data-dir DIR --node id=raftHost:port,httpHost:port ...");
+  process.exit(2);
+}
+const raftAddresses: Record<string, string> = {};
+const httpAddresses: Record<string, string> = {};
+for (const spec of values.node) {
+  const match = /^([^=]+)=([^,]+),(.+)$/.exec(spec);
+  if (!match) throw new Error(`--node must be id=raftHost:port,httpHost:port, got "${spec}"`);
+  raftAddresses[match[1]] = match[2];
+  httpAddresses[match[1]] = match[3];
+}
+if (!httpAddresses[id]) throw new Error(`--node must list this node (${id})`);
+
+const clock = new SystemClock();
+const logger = consoleLogger(values.quiet ? "error" : "info", `kv ${id}`);
+const machine = new KvStateMachine();
+const wal = new FileWal(values["data-dir"]);
+const transport = tcpTransport(
+  await runtimeSockets(),
+  {
+    maxFrameBytes: 64 * 1024 * 1024,
+    highWaterBytes: 4 * 1024 * 1024,
+    dialAttempts: 1,
+    initialBackoffMs: 50,
+    maxBackoffMs: 500,
+  },
+  clock,
+  logger,
+);
+const raft = new RaftConsensus<string | null>({
+  id,
+  peers: raftAddresses,
+  transport,
+  storage: wal,
+  stateMachine: machine,
+  clock,
+  tickMs: Number(values["tick-ms"]),
+  logger,
+});
+await raft.start();
+if (wal.recovery.tornTailBytes > 0) logger.warn("cut a torn tail off the log", { bytes: wal.recovery.tornTailBytes });
+
+const json = (body: unknown, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+
+const HTTP_STATUS: Record<string, number> = {
+  NOT_LEADER: 421,
+  PROPOSAL_DROPPED: 503,
+  CONSENSUS_TIMEOUT: 504,
+  CONSENSUS_CLOSED: 503,
+  INVALID_ARGUMENT: 400,
+};
+
+function failure(error: unknown): Response {
+  if (error instanceof ConsensusError) {
+    const status = HTTP_STATUS[error.code] ?? 500;
+    const leaderUrl = error.leaderHint && httpAddresses[error.leaderHint]
+      ? `http://${httpAddresses[error.leaderHint]}`
+      : null;
+    return json({ error: { code: error.code, message: error.message }, leader: error.leaderHint, leaderUrl }, status);
+  }
+  return json({ error: { code: "INTERNAL", message: String(error) } }, 500);
+}
+
+const [hostname, port] = httpAddresses[id].split(":");
+const server = await serve({
+  hostname,
+  port: Number(port),
+  fetch: async (request) => {
+    const url = new URL(request.url);
+    if (url.pathname === "/status") return json({ ...raft.stats(), dropped: raft.droppedBatches, syncs: wal.syncs });
+    const key = url.pathname.startsWith("/kv/") ? decodeURIComponent(url.pathname.slice(4)) : "";
+    if (!key) return json({ error: { code: "NOT_FOUND", message: "use /kv/:key or /status" } }, 404);
+    try {
+      if (request.method === "PUT") {
+        const value = await request.text();
+        const committed = await raft.propose(encodeKvCommand({ op: "put", key, value }));
+        return json({ index: committed.index, previous: committed.result });
+      }
+      if (request.method === "GET") {
+        await raft.read();
+        return json({ value: machine.get(key) });
+      }
+      return json({ error: { code: "METHOD_NOT_ALLOWED", message: "GET or PUT" } }, 405);
+    } catch (error) {
+      return failure(error);
+    }
+  },
+});
+logger.info("listening", { http: `${server.hostname}:${server.port}`, raft: raftAddresses[id] });
+console.log(`ready ${id}`);
+
+const stop = async () => {
+  await server.close();
+  await raft.close();
+  process.exit(0);
+};
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
