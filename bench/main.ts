@@ -13,12 +13,14 @@ import { parseArgs } from "node:util";
 import { currentRuntime } from "../core/runtime.ts";
 import { benchAdmin } from "./admin.ts";
 import { benchCompression } from "./compression.ts";
+import { benchConsensus } from "./consensus.ts";
 import { benchTransport } from "./transport.ts";
 
 const SECTIONS: Record<string, () => Promise<{ markdown: string; results: Record<string, unknown> }>> = {
   compression: benchCompression,
   admin: benchAdmin,
   transport: benchTransport,
+  consensus: benchConsensus,
 };
 
 const { values } = parseArgs({ args: Deno.args, options: { only: { type: "string", multiple: true } } });
