@@ -11,28 +11,40 @@ import { MemoryStorage, RaftConsensus, type RaftStorage } from "../../plugins/co
 import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
 import type { ConsensusCluster, ConsensusHarness } from "../compliance/consensus.ts";
 
-/** Starts `machines.length` replicas named n1… on one memory network. */
+/**
+ * Starts `machines.length` replicas named n1… on one memory network; the
+ * last `joiners` of them start outside the membership (`join`), to be added.
+ */
 export async function startRaftCluster<Result>(
   machines: ConsensusStateMachine<Result>[],
-  options: { storage?: (id: string) => RaftStorage; seed?: number; snapshotEveryEntries?: number } = {},
+  options: {
+    storage?: (id: string) => RaftStorage;
+    seed?: number;
+    snapshotEveryEntries?: number;
+    joiners?: number;
+  } = {},
 ): Promise<{ replicas: RaftConsensus<Result>[]; clock: ManualClock; network: MemoryNetwork; close(): Promise<void> }> {
   const clock = new ManualClock();
   const network = new MemoryNetwork({ clock, seed: 1 });
   const ids = machines.map((_, i) => `n${i + 1}`);
-  const peers = Object.fromEntries(ids.map((id) => [id, `raft-${id}`]));
+  const address = (id: string) => `raft-${id}`;
+  const founders = ids.slice(0, ids.length - (options.joiners ?? 0));
+  const peers = Object.fromEntries(founders.map((id) => [id, address(id)]));
   const random = seededRandom(options.seed ?? 7);
-  const replicas = machines.map((stateMachine, i) =>
-    new RaftConsensus<Result>({
+  const replicas = machines.map((stateMachine, i) => {
+    const join = !founders.includes(ids[i]);
+    return new RaftConsensus<Result>({
       id: ids[i],
-      peers,
-      transport: network.transport(peers[ids[i]]),
+      peers: join ? { ...peers, [ids[i]]: address(ids[i]) } : peers,
+      join,
+      transport: network.transport(address(ids[i])),
       storage: options.storage?.(ids[i]) ?? new MemoryStorage(),
       stateMachine,
       clock,
       snapshotEveryEntries: options.snapshotEveryEntries,
       raft: { random: () => random.next() },
-    })
-  );
+    });
+  });
   for (const replica of replicas) await replica.start();
   return {
     replicas,

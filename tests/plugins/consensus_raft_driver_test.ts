@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import { ManualClock } from "../../core/clock.ts";
+import { ConsensusError } from "../../core/consensus.ts";
+import { validateStandard } from "../../core/standard_schema.ts";
+import consensusRaft, {
+  DEFAULT_RAFT_CONFIG,
+  initialState,
+  MemoryStorage,
+  Raft,
+  RaftConsensus,
+} from "../../plugins/consensus-raft/mod.ts";
+import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
+import { RecordingMachine } from "../compliance/consensus.ts";
+import { startRaftCluster } from "../support/raft_cluster.ts";
+
+const encoder = new TextEncoder();
+
+type Cluster = Awaited<ReturnType<typeof startRaftCluster<number>>>;
+
+async function settle<T>(cluster: Cluster, promise: Promise<T>, maxSteps = 1000): Promise<T> {
+  let outcome: { value: T } | { error: unknown } | undefined;
+  promise.then((value) => outcome = { value }, (error) => outcome = { error });
+  for (let step = 0; !outcome; step++) {
+    if (step > maxSteps) throw new Error("did not settle");
+    await cluster.clock.advance(10);
+  }
+  if ("error" in outcome) throw outcome.error;
+  return outcome.value;
+}
+
+async function leaderOf(cluster: Cluster) {
+  for (let step = 0; step < 500; step++) {
+    const leader = cluster.replicas.find((replica) => replica.stats().role === "leader");
+    if (leader) return leader;
+    await cluster.clock.advance(10);
+  }
+  throw new Error("no leader");
+}
+
+Deno.test("raft driver: a joining node is added, catches up, and can be removed again", async () => {
+  const machines = Array.from({ length: 4 }, () => new RecordingMachine());
+  const cluster = await startRaftCluster(machines, { joiners: 1, snapshotEveryEntries: 5 });
+  try {
+    const leader = await leaderOf(cluster);
+    for (let i = 0; i < 12; i++) await settle(cluster, leader.propose(encoder.encode(`before-${i}`)));
+    const joiner = cluster.replicas[3];
+    assert.deepEqual(joiner.stats().members, [], "the joiner starts outside the membership");
+    await settle(cluster, leader.addMember("n4", "raft-n4"));
+    await settle(cluster, leader.propose(encoder.encode("after")));
+    for (let i = 0; i < 50 && machines[3].commands.at(-1) !== "after"; i++) await cluster.clock.advance(10);
+    assert.deepEqual(machines[3].commands, machines[0].commands, "the joiner caught up (from a snapshot)");
+    assert.deepEqual(joiner.stats().members, ["n1", "n2", "n3", "n4"]);
+    assert.ok(joiner.stats().snapshotIndex > 0);
+
+    await assert.rejects(
+      settle(cluster, leader.addMember("n4", "raft-n4")),
+      (error) => error instanceof ConsensusError && error.code === "INVALID_ARGUMENT",
+    );
+    await settle(cluster, leader.removeMember("n4"));
+    assert.deepEqual(leader.stats().members, ["n1", "n2", "n3"]);
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("raft driver: leadership moves to the named node", async () => {
+  const machines = Array.from({ length: 3 }, () => new RecordingMachine());
+  const cluster = await startRaftCluster(machines);
+  try {
+    const leader = await leaderOf(cluster);
+    const target = cluster.replicas.find((replica) => replica !== leader)!;
+    const targetId = target.stats().nodeId;
+    await settle(cluster, leader.transferLeadership(targetId));
+    assert.equal(target.stats().role, "leader");
+    assert.equal(leader.stats().leaderId, targetId);
+    await assert.rejects(
+      settle(cluster, leader.propose(encoder.encode("x"))),
+      (error) => error instanceof ConsensusError && error.code === "NOT_LEADER" && error.leaderHint === targetId,
+    );
+    await settle(cluster, target.propose(encoder.encode("x")));
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("raft driver: a proposal without a quorum times out with an unknown outcome", async () => {
+  const machines = Array.from({ length: 3 }, () => new RecordingMachine());
+  const cluster = await startRaftCluster(machines);
+  try {
+    const leader = await leaderOf(cluster);
+    for (const replica of cluster.replicas) if (replica !== leader) await replica.close();
+    await assert.rejects(
+      settle(cluster, leader.propose(encoder.encode("x"), { timeoutMs: 300 })),
+      (error) => error instanceof ConsensusError && error.code === "CONSENSUS_TIMEOUT",
+    );
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("raft driver: bad options are refused, naming the field", async () => {
+  const network = new MemoryNetwork({ clock: new ManualClock(), seed: 1 });
+  const base = {
+    transport: network.transport("x"),
+    storage: new MemoryStorage(),
+    stateMachine: new RecordingMachine(),
+    clock: new ManualClock(),
+  };
+  assert.throws(
+    () => new RaftConsensus({ ...base, id: "n9", peers: { n1: "raft-n1" } }),
+    (error) => error instanceof ConsensusError && error.code === "INVALID_ARGUMENT" && /peers\.n9/.test(error.message),
+  );
+  assert.throws(
+    () => new Raft({ ...DEFAULT_RAFT_CONFIG, id: "a", random: Math.random, electionTicks: 1 }, initialState(["a"])),
+    /electionTicks must be greater than heartbeatTicks/,
+  );
+  const result = await validateStandard(consensusRaft.options!, { peers: { n1: "a" }, tickMs: 0 }, "options");
+  assert.equal(result.ok, false);
+  const paths = !result.ok ? result.issues.map((issue) => issue.path) : [];
+  assert.ok(paths.includes("options.nodeId") && paths.includes("options.tickMs"), JSON.stringify(paths));
+});
