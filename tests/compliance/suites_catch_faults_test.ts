@@ -2,7 +2,14 @@
 import assert from "node:assert/strict";
 import { type Compressor, framedCompressor } from "../../core/compressor.ts";
 import type { Probe } from "../../core/probe.ts";
-import { compressorCompliance, probeCompliance } from "../../testing.ts";
+import { compressorCompliance, consensusCompliance, probeCompliance } from "../../testing.ts";
+import type { ConsensusCluster } from "../../testing.ts";
+import {
+  type Consensus,
+  ConsensusError,
+  type ConsensusStateMachine,
+  type ConsensusStats,
+} from "../../core/consensus.ts";
 
 async function failingCases(cases: { name: string; run(): Promise<void> }[]): Promise<string[]> {
   const failed: string[] = [];
@@ -51,4 +58,65 @@ Deno.test("the probe suite catches invalid samples and ignored aborts", async ()
     }),
   );
   assert.deepEqual(failed, ["settles promptly when its signal is already aborted"]);
+});
+
+/** A "consensus" whose replicas never talk: replica 0 calls itself leader and applies only locally. */
+function unreplicatedCluster(
+  machines: ConsensusStateMachine<number>[],
+  options: { closeable: boolean },
+): ConsensusCluster {
+  const replicas = machines.map((machine, i): Consensus<number> => {
+    let index = 0;
+    let closed = false;
+    const stats = (): ConsensusStats => ({
+      engine: "unreplicated",
+      nodeId: `r${i}`,
+      role: i === 0 ? "leader" : "follower",
+      term: 1,
+      leaderId: "r0",
+      members: machines.map((_, j) => `r${j}`),
+      commitIndex: index,
+      appliedIndex: index,
+      snapshotIndex: 0,
+      healthy: true,
+    });
+    return {
+      name: "unreplicated",
+      start: () => Promise.resolve(),
+      propose(command) {
+        if (closed && options.closeable) return Promise.reject(new ConsensusError("CONSENSUS_CLOSED", "closed"));
+        if (i !== 0) return Promise.reject(new ConsensusError("NOT_LEADER", "follower", "r0"));
+        index++;
+        return Promise.resolve({ index, term: 1, result: machine.apply(command, { index, term: 1 }) });
+      },
+      read: () =>
+        closed && options.closeable
+          ? Promise.reject(new ConsensusError("CONSENSUS_CLOSED", "closed"))
+          : Promise.resolve(),
+      addMember: () => Promise.resolve(),
+      removeMember: () => Promise.resolve(),
+      transferLeadership: () => Promise.resolve(),
+      snapshot: () => Promise.resolve({ index, term: 1 }),
+      stats,
+      close: () => {
+        closed = true;
+        return Promise.resolve();
+      },
+    };
+  });
+  return { replicas, advance: () => Promise.resolve(), close: () => Promise.resolve() };
+}
+
+Deno.test("the consensus suite catches an engine that does not replicate, or keeps serving after close", async () => {
+  const failed = await failingCases(
+    consensusCompliance({
+      cluster: (machines) => Promise.resolve(unreplicatedCluster(machines, { closeable: false })),
+      patienceMs: 100,
+    }),
+  );
+  assert.deepEqual(failed, [
+    "commits proposals and applies them in the same order on every replica",
+    "snapshots without changing the state, and reports consistent stats",
+    "rejects calls with CONSENSUS_CLOSED once closed",
+  ]);
 });
