@@ -30,7 +30,9 @@ export interface RaftSimResult {
 
 const TICK_MS = 10;
 const FAULT_PHASE_MS = 2500;
-const QUIET_PHASE_MS = 2500;
+const QUIET_PHASE_MS = 3000;
+/** After the faults heal, a put must commit within this long (split votes may take a few rounds). */
+const LIVENESS_DEADLINE_MS = 2000;
 
 /**
  * Runs the schedule of `seed`.
@@ -41,7 +43,7 @@ const QUIET_PHASE_MS = 2500;
  * if (result.violations.length > 0 || !result.linearizability.ok) console.log(`seed ${result.seed} fails`);
  * ```
  */
-export function simulateRaft(seed: number): RaftSimResult {
+export function simulateRaft(seed: number, trace?: (line: string) => void): RaftSimResult {
   const random = seededRandom(seed);
   const queue = new EventQueue();
   const invariants = new RaftInvariants();
@@ -157,15 +159,43 @@ export function simulateRaft(seed: number): RaftSimResult {
   });
   let live = false;
   queue.at(FAULT_PHASE_MS + 500, () => {
-    clients.operate("liveness", { leader: null, sequence: 0 }, "put", "x", (answered) => live = answered);
+    clients.operate(
+      "liveness",
+      { leader: null, sequence: 0 },
+      "put",
+      "x",
+      (answered) => live = answered,
+      LIVENESS_DEADLINE_MS,
+    );
   });
 
+  if (trace) {
+    const report = () => {
+      const states = all().map((node) => {
+        const raft = node.raft;
+        if (!raft) return `${node.id}:down`;
+        const log = raft.log;
+        return `${node.id}:${
+          raft.role[0]
+        }${raft.term} lead=${raft.leader} c=${log.committed} last=${log.lastIndex}/${log.lastTerm} m=${
+          raft.members.join("")
+        }`;
+      });
+      trace(`${queue.nowMs.toFixed(0).padStart(5)}ms ${states.join(" | ")}`);
+      queue.after(50, report);
+    };
+    queue.after(0, report);
+  }
   let lastTerm = 0;
   counts.events = queue.runUntil(FAULT_PHASE_MS + QUIET_PHASE_MS);
   for (const node of all()) lastTerm = Math.max(lastTerm, node.raft?.term ?? 0);
   counts.elections = lastTerm;
   const violations = [...invariants.violations];
-  if (!live) violations.push(`liveness: no put committed within 400 ms, 500 ms after the faults healed`);
+  if (!live) {
+    violations.push(
+      `liveness: no put committed within ${LIVENESS_DEADLINE_MS} ms, from 500 ms after the faults healed`,
+    );
+  }
   return {
     seed,
     violations,

@@ -6,6 +6,7 @@
  * deno task test:sim --engine raft --seeds 2000          # seeds 1..2000
  * deno task test:sim --engine raft --seeds 500 --from 9000
  * deno task test:sim --engine raft --seed 1234 --verbose # replay one
+ * deno task test:sim --engine raft --seed 1234 --trace   # and print every node's state each 50 ms
  * ```
  *
  * @module
@@ -14,7 +15,9 @@ import { parseArgs } from "node:util";
 import { type RaftSimResult, simulateRaft } from "./raft_sim.ts";
 
 /** The engines the simulator can drive. */
-const ENGINES: Record<string, (seed: number) => RaftSimResult> = { raft: simulateRaft };
+const ENGINES: Record<string, (seed: number, trace?: (line: string) => void) => RaftSimResult> = {
+  raft: simulateRaft,
+};
 
 /** A seed's failures, one line each (empty when it passed). */
 export function failuresOf(result: RaftSimResult): string[] {
@@ -57,12 +60,13 @@ if (import.meta.main) {
       from: { type: "string", default: "1" },
       seed: { type: "string" },
       verbose: { type: "boolean", default: false },
+      trace: { type: "boolean", default: false },
     },
   });
   const engine = values.engine!;
   if (values.seed !== undefined) {
     const seed = Number(values.seed);
-    const result = ENGINES[engine]?.(seed);
+    const result = ENGINES[engine]?.(seed, values.trace ? (line) => console.log(line) : undefined);
     if (!result) throw new Error(`unknown engine "${engine}"; available: ${Object.keys(ENGINES).join(", ")}`);
     const failures = failuresOf(result);
     if (values.verbose) console.log(JSON.stringify(result.counts, null, 2));

@@ -74,6 +74,7 @@ export class SimClients {
     kind: "put" | "get",
     key: string,
     done: (answered: boolean) => void,
+    timeoutMs = this.#options.operationTimeoutMs,
   ): void {
     const value = kind === "put" ? `${clientId}:${++state.sequence}` : null;
     const record: KvOperation = { clientId, kind, key, value, callMs: this.#queue.nowMs, returnMs: Infinity };
@@ -107,7 +108,7 @@ export class SimClients {
         });
       });
     };
-    this.#queue.after(this.#options.operationTimeoutMs, () => {
+    this.#queue.after(timeoutMs, () => {
       if (!finished) finish(false);
     });
     attempt();
