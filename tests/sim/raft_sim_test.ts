@@ -6,9 +6,9 @@ const SCHEDULES = 500;
 const BATCH = 100;
 
 for (let from = 1; from <= SCHEDULES; from += BATCH) {
-  Deno.test(`raft simulation: seeds ${from}-${from + BATCH - 1} keep every invariant and a linearizable history`, () => {
+  Deno.test(`raft simulation: seeds ${from}-${from + BATCH - 1} keep every invariant and a linearizable history`, async () => {
     const lines: string[] = [];
-    const { failing } = runSeeds("raft", from, BATCH, (line) => lines.push(line));
+    const { failing } = await runSeeds("raft", from, BATCH, (line) => lines.push(line));
     assert.deepEqual(failing, [], lines.join("\n"));
   });
 }
@@ -33,6 +33,6 @@ Deno.test("raft simulation: the schedules exercise every fault", () => {
   }
 });
 
-Deno.test("raft simulation: an unknown engine is refused by name", () => {
-  assert.throws(() => runSeeds("paxos", 1, 1), /unknown engine "paxos"; available: raft/);
+Deno.test("raft simulation: an unknown engine is refused by name", async () => {
+  await assert.rejects(runSeeds("paxos", 1, 1), /unknown engine "paxos"; available: raft, raft-driver/);
 });

@@ -7,17 +7,33 @@
  * deno task test:sim --engine raft --seeds 500 --from 9000
  * deno task test:sim --engine raft --seed 1234 --verbose # replay one
  * deno task test:sim --engine raft --seed 1234 --trace   # and print every node's state each 50 ms
+ * deno task test:sim --engine raft-driver --seeds 200    # the real driver on the memory transport
  * ```
  *
  * @module
  */
 import { parseArgs } from "node:util";
+import { simulateRaftDriver } from "./driver_sim.ts";
 import { type RaftSimResult, simulateRaft } from "./raft_sim.ts";
 
-/** The engines the simulator can drive. */
-const ENGINES: Record<string, (seed: number, trace?: (line: string) => void) => RaftSimResult> = {
+/**
+ * What the simulator can drive: `raft` is the pure state machine on the
+ * discrete-event network; `raft-driver` the real driver on the memory
+ * transport under a ManualClock.
+ */
+const ENGINES: Record<
+  string,
+  (seed: number, trace?: (line: string) => void) => RaftSimResult | Promise<RaftSimResult>
+> = {
   raft: simulateRaft,
+  "raft-driver": (seed) => simulateRaftDriver(seed),
 };
+
+function engine(name: string) {
+  const simulate = ENGINES[name];
+  if (!simulate) throw new Error(`unknown engine "${name}"; available: ${Object.keys(ENGINES).join(", ")}`);
+  return simulate;
+}
 
 /** A seed's failures, one line each (empty when it passed). */
 export function failuresOf(result: RaftSimResult): string[] {
@@ -29,20 +45,19 @@ export function failuresOf(result: RaftSimResult): string[] {
 }
 
 /** Runs seeds `from` … `from + count − 1` on `engine`; returns the failing seeds. */
-export function runSeeds(
-  engine: string,
+export async function runSeeds(
+  engineName: string,
   from: number,
   count: number,
   report: (line: string) => void = () => {},
-): { failing: number[]; results: number } {
-  const simulate = ENGINES[engine];
-  if (!simulate) throw new Error(`unknown engine "${engine}"; available: ${Object.keys(ENGINES).join(", ")}`);
+): Promise<{ failing: number[]; results: number }> {
+  const simulate = engine(engineName);
   const failing: number[] = [];
   for (let seed = from; seed < from + count; seed++) {
-    const failures = failuresOf(simulate(seed));
+    const failures = failuresOf(await simulate(seed));
     if (failures.length > 0) {
       failing.push(seed);
-      report(`seed ${seed} FAILED (rerun: deno task test:sim --engine ${engine} --seed ${seed} --verbose)`);
+      report(`seed ${seed} FAILED (rerun: deno task test:sim --engine ${engineName} --seed ${seed} --verbose)`);
       for (const line of failures.slice(0, 10)) report(`  ${line}`);
     }
     const done = seed - from + 1;
@@ -63,11 +78,10 @@ if (import.meta.main) {
       trace: { type: "boolean", default: false },
     },
   });
-  const engine = values.engine!;
+  const engineName = values.engine!;
   if (values.seed !== undefined) {
     const seed = Number(values.seed);
-    const result = ENGINES[engine]?.(seed, values.trace ? (line) => console.log(line) : undefined);
-    if (!result) throw new Error(`unknown engine "${engine}"; available: ${Object.keys(ENGINES).join(", ")}`);
+    const result = await engine(engineName)(seed, values.trace ? (line) => console.log(line) : undefined);
     const failures = failuresOf(result);
     if (values.verbose) console.log(JSON.stringify(result.counts, null, 2));
     if (!result.linearizability.ok && values.verbose) {
@@ -81,10 +95,12 @@ if (import.meta.main) {
   if (!Number.isInteger(count) || count < 1) throw new Error(`--seeds must be a positive integer, got ${values.seeds}`);
   if (!Number.isInteger(from)) throw new Error(`--from must be an integer, got ${values.from}`);
   const started = performance.now();
-  const { failing } = runSeeds(engine, from, count, (line) => console.log(line));
+  const { failing } = await runSeeds(engineName, from, count, (line) => console.log(line));
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   console.log(
-    `${engine}: ${count} schedules from seed ${from} in ${seconds} s; failing seeds: ${failing.join(", ") || "none"}`,
+    `${engineName}: ${count} schedules from seed ${from} in ${seconds} s; failing seeds: ${
+      failing.join(", ") || "none"
+    }`,
   );
   Deno.exit(failing.length === 0 ? 0 : 1);
 }

@@ -1,0 +1,154 @@
+/**
+ * Seeded schedules of the real Raft driver (`RaftConsensus`: codec, peer
+ * connections, storage, state machine) on the memory transport under one
+ * `ManualClock`: links with seeded delay, jitter and loss that change during
+ * the run, and nodes that crash (closed, keeping only their storage) and
+ * restart, under client load. The client history must be linearizable.
+ *
+ * Slower per schedule than the pure simulator (every timer and delivery is
+ * a turn of the event loop), so fewer seeds run; partitions, drops and
+ * duplicates are the pure simulator's job, since the memory transport is an
+ * ordered, reliable stream.
+ *
+ * @module
+ */
+import { ManualClock, sleep } from "../../core/clock.ts";
+import { ConsensusError } from "../../core/consensus.ts";
+import { seededRandom } from "../../core/random.ts";
+import { encodeKvCommand, KvStateMachine } from "../../examples/kv/state_machine.ts";
+import { MemoryStorage, RaftConsensus } from "../../plugins/consensus-raft/mod.ts";
+import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
+import { checkLinearizable, type KvOperation } from "./linearizability.ts";
+import type { RaftSimResult } from "./raft_sim.ts";
+
+interface Replica {
+  id: string;
+  storage: MemoryStorage;
+  machine: KvStateMachine;
+  node: RaftConsensus<string | null> | undefined;
+}
+
+const RUN_MS = 3000;
+const KEYS = ["x", "y"];
+
+/**
+ * Runs the driver schedule of `seed`.
+ *
+ * @example
+ * ```ts ignore
+ * const result = await simulateRaftDriver(3);
+ * result.linearizability.ok && result.violations.length === 0; // true
+ * ```
+ */
+export async function simulateRaftDriver(seed: number): Promise<RaftSimResult> {
+  const random = seededRandom(seed);
+  const clock = new ManualClock();
+  const network = new MemoryNetwork({ clock, seed, defaultLink: { delayMs: 1, jitterMs: 0.5 } });
+  const ids = ["n1", "n2", "n3"];
+  const peers = Object.fromEntries(ids.map((id) => [id, `raft-${id}`]));
+  const replicas: Replica[] = ids.map((id) => ({
+    id,
+    storage: new MemoryStorage(),
+    machine: new KvStateMachine(),
+    node: undefined,
+  }));
+  const start = async (replica: Replica) => {
+    replica.machine = new KvStateMachine();
+    replica.node = new RaftConsensus({
+      id: replica.id,
+      peers,
+      transport: network.transport(peers[replica.id]),
+      storage: replica.storage,
+      stateMachine: replica.machine,
+      clock,
+      timeoutMs: 300,
+      snapshotEveryEntries: 20,
+      raft: { random: () => random.next() },
+    });
+    await replica.node.start();
+  };
+  for (const replica of replicas) await start(replica);
+
+  const history: KvOperation[] = [];
+  const counts = { completed: 0, unknown: 0, crashes: 0 };
+  let running = true;
+  const client = async (clientId: string) => {
+    let leader = replicas[0];
+    for (let sequence = 0; running; sequence++) {
+      await sleep(clock, random.between(1, 20)); // think time
+      const key = KEYS[sequence % KEYS.length];
+      const kind = random.next() < 0.6 ? "put" : "get";
+      const value = kind === "put" ? `${clientId}:${sequence}` : null;
+      const op: KvOperation = { clientId, kind, key, value, callMs: clock.now(), returnMs: Infinity };
+      for (let attempt = 0; running; attempt++) {
+        const node = leader.node;
+        try {
+          if (!node) throw new ConsensusError("NOT_LEADER", "down");
+          if (kind === "put") await node.propose(encodeKvCommand({ op: "put", key, value: value! }));
+          else {
+            await node.read();
+            op.value = leader.machine.get(key);
+          }
+          op.returnMs = clock.now();
+          history.push(op);
+          counts.completed++;
+          break;
+        } catch (error) {
+          const code = error instanceof ConsensusError ? error.code : "OTHER";
+          const definite = code === "NOT_LEADER" || code === "PROPOSAL_DROPPED" ||
+            (code === "CONSENSUS_CLOSED" && !node);
+          if (!definite && kind === "put") {
+            counts.unknown++;
+            history.push(op);
+            break;
+          }
+          if (!definite) break; // a read with no answer has no effect
+          const hint = error instanceof ConsensusError ? error.leaderHint : null;
+          leader = replicas.find((replica) => replica.id === hint) ??
+            replicas[Math.floor(random.next() * replicas.length)];
+          await sleep(clock, 5);
+        }
+      }
+    }
+  };
+  const clients = ["a", "b", "c"].map(client);
+
+  for (let elapsed = 0; elapsed < RUN_MS; elapsed += 10) {
+    const roll = random.next();
+    if (roll < 0.01) {
+      const [a, b] = [ids[Math.floor(random.next() * 3)], ids[Math.floor(random.next() * 3)]];
+      network.setLink(`raft-${a}`, `raft-${b}`, {
+        delayMs: random.between(0, 8),
+        jitterMs: random.between(0, 4),
+        lossRatio: random.between(0, 0.2),
+      });
+    } else if (roll < 0.015) {
+      const victim = replicas[Math.floor(random.next() * replicas.length)];
+      if (victim.node) {
+        counts.crashes++;
+        const node = victim.node;
+        victim.node = undefined;
+        await whileAdvancing(clock, node.close());
+      }
+    } else if (roll < 0.03) {
+      const down = replicas.find((replica) => !replica.node);
+      if (down) await start(down);
+    }
+    await clock.advance(10);
+  }
+  running = false;
+  for (const replica of replicas) if (!replica.node) await start(replica);
+  for (let i = 0; i < 100; i++) await clock.advance(10);
+  await whileAdvancing(clock, Promise.all(clients));
+  for (const replica of replicas) if (replica.node) await whileAdvancing(clock, replica.node.close());
+  const violations = counts.completed < 50 ? [`liveness: only ${counts.completed} operations completed`] : [];
+  return { seed, violations, linearizability: checkLinearizable(history), counts };
+}
+
+/** Graceful closes over delayed links need time to pass: advance the clock until `promise` settles. */
+async function whileAdvancing<T>(clock: ManualClock, promise: Promise<T>): Promise<T> {
+  let settled = false;
+  const tracked = promise.finally(() => settled = true);
+  for (let i = 0; i < 10_000 && !settled; i++) await clock.advance(1);
+  return await tracked;
+}
