@@ -2,9 +2,10 @@
  * Admin endpoint benchmark: requests per second on `GET /stats` (token
  * checked, as deployed; and with open reads) beside a bare `Deno.serve`
  * handler returning the same JSON, each loaded by `wrk` (1 thread, 32
- * connections). Throughput on this 2-core machine drifts by ±15 % between
- * runs, so each of five rounds measures all three back to back and the
- * ratios are taken within a round; the table shows medians.
+ * connections), all sent the same request. Throughput on this 2-core
+ * machine drifts by ±15 % between runs, so each of nine rounds measures all
+ * three back to back (in alternating order) and the ratios are taken within a
+ * round; the table shows medians.
  *
  * @module
  */
@@ -19,10 +20,11 @@ import { fmt, markdownTable } from "./table.ts";
 
 const run = promisify(execFile);
 const TOKEN = "bench-token-0123456789abcdef";
+const ROUNDS = 9;
 
 async function wrk(url: string, headers: string[] = []): Promise<number | undefined> {
   try {
-    const args = ["-t1", "-c32", "-d3s", ...headers.flatMap((h) => ["-H", h]), url];
+    const args = ["-t1", "-c32", "-d2s", ...headers.flatMap((h) => ["-H", h]), url];
     const { stdout } = await run("wrk", args);
     const match = /Requests\/sec:\s*([\d.]+)/.exec(stdout);
     return match ? Number(match[1]) : undefined;
@@ -46,10 +48,16 @@ export async function benchAdmin(): Promise<{ markdown: string; results: Record<
     if ((await wrk(bareUrl)) === undefined) {
       return { markdown: "`wrk` is not installed (`apt-get install wrk`); admin benchmark skipped.", results: {} };
     }
-    for (let round = 0; round < 5; round++) {
-      const bareRps = (await wrk(bareUrl)) ?? 0;
-      const guardedRps = (await wrk(`${guarded.url}/stats`, [`Authorization: Bearer ${TOKEN}`])) ?? 0;
-      const openRps = (await wrk(`${open.url}/stats`)) ?? 0;
+    // Every server gets the same request, token header included (only admin-http reads it). The order
+    // alternates between rounds so that drift during a round does not favour one side.
+    const headers = [`Authorization: Bearer ${TOKEN}`];
+    const targets = { bare: bareUrl, guarded: `${guarded.url}/stats`, open: `${open.url}/stats` };
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = (Object.keys(targets) as (keyof typeof targets)[]);
+      if (round % 2 === 1) order.reverse();
+      const measured: Record<string, number> = {};
+      for (const name of order) measured[name] = (await wrk(targets[name], headers)) ?? 0;
+      const { bare: bareRps, guarded: guardedRps, open: openRps } = measured;
       rounds.push({ bare: bareRps, guarded: guardedRps, open: openRps });
       console.error(`  round ${round + 1}: bare ${fmt(bareRps)} guarded ${fmt(guardedRps)} open ${fmt(openRps)}`);
     }
@@ -68,7 +76,7 @@ export async function benchAdmin(): Promise<{ markdown: string; results: Record<
     rounds,
   };
   const markdown = markdownTable([
-    ["GET /stats (same JSON)", "requests/s (median of 5)", "vs bare Deno.serve (median of per-round ratios)"],
+    ["GET /stats (same JSON)", `requests/s (median of ${ROUNDS})`, "vs bare Deno.serve (median of per-round ratios)"],
     ["bare Deno.serve handler (baseline)", fmt(best.bare), "1x"],
     ["admin-http, bearer token checked", fmt(best.guarded), `${fmt(best.guardedRatio, 2)}x`],
     ["admin-http, openReads", fmt(best.open), `${fmt(best.openRatio, 2)}x`],
