@@ -53,7 +53,7 @@ export async function benchAdmin(): Promise<{ markdown: string; results: Record<
     const headers = [`Authorization: Bearer ${TOKEN}`];
     const targets = { bare: bareUrl, guarded: `${guarded.url}/stats`, open: `${open.url}/stats` };
     for (let round = 0; round < ROUNDS; round++) {
-      const order = (Object.keys(targets) as (keyof typeof targets)[]);
+      const order = Object.keys(targets) as (keyof typeof targets)[];
       if (round % 2 === 1) order.reverse();
       const measured: Record<string, number> = {};
       for (const name of order) measured[name] = (await wrk(targets[name], headers)) ?? 0;
