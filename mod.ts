@@ -84,6 +84,8 @@ export type {
   HybridStats,
   ProbeStats,
 } from "./core/manager.ts";
+export { ResumableConnection, resumableTransport } from "./core/resumable.ts";
+export type { ResumeHandshake, ResumeOptions } from "./core/resumable.ts";
 export { seededRandom } from "./core/random.ts";
 export type { Random } from "./core/random.ts";
 export { definePlugin, PERMISSIONS, PLUGIN_KINDS } from "./core/plugin.ts";

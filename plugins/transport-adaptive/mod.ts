@@ -12,7 +12,7 @@ import type { Logger } from "../../core/logger.ts";
 import { definePlugin, type Plugin } from "../../core/plugin.ts";
 import type { Transport } from "../../core/transport.ts";
 import { detectRdma } from "../transport-rdma/detect.ts";
-import { loadTls, runtimeSockets, tcpOptions, tcpTransport } from "../transport-tcp/mod.ts";
+import { openTcpTransport, tcpOptions } from "../transport-tcp/mod.ts";
 
 const options = v.strictObject({
   /** Everything transport-tcp takes, with its defaults (frame limit, flow control, dial backoff, TLS). */
@@ -74,13 +74,7 @@ async function create(
   clock: Clock,
   logger: Logger,
 ): Promise<AdaptiveTransport> {
-  const tcp = tcpTransport(
-    await runtimeSockets(),
-    config,
-    clock,
-    logger,
-    config.tls ? await loadTls(config.tls) : undefined,
-  );
+  const tcp = await openTcpTransport(config, clock, logger);
   if (!config.rdma) return adaptiveTransport(tcp, { reason: "disabled by options" }, logger);
   const detected = await detectRdma();
   const reason = detected.available

@@ -16,6 +16,7 @@ import { type Clock, sleep } from "../../core/clock.ts";
 import { SwitchyardError, toError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
 import { definePlugin, type Plugin } from "../../core/plugin.ts";
+import { resumableTransport } from "../../core/resumable.ts";
 import { currentRuntime } from "../../core/runtime.ts";
 import type { Transport, TransportConnection } from "../../core/transport.ts";
 import { readFile } from "node:fs/promises";
@@ -35,6 +36,22 @@ export const tcpOptions = v.strictObject({
   initialBackoffMs: v.optional(v.pipe(v.number(), v.minValue(0)), 100),
   /** Longest wait between attempts. */
   maxBackoffMs: v.optional(v.pipe(v.number(), v.minValue(0)), 5_000),
+  /**
+   * Resume connections after breaks (see `core/resumable.ts`): the dialer dials again with backoff, and what
+   * the peer missed is sent again, so frames still arrive exactly once and in order. Both ends must enable it.
+   */
+  resume: v.optional(v.strictObject({
+    /** Dial attempts after a break before the connection fails. */
+    maxAttempts: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 8),
+    /** First wait before dialling again; doubles up to `maxBackoffMs`. */
+    initialBackoffMs: v.optional(v.pipe(v.number(), v.minValue(0)), 50),
+    /** Longest wait between attempts. */
+    maxBackoffMs: v.optional(v.pipe(v.number(), v.minValue(0)), 2_000),
+    /** How long a listening end keeps a broken session for its dialer to come back. */
+    resumeTimeoutMs: v.optional(v.pipe(v.number(), v.minValue(1)), 10_000),
+    /** Bytes sent and not yet acknowledged before `send` waits. */
+    maxUnackedBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1024)), 8 * 1024 * 1024),
+  })),
   /** TLS (for internet mode): PEM file paths; listeners need cert and key, dialers may pin a CA. */
   tls: v.optional(v.strictObject({
     certFile: v.optional(v.pipe(v.string(), v.minLength(1))),
@@ -153,6 +170,22 @@ export function tcpTransport(
   };
 }
 
+/**
+ * The transport the options describe: this runtime's sockets, TLS when
+ * configured (certificates loaded), and resumable connections when `resume`
+ * is set. Shared by `transport-tcp` and `transport-adaptive`.
+ */
+export async function openTcpTransport(config: TcpOptions, clock: Clock, logger?: Logger): Promise<TcpTransport> {
+  const tcp = tcpTransport(
+    await runtimeSockets(),
+    config,
+    clock,
+    logger,
+    config.tls ? await loadTls(config.tls) : undefined,
+  );
+  return config.resume ? { ...tcp, ...resumableTransport(tcp, { clock, ...config.resume }) } : tcp;
+}
+
 /** The plugin. */
 const plugin: Plugin<TcpOptions, TcpTransport> = definePlugin({
   id: "transport-tcp",
@@ -164,13 +197,6 @@ const plugin: Plugin<TcpOptions, TcpTransport> = definePlugin({
   compat: { core: "^0.1.0", runtimes: ["deno", "bun"] },
   permissions: ["net"],
   options: tcpOptions,
-  create: async (context, config) =>
-    tcpTransport(
-      await runtimeSockets(),
-      config,
-      context.clock,
-      context.logger,
-      config.tls ? await loadTls(config.tls) : undefined,
-    ),
+  create: (context, config) => openTcpTransport(config, context.clock, context.logger),
 });
 export default plugin;
