@@ -10,8 +10,9 @@ import type { Clock } from "../../core/clock.ts";
 import { toError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
 import { definePlugin, type Plugin } from "../../core/plugin.ts";
-import type { Transport } from "../../core/transport.ts";
-import { detectRdma } from "../transport-rdma/detect.ts";
+import type { Transport, TransportConnection, TransportListener } from "../../core/transport.ts";
+import { AsyncQueue } from "../../core/async_queue.ts";
+import { openRdmaTransport } from "../transport-rdma/mod.ts";
 import { openTcpTransport, tcpOptions } from "../transport-tcp/mod.ts";
 
 const options = v.strictObject({
@@ -45,7 +46,32 @@ export function adaptiveTransport(
   return {
     name: "adaptive",
     maxFrameBytes: tcp.maxFrameBytes,
-    listen: (address) => tcp.listen(address),
+    async listen(address) {
+      const listener = await tcp.listen(address);
+      if (!rdma.transport) return listener;
+      // Peers may come over either: accept on TCP and, at the same address, on RDMA.
+      let rdmaListener: TransportListener | undefined;
+      try {
+        rdmaListener = await rdma.transport.listen(listener.address);
+      } catch (error) {
+        logger?.warn("RDMA listen failed; accepting over TCP only", { address, error: toError(error).message });
+        return listener;
+      }
+      const merged = new AsyncQueue<TransportConnection>();
+      let open = 2;
+      for (const source of [listener, rdmaListener]) {
+        (async () => {
+          for await (const connection of source.connections()) merged.push(connection);
+        })().catch(() => {}).finally(() => --open === 0 && merged.end());
+      }
+      return {
+        address: listener.address,
+        connections: () => merged,
+        close: async () => {
+          await Promise.all([listener.close(), rdmaListener!.close()]);
+        },
+      };
+    },
     async dial(address) {
       if (rdma.transport) {
         try {
@@ -76,13 +102,12 @@ async function create(
 ): Promise<AdaptiveTransport> {
   const tcp = await openTcpTransport(config, clock, logger);
   if (!config.rdma) return adaptiveTransport(tcp, { reason: "disabled by options" }, logger);
-  const detected = await detectRdma();
-  const reason = detected.available
-    ? "RDMA device found, but the rsocket data path is not implemented yet"
-    : detected.reason;
-  if (detected.available) detected.close();
-  logger.info(`transport-adaptive: using TCP (${reason})`);
-  return adaptiveTransport(tcp, { reason }, logger);
+  const opened = await openRdmaTransport(config, clock, logger);
+  if ("reason" in opened) {
+    logger.info(`transport-adaptive: using TCP (${opened.reason})`);
+    return adaptiveTransport(tcp, { reason: opened.reason }, logger);
+  }
+  return adaptiveTransport(tcp, { transport: opened.transport }, logger);
 }
 
 /** The plugin. */

@@ -9,7 +9,14 @@ import { RDMACM_LIBRARIES, type RdmacmLibrary } from "./symbols.ts";
 
 /** The outcome of detection. */
 export type RdmaAvailability =
-  | { available: true; library: RdmacmLibrary; path: string; devices: number; close(): void }
+  | {
+    available: true;
+    library: RdmacmLibrary;
+    pointerOf(view: Uint8Array): unknown;
+    path: string;
+    devices: number;
+    close(): void;
+  }
   | { available: false; reason: string };
 
 async function open(path: string) {
@@ -46,7 +53,14 @@ export async function detectRdma(libraries: readonly string[] = RDMACM_LIBRARIES
         reason: `no RDMA device (librdmacm loaded from ${path}; rdma_get_devices found none)`,
       };
     }
-    return { available: true, library: loaded.library, path, devices, close: loaded.close };
+    return {
+      available: true,
+      library: loaded.library,
+      pointerOf: loaded.pointerOf,
+      path,
+      devices,
+      close: loaded.close,
+    };
   }
   return {
     available: false,

@@ -23,7 +23,9 @@ interface BunFfi {
 }
 
 /** Opens `path` and binds the symbol table; throws the runtime's error when the file cannot be loaded. */
-export async function openBun(path: string): Promise<{ library: RdmacmLibrary; close(): void; devices(): number }> {
+export async function openBun(
+  path: string,
+): Promise<{ library: RdmacmLibrary; close(): void; devices(): number; pointerOf(view: Uint8Array): unknown }> {
   const ffi = await import("bun:" + "ffi") as unknown as BunFfi;
   const table = Object.fromEntries(
     Object.entries(RDMACM_SYMBOLS).map(([name, symbol]) => [
@@ -36,6 +38,7 @@ export async function openBun(path: string): Promise<{ library: RdmacmLibrary; c
   return {
     library: symbols,
     close: () => handle.close(),
+    pointerOf: (view) => ffi.ptr(view),
     devices() {
       const count = new Int32Array(1);
       const list = symbols.rdma_get_devices(ffi.ptr(count));

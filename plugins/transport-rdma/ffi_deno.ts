@@ -6,7 +6,9 @@
 import { RDMACM_SYMBOLS, type RdmacmLibrary } from "./symbols.ts";
 
 /** Opens `path` and binds the symbol table; throws the runtime's error when the file cannot be loaded. */
-export function openDeno(path: string): { library: RdmacmLibrary; close(): void; devices(): number } {
+export function openDeno(
+  path: string,
+): { library: RdmacmLibrary; close(): void; devices(): number; pointerOf(view: Uint8Array): unknown } {
   const table = Object.fromEntries(
     Object.entries(RDMACM_SYMBOLS).map(([name, symbol]) => [
       name,
@@ -25,6 +27,7 @@ export function openDeno(path: string): { library: RdmacmLibrary; close(): void;
   return {
     library: symbols,
     close: () => handle.close(),
+    pointerOf: (view) => Deno.UnsafePointer.of(view as Uint8Array<ArrayBuffer>),
     devices() {
       const count = new Int32Array(1);
       const list = symbols.rdma_get_devices(Deno.UnsafePointer.of(count));

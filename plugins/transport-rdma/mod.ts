@@ -1,48 +1,76 @@
 /**
- * `transport-rdma`: RDMA through librdmacm's rsocket API, loaded with FFI
- * (`Deno.dlopen`, `bun:ffi`) from one symbol table. Creating it detects RDMA
- * first; where there is none (no library, no `--allow-ffi`, no device) it
- * fails with that reason, the loader records it, and `transport-adaptive`
- * falls back to TCP.
- *
- * Status: detection is complete and tested here; the rsocket data path is not
- * built yet (this machine has no RDMA device to prove it on), so a found
- * device also fails creation, saying so, rather than pretending.
+ * `transport-rdma`: frames over RDMA through librdmacm's rsockets, loaded
+ * with `Deno.dlopen` or `bun:ffi` from one symbol table. Creating it detects
+ * RDMA first and fails with the reason when it cannot be used (library
+ * missing, no `--allow-ffi`, no device); `transport-adaptive` then uses TCP.
+ * The data path (`rsocket_sockets.ts`) reuses the TCP transport's framing
+ * and flow control over rsocket streams, polled so it never blocks the event
+ * loop.
  *
  * @module
  */
 import * as v from "valibot";
+import type { Clock } from "../../core/clock.ts";
 import { SwitchyardError } from "../../core/errors.ts";
+import type { Logger } from "../../core/logger.ts";
 import { definePlugin, type Plugin } from "../../core/plugin.ts";
-import type { Transport } from "../../core/transport.ts";
+import { tcpOptions, type TcpTransport, tcpTransport } from "../transport-tcp/mod.ts";
 import { detectRdma } from "./detect.ts";
-import { RDMACM_LIBRARIES } from "./symbols.ts";
+import { rsocketSockets } from "./rsocket_sockets.ts";
+import { RDMACM_LIBRARIES, type RsocketApi } from "./symbols.ts";
+
+export { detectRdma } from "./detect.ts";
+export type { RdmaAvailability } from "./detect.ts";
+
+/** Framing and dialing options (those of transport-tcp, without TLS and resume). */
+export const rdmaFramingOptions = v.omit(tcpOptions, ["tls", "resume"]);
 
 const options = v.strictObject({
+  ...rdmaFramingOptions.entries,
   /** Library file names to try. */
   libraries: v.optional(v.array(v.pipe(v.string(), v.minLength(1))), [...RDMACM_LIBRARIES]),
 });
 
+/**
+ * A transport over rsockets: the TCP transport's framing, flow control and
+ * dial backoff, with rsocket streams underneath.
+ */
+export function rsocketTransport(
+  api: RsocketApi,
+  config: v.InferOutput<typeof rdmaFramingOptions>,
+  clock: Clock,
+): TcpTransport {
+  const base = tcpTransport(rsocketSockets(api), config, clock);
+  return { ...base, name: "rdma", congestionControl: "rdma", stats: () => ({ ...base.stats(), tls: false }) };
+}
+
+/** Detects RDMA and opens the transport, or says why not. */
+export async function openRdmaTransport(
+  config: v.InferOutput<typeof rdmaFramingOptions> & { libraries?: readonly string[] },
+  clock: Clock,
+  logger?: Logger,
+): Promise<{ transport: TcpTransport; devices: number } | { reason: string }> {
+  const rdma = await detectRdma(config.libraries);
+  if (!rdma.available) return { reason: rdma.reason };
+  logger?.info(`RDMA: ${rdma.devices} device(s) via ${rdma.path}; frames go over rsockets`);
+  return { transport: rsocketTransport(rdma, config, clock), devices: rdma.devices };
+}
+
 /** The plugin. */
-const plugin: Plugin<v.InferOutput<typeof options>, Transport> = definePlugin({
+const plugin: Plugin<v.InferOutput<typeof options>, TcpTransport> = definePlugin({
   id: "transport-rdma",
   version: "0.1.0",
   kind: "transport",
-  description: "RDMA via librdmacm rsockets over FFI (detection and fallback; data path pending).",
+  description: "RDMA via librdmacm rsockets over FFI; fails with the reason where RDMA cannot be used.",
   modes: ["datacenter", "hybrid"],
   provides: ["transport:rdma"],
   compat: { core: "^0.1.0", runtimes: ["deno", "bun"] },
   permissions: ["ffi"],
   options,
   async create(context, config) {
-    const rdma = await detectRdma(config.libraries);
-    if (!rdma.available) throw new SwitchyardError("PLUGIN_FAILED", `RDMA unavailable: ${rdma.reason}`);
-    rdma.close();
-    context.logger.warn(`found ${rdma.devices} RDMA device(s), but the rsocket data path is not implemented yet`);
-    throw new SwitchyardError(
-      "PLUGIN_FAILED",
-      `found ${rdma.devices} RDMA device(s) via ${rdma.path}, but the rsocket data path is not implemented yet`,
-    );
+    const opened = await openRdmaTransport(config, context.clock, context.logger);
+    if ("reason" in opened) throw new SwitchyardError("PLUGIN_FAILED", `RDMA unavailable: ${opened.reason}`);
+    return opened.transport;
   },
 });
 export default plugin;

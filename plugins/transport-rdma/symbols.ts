@@ -36,9 +36,20 @@ export const RDMACM_SYMBOLS = {
   rrecv: { parameters: ["i32", "pointer", "usize", "i32"], result: "isize", blocking: true },
   rpoll: { parameters: ["pointer", "u32", "i32"], result: "i32", blocking: true },
   rclose: { parameters: ["i32"], result: "i32" },
+  rgetsockname: { parameters: ["i32", "pointer", "pointer"], result: "i32" },
+  // Variadic in C; called with one int argument (F_SETFL, O_NONBLOCK), which the x86-64 and AArch64 ABIs pass alike.
+  rfcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
 } as const satisfies Record<string, NativeSymbol>;
 
-/** The loaded functions, whatever the runtime. */
+/** The loaded functions, whatever the runtime (Deno's `blocking` ones return promises). */
 export type RdmacmLibrary = {
   [K in keyof typeof RDMACM_SYMBOLS]: (...args: unknown[]) => unknown;
 };
+
+/** The library plus the one memory operation the data path needs: a pointer to a byte view, for the call at hand. */
+export interface RsocketApi {
+  /** The functions. */
+  library: RdmacmLibrary;
+  /** A pointer to `view`'s first byte, valid while `view` lives. */
+  pointerOf(view: Uint8Array): unknown;
+}

@@ -3,7 +3,11 @@ import { HybridManager, ManualClock, silentLogger, SystemClock, type TransportCo
 import { instantiate } from "../../testing.ts";
 import { detectRdma } from "../../plugins/transport-rdma/detect.ts";
 import { RDMACM_SYMBOLS } from "../../plugins/transport-rdma/symbols.ts";
-import transportRdma from "../../plugins/transport-rdma/mod.ts";
+import transportRdma, { rdmaFramingOptions, rsocketTransport } from "../../plugins/transport-rdma/mod.ts";
+import * as v from "valibot";
+import { runCompliance } from "../compliance/case.ts";
+import { connectedPair, loopbackCompliance } from "../support/connected_pair.ts";
+import { fakeRsocketApi } from "../support/fake_rsocket.ts";
 import { type AdaptiveTransport, adaptiveTransport } from "../../plugins/transport-adaptive/mod.ts";
 import transportAdaptive from "../../plugins/transport-adaptive/mod.ts";
 import { runtimeSockets, tcpTransport } from "../../plugins/transport-tcp/mod.ts";
@@ -41,19 +45,48 @@ Deno.test("rdma: the plugin fails with the detection's reason; the loader record
   const record = manager.getStats().plugins[0];
   assert.equal(record.state, "failed");
   assert.equal(record.stage, "create");
-  assert.match(record.reason ?? "", /RDMA unavailable|rsocket data path/);
+  assert.match(record.reason ?? "", /RDMA unavailable/);
   await assert.rejects(instantiate(transportRdma, {}), /RDMA/);
 });
 
-Deno.test({
-  name: detected.available
-    ? "rdma: the data path (a device is present)"
-    : `rdma: the data path (skipped: ${detected.available ? "" : detected.reason})`,
-  ignore: !detected.available,
-  fn() {
-    assert.fail("an RDMA device is present, but the rsocket data path is not implemented yet");
-  },
+// The data path, over an in-process model of the rsocket API: the full transport suite.
+{
+  const model = fakeRsocketApi();
+  const transport = rsocketTransport(model, v.parse(rdmaFramingOptions, {}), new SystemClock());
+  runCompliance("rdma data path (rsocket model)", loopbackCompliance(transport, transport.maxFrameBytes));
+}
+
+Deno.test("rdma data path (rsocket model): the frames cross in pieces, and closing releases every rsocket", async () => {
+  const model = fakeRsocketApi(4096); // small buffers: partial sends and reads everywhere
+  const transport = rsocketTransport(model, v.parse(rdmaFramingOptions, {}), new SystemClock());
+  assert.equal(transport.name, "rdma");
+  const { client, server, release } = await connectedPair(transport, "127.0.0.1:0");
+  const frames = Array.from({ length: 200 }, (_, i) => new Uint8Array(1 + i * 37).fill(i & 0xff));
+  const received: Uint8Array[] = [];
+  const reading = (async () => {
+    for await (const frame of server.frames()) if (received.push(frame) === frames.length) return;
+  })();
+  for (const frame of frames) await client.send(frame);
+  await reading;
+  assert.deepEqual(received, frames);
+  await release();
+  assert.equal(model.open(), 0, "every rsocket closed");
 });
+
+// The same suite over real rsockets, where an RDMA device exists.
+if (detected.available) {
+  const transport = rsocketTransport(detected, v.parse(rdmaFramingOptions, {}), new SystemClock());
+  runCompliance(
+    "rdma data path (rsockets on this machine's device)",
+    loopbackCompliance(transport, transport.maxFrameBytes),
+  );
+} else {
+  Deno.test({
+    name: `rdma data path over real rsockets (skipped: ${detected.reason})`,
+    ignore: true,
+    fn() {},
+  });
+}
 
 Deno.test("transport-adaptive: falls back to TCP per peer and records which is used and why", async () => {
   const adaptive = await instantiate<AdaptiveTransport>(transportAdaptive, {});
@@ -91,4 +124,29 @@ Deno.test("transport-adaptive: an RDMA transport that cannot reach a peer falls 
   assert.equal(adaptive.stats().rdma.available, true);
   await connection.close();
   await listener.close();
+});
+
+Deno.test("transport-adaptive: with RDMA available it dials over RDMA and accepts over both", async () => {
+  const clock = new SystemClock();
+  const tcp = tcpTransport(await runtimeSockets(), v.parse(rdmaFramingOptions, {}), clock);
+  const rdma = rsocketTransport(fakeRsocketApi(), v.parse(rdmaFramingOptions, {}), clock);
+  const adaptive = adaptiveTransport(tcp, { transport: rdma }, silentLogger);
+  const listener = await adaptive.listen("127.0.0.1:0");
+  const incoming = listener.connections()[Symbol.asyncIterator]();
+  try {
+    const overRdma = await adaptive.dial(listener.address);
+    const overTcp = await tcp.dial(listener.address);
+    assert.deepEqual(adaptive.stats().peers, { [listener.address]: "rdma" });
+    assert.deepEqual(adaptive.stats().rdma, { available: true });
+    const accepted = [(await incoming.next()).value, (await incoming.next()).value] as TransportConnection[];
+    await overRdma.send(new Uint8Array([1]));
+    await overTcp.send(new Uint8Array([2]));
+    const firsts = await Promise.all(
+      accepted.map(async (c) => (await c.frames()[Symbol.asyncIterator]().next()).value![0]),
+    );
+    assert.deepEqual(firsts.sort(), [1, 2]);
+    for (const connection of [overRdma, overTcp, ...accepted]) await connection.close();
+  } finally {
+    await listener.close();
+  }
 });
