@@ -26,7 +26,8 @@ import { ConsensusError } from "../../core/consensus.ts";
 import { consoleLogger } from "../../core/logger.ts";
 import { serve } from "../../plugins/admin-http/serve.ts";
 import { FileWal, RaftConsensus } from "../../plugins/consensus-raft/mod.ts";
-import { runtimeSockets, tcpTransport } from "../../plugins/transport-tcp/mod.ts";
+import { openTcpTransport, tcpOptions } from "../../plugins/transport-tcp/mod.ts";
+import * as v from "valibot";
 import { KvStateMachine } from "./state_machine.ts";
 import { encodeKvCommand } from "./state_machine.ts";
 
@@ -59,15 +60,8 @@ const clock = new SystemClock();
 const logger = consoleLogger(values.quiet ? "error" : "info", `kv ${id}`);
 const machine = new KvStateMachine();
 const wal = new FileWal(values["data-dir"]);
-const transport = tcpTransport(
-  await runtimeSockets(),
-  {
-    maxFrameBytes: 64 * 1024 * 1024,
-    highWaterBytes: 4 * 1024 * 1024,
-    dialAttempts: 1,
-    initialBackoffMs: 50,
-    maxBackoffMs: 500,
-  },
+const transport = await openTcpTransport(
+  v.parse(tcpOptions, { maxFrameBytes: 64 * 1024 * 1024, initialBackoffMs: 50, maxBackoffMs: 500 }),
   clock,
   logger,
 );

@@ -100,17 +100,24 @@ export function consensusCompliance(harness: ConsensusHarness): ComplianceCase[]
     return cluster.replicas.findIndex((replica) => replica.stats().role === "leader");
   }
 
+  /** The leader's index, once every replica names it as leader. */
+  async function leaderKnownToAll(cluster: ConsensusCluster): Promise<number> {
+    const leader = await leaderOf(cluster);
+    const leaderId = cluster.replicas[leader].stats().nodeId;
+    await until(
+      cluster,
+      "every replica to know the leader",
+      () => cluster.replicas.every((replica) => replica.stats().leaderId === leaderId),
+    );
+    return leader;
+  }
+
   return [
     {
       name: "elects exactly one leader, which every replica follows",
       run: () =>
         withCluster(3, async (cluster) => {
-          const leader = await leaderOf(cluster);
-          const leaderId = cluster.replicas[leader].stats().nodeId;
-          await until(cluster, "every replica to know the leader", () =>
-            cluster.replicas.every((replica) =>
-              replica.stats().leaderId === leaderId
-            ));
+          await leaderKnownToAll(cluster);
           assert.equal(cluster.replicas.filter((replica) => replica.stats().role === "leader").length, 1);
         }),
     },
@@ -136,12 +143,8 @@ export function consensusCompliance(harness: ConsensusHarness): ComplianceCase[]
       name: "refuses a proposal it cannot take with NOT_LEADER naming the leader",
       run: () =>
         withCluster(3, async (cluster) => {
-          const leaderIndex = await leaderOf(cluster);
+          const leaderIndex = await leaderKnownToAll(cluster);
           const leaderId = cluster.replicas[leaderIndex].stats().nodeId;
-          await until(cluster, "followers to know the leader", () =>
-            cluster.replicas.every((replica) =>
-              replica.stats().leaderId === leaderId
-            ));
           const follower = cluster.replicas[(leaderIndex + 1) % 3];
           await assert.rejects(
             settle(cluster, "the refusal", follower.propose(encoder.encode("x"))),

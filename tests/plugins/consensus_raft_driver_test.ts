@@ -28,6 +28,21 @@ async function settle<T>(cluster: Cluster, promise: Promise<T>, maxSteps = 1000)
   return outcome.value;
 }
 
+/** Runs `body` on a fresh cluster of `size` replicas (and its machines), closing it after. */
+async function withRaftCluster(
+  size: number,
+  body: (cluster: Cluster, leader: Cluster["replicas"][number], machines: RecordingMachine[]) => Promise<void>,
+  options: Parameters<typeof startRaftCluster>[1] = {},
+): Promise<void> {
+  const machines = Array.from({ length: size }, () => new RecordingMachine());
+  const cluster = await startRaftCluster(machines, options);
+  try {
+    await body(cluster, await leaderOf(cluster), machines);
+  } finally {
+    await cluster.close();
+  }
+}
+
 async function leaderOf(cluster: Cluster) {
   for (let step = 0; step < 500; step++) {
     const leader = cluster.replicas.find((replica) => replica.stats().role === "leader");
@@ -37,11 +52,8 @@ async function leaderOf(cluster: Cluster) {
   throw new Error("no leader");
 }
 
-Deno.test("raft driver: a joining node is added, catches up, and can be removed again", async () => {
-  const machines = Array.from({ length: 4 }, () => new RecordingMachine());
-  const cluster = await startRaftCluster(machines, { joiners: 1, snapshotEveryEntries: 5 });
-  try {
-    const leader = await leaderOf(cluster);
+Deno.test("raft driver: a joining node is added, catches up, and can be removed again", () =>
+  withRaftCluster(4, async (cluster, leader, machines) => {
     for (let i = 0; i < 12; i++) await settle(cluster, leader.propose(encoder.encode(`before-${i}`)));
     const joiner = cluster.replicas[3];
     assert.deepEqual(joiner.stats().members, [], "the joiner starts outside the membership");
@@ -58,16 +70,10 @@ Deno.test("raft driver: a joining node is added, catches up, and can be removed 
     );
     await settle(cluster, leader.removeMember("n4"));
     assert.deepEqual(leader.stats().members, ["n1", "n2", "n3"]);
-  } finally {
-    await cluster.close();
-  }
-});
+  }, { joiners: 1, snapshotEveryEntries: 5 }));
 
-Deno.test("raft driver: leadership moves to the named node", async () => {
-  const machines = Array.from({ length: 3 }, () => new RecordingMachine());
-  const cluster = await startRaftCluster(machines);
-  try {
-    const leader = await leaderOf(cluster);
+Deno.test("raft driver: leadership moves to the named node", () =>
+  withRaftCluster(3, async (cluster, leader) => {
     const target = cluster.replicas.find((replica) => replica !== leader)!;
     const targetId = target.stats().nodeId;
     await settle(cluster, leader.transferLeadership(targetId));
@@ -78,25 +84,16 @@ Deno.test("raft driver: leadership moves to the named node", async () => {
       (error) => error instanceof ConsensusError && error.code === "NOT_LEADER" && error.leaderHint === targetId,
     );
     await settle(cluster, target.propose(encoder.encode("x")));
-  } finally {
-    await cluster.close();
-  }
-});
+  }));
 
-Deno.test("raft driver: a proposal without a quorum times out with an unknown outcome", async () => {
-  const machines = Array.from({ length: 3 }, () => new RecordingMachine());
-  const cluster = await startRaftCluster(machines);
-  try {
-    const leader = await leaderOf(cluster);
+Deno.test("raft driver: a proposal without a quorum times out with an unknown outcome", () =>
+  withRaftCluster(3, async (cluster, leader) => {
     for (const replica of cluster.replicas) if (replica !== leader) await replica.close();
     await assert.rejects(
       settle(cluster, leader.propose(encoder.encode("x"), { timeoutMs: 300 })),
       (error) => error instanceof ConsensusError && error.code === "CONSENSUS_TIMEOUT",
     );
-  } finally {
-    await cluster.close();
-  }
-});
+  }));
 
 Deno.test("raft driver: bad options are refused, naming the field", async () => {
   const network = new MemoryNetwork({ clock: new ManualClock(), seed: 1 });

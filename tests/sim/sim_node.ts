@@ -9,6 +9,7 @@
 import { ConsensusError } from "../../core/consensus.ts";
 import { KvStateMachine } from "../../examples/kv/state_machine.ts";
 import { Raft, type RaftConfig, type RaftDurableState } from "../../plugins/consensus-raft/raft.ts";
+import { applyCompaction, applyUpdate } from "../../plugins/consensus-raft/storage.ts";
 import type { Message } from "../../plugins/consensus-raft/types.ts";
 import type { LogView, RaftInvariants } from "./invariants.ts";
 
@@ -124,13 +125,8 @@ export class SimNode {
     const { invariants } = this.#host;
     while (raft.hasReady()) {
       const ready = raft.ready();
-      if (ready.snapshot) this.durable = { ...this.durable, snapshot: ready.snapshot, entries: [] };
-      if (ready.entries.length > 0) {
-        const from = ready.entries[0].index;
-        this.durable.entries = this.durable.entries.filter((entry) => entry.index < from).concat(ready.entries);
-        for (const entry of ready.entries) invariants.entryPersisted(this.id, entry, raft.log.term(entry.index - 1));
-      }
-      if (ready.hardState) this.durable.hardState = { ...ready.hardState };
+      applyUpdate(this.durable, ready);
+      for (const entry of ready.entries) invariants.entryPersisted(this.id, entry, raft.log.term(entry.index - 1));
       for (const message of ready.messages) this.#host.send(message);
       if (ready.snapshot) this.kv.restore(ready.snapshot.data);
       for (const entry of ready.committed) {
@@ -161,11 +157,7 @@ export class SimNode {
   #maybeSnapshot(raft: Raft): void {
     if (raft.log.applied - raft.log.snapshot.index < SNAPSHOT_EVERY_ENTRIES) return;
     const snapshot = raft.compact(raft.log.applied, this.kv.snapshot());
-    this.durable = {
-      ...this.durable,
-      snapshot,
-      entries: this.durable.entries.filter((entry) => entry.index > snapshot.index),
-    };
+    applyCompaction(this.durable, snapshot);
     this.snapshots++;
   }
 

@@ -13,6 +13,7 @@ import {
   type RaftConfig,
   type RaftDurableState,
 } from "../../plugins/consensus-raft/raft.ts";
+import { applyUpdate } from "../../plugins/consensus-raft/storage.ts";
 import type { Entry, Message, ReadState } from "../../plugins/consensus-raft/types.ts";
 
 /** One node of the harness. */
@@ -112,12 +113,7 @@ export class RaftHarness {
     const { raft } = node;
     while (raft.hasReady()) {
       const ready = raft.ready();
-      if (ready.snapshot) node.durable = { ...node.durable, snapshot: ready.snapshot, entries: [] };
-      if (ready.entries.length > 0) {
-        const from = ready.entries[0].index;
-        node.durable.entries = node.durable.entries.filter((entry) => entry.index < from).concat(ready.entries);
-      }
-      if (ready.hardState) node.durable.hardState = { ...ready.hardState };
+      applyUpdate(node.durable, ready);
       this.#inFlight.push(...ready.messages);
       if (ready.snapshot) node.applied = node.applied.filter((entry) => entry.index <= ready.snapshot!.index);
       node.applied.push(...ready.committed);
