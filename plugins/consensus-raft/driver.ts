@@ -58,6 +58,9 @@ export interface RaftConsensusOptions<Result> {
   logger?: Logger;
 }
 
+/** What a leader sends to replicate; it does not depend on the leader's own disk. */
+const LEADER_MESSAGES = new Set<Message["type"]>(["append", "heartbeat", "snapshot", "timeoutNow"]);
+
 interface Waiter<T> {
   resolve(value: T): void;
   reject(error: Error): void;
@@ -316,11 +319,17 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
 
   async #handle(raft: Raft, ready: Ready): Promise<void> {
     const { storage, stateMachine } = this.#options;
+    for (const entry of ready.entries) this.#learnAddresses(entry);
+    // A leader's replication messages may leave while its own disk writes (Raft thesis §10.2.1): the leader
+    // counts itself for a commit only once `advance` records its entries as persisted. Everything else (votes,
+    // acknowledgements) waits for the sync, because it promises what is on disk.
+    const early = ready.messages.filter((message) => LEADER_MESSAGES.has(message.type) && raft.role === "leader");
+    const late = early.length === 0 ? ready.messages : ready.messages.filter((message) => !early.includes(message));
+    this.#send(early);
     if (ready.snapshot || ready.entries.length > 0 || ready.hardState) {
       await storage.save({ snapshot: ready.snapshot, entries: ready.entries, hardState: ready.hardState });
     }
-    for (const entry of ready.entries) this.#learnAddresses(entry);
-    this.#send(ready.messages);
+    this.#send(late);
     if (ready.snapshot) stateMachine.restore(ready.snapshot.data);
     for (const entry of ready.committed) this.#apply(entry);
     this.#confirmedReads.push(...ready.readStates);

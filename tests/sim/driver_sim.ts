@@ -5,6 +5,9 @@
  * the run, and nodes that crash (closed, keeping only their storage) and
  * restart, under client load. The client history must be linearizable.
  *
+ * Storage takes a random time to sync, and a crash loses what was not
+ * synced yet, so the driver's ordering of sends around syncs is tested.
+ *
  * Slower per schedule than the pure simulator (every timer and delivery is
  * a turn of the event loop), so fewer seeds run; partitions, drops and
  * duplicates are the pure simulator's job, since the memory transport is an
@@ -17,13 +20,18 @@ import { ConsensusError } from "../../core/consensus.ts";
 import { seededRandom } from "../../core/random.ts";
 import { encodeKvCommand, KvStateMachine } from "../../examples/kv/state_machine.ts";
 import { MemoryStorage, RaftConsensus } from "../../plugins/consensus-raft/mod.ts";
+import type { RaftStorage, StorageUpdate } from "../../plugins/consensus-raft/storage.ts";
+import { severable } from "../support/severable_transport.ts";
+import type { Snapshot } from "../../plugins/consensus-raft/types.ts";
+import type { RaftDurableState } from "../../plugins/consensus-raft/raft.ts";
 import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
 import { checkLinearizable, type KvOperation } from "./linearizability.ts";
 import type { RaftSimResult } from "./raft_sim.ts";
 
 interface Replica {
   id: string;
-  storage: MemoryStorage;
+  storage: SlowStorage;
+  transport?: ReturnType<typeof severable>;
   machine: KvStateMachine;
   node: RaftConsensus<string | null> | undefined;
 }
@@ -48,7 +56,7 @@ export async function simulateRaftDriver(seed: number): Promise<RaftSimResult> {
   const peers = Object.fromEntries(ids.map((id) => [id, `raft-${id}`]));
   const replicas: Replica[] = ids.map((id) => ({
     id,
-    storage: new MemoryStorage(),
+    storage: new SlowStorage(clock, () => random.between(0, 3)),
     machine: new KvStateMachine(),
     node: undefined,
   }));
@@ -57,7 +65,7 @@ export async function simulateRaftDriver(seed: number): Promise<RaftSimResult> {
     replica.node = new RaftConsensus({
       id: replica.id,
       peers,
-      transport: network.transport(peers[replica.id]),
+      transport: replica.transport = severable(network.transport(peers[replica.id])),
       storage: replica.storage,
       stateMachine: replica.machine,
       clock,
@@ -67,7 +75,7 @@ export async function simulateRaftDriver(seed: number): Promise<RaftSimResult> {
     });
     await replica.node.start();
   };
-  for (const replica of replicas) await start(replica);
+  for (const replica of replicas) await whileAdvancing(clock, start(replica));
 
   const history: KvOperation[] = [];
   const counts = { completed: 0, unknown: 0, crashes: 0 };
@@ -128,16 +136,18 @@ export async function simulateRaftDriver(seed: number): Promise<RaftSimResult> {
         counts.crashes++;
         const node = victim.node;
         victim.node = undefined;
+        victim.storage.crash(); // writes not synced yet are lost,
+        victim.transport!.severAll(); // and nothing more leaves the process
         await whileAdvancing(clock, node.close());
       }
     } else if (roll < 0.03) {
       const down = replicas.find((replica) => !replica.node);
-      if (down) await start(down);
+      if (down) await whileAdvancing(clock, start(down));
     }
     await clock.advance(10);
   }
   running = false;
-  for (const replica of replicas) if (!replica.node) await start(replica);
+  for (const replica of replicas) if (!replica.node) await whileAdvancing(clock, start(replica));
   for (let i = 0; i < 100; i++) await clock.advance(10);
   await whileAdvancing(clock, Promise.all(clients));
   for (const replica of replicas) if (replica.node) await whileAdvancing(clock, replica.node.close());
@@ -151,4 +161,42 @@ async function whileAdvancing<T>(clock: ManualClock, promise: Promise<T>): Promi
   const tracked = promise.finally(() => settled = true);
   for (let i = 0; i < 10_000 && !settled; i++) await clock.advance(1);
   return await tracked;
+}
+
+/** Memory storage whose syncs take time; `crash` loses the syncs still under way. */
+class SlowStorage implements RaftStorage {
+  readonly #inner = new MemoryStorage();
+  readonly #clock: ManualClock;
+  readonly #delayMs: () => number;
+  #epoch = 0;
+
+  constructor(clock: ManualClock, delayMs: () => number) {
+    this.#clock = clock;
+    this.#delayMs = delayMs;
+  }
+
+  /** Loses every write not synced yet. */
+  crash(): void {
+    this.#epoch++;
+  }
+
+  load(): Promise<RaftDurableState | null> {
+    return this.#inner.load();
+  }
+
+  async save(update: StorageUpdate): Promise<void> {
+    const epoch = this.#epoch;
+    await sleep(this.#clock, this.#delayMs());
+    if (epoch === this.#epoch) await this.#inner.save(update);
+  }
+
+  async compact(snapshot: Snapshot): Promise<void> {
+    const epoch = this.#epoch;
+    await sleep(this.#clock, this.#delayMs());
+    if (epoch === this.#epoch) await this.#inner.compact(snapshot);
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
 }

@@ -13,9 +13,15 @@ export interface SeverableConnection extends TransportConnection {
   sever(): void;
 }
 
-/** Wraps `inner`; `connections` lists every connection made or accepted, for `sever()`. */
-export function severable(inner: Transport): Transport & { connections: SeverableConnection[] } {
+/**
+ * Wraps `inner`; `connections` lists every connection made or accepted, for
+ * `sever()`; `severAll()` cuts them all and every later one (a crashed process).
+ */
+export function severable(
+  inner: Transport,
+): Transport & { connections: SeverableConnection[]; severAll(): void } {
   const connections: SeverableConnection[] = [];
+  let dead = false;
   const wrap = (connection: TransportConnection): SeverableConnection => {
     let severed = false;
     let stopReading: (() => void) | undefined;
@@ -47,12 +53,17 @@ export function severable(inner: Transport): Transport & { connections: Severabl
       },
     };
     connections.push(wrapped);
+    if (dead) wrapped.sever();
     return wrapped;
   };
   return {
     name: `${inner.name}+severable`,
     maxFrameBytes: inner.maxFrameBytes,
     connections,
+    severAll() {
+      dead = true;
+      for (const connection of connections) connection.sever();
+    },
     dial: async (address) => wrap(await inner.dial(address)),
     async listen(address): Promise<TransportListener> {
       const listener = await inner.listen(address);
