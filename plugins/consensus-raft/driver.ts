@@ -152,8 +152,8 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
     return this.#call(options, (waiter) =>
       this.#enqueue((raft) => {
         const requestId = this.#nextReadId++;
+        raft.readIndex(requestId); // throws NOT_LEADER before anything is recorded
         this.#reads.set(requestId, waiter);
-        raft.readIndex(requestId);
       }, waiter.reject));
   }
 
