@@ -188,7 +188,7 @@ export class ResumableConnection implements TransportConnection {
       // Sent before `close`: still goes out, if there is room; a send waiting for room is refused by the close.
       if (this.#state === "closed" || this.#unackedBytes >= this.#options.maxUnackedBytes) throw this.#closedError();
       // After a resume, what the peer missed goes out first.
-      await this.#resent;
+      await this.#resends();
       const copy = frame.slice();
       this.#unacked.push(copy);
       this.#unackedBytes += copy.length;
@@ -199,6 +199,14 @@ export class ResumableConnection implements TransportConnection {
     });
     this.#sendChain = sending.catch(() => {});
     return sending;
+  }
+
+  /** Waits until no resend is under way (a resume during the wait starts another). */
+  async #resends(): Promise<void> {
+    for (let current = this.#resent;; current = this.#resent) {
+      await current;
+      if (current === this.#resent) return;
+    }
   }
 
   /** The received frames, exactly once and in order across resumes. */
@@ -225,7 +233,7 @@ export class ResumableConnection implements TransportConnection {
     this.#state = "closing";
     for (const wake of this.#ackWaiters.splice(0)) wake();
     await this.#sendChain;
-    await this.#resent;
+    await this.#resends();
     // Down and with frames the peer has not acknowledged: wait for the resume to deliver them.
     while (!this.#inner && this.#unacked.length > 0 && this.#state === "closing") {
       await new Promise<void>((resolve) => this.#attachWaiters.push(resolve));
