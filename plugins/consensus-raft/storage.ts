@@ -37,10 +37,10 @@ export function applyUpdate(state: RaftDurableState, update: StorageUpdate): voi
     state.entries = [];
   }
   if (update.entries.length > 0) {
-    const from = update.entries[0].index;
-    const keep = state.entries.findIndex((entry) => entry.index >= from);
-    if (keep >= 0) state.entries.length = keep;
-    state.entries.push(...update.entries);
+    // Stored entries are contiguous, so the first one replaced sits at a known position.
+    const keep = update.entries[0].index - (state.entries[0]?.index ?? update.entries[0].index);
+    if (keep < state.entries.length) state.entries.length = Math.max(0, keep);
+    for (const entry of update.entries) state.entries.push(entry);
   }
   if (update.hardState) state.hardState = { ...update.hardState };
 }
