@@ -4,11 +4,18 @@
  *
  * @module
  */
-import type { Codec } from "../core/compressor.ts";
+import * as v from "valibot";
+import { type Codec, DEFAULT_MAX_DECOMPRESSED_BYTES } from "../core/compressor.ts";
 import { lz4Codec } from "./compress-lz4/codec.ts";
 import { createZstdEngine, type ZstdEngine } from "./compress-zstd/engines.ts";
 
 let zstdEngine: Promise<ZstdEngine> | undefined;
+
+/** The option every built-in compressor takes: frames claiming more than this are rejected before any allocation. */
+export const maxDecompressedBytesOption = v.optional(
+  v.pipe(v.number(), v.integer(), v.minValue(1)),
+  DEFAULT_MAX_DECOMPRESSED_BYTES,
+);
 
 /** The identity codec. */
 export const noneCodec: Codec = {

@@ -10,10 +10,10 @@
  * @module
  */
 import * as v from "valibot";
-import { type Compressor, decodePayload, DEFAULT_MAX_DECOMPRESSED_BYTES } from "../../core/compressor.ts";
+import { type Compressor, decodePayload } from "../../core/compressor.ts";
 import { decodeFrameHeader, FLAG_STORED } from "../../core/frame.ts";
 import { definePlugin, type Plugin } from "../../core/plugin.ts";
-import { builtinDecoder } from "../codecs.ts";
+import { builtinDecoder, maxDecompressedBytesOption } from "../codecs.ts";
 import { lz4Compressor } from "../compress-lz4/mod.ts";
 import { noneCompressor } from "../compress-none/mod.ts";
 import { zstdCompressor } from "../compress-zstd/mod.ts";
@@ -36,7 +36,7 @@ const options = v.strictObject({
   /** How close (a fraction of the best estimate) a runner-up must be to be worth re-measuring. */
   exploreMargin: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1)), 0.25),
   /** Frames claiming more than this are rejected before any allocation. */
-  maxDecompressedBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), DEFAULT_MAX_DECOMPRESSED_BYTES),
+  maxDecompressedBytes: maxDecompressedBytesOption,
 });
 
 /** The options, validated. */

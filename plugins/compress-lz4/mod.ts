@@ -6,12 +6,12 @@
 import * as v from "valibot";
 import { type Compressor, DEFAULT_MAX_DECOMPRESSED_BYTES, framedCompressor } from "../../core/compressor.ts";
 import { definePlugin, type Plugin } from "../../core/plugin.ts";
-import { builtinDecoder } from "../codecs.ts";
+import { builtinDecoder, maxDecompressedBytesOption } from "../codecs.ts";
 import { lz4Codec } from "./codec.ts";
 
 const options = v.strictObject({
   /** Frames claiming more than this are rejected before any allocation. */
-  maxDecompressedBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), DEFAULT_MAX_DECOMPRESSED_BYTES),
+  maxDecompressedBytes: maxDecompressedBytesOption,
 });
 
 /** An LZ4 compressor that also decodes every other built-in codec's frames. */

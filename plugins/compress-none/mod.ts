@@ -8,11 +8,11 @@
 import * as v from "valibot";
 import { type Compressor, DEFAULT_MAX_DECOMPRESSED_BYTES, framedCompressor } from "../../core/compressor.ts";
 import { definePlugin, type Plugin } from "../../core/plugin.ts";
-import { builtinDecoder, noneCodec } from "../codecs.ts";
+import { builtinDecoder, maxDecompressedBytesOption, noneCodec } from "../codecs.ts";
 
 const options = v.strictObject({
   /** Frames claiming more than this are rejected before any allocation. */
-  maxDecompressedBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), DEFAULT_MAX_DECOMPRESSED_BYTES),
+  maxDecompressedBytes: maxDecompressedBytesOption,
 });
 
 /** The identity codec as a compressor. */

@@ -8,7 +8,7 @@
 import * as v from "valibot";
 import { type Compressor, DEFAULT_MAX_DECOMPRESSED_BYTES, framedCompressor } from "../../core/compressor.ts";
 import { definePlugin, type Plugin } from "../../core/plugin.ts";
-import { builtinDecoder } from "../codecs.ts";
+import { builtinDecoder, maxDecompressedBytesOption } from "../codecs.ts";
 import { createZstdEngine, ZSTD_MAX_LEVEL, type ZstdEngineName } from "./engines.ts";
 
 const options = v.strictObject({
@@ -22,7 +22,7 @@ const options = v.strictObject({
   /** Levels from this one up compress off the event loop. */
   offloadFromLevel: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 10),
   /** Frames claiming more than this are rejected before any allocation. */
-  maxDecompressedBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), DEFAULT_MAX_DECOMPRESSED_BYTES),
+  maxDecompressedBytes: maxDecompressedBytesOption,
 });
 
 /** The options, validated. */

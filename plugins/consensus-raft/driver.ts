@@ -58,6 +58,11 @@ export interface RaftConsensusOptions<Result> {
   logger?: Logger;
 }
 
+/** A proposal whose log index now holds another leader's entry: it will never commit. */
+function overwritten(index: number): ConsensusError {
+  return new ConsensusError("PROPOSAL_DROPPED", `index ${index} went to another leader`);
+}
+
 /** What a leader sends to replicate; it does not depend on the leader's own disk. */
 const LEADER_MESSAGES = new Set<Message["type"]>(["append", "heartbeat", "snapshot", "timeoutNow"]);
 
@@ -360,17 +365,17 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
       const waiter = this.#memberships.get(entry.index);
       this.#memberships.delete(entry.index);
       if (waiter?.term === entry.term) waiter.resolve();
-      else waiter?.reject(new ConsensusError("PROPOSAL_DROPPED", `index ${entry.index} went to another leader`));
+      else waiter?.reject(overwritten(entry.index));
       return;
     }
     const proposal = this.#proposals.get(entry.index);
     this.#proposals.delete(entry.index);
     this.#memberships.get(entry.index)?.reject(
-      new ConsensusError("PROPOSAL_DROPPED", `index ${entry.index} went to another leader`),
+      overwritten(entry.index),
     );
     this.#memberships.delete(entry.index);
     if (proposal && proposal.term !== entry.term) {
-      proposal.reject(new ConsensusError("PROPOSAL_DROPPED", `index ${entry.index} went to another leader`));
+      proposal.reject(overwritten(entry.index));
     }
     if (entry.kind !== "command") return;
     try {

@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import type { Consensus, ConsensusStateMachine } from "../../core/consensus.ts";
 import { ConsensusError } from "../../core/consensus.ts";
+import { stepUntil, stepUntilSettled } from "../support/advance.ts";
 import type { ComplianceCase } from "./case.ts";
 
 /** A running cluster made by a {@linkcode ConsensusHarness}. */
@@ -80,19 +81,14 @@ export function consensusCompliance(harness: ConsensusHarness): ComplianceCase[]
     }
   }
 
-  async function until(cluster: ConsensusCluster, what: string, done: () => boolean): Promise<void> {
-    for (let waited = 0; !done(); waited += stepMs) {
-      if (waited > patienceMs) assert.fail(`waited ${patienceMs} ms for ${what}`);
-      await cluster.advance(stepMs);
-    }
+  const maxSteps = Math.floor(patienceMs / stepMs) + 1;
+
+  function until(cluster: ConsensusCluster, what: string, done: () => boolean): Promise<void> {
+    return stepUntil(() => cluster.advance(stepMs), done, maxSteps, `waited ${patienceMs} ms for ${what}`);
   }
 
-  async function settle<T>(cluster: ConsensusCluster, what: string, promise: Promise<T>): Promise<T> {
-    let outcome: { value: T } | { error: unknown } | undefined;
-    promise.then((value) => outcome = { value }, (error) => outcome = { error });
-    await until(cluster, what, () => outcome !== undefined);
-    if ("error" in outcome!) throw outcome.error;
-    return outcome!.value;
+  function settle<T>(cluster: ConsensusCluster, what: string, promise: Promise<T>): Promise<T> {
+    return stepUntilSettled(() => cluster.advance(stepMs), promise, maxSteps, `waited ${patienceMs} ms for ${what}`);
   }
 
   async function leaderOf(cluster: ConsensusCluster): Promise<number> {

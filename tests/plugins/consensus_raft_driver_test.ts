@@ -11,21 +11,15 @@ import consensusRaft, {
 } from "../../plugins/consensus-raft/mod.ts";
 import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
 import { RecordingMachine } from "../compliance/consensus.ts";
+import { stepUntilSettled } from "../support/advance.ts";
 import { startRaftCluster } from "../support/raft_cluster.ts";
 
 const encoder = new TextEncoder();
 
 type Cluster = Awaited<ReturnType<typeof startRaftCluster<number>>>;
 
-async function settle<T>(cluster: Cluster, promise: Promise<T>, maxSteps = 1000): Promise<T> {
-  let outcome: { value: T } | { error: unknown } | undefined;
-  promise.then((value) => outcome = { value }, (error) => outcome = { error });
-  for (let step = 0; !outcome; step++) {
-    if (step > maxSteps) throw new Error("did not settle");
-    await cluster.clock.advance(10);
-  }
-  if ("error" in outcome) throw outcome.error;
-  return outcome.value;
+function settle<T>(cluster: Cluster, promise: Promise<T>): Promise<T> {
+  return stepUntilSettled(() => cluster.clock.advance(10), promise, 1000, "did not settle");
 }
 
 /** Runs `body` on a fresh cluster of `size` replicas (and its machines), closing it after. */

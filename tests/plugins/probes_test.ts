@@ -6,6 +6,7 @@ import { rttProbe } from "../../plugins/probe-rtt/mod.ts";
 import { bandwidthProbe } from "../../plugins/probe-bandwidth/mod.ts";
 import { serveProbes } from "../../plugins/probes/responder.ts";
 import { peersForQuorum, quorumValue } from "../../plugins/probes/peers.ts";
+import { stepUntilSettled } from "../support/advance.ts";
 
 const RTT = { name: "rtt", pings: 5, pingTimeoutMs: 1_000 };
 const BANDWIDTH = {
@@ -16,14 +17,10 @@ const BANDWIDTH = {
   filterWindow: 3,
 };
 
-/** Runs `work` while advancing `clock` until it settles. */
-async function settle<T>(clock: ManualClock, work: Promise<T>): Promise<T> {
-  let done = false;
-  const result = work.finally(() => done = true);
-  for (let i = 0; i < 100_000 && !done; i++) {
-    await clock.advance(clock.nextDueMs() === undefined ? 0 : Math.max(0, clock.nextDueMs()! - clock.now()));
-  }
-  return await result;
+/** Runs `work` while advancing `clock`, timer by timer, until it settles. */
+function settle<T>(clock: ManualClock, work: Promise<T>): Promise<T> {
+  const toNextTimer = () => clock.advance(Math.max(0, (clock.nextDueMs() ?? clock.now()) - clock.now()));
+  return stepUntilSettled(toNextTimer, work, 100_000, "did not settle within 100,000 timers");
 }
 
 Deno.test("quorum: the value at the majority's edge, not the best link", () => {

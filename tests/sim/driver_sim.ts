@@ -21,6 +21,7 @@ import { seededRandom } from "../../core/random.ts";
 import { encodeKvCommand, KvStateMachine } from "../../examples/kv/state_machine.ts";
 import { MemoryStorage, RaftConsensus } from "../../plugins/consensus-raft/mod.ts";
 import type { RaftStorage, StorageUpdate } from "../../plugins/consensus-raft/storage.ts";
+import { stepUntilSettled } from "../support/advance.ts";
 import { severable } from "../support/severable_transport.ts";
 import type { Snapshot } from "../../plugins/consensus-raft/types.ts";
 import type { RaftDurableState } from "../../plugins/consensus-raft/raft.ts";
@@ -156,11 +157,8 @@ export async function simulateRaftDriver(seed: number): Promise<RaftSimResult> {
 }
 
 /** Graceful closes over delayed links need time to pass: advance the clock until `promise` settles. */
-async function whileAdvancing<T>(clock: ManualClock, promise: Promise<T>): Promise<T> {
-  let settled = false;
-  const tracked = promise.finally(() => settled = true);
-  for (let i = 0; i < 10_000 && !settled; i++) await clock.advance(1);
-  return await tracked;
+function whileAdvancing<T>(clock: ManualClock, promise: Promise<T>): Promise<T> {
+  return stepUntilSettled(() => clock.advance(1), promise, 10_000, "did not settle within 10 s of manual time");
 }
 
 /** Memory storage whose syncs take time; `crash` loses the syncs still under way. */
