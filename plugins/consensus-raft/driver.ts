@@ -361,22 +361,14 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
 
   #apply(entry: Entry): void {
     const position = { index: entry.index, term: entry.term };
-    if (entry.kind === "membership") {
-      const waiter = this.#memberships.get(entry.index);
-      this.#memberships.delete(entry.index);
-      if (waiter?.term === entry.term) waiter.resolve();
-      else waiter?.reject(overwritten(entry.index));
-      return;
-    }
     const proposal = this.#proposals.get(entry.index);
+    const membership = this.#memberships.get(entry.index);
     this.#proposals.delete(entry.index);
-    this.#memberships.get(entry.index)?.reject(
-      overwritten(entry.index),
-    );
     this.#memberships.delete(entry.index);
-    if (proposal && proposal.term !== entry.term) {
-      proposal.reject(overwritten(entry.index));
-    }
+    // A waiter of another term lost its index to another leader's entry, whatever kind that entry is.
+    if (membership?.term === entry.term) membership.resolve();
+    else membership?.reject(overwritten(entry.index));
+    if (proposal && proposal.term !== entry.term) proposal.reject(overwritten(entry.index));
     if (entry.kind !== "command") return;
     try {
       const result = this.#options.stateMachine.apply(entry.data, position);
