@@ -39,6 +39,8 @@ interface Replica {
 
 const RUN_MS = 3000;
 const KEYS = ["x", "y"];
+/** After the faults, with every node restarted, a put must commit within this long. */
+const LIVENESS_DEADLINE_MS = 2000;
 
 /**
  * Runs the driver schedule of `seed`.
@@ -81,43 +83,54 @@ export async function simulateRaftDriver(seed: number): Promise<RaftSimResult> {
   const history: KvOperation[] = [];
   const counts = { completed: 0, unknown: 0, crashes: 0 };
   let running = true;
+  /** One operation, retried at the leader while `keepTrying()`; true when it was answered. */
+  const operate = async (
+    clientId: string,
+    kind: "put" | "get",
+    key: string,
+    value: string | null,
+    target: { leader: Replica },
+    keepTrying: () => boolean,
+  ): Promise<boolean> => {
+    const op: KvOperation = { clientId, kind, key, value, callMs: clock.now(), returnMs: Infinity };
+    while (keepTrying()) {
+      const node = target.leader.node;
+      try {
+        if (!node) throw new ConsensusError("NOT_LEADER", "down");
+        if (kind === "put") await node.propose(encodeKvCommand({ op: "put", key, value: value! }));
+        else {
+          await node.read();
+          op.value = target.leader.machine.get(key);
+        }
+        op.returnMs = clock.now();
+        history.push(op);
+        counts.completed++;
+        return true;
+      } catch (error) {
+        const code = error instanceof ConsensusError ? error.code : "OTHER";
+        const definite = code === "NOT_LEADER" || code === "PROPOSAL_DROPPED" ||
+          (code === "CONSENSUS_CLOSED" && !node);
+        if (!definite && kind === "put") {
+          counts.unknown++;
+          history.push(op);
+          return false;
+        }
+        if (!definite) return false; // a read with no answer has no effect
+        const hint = error instanceof ConsensusError ? error.leaderHint : null;
+        target.leader = replicas.find((replica) => replica.id === hint) ??
+          replicas[Math.floor(random.next() * replicas.length)];
+        await sleep(clock, 5);
+      }
+    }
+    return false;
+  };
   const client = async (clientId: string) => {
-    let leader = replicas[0];
+    const target = { leader: replicas[0] };
     for (let sequence = 0; running; sequence++) {
       await sleep(clock, random.between(1, 20)); // think time
-      const key = KEYS[sequence % KEYS.length];
       const kind = random.next() < 0.6 ? "put" : "get";
       const value = kind === "put" ? `${clientId}:${sequence}` : null;
-      const op: KvOperation = { clientId, kind, key, value, callMs: clock.now(), returnMs: Infinity };
-      for (let attempt = 0; running; attempt++) {
-        const node = leader.node;
-        try {
-          if (!node) throw new ConsensusError("NOT_LEADER", "down");
-          if (kind === "put") await node.propose(encodeKvCommand({ op: "put", key, value: value! }));
-          else {
-            await node.read();
-            op.value = leader.machine.get(key);
-          }
-          op.returnMs = clock.now();
-          history.push(op);
-          counts.completed++;
-          break;
-        } catch (error) {
-          const code = error instanceof ConsensusError ? error.code : "OTHER";
-          const definite = code === "NOT_LEADER" || code === "PROPOSAL_DROPPED" ||
-            (code === "CONSENSUS_CLOSED" && !node);
-          if (!definite && kind === "put") {
-            counts.unknown++;
-            history.push(op);
-            break;
-          }
-          if (!definite) break; // a read with no answer has no effect
-          const hint = error instanceof ConsensusError ? error.leaderHint : null;
-          leader = replicas.find((replica) => replica.id === hint) ??
-            replicas[Math.floor(random.next() * replicas.length)];
-          await sleep(clock, 5);
-        }
-      }
+      await operate(clientId, kind, KEYS[sequence % KEYS.length], value, target, () => running);
     }
   };
   const clients = ["a", "b", "c"].map(client);
@@ -151,8 +164,24 @@ export async function simulateRaftDriver(seed: number): Promise<RaftSimResult> {
   for (const replica of replicas) if (!replica.node) await whileAdvancing(clock, start(replica));
   for (let i = 0; i < 100; i++) await clock.advance(10);
   await whileAdvancing(clock, Promise.all(clients));
+  // With every node back and the links as they are, a put must commit again.
+  const deadlineMs = clock.now() + LIVENESS_DEADLINE_MS;
+  const live = await whileAdvancing(
+    clock,
+    (async () => {
+      const target = { leader: replicas[0] };
+      for (let attempt = 0; clock.now() < deadlineMs; attempt++) {
+        if (await operate("liveness", "put", "x", `liveness:${attempt}`, target, () => clock.now() < deadlineMs)) {
+          return true;
+        }
+      }
+      return false;
+    })(),
+  );
   for (const replica of replicas) if (replica.node) await whileAdvancing(clock, replica.node.close());
-  const violations = counts.completed < 50 ? [`liveness: only ${counts.completed} operations completed`] : [];
+  const violations = live
+    ? []
+    : [`liveness: no put committed within ${LIVENESS_DEADLINE_MS} ms after every node was back`];
   return { seed, violations, linearizability: checkLinearizable(history), counts };
 }
 
