@@ -35,7 +35,11 @@ export interface Codec {
   readonly name: string;
   /** Level written in frames (int8). */
   readonly level: number;
-  /** Compresses. */
+  /**
+   * Compresses. A synchronous result may be a view of the codec's own memory
+   * that stays valid only until its next `encode`: {@linkcode framedCompressor}
+   * copies it into the frame before anything else can run.
+   */
   encode(data: Uint8Array): Uint8Array | Promise<Uint8Array>;
   /** Decompresses into exactly `originalLength` bytes; may throw on bad input. */
   decode(payload: Uint8Array, originalLength: number): Uint8Array | Promise<Uint8Array>;
@@ -75,7 +79,9 @@ export function framedCompressor(codec: Codec, options: FramedCompressorOptions 
           `compress: ${data.length} bytes exceed the ${maxBytes}-byte limit`,
         );
       }
-      const payload = await codec.encode(data);
+      const encoded = codec.encode(data);
+      // A synchronous result is framed before yielding: it may be the codec's scratch memory.
+      const payload = encoded instanceof Uint8Array ? encoded : await encoded;
       const stored = payload.length >= data.length;
       return encodeFrame(codec.name, codec.level, data, stored ? data : payload, stored);
     },

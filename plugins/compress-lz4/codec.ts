@@ -1,19 +1,23 @@
 /**
- * The LZ4 codec (block format of lz4_flex, compiled to WASM), behind the
- * frame's checks: the block's own size prefix must equal the frame's
+ * The LZ4 codec: the block encoder of `wasm/lz4_block.js` (see
+ * `encoder.ts`) and lz4-wasm's decoder (lz4_flex compiled to WASM), behind
+ * the frame's checks: the block's own size prefix must equal the frame's
  * original length before a byte is allocated for it.
  *
  * @module
  */
 import type { Codec } from "../../core/compressor.ts";
 import { SwitchyardError } from "../../core/errors.ts";
-import { compress, decompress } from "../../wasm/lz4.js";
+import { decompress } from "../../wasm/lz4.js";
+import { Lz4BlockEncoder } from "./encoder.ts";
 
-/** LZ4 has one speed here; the frame records level 0. */
+const encoder = new Lz4BlockEncoder();
+
+/** LZ4 has one speed here; the frame records level 0. Its `encode` returns a view valid until the next `encode`. */
 export const lz4Codec: Codec = {
   name: "lz4",
   level: 0,
-  encode: (data) => compress(data),
+  encode: (data) => encoder.encode(data),
   decode(payload, originalLength) {
     if (payload.length < 4) {
       throw new SwitchyardError("FRAME_INVALID", "invalid frame: lz4 block shorter than its prefix");
