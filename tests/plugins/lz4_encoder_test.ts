@@ -1,11 +1,24 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import process from "node:process";
 import { sampleJson } from "../../testing.ts";
 import { xxhash32 } from "../../core/xxhash32.ts";
 import { seededRandom } from "../../core/random.ts";
 import { lz4BlockBound, Lz4BlockEncoder } from "../../plugins/compress-lz4/encoder.ts";
 import { lz4Compressor } from "../../plugins/compress-lz4/mod.ts";
 import { compress as lz4WasmCompress, decompress as lz4WasmDecompress } from "../../wasm/lz4.js";
+
+/**
+ * Noise with a 1,000-byte block repeated exactly 65,535 bytes later (the
+ * farthest offset LZ4 can write) and another repeated 65,536 bytes later
+ * (one too far: it must stay literals).
+ */
+function farRepeats(noise: (length: number) => Uint8Array): Uint8Array {
+  const out = noise(200_000);
+  out.copyWithin(65_535, 0, 1_000);
+  out.copyWithin(100_000 + 65_536, 100_000, 101_000);
+  return out;
+}
 
 /** Inputs that reach every path of the encoder: tiny ones, long literal runs and matches, far and near offsets. */
 function inputs(): [string, Uint8Array][] {
@@ -21,12 +34,7 @@ function inputs(): [string, Uint8Array][] {
   for (let length = 0; length <= 40; length++) cases.push([`noise ${length}`, noise(length)]);
   cases.push(["one long match (run of 100 KiB)", new Uint8Array(100_000).fill(7)]);
   cases.push(["literal run of 600, then a long match", Uint8Array.from([...noise(600), ...new Uint8Array(2_000)])]);
-  const block = noise(1_000);
-  const far = new Uint8Array(1_000 + 65_535 + 1_000);
-  far.set(block, 0);
-  far.set(noise(65_535), 1_000);
-  far.set(block, 1_000 + 65_535);
-  cases.push(["a repeat exactly 65,535 bytes back, then past it", far]);
+  cases.push(["a repeat exactly 65,535 bytes back, and one 65,536 back", farRepeats(noise)]);
   cases.push([
     "small alphabet with near repeats",
     bytes(300_000, (i, out) => (i > 16 && random.next() < 0.4 ? out[i - 1 - Math.floor(random.next() * 16)] : i % 5)),
@@ -43,6 +51,34 @@ Deno.test("lz4 encoder: every input decodes back with lz4-wasm's decoder, within
     assert.ok(block.length <= lz4BlockBound(data.length), `${label}: ${block.length} > bound`);
     assert.deepEqual(lz4WasmDecompress(block), data, label);
   }
+});
+
+Deno.test("lz4 encoder: 2,000 seeded random inputs with repeats at random distances round-trip", () => {
+  const encoder = new Lz4BlockEncoder();
+  const random = seededRandom(Number(process.env.LZ4_SEED ?? 7));
+  for (let n = 0; n < 2_000; n++) {
+    const length = Math.floor(random.next() ** 2 * 20_000);
+    const alphabet = 1 + Math.floor(random.next() * 255);
+    const repeat = random.next();
+    const reach = 1 + Math.floor(random.next() ** 3 * 70_000);
+    const data = new Uint8Array(length);
+    for (let i = 0; i < length; i++) {
+      data[i] = i > 0 && random.next() < repeat
+        ? data[Math.max(0, i - 1 - Math.floor(random.next() * Math.min(i, reach)))]
+        : Math.floor(random.next() * alphabet);
+    }
+    assert.deepEqual(lz4WasmDecompress(encoder.encode(data).slice()), data, `input ${n} (${length} bytes)`);
+  }
+});
+
+Deno.test("lz4 encoder: uses a repeat at the farthest offset, never one past it", () => {
+  const random = seededRandom(5);
+  const data = farRepeats((length) => Uint8Array.from({ length }, () => Math.floor(random.next() * 256)));
+  const block = new Lz4BlockEncoder().encode(data).slice();
+  assert.deepEqual(lz4WasmDecompress(block), data);
+  // Noise costs about 1/255 extra; one repeat saved (~1,000 bytes), the other could not be.
+  const saved = lz4BlockBound(data.length) - block.length;
+  assert.ok(saved > 900 && saved < 1_900, `saved ${saved} bytes against the bound`);
 });
 
 Deno.test("lz4 encoder: compresses at least as well as lz4-wasm's own encoder", () => {
