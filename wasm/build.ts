@@ -17,6 +17,7 @@
  */
 import asc from "assemblyscript/asc";
 import * as esbuild from "esbuild";
+import { Buffer } from "node:buffer";
 import { readFile, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -137,7 +138,7 @@ export function initZstd() {
       base64Decoder,
       "/** The compiled LZ4 block encoder; each instance has its own memory. */",
       `export const lz4BlockModule = new WebAssembly.Module(__decodeBase64(${
-        JSON.stringify(btoa(String.fromCharCode(...lz4Block)))
+        JSON.stringify(Buffer.from(lz4Block).toString("base64"))
       }));`,
       "",
     ].join("\n"),

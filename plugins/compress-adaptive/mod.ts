@@ -93,10 +93,8 @@ export async function adaptiveCompressor(
   const large = warmUpSample(64 * 1024);
   for (const [label, compressor] of compressors) {
     const fast = label === "none" || label === "lz4" || Number(label.slice(5)) <= 3;
-    for (let i = 0; i < (fast ? 4 : 1); i++) {
-      const sample = fast ? large : small;
-      await compressor.decompress(await compressor.compress(sample));
-    }
+    const sample = fast ? large : small;
+    for (let i = 0; i < (fast ? 4 : 1); i++) await compressor.decompress(await compressor.compress(sample));
   }
 
   const labels = [...compressors.keys()];
