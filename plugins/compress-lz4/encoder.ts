@@ -10,9 +10,9 @@
  * this one runs LZ4's own fast search (5-byte hash, accelerating step) and
  * writes the same block format, ratio equal to native `lz4 -1`.
  *
- * Memory: the instance grows to about twice the largest input; after an
- * input over 64 MiB, the next smaller one starts a fresh instance so that the
- * memory is given back.
+ * Memory: the instance grows to about twice the largest input; once it holds
+ * more than 64 MiB (inputs over about 32 MiB), the next input that fits in
+ * 64 MiB starts a fresh instance, so that the memory is given back.
  *
  * @module
  */
