@@ -13,6 +13,7 @@ import * as v from "valibot";
 import { type Compressor, decodePayload } from "../../core/compressor.ts";
 import { decodeFrameHeader, FLAG_STORED } from "../../core/frame.ts";
 import { definePlugin, type Plugin } from "../../core/plugin.ts";
+import { seededRandom } from "../../core/random.ts";
 import { builtinDecoder, maxDecompressedBytesOption } from "../codecs.ts";
 import { lz4Compressor } from "../compress-lz4/mod.ts";
 import { noneCompressor } from "../compress-none/mod.ts";
@@ -177,13 +178,8 @@ function warmUpSample(bytes: number): Uint8Array {
   const out = new Uint8Array(bytes);
   const text = new TextEncoder().encode('{"id":1,"name":"warm-up","tags":["a","b"],"value":0.5},');
   for (let i = 0; i < bytes / 2; i++) out[i] = text[i % text.length];
-  let state = 0x9e3779b9;
-  for (let i = bytes / 2; i < bytes; i++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    out[i] = state & 0xff;
-  }
+  const random = seededRandom(1);
+  for (let i = bytes / 2; i < bytes; i++) out[i] = Math.floor(random.next() * 256);
   return out;
 }
 
