@@ -44,6 +44,13 @@ export function lz4BlockBound(length: number): number {
 
 const align8 = (n: number) => (n + 7) & ~7;
 
+/** Where an input of `length` bytes and its block go in `encoder`'s memory, and the first byte past them. */
+function layout(encoder: Lz4BlockExports, length: number): { src: number; dst: number; end: number } {
+  const src = align8(encoder.heapBase());
+  const dst = align8(src + length + SLACK_BYTES);
+  return { src, dst, end: dst + lz4BlockBound(length) + SLACK_BYTES };
+}
+
 /**
  * Encodes into size-prefixed LZ4 blocks with one WASM instance.
  *
@@ -67,25 +74,24 @@ export class Lz4BlockEncoder {
    * until its next `encode`: copy it (or frame it) before encoding again.
    */
   encode(data: Uint8Array): Uint8Array {
-    const encoder = this.#fit(data.length);
-    const src = align8(encoder.heapBase());
-    const dst = align8(src + data.length + SLACK_BYTES);
+    const { encoder, src, dst } = this.#fit(data.length);
     new Uint8Array(encoder.memory.buffer).set(data, src);
     const written = encoder.compress(src, data.length, dst);
     return new Uint8Array(encoder.memory.buffer, dst, written);
   }
 
-  /** The instance, grown (or replaced by a fresh, small one) to take an input of `length` bytes. */
-  #fit(length: number): Lz4BlockExports {
-    const needed = (encoder: Lz4BlockExports) =>
-      align8(align8(encoder.heapBase()) + length + SLACK_BYTES) + lz4BlockBound(length) + SLACK_BYTES;
+  /**
+   * The instance, grown (or replaced by a fresh, small one) to take an input
+   * of `length` bytes, and where the input and its block go in its memory.
+   */
+  #fit(length: number): { encoder: Lz4BlockExports; src: number; dst: number } {
     let encoder = this.#instance;
-    if (encoder && encoder.memory.buffer.byteLength > RETAINED_BYTES && needed(encoder) <= RETAINED_BYTES) {
+    if (encoder && encoder.memory.buffer.byteLength > RETAINED_BYTES && layout(encoder, length).end <= RETAINED_BYTES) {
       encoder = undefined;
     }
     encoder ??= new WebAssembly.Instance(lz4BlockModule).exports as unknown as Lz4BlockExports;
     this.#instance = encoder;
-    const bytes = needed(encoder);
+    const { src, dst, end: bytes } = layout(encoder, length);
     const have = encoder.memory.buffer.byteLength;
     if (bytes > have) {
       try {
@@ -101,6 +107,6 @@ export class Lz4BlockEncoder {
         );
       }
     }
-    return encoder;
+    return { encoder, src, dst };
   }
 }
