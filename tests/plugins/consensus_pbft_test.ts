@@ -1,0 +1,209 @@
+/**
+ * Directed tests of the PBFT state machine: the normal case, batching,
+ * checkpoints and garbage collection, view changes, catching up, restarts,
+ * read-only requests, and refusal of forged and equivocating messages.
+ */
+import assert from "node:assert/strict";
+import { prePrepareSigningBytes } from "../../plugins/consensus-pbft/codec.ts";
+import { batchDigest } from "../../plugins/consensus-pbft/codec.ts";
+import { decodeMessages } from "../../plugins/consensus-pbft/codec.ts";
+import type { PrePrepare } from "../../plugins/consensus-pbft/types.ts";
+import { PbftTestCluster } from "../support/pbft_cluster.ts";
+import { signRequest } from "../support/pbft_fakes.ts";
+
+function client(cluster: PbftTestCluster, name: string) {
+  const id = `key:${name}`;
+  const signer = cluster.keys.signer(id);
+  let sequence = 0;
+  return {
+    id,
+    put(key: string, value: string, to?: string[]) {
+      const request = signRequest(signer, id, ++sequence, [{ op: "put", key, value }]);
+      cluster.submit(request, to);
+      return request;
+    },
+    get(key: string, to?: string[]) {
+      const request = signRequest(signer, id, ++sequence, [{ op: "get", key }], true);
+      cluster.submit(request, to);
+      return request;
+    },
+  };
+}
+
+function executedEverywhere(cluster: PbftTestCluster, sequence: number, ids = cluster.members): boolean {
+  return ids.every((id) => cluster.replica(id).machine.executed >= sequence);
+}
+
+Deno.test("pbft: a request commits on every replica and the client gets f + 1 matching replies", () => {
+  const cluster = new PbftTestCluster();
+  const alice = client(cluster, "alice");
+  const request = alice.put("x", "1", ["r0"]);
+  cluster.deliver();
+  assert.ok(executedEverywhere(cluster, 1));
+  for (const replica of cluster.replicas.values()) assert.equal(replica.service.values.get("x"), "1");
+  assert.deepEqual(cluster.accepted(alice.id, request.sequence, 2), ['"1"']);
+  assert.equal(cluster.replies.get(alice.id)!.length, 4, "every replica replies");
+});
+
+Deno.test("pbft: a request sent to a backup is forwarded to the primary", () => {
+  const cluster = new PbftTestCluster();
+  const alice = client(cluster, "alice");
+  alice.put("x", "1", ["r2"]);
+  cluster.deliver();
+  assert.ok(executedEverywhere(cluster, 1));
+});
+
+Deno.test("pbft: requests waiting while batches are in flight go out together", () => {
+  const cluster = new PbftTestCluster({ config: { maxInflightBatches: 1 } });
+  const clients = Array.from({ length: 20 }, (_, i) => client(cluster, `c${i}`));
+  for (const c of clients) c.put(`k-${c.id}`, "v", ["r0"]);
+  cluster.deliver();
+  const primary = cluster.replica("r0");
+  assert.equal(primary.service.executedLog.length, 20);
+  assert.ok(primary.machine.executed < 20, `20 requests in ${primary.machine.executed} batches`);
+});
+
+Deno.test("pbft: a repeated request executes once and is answered from the client table", () => {
+  const cluster = new PbftTestCluster();
+  const alice = client(cluster, "alice");
+  const request = alice.put("x", "1");
+  cluster.deliver();
+  cluster.replies.clear();
+  cluster.submit(request);
+  cluster.deliver();
+  for (const replica of cluster.replicas.values()) assert.deepEqual(replica.service.executedLog, [`${alice.id}:1`]);
+  assert.deepEqual(cluster.accepted(alice.id, 1, 4), ['"1"']);
+});
+
+Deno.test("pbft: checkpoints become stable and the log below them is discarded", () => {
+  const cluster = new PbftTestCluster({ config: { checkpointInterval: 4, windowSize: 8, maxInflightBatches: 1 } });
+  const alice = client(cluster, "alice");
+  for (let i = 0; i < 10; i++) {
+    alice.put("x", String(i));
+    cluster.deliver();
+  }
+  for (const replica of cluster.replicas.values()) {
+    assert.equal(replica.machine.executed, 10);
+    assert.equal(replica.machine.stable.sequence, 8);
+    assert.equal(replica.machine.stable.proof.length, 3);
+    assert.equal(replica.machine.committedAt(8), undefined, "sequence 8 discarded");
+    assert.ok(replica.machine.committedAt(9));
+  }
+});
+
+Deno.test("pbft: a silent primary is replaced by a view change and pending requests complete", () => {
+  const cluster = new PbftTestCluster({ config: { requestTimeoutTicks: 20, viewChangeTimeoutTicks: 20 } });
+  const alice = client(cluster, "alice");
+  cluster.crash("r0");
+  alice.put("x", "1");
+  cluster.deliver();
+  assert.ok(cluster.tickUntil(() => executedEverywhere(cluster, 1, ["r1", "r2", "r3"])));
+  for (const id of ["r1", "r2", "r3"]) {
+    assert.equal(cluster.replica(id).machine.view, 1);
+    assert.equal(cluster.replica(id).machine.primary, "r1");
+  }
+  assert.deepEqual(cluster.accepted(alice.id, 1, 2), ['"1"']);
+});
+
+Deno.test("pbft: a request prepared in the old view keeps its sequence in the new view", () => {
+  const cluster = new PbftTestCluster({ config: { requestTimeoutTicks: 20, viewChangeTimeoutTicks: 20 } });
+  const alice = client(cluster, "alice");
+  // Commits never arrive: every replica prepares sequence 1, none executes it.
+  cluster.drop = (message) => decodeMessages(message.frame).some((body) => body.type === "commit");
+  alice.put("x", "1");
+  cluster.deliver();
+  cluster.drop = () => false;
+  cluster.crash("r0");
+  assert.ok(cluster.tickUntil(() => executedEverywhere(cluster, 1, ["r1", "r2", "r3"])));
+  for (const id of ["r1", "r2", "r3"]) {
+    const committed = cluster.replica(id).machine.committedAt(1)!;
+    assert.equal(committed.batch.length, 1, "the prepared batch, not an empty one");
+    assert.deepEqual(cluster.replica(id).service.executedLog, [`${alice.id}:1`]);
+  }
+});
+
+Deno.test("pbft: a replica that was down catches up from the others", () => {
+  const cluster = new PbftTestCluster({ config: { checkpointInterval: 4, windowSize: 8, maxInflightBatches: 1 } });
+  const alice = client(cluster, "alice");
+  cluster.crash("r3");
+  for (let i = 0; i < 12; i++) {
+    alice.put("x", String(i));
+    cluster.deliver();
+  }
+  cluster.restart("r3");
+  assert.ok(cluster.tickUntil(() => executedEverywhere(cluster, 12)));
+  const late = cluster.replica("r3");
+  assert.equal(late.service.values.get("x"), "11");
+  assert.equal(late.machine.stats().stateTransfers, 1);
+});
+
+Deno.test("pbft: a replica restarts from its records with the same state", () => {
+  const cluster = new PbftTestCluster({ config: { checkpointInterval: 4, windowSize: 8, maxInflightBatches: 1 } });
+  const alice = client(cluster, "alice");
+  for (let i = 0; i < 6; i++) {
+    alice.put(`k${i}`, String(i));
+    cluster.deliver();
+  }
+  const before = cluster.replica("r2").service.snapshot();
+  cluster.crash("r2");
+  cluster.restart("r2");
+  assert.equal(cluster.replica("r2").machine.executed, 6);
+  assert.deepEqual(cluster.replica("r2").service.snapshot(), before);
+  alice.put("after", "restart");
+  cluster.deliver();
+  assert.ok(executedEverywhere(cluster, 7));
+});
+
+Deno.test("pbft: read-only requests are answered in one round trip by a quorum", () => {
+  const cluster = new PbftTestCluster();
+  const alice = client(cluster, "alice");
+  alice.put("x", "1");
+  cluster.deliver();
+  const read = alice.get("x");
+  cluster.deliver();
+  assert.deepEqual(cluster.accepted(alice.id, read.sequence, 3), ['"1"']);
+  for (const replica of cluster.replicas.values()) assert.equal(replica.machine.executed, 1, "reads are not ordered");
+});
+
+Deno.test("pbft: forged, replayed and equivocating messages change nothing and are counted", () => {
+  const cluster = new PbftTestCluster();
+  const alice = client(cluster, "alice");
+  const request = alice.put("x", "1", ["r0"]);
+  cluster.deliver();
+  const backup = cluster.replica("r1");
+  // A pre-prepare for sequence 2 "from the primary", signed by r3.
+  const batch = [request];
+  const digest = batchDigest(batch);
+  const forged: PrePrepare = {
+    type: "prePrepare",
+    view: 0,
+    sequence: 2,
+    digest,
+    batch,
+    signature: cluster.keys.signer("r3").sign(prePrepareSigningBytes(0, 2, digest)),
+  };
+  cluster.inject("r1", "r3", forged);
+  assert.equal(backup.machine.stats().rejected.r3?.["bad-signature"], 1);
+  // The primary's real pre-prepare for sequence 1, replayed.
+  const genuine: PrePrepare = {
+    ...forged,
+    sequence: 1,
+    signature: cluster.keys.signer("r0").sign(prePrepareSigningBytes(0, 1, digest)),
+  };
+  cluster.inject("r1", "r0", genuine);
+  // A second, different pre-prepare for sequence 1 from the primary: equivocation.
+  const other = alice.put("x", "2", []);
+  const otherDigest = batchDigest([other]);
+  cluster.inject("r1", "r0", {
+    ...genuine,
+    digest: otherDigest,
+    batch: [other],
+    signature: cluster.keys.signer("r0").sign(prePrepareSigningBytes(0, 1, otherDigest)),
+  });
+  cluster.deliver();
+  assert.equal(backup.machine.executed, 1);
+  assert.deepEqual(backup.service.executedLog, [`${alice.id}:1`]);
+  // Messages from a stranger are refused outright.
+  cluster.inject("r1", "evil", { type: "commit", view: 0, sequence: 2, digest });
+  assert.equal(backup.machine.stats().rejected.clients?.["not-member"], 1);
+});
