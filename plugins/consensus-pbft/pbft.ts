@@ -1043,7 +1043,8 @@ export class Pbft {
     ) {
       this.#send([from], this.#newView);
     }
-    if (this.#viewChanging && status.viewChanging && status.view === this.#view) {
+    if (this.#viewChanging && (status.view < this.#view || (status.viewChanging && status.view === this.#view))) {
+      // The peer has not joined our view change (yet): with f + 1 of these it will.
       const own = this.#viewChanges.get(this.id);
       if (own) this.#send([from], own);
     }

@@ -1,0 +1,315 @@
+/**
+ * The seeded PBFT simulation. A seed decides everything: 4 or 7 replicas
+ * (f = 1 or 2), up to f of them Byzantine with a behaviour each, the
+ * network's delays, losses, duplicates and partitions, crashes and restarts
+ * of correct replicas (while Byzantine plus crashed stay within f), clock
+ * skew between replicas, and clients writing and reading a few keys.
+ *
+ * Checked after every event, on the correct replicas: **agreement** (they
+ * execute the same requests in the same order, and the same batch at each
+ * sequence) and **validity** (only requests clients issued execute, with the
+ * operations they signed, each at most once). At the end: the client
+ * history is **linearizable**, and **liveness**: once the network is calm
+ * and every correct replica is up, every client's requests complete.
+ *
+ * @module
+ */
+import { seededRandom } from "../../../core/random.ts";
+import { decodeMessages, encodeMessages } from "../../../plugins/consensus-pbft/codec.ts";
+import { Membership } from "../../../plugins/consensus-pbft/membership.ts";
+import type { PbftConfig } from "../../../plugins/consensus-pbft/pbft.ts";
+import type { Execution, MessageBody } from "../../../plugins/consensus-pbft/types.ts";
+import { FakeKeys } from "../../support/pbft_fakes.ts";
+import { EventQueue } from "../event_queue.ts";
+import { checkLinearizable, type KvOperation } from "../linearizability.ts";
+import { SimNetwork } from "../network.ts";
+import { PbftSimClient } from "./clients.ts";
+import { type Behaviour, BEHAVIOURS, ByzantineReplica, HonestReplica, type SimReplica } from "./replicas.ts";
+
+/** What one run found. */
+export interface PbftSimResult {
+  /** The seed. */
+  seed: number;
+  /** Replicas. */
+  size: number;
+  /** The Byzantine replicas and their behaviours. */
+  byzantine: Record<string, Behaviour>;
+  /** Every violation, first one first; empty when the run is correct. */
+  violations: string[];
+  /** Operations the clients completed. */
+  completed: number;
+  /** The highest view any correct replica reached. */
+  maxView: number;
+  /** Crashes of correct replicas. */
+  crashes: number;
+  /** State transfers on correct replicas. */
+  stateTransfers: number;
+  /** Frames that failed to decode. */
+  garbageFrames: number;
+  /** Messages handed to the network. */
+  messages: number;
+}
+
+/** Choices a caller may force instead of the seed's. */
+export interface PbftSimOptions {
+  /** Replicas. */
+  size?: 4 | 7;
+  /** Behaviours of the Byzantine replicas (at most f). */
+  byzantine?: Behaviour[];
+  /** Print every event. */
+  trace?: (line: string) => void;
+}
+
+const TICK_MS = 10;
+const FAULTS_END_MS = 2_000;
+const CLIENTS_STOP_MS = 3_500;
+const END_MS = 6_000;
+const KEYS = ["k0", "k1", "k2"];
+
+/** Runs one seeded schedule. */
+export function runPbftSimulation(seed: number, options: PbftSimOptions = {}): PbftSimResult {
+  const random = seededRandom(seed);
+  const size = options.size ?? (random.next() < 0.7 ? 4 : 7);
+  const members = Array.from({ length: size }, (_, i) => `r${i}`);
+  const membership = new Membership(members);
+  const f = membership.f;
+  const keys = new FakeKeys();
+  const queue = new EventQueue();
+  const network = new SimNetwork(queue, random, {
+    minDelayMs: 1,
+    maxDelayMs: 2 + Math.floor(random.next() * 25),
+    dropRatio: random.next() < 0.3 ? 0 : random.next() * 0.08,
+    duplicateRatio: random.next() * 0.05,
+  });
+  const config: Partial<PbftConfig> = {
+    checkpointInterval: 8,
+    windowSize: 32,
+    maxInflightBatches: 1 + Math.floor(random.next() * 4),
+    maxBatchRequests: 1 + Math.floor(random.next() * 8),
+    requestTimeoutTicks: 30,
+    viewChangeTimeoutTicks: 30,
+    statusTicks: 10,
+  };
+  const clientIds = Array.from({ length: 3 + Math.floor(random.next() * 3) }, (_, i) => `key:c${i}`);
+  const context = { members, config, verifier: keys, random };
+
+  const byzantineCount = options.byzantine?.length ?? Math.floor(random.next() * (f + 1));
+  const shuffled = [...members].sort(() => random.next() - 0.5);
+  const byzantine: Record<string, Behaviour> = {};
+  for (let i = 0; i < byzantineCount; i++) {
+    byzantine[shuffled[i]] = options.byzantine?.[i] ?? BEHAVIOURS[Math.floor(random.next() * BEHAVIOURS.length)];
+  }
+  const replicas = new Map<string, SimReplica>();
+  for (const id of members) {
+    const signer = keys.signer(id);
+    replicas.set(
+      id,
+      byzantine[id]
+        ? new ByzantineReplica(id, byzantine[id], signer, context, clientIds)
+        : new HonestReplica(id, signer, context),
+    );
+  }
+  const honest = [...replicas.values()].filter((replica): replica is HonestReplica => !replica.byzantine);
+
+  const violations: string[] = [];
+  const history: KvOperation[] = [];
+  const issued = new Map<string, string>();
+  let garbageFrames = 0;
+  const trace = options.trace;
+
+  // ---- the checks --------------------------------------------------------------
+  const referenceLog: string[] = [];
+  const referenceBatches = new Map<number, string>();
+  const checked = new Map<string, { log: string[]; length: number; seen: Set<string> }>();
+
+  function violation(text: string): void {
+    if (violations.length < 20) violations.push(`${queue.nowMs.toFixed(1)} ms: ${text}`);
+  }
+
+  function checkExecutions(replica: HonestReplica, executions: Execution[]): void {
+    const bySequence = new Map<number, string[]>();
+    for (const { sequence, request, results } of executions) {
+      const list = bySequence.get(sequence) ?? [];
+      list.push(`${request.client}:${request.sequence}`);
+      bySequence.set(sequence, list);
+      if (results === undefined) continue;
+      const expected = issued.get(`${request.client}:${request.sequence}`);
+      const operations = JSON.stringify(request.operations.map((op) => JSON.parse(new TextDecoder().decode(op))));
+      if (expected !== operations) {
+        violation(
+          `validity: ${replica.id} executed ${request.client}:${request.sequence} = ${operations}, never issued`,
+        );
+      }
+    }
+    for (const [sequence, list] of bySequence) {
+      const key = list.join(",");
+      const reference = referenceBatches.get(sequence);
+      if (reference === undefined) referenceBatches.set(sequence, key);
+      else if (reference !== key) {
+        violation(`agreement: ${replica.id} executed [${key}] at ${sequence}, another correct replica [${reference}]`);
+      }
+    }
+  }
+
+  function checkLog(replica: HonestReplica): void {
+    const log = replica.service.executedLog;
+    let state = checked.get(replica.id);
+    if (!state || state.log !== log) {
+      state = { log, length: 0, seen: new Set() };
+      checked.set(replica.id, state);
+    }
+    const base = replica.service.logBase;
+    for (let i = state.length; i < log.length; i++) {
+      const entry = log[i];
+      const position = base + i;
+      if (state.seen.has(entry)) violation(`validity: ${replica.id} executed ${entry} twice`);
+      state.seen.add(entry);
+      if (!issued.has(entry)) violation(`validity: ${replica.id} executed ${entry}, which no client issued`);
+      if (referenceLog[position] === undefined) referenceLog[position] = entry;
+      else if (referenceLog[position] !== entry) {
+        violation(
+          `agreement: ${replica.id} executed ${entry} as request ${position + 1}, another correct replica ${
+            referenceLog[position]
+          }`,
+        );
+      }
+    }
+    state.length = log.length;
+  }
+
+  // ---- moving messages ------------------------------------------------------------
+  const clients = new Map<string, PbftSimClient>();
+
+  function flush(replica: SimReplica): void {
+    for (const sent of replica.drain()) {
+      // What a Byzantine replica sends always crosses the codec; a sample of the rest does too.
+      const encode = sent.frame !== undefined || replica.byzantine || random.next() < 0.05;
+      const payload: Uint8Array | MessageBody[] = sent.frame ?? (encode ? encodeMessages([sent.body!]) : [sent.body!]);
+      for (const to of sent.to) network.send(replica.id, to, () => deliver(replica.id, to, payload));
+    }
+    if (replica instanceof HonestReplica) {
+      checkExecutions(replica, replica.takeExecutions());
+      checkLog(replica);
+    }
+  }
+
+  function deliver(from: string, to: string, payload: Uint8Array | MessageBody[]): void {
+    let bodies: MessageBody[];
+    try {
+      bodies = payload instanceof Uint8Array ? decodeMessages(payload) : payload;
+    } catch {
+      garbageFrames++;
+      return;
+    }
+    const client = clients.get(to);
+    if (client) {
+      for (const body of bodies) if (body.type === "reply") client.onReply(from, body);
+      return;
+    }
+    const replica = replicas.get(to)!;
+    for (const body of bodies) {
+      trace?.(`${queue.nowMs.toFixed(1)} ${from} -> ${to} ${body.type}`);
+      replica.receive(from, body);
+    }
+    flush(replica);
+  }
+
+  function sendFromClient(from: string, to: string[], body: MessageBody): void {
+    const frame = encodeMessages([body]);
+    for (const receiver of to) network.send(from, receiver, () => deliver(from, receiver, frame));
+  }
+
+  // ---- the schedule ----------------------------------------------------------------
+  for (const replica of replicas.values()) {
+    const periodMs = TICK_MS * (0.8 + 0.4 * random.next()); // clock skew
+    const tick = () => {
+      replica.tick();
+      flush(replica);
+      if (queue.nowMs < END_MS) queue.after(periodMs, tick);
+    };
+    queue.after(random.between(0, periodMs), tick);
+    flush(replica);
+  }
+
+  const environment = { queue, random, membership, send: sendFromClient, history, issued, keys: KEYS };
+  for (const id of clientIds) {
+    const client = new PbftSimClient(id, keys.signer(id), environment);
+    clients.set(id, client);
+    queue.after(random.between(0, 50), () => client.start(CLIENTS_STOP_MS));
+  }
+
+  let crashes = 0;
+  const crashed = new Set<HonestReplica>();
+  const budget = f - byzantineCount;
+  const faultEvents = Math.floor(random.next() * 12);
+  for (let i = 0; i < faultEvents; i++) {
+    const atMs = random.between(100, FAULTS_END_MS - 300);
+    const kind = random.next();
+    queue.at(atMs, () => {
+      if (kind < 0.45) {
+        const victim = honest[Math.floor(random.next() * honest.length)];
+        if (!victim.up || crashed.size >= budget) return;
+        trace?.(`${queue.nowMs.toFixed(1)} crash ${victim.id}`);
+        victim.crash();
+        crashed.add(victim);
+        crashes++;
+        queue.after(random.between(100, 1_200), () => {
+          if (!crashed.has(victim)) return;
+          trace?.(`${queue.nowMs.toFixed(1)} restart ${victim.id}`);
+          crashed.delete(victim);
+          victim.restart();
+          flush(victim);
+        });
+      } else if (kind < 0.7) {
+        // Split everyone (clients too) into two sides at random for a while.
+        const sides: string[][] = [[], []];
+        for (const id of [...members, ...clientIds]) sides[random.next() < 0.5 ? 0 : 1].push(id);
+        trace?.(`${queue.nowMs.toFixed(1)} split ${sides[0].join(",")} | ${sides[1].join(",")}`);
+        network.partition(sides);
+        queue.after(random.between(50, 400), () => network.heal());
+      } else {
+        // Cut one replica off (often the primary, as the clients still reach it).
+        const primary = honest.find((replica) => replica.up)?.machine.primary ?? members[0];
+        const isolated = random.next() < 0.5 ? primary : members[Math.floor(random.next() * size)];
+        trace?.(`${queue.nowMs.toFixed(1)} isolate ${isolated}`);
+        network.partition([[isolated, ...clientIds]]);
+        queue.after(random.between(100, 800), () => network.heal());
+      }
+    });
+  }
+  queue.at(FAULTS_END_MS, () => {
+    trace?.(`${queue.nowMs.toFixed(1)} calm`);
+    network.heal();
+    network.faults = { minDelayMs: 1, maxDelayMs: 5, dropRatio: 0, duplicateRatio: 0 };
+    for (const victim of crashed) {
+      victim.restart();
+      flush(victim);
+    }
+    crashed.clear();
+    for (const client of clients.values()) client.mark(queue.nowMs);
+  });
+
+  queue.runUntil(END_MS);
+
+  // ---- the end ---------------------------------------------------------------------
+  for (const client of clients.values()) {
+    if (client.busy) violation(`liveness: ${client.id} still waits at the end`);
+    else if (client.completedSinceMark === 0) violation(`liveness: ${client.id} completed nothing once calm`);
+  }
+  const fullHistory = [...history, ...[...clients.values()].flatMap((client) => client.unfinished())];
+  const linearizable = checkLinearizable(fullHistory);
+  if (!linearizable.ok) violation(`linearizability: the history of key ${linearizable.key} is not linearizable`);
+
+  return {
+    seed,
+    size,
+    byzantine,
+    violations,
+    completed: [...clients.values()].reduce((sum, client) => sum + client.completed, 0),
+    maxView: Math.max(...honest.map((replica) => replica.machine.view)),
+    crashes,
+    stateTransfers: honest.reduce((sum, replica) => sum + replica.machine.stats().stateTransfers, 0),
+    garbageFrames,
+    messages: network.counts.sent,
+  };
+}
