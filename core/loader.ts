@@ -10,10 +10,11 @@
  */
 import type { Clock } from "./clock.ts";
 import { instanceIssues } from "./contracts.ts";
-import { SwitchyardError, toError } from "./errors.ts";
+import { SwitchyardError, toError, ValidationError } from "./errors.ts";
 import { childLogger, type Logger } from "./logger.ts";
 import type { HybridManager } from "./manager.ts";
 import { type Manifest, type ManifestEntry, parseManifest } from "./manifest.ts";
+import { parseNpmSpecifier } from "./npm_specifier.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Mode } from "./mode.ts";
 import { type Permission, type Plugin, type PluginContext, pluginIssues, type PluginKind } from "./plugin.ts";
@@ -148,16 +149,16 @@ function toBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-/** `npm:pkg@1.2/sub` → `pkg/sub`, for runtimes that resolve bare specifiers from node_modules. */
+/**
+ * `npm:pkg@1.2/sub` → `pkg/sub`, for runtimes that resolve bare specifiers
+ * from node_modules. Throws a `ValidationError` (`PLUGIN_INVALID`, field
+ * `module`) for anything but a valid npm package name with an optional range
+ * and subpath (see `npm_specifier.ts`): a path or URL after `npm:` would
+ * become a bare specifier that loads a local file with no integrity check.
+ */
 export function npmToBare(specifier: string): string {
-  const rest = specifier.slice("npm:".length);
-  const scoped = rest.startsWith("@");
-  const parts = rest.split("/");
-  const nameParts = scoped ? parts.slice(0, 2) : parts.slice(0, 1);
-  const last = nameParts.length - 1;
-  const at = nameParts[last].indexOf("@");
-  if (at > 0) nameParts[last] = nameParts[last].slice(0, at);
-  return [...nameParts, ...parts.slice(nameParts.length)].join("/");
+  const { name, subpath } = parseNpmSpecifier(specifier, "module");
+  return name + subpath;
 }
 
 /**
@@ -304,7 +305,7 @@ async function prepare(
   manifestUrl: URL,
   options: LoaderOptions,
 ): Promise<Candidate> {
-  const exports = await importEntry(entry, manifestUrl, options);
+  const exports = await importEntry(entry, index, manifestUrl, options);
   const plugin = (exports.default ?? exports.plugin) as Plugin | undefined;
   const issues = pluginIssues(plugin);
   if (issues.length > 0) {
@@ -357,6 +358,7 @@ async function prepare(
 
 async function importEntry(
   entry: ManifestEntry,
+  index: number,
   manifestUrl: URL,
   options: LoaderOptions,
 ): Promise<Record<string, unknown>> {
@@ -371,7 +373,16 @@ async function importEntry(
     return await load();
   }
   if (entry.module.startsWith("npm:")) {
-    const specifier = host.runtime === "deno" ? entry.module : npmToBare(entry.module);
+    // Checked again here, before anything is imported, whatever the manifest schema let through.
+    let specifier: string;
+    try {
+      const { name, subpath } = parseNpmSpecifier(entry.module, `plugins.${index}.module`);
+      specifier = host.runtime === "deno" ? entry.module : name + subpath;
+    } catch (error) {
+      const issues = error instanceof ValidationError ? error.issues : [];
+      const detail = issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ");
+      throw new PluginFailure("import", `refused before importing (PLUGIN_INVALID): ${detail}`);
+    }
     try {
       return await host.importModule(specifier);
     } catch (error) {
