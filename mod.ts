@@ -99,6 +99,7 @@ export type {
   LoadedPlugins,
   LoaderOptions,
   ModuleHost,
+  ReadFileOptions,
   PluginRecord,
   PluginStage,
 } from "./core/loader.ts";

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import * as v from "valibot";
 import type { Clock } from "./clock.ts";
 import { instanceIssues } from "./contracts.ts";
 import { SwitchyardError, toError, ValidationError } from "./errors.ts";
@@ -23,6 +24,7 @@ import type { NetworkSample } from "./sample.ts";
 import { satisfies } from "./semver.ts";
 import { validateStandard } from "./standard_schema.ts";
 import { runWithTimeout } from "./timeout.ts";
+import { parseOrThrow } from "./validation.ts";
 import { CORE_VERSION } from "./version.ts";
 
 /** What the loader needs from the runtime: files, imports, permissions. */
@@ -31,12 +33,24 @@ export interface ModuleHost {
   readonly runtime: Runtime;
   /** Turns a manifest location (a path relative to the working directory, or a URL) into a URL. */
   resolve(location: string | URL): URL;
-  /** Reads a file's bytes. */
-  readFile(url: URL): Promise<Uint8Array>;
+  /**
+   * Reads a file's bytes: a regular file only (refuse FIFOs, devices and
+   * directories, also behind a symlink), of at most `options.maxBytes`,
+   * abandoned when `options.signal` aborts.
+   */
+  readFile(url: URL, options: ReadFileOptions): Promise<Uint8Array>;
   /** Imports a module by specifier (`npm:…` or a `data:` URL). */
   importModule(specifier: string): Promise<Record<string, unknown>>;
   /** Whether the process has `permission` (always true where the runtime has no permission model). */
   hasPermission(permission: Permission): boolean;
+}
+
+/** Bounds of {@linkcode ModuleHost.readFile}. */
+export interface ReadFileOptions {
+  /** Refuse a file larger than this. */
+  maxBytes: number;
+  /** Aborted when the loader's `importTimeoutMs` runs out. */
+  signal?: AbortSignal;
 }
 
 /** Built-in plugin modules by id, each a literal dynamic import. */
@@ -94,6 +108,10 @@ export interface LoaderOptions {
   coreVersion?: string;
   /** Bound of one `create()` (default 30 s). */
   createTimeoutMs?: number;
+  /** Largest manifest or path module read, in bytes (default 16 MiB, at most 1 GiB). */
+  maxModuleBytes?: number;
+  /** Bound of reading the manifest, and of reading and importing one module (default 30 s). */
+  importTimeoutMs?: number;
   /** The latest medians, given to plugins as `context.network()`. */
   network?: () => NetworkSample;
 }
@@ -113,6 +131,15 @@ export interface LoadedPlugins {
   /** Calls `close()` on every instance that has one, in reverse creation order. */
   close(): Promise<void>;
 }
+
+/** The bounds of the import stage, validated from {@linkcode LoaderOptions}. */
+const ImportLimits = v.object({
+  maxModuleBytes: v.optional(
+    v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1024 * 1024 * 1024)),
+    16 * 1024 * 1024,
+  ),
+  importTimeoutMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 30_000),
+});
 
 class PluginFailure extends Error {
   constructor(readonly stage: PluginStage, message: string) {
@@ -176,11 +203,22 @@ export function npmToBare(specifier: string): string {
  */
 export async function loadPlugins(location: string | URL, options: LoaderOptions): Promise<LoadedPlugins> {
   const { host } = options;
+  const limits = parseOrThrow(
+    ImportLimits,
+    { maxModuleBytes: options.maxModuleBytes, importTimeoutMs: options.importTimeoutMs },
+    "loader options",
+  );
   const url = host.resolve(location);
   const source = url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href;
   let text: string;
   try {
-    text = new TextDecoder().decode(await host.readFile(url));
+    const read = await runWithTimeout(
+      options.clock,
+      limits.importTimeoutMs,
+      (signal) => readBounded(host, url, limits.maxModuleBytes, signal),
+    );
+    if (read.timedOut) throw new Error(`reading did not finish within ${limits.importTimeoutMs} ms (importTimeoutMs)`);
+    text = new TextDecoder().decode(read.value);
   } catch (error) {
     throw new SwitchyardError("MANIFEST_INVALID", `manifest ${source} cannot be read: ${toError(error).message}`);
   }
@@ -208,7 +246,7 @@ export async function loadPlugins(location: string | URL, options: LoaderOptions
     const record = records[index];
     if (!entry.enabled) return;
     try {
-      const candidate = await prepare(entry, index, record, url, options);
+      const candidate = await prepare(entry, index, record, url, options, limits);
       candidates.set(entry.id, candidate);
     } catch (error) {
       if (error instanceof PluginFailure) fail(record, error.stage, error.message);
@@ -304,8 +342,20 @@ async function prepare(
   record: PluginRecord,
   manifestUrl: URL,
   options: LoaderOptions,
+  limits: v.InferOutput<typeof ImportLimits>,
 ): Promise<Candidate> {
-  const exports = await importEntry(entry, index, manifestUrl, options);
+  const imported = await runWithTimeout(
+    options.clock,
+    limits.importTimeoutMs,
+    (signal) => importEntry(entry, index, manifestUrl, options, limits.maxModuleBytes, signal),
+  );
+  if (imported.timedOut) {
+    throw new PluginFailure(
+      "import",
+      `${entry.module} was not read and imported within ${limits.importTimeoutMs} ms (importTimeoutMs)`,
+    );
+  }
+  const exports = imported.value;
   const plugin = (exports.default ?? exports.plugin) as Plugin | undefined;
   const issues = pluginIssues(plugin);
   if (issues.length > 0) {
@@ -361,6 +411,8 @@ async function importEntry(
   index: number,
   manifestUrl: URL,
   options: LoaderOptions,
+  maxModuleBytes: number,
+  signal: AbortSignal,
 ): Promise<Record<string, unknown>> {
   const { host } = options;
   if (entry.module.startsWith("builtin:")) {
@@ -397,7 +449,7 @@ async function importEntry(
   }
   let bytes: Uint8Array;
   try {
-    bytes = await host.readFile(moduleUrl);
+    bytes = await readBounded(host, moduleUrl, maxModuleBytes, signal);
   } catch (error) {
     throw new PluginFailure("import", `cannot read module ${moduleUrl.pathname}: ${toError(error).message}`);
   }
@@ -418,6 +470,15 @@ async function importEntry(
         "(a path plugin must be one self-contained module; bundle its relative imports)",
     );
   }
+}
+
+/** Reads through the host, and checks the bound again for hosts that do not keep it. */
+async function readBounded(host: ModuleHost, url: URL, maxBytes: number, signal: AbortSignal): Promise<Uint8Array> {
+  const bytes = await host.readFile(url, { maxBytes, signal });
+  if (bytes.byteLength > maxBytes) {
+    throw new Error(`${bytes.byteLength} bytes, more than the ${maxBytes}-byte limit (maxModuleBytes)`);
+  }
+  return bytes;
 }
 
 function resolveDependencies(
