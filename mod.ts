@@ -99,9 +99,9 @@ export type {
   LoadedPlugins,
   LoaderOptions,
   ModuleHost,
-  ReadFileOptions,
   PluginRecord,
   PluginStage,
+  ReadFileOptions,
 } from "./core/loader.ts";
 export { UnavailableImplementation } from "./core/slots.ts";
 export { CORE_VERSION } from "./core/version.ts";
