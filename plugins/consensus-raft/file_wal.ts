@@ -125,13 +125,19 @@ export class FileWal implements RaftStorage {
     const { records, validBytes, torn } = scanRecords(bytes, this.#path, (record) => replayRecord(state, record));
     this.#state = state;
     this.recovery = { records, tornTailBytes: bytes.byteLength - validBytes };
-    this.#file = await open(this.#path, "r+");
-    if (torn) {
-      const copy = await this.#keepTornTail(bytes.subarray(validBytes), validBytes);
-      this.recovery.tornTail = { ...torn, copy };
-      await this.#file.truncate(validBytes);
-      await this.#file.datasync();
+    const file = await open(this.#path, "r+");
+    try {
+      if (torn) {
+        const copy = await this.#keepTornTail(bytes.subarray(validBytes), validBytes);
+        this.recovery.tornTail = { ...torn, copy };
+        await file.truncate(validBytes);
+        await file.datasync();
+      }
+    } catch (error) {
+      await file.close();
+      throw error;
     }
+    this.#file = file;
     this.#fileBytes = validBytes;
     if (records === 0) return null;
     return { hardState: { ...state.hardState }, snapshot: state.snapshot, entries: [...state.entries] };

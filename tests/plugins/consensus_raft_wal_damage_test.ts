@@ -207,7 +207,9 @@ Deno.test("file WAL: a crash while creating the log leaves a partial header, whi
     assert.equal(await again.load(), null);
     await again.save({ entries: [entryOf(0)], hardState: hardStateOf(0) });
     await again.close();
-    assert.deepEqual((await new FileWal(directory).load())?.hardState, hardStateOf(0));
+    const reopened = new FileWal(directory);
+    assert.deepEqual((await reopened.load())?.hardState, hardStateOf(0));
+    await reopened.close();
   });
 });
 
