@@ -101,6 +101,7 @@ export type {
   ModuleHost,
   PluginRecord,
   PluginStage,
+  ReadFileOptions,
 } from "./core/loader.ts";
 export { UnavailableImplementation } from "./core/slots.ts";
 export { CORE_VERSION } from "./core/version.ts";

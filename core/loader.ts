@@ -8,12 +8,14 @@
  *
  * @module
  */
+import * as v from "valibot";
 import type { Clock } from "./clock.ts";
 import { instanceIssues } from "./contracts.ts";
-import { SwitchyardError, toError } from "./errors.ts";
+import { SwitchyardError, toError, ValidationError } from "./errors.ts";
 import { childLogger, type Logger } from "./logger.ts";
 import type { HybridManager } from "./manager.ts";
 import { type Manifest, type ManifestEntry, parseManifest } from "./manifest.ts";
+import { parseNpmSpecifier } from "./npm_specifier.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Mode } from "./mode.ts";
 import { type Permission, type Plugin, type PluginContext, pluginIssues, type PluginKind } from "./plugin.ts";
@@ -22,6 +24,7 @@ import type { NetworkSample } from "./sample.ts";
 import { satisfies } from "./semver.ts";
 import { validateStandard } from "./standard_schema.ts";
 import { runWithTimeout } from "./timeout.ts";
+import { parseOrThrow } from "./validation.ts";
 import { CORE_VERSION } from "./version.ts";
 
 /** What the loader needs from the runtime: files, imports, permissions. */
@@ -30,12 +33,24 @@ export interface ModuleHost {
   readonly runtime: Runtime;
   /** Turns a manifest location (a path relative to the working directory, or a URL) into a URL. */
   resolve(location: string | URL): URL;
-  /** Reads a file's bytes. */
-  readFile(url: URL): Promise<Uint8Array>;
+  /**
+   * Reads a file's bytes: a regular file only (refuse FIFOs, devices and
+   * directories, also behind a symlink), of at most `options.maxBytes`,
+   * abandoned when `options.signal` aborts.
+   */
+  readFile(url: URL, options: ReadFileOptions): Promise<Uint8Array>;
   /** Imports a module by specifier (`npm:…` or a `data:` URL). */
   importModule(specifier: string): Promise<Record<string, unknown>>;
   /** Whether the process has `permission` (always true where the runtime has no permission model). */
   hasPermission(permission: Permission): boolean;
+}
+
+/** Bounds of {@linkcode ModuleHost.readFile}. */
+export interface ReadFileOptions {
+  /** Refuse a file larger than this. */
+  maxBytes: number;
+  /** Aborted when the loader's `importTimeoutMs` runs out. */
+  signal?: AbortSignal;
 }
 
 /** Built-in plugin modules by id, each a literal dynamic import. */
@@ -93,6 +108,10 @@ export interface LoaderOptions {
   coreVersion?: string;
   /** Bound of one `create()` (default 30 s). */
   createTimeoutMs?: number;
+  /** Largest manifest or path module read, in bytes (default 16 MiB, at most 1 GiB). */
+  maxModuleBytes?: number;
+  /** Bound of reading the manifest, and of reading and importing one module (default 30 s). */
+  importTimeoutMs?: number;
   /** The latest medians, given to plugins as `context.network()`. */
   network?: () => NetworkSample;
 }
@@ -112,6 +131,15 @@ export interface LoadedPlugins {
   /** Calls `close()` on every instance that has one, in reverse creation order. */
   close(): Promise<void>;
 }
+
+/** The bounds of the import stage, validated from {@linkcode LoaderOptions}. */
+const ImportLimits = v.object({
+  maxModuleBytes: v.optional(
+    v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1024 * 1024 * 1024)),
+    16 * 1024 * 1024,
+  ),
+  importTimeoutMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 30_000),
+});
 
 class PluginFailure extends Error {
   constructor(readonly stage: PluginStage, message: string) {
@@ -148,16 +176,16 @@ function toBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-/** `npm:pkg@1.2/sub` → `pkg/sub`, for runtimes that resolve bare specifiers from node_modules. */
+/**
+ * `npm:pkg@1.2/sub` → `pkg/sub`, for runtimes that resolve bare specifiers
+ * from node_modules. Throws a `ValidationError` (`PLUGIN_INVALID`, field
+ * `module`) for anything but a valid npm package name with an optional range
+ * and subpath (see `npm_specifier.ts`): a path or URL after `npm:` would
+ * become a bare specifier that loads a local file with no integrity check.
+ */
 export function npmToBare(specifier: string): string {
-  const rest = specifier.slice("npm:".length);
-  const scoped = rest.startsWith("@");
-  const parts = rest.split("/");
-  const nameParts = scoped ? parts.slice(0, 2) : parts.slice(0, 1);
-  const last = nameParts.length - 1;
-  const at = nameParts[last].indexOf("@");
-  if (at > 0) nameParts[last] = nameParts[last].slice(0, at);
-  return [...nameParts, ...parts.slice(nameParts.length)].join("/");
+  const { name, subpath } = parseNpmSpecifier(specifier, "module");
+  return name + subpath;
 }
 
 /**
@@ -175,11 +203,22 @@ export function npmToBare(specifier: string): string {
  */
 export async function loadPlugins(location: string | URL, options: LoaderOptions): Promise<LoadedPlugins> {
   const { host } = options;
+  const limits = parseOrThrow(
+    ImportLimits,
+    { maxModuleBytes: options.maxModuleBytes, importTimeoutMs: options.importTimeoutMs },
+    "loader options",
+  );
   const url = host.resolve(location);
   const source = url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href;
   let text: string;
   try {
-    text = new TextDecoder().decode(await host.readFile(url));
+    const read = await runWithTimeout(
+      options.clock,
+      limits.importTimeoutMs,
+      (signal) => readBounded(host, url, limits.maxModuleBytes, signal),
+    );
+    if (read.timedOut) throw new Error(`reading did not finish within ${limits.importTimeoutMs} ms (importTimeoutMs)`);
+    text = new TextDecoder().decode(read.value);
   } catch (error) {
     throw new SwitchyardError("MANIFEST_INVALID", `manifest ${source} cannot be read: ${toError(error).message}`);
   }
@@ -207,7 +246,7 @@ export async function loadPlugins(location: string | URL, options: LoaderOptions
     const record = records[index];
     if (!entry.enabled) return;
     try {
-      const candidate = await prepare(entry, index, record, url, options);
+      const candidate = await prepare(entry, index, record, url, options, limits);
       candidates.set(entry.id, candidate);
     } catch (error) {
       if (error instanceof PluginFailure) fail(record, error.stage, error.message);
@@ -303,8 +342,20 @@ async function prepare(
   record: PluginRecord,
   manifestUrl: URL,
   options: LoaderOptions,
+  limits: v.InferOutput<typeof ImportLimits>,
 ): Promise<Candidate> {
-  const exports = await importEntry(entry, manifestUrl, options);
+  const imported = await runWithTimeout(
+    options.clock,
+    limits.importTimeoutMs,
+    (signal) => importEntry(entry, index, manifestUrl, options, limits.maxModuleBytes, signal),
+  );
+  if (imported.timedOut) {
+    throw new PluginFailure(
+      "import",
+      `${entry.module} was not read and imported within ${limits.importTimeoutMs} ms (importTimeoutMs)`,
+    );
+  }
+  const exports = imported.value;
   const plugin = (exports.default ?? exports.plugin) as Plugin | undefined;
   const issues = pluginIssues(plugin);
   if (issues.length > 0) {
@@ -357,8 +408,11 @@ async function prepare(
 
 async function importEntry(
   entry: ManifestEntry,
+  index: number,
   manifestUrl: URL,
   options: LoaderOptions,
+  maxModuleBytes: number,
+  signal: AbortSignal,
 ): Promise<Record<string, unknown>> {
   const { host } = options;
   if (entry.module.startsWith("builtin:")) {
@@ -371,7 +425,16 @@ async function importEntry(
     return await load();
   }
   if (entry.module.startsWith("npm:")) {
-    const specifier = host.runtime === "deno" ? entry.module : npmToBare(entry.module);
+    // Checked again here, before anything is imported, whatever the manifest schema let through.
+    let specifier: string;
+    try {
+      const { name, subpath } = parseNpmSpecifier(entry.module, `plugins.${index}.module`);
+      specifier = host.runtime === "deno" ? entry.module : name + subpath;
+    } catch (error) {
+      const issues = error instanceof ValidationError ? error.issues : [];
+      const detail = issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ");
+      throw new PluginFailure("import", `refused before importing (PLUGIN_INVALID): ${detail}`);
+    }
     try {
       return await host.importModule(specifier);
     } catch (error) {
@@ -386,7 +449,7 @@ async function importEntry(
   }
   let bytes: Uint8Array;
   try {
-    bytes = await host.readFile(moduleUrl);
+    bytes = await readBounded(host, moduleUrl, maxModuleBytes, signal);
   } catch (error) {
     throw new PluginFailure("import", `cannot read module ${moduleUrl.pathname}: ${toError(error).message}`);
   }
@@ -407,6 +470,15 @@ async function importEntry(
         "(a path plugin must be one self-contained module; bundle its relative imports)",
     );
   }
+}
+
+/** Reads through the host, and checks the bound again for hosts that do not keep it. */
+async function readBounded(host: ModuleHost, url: URL, maxBytes: number, signal: AbortSignal): Promise<Uint8Array> {
+  const bytes = await host.readFile(url, { maxBytes, signal });
+  if (bytes.byteLength > maxBytes) {
+    throw new Error(`${bytes.byteLength} bytes, more than the ${maxBytes}-byte limit (maxModuleBytes)`);
+  }
+  return bytes;
 }
 
 function resolveDependencies(

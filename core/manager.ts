@@ -58,6 +58,10 @@ export interface FromManifestOptions extends Omit<HybridManagerOptions, "plugins
   builtins?: BuiltinModules;
   /** Bound of one plugin's `create()` (default 30 s). */
   createTimeoutMs?: number;
+  /** Largest manifest or path module read, in bytes (default 16 MiB). */
+  maxModuleBytes?: number;
+  /** Bound of reading the manifest, and of reading and importing one module (default 30 s). */
+  importTimeoutMs?: number;
 }
 
 /** Per-probe counters. */
@@ -243,6 +247,8 @@ export class HybridManager {
       metrics,
       network: () => created?.detector.summary() ?? {},
       ...(options.createTimeoutMs !== undefined ? { createTimeoutMs: options.createTimeoutMs } : {}),
+      ...(options.maxModuleBytes !== undefined ? { maxModuleBytes: options.maxModuleBytes } : {}),
+      ...(options.importTimeoutMs !== undefined ? { importTimeoutMs: options.importTimeoutMs } : {}),
     });
     const slots = assignSlots(loaded);
     let manager: HybridManager;

@@ -20,8 +20,10 @@
 import * as v from "valibot";
 import { type FieldIssue, ValidationError } from "./errors.ts";
 import type { PluginKind } from "./plugin.ts";
+import { NPM_NAME_MAX_LENGTH, NPM_SPECIFIER_PATTERN, npmSpecifierProblem } from "./npm_specifier.ts";
 import { toFieldIssues } from "./validation.ts";
 
+const NPM_SPECIFIER = new RegExp(`^${NPM_SPECIFIER_PATTERN}$`);
 const PLUGIN_ID = /^(@[a-z0-9][a-z0-9-]*\/)?[a-z0-9][a-z0-9-]*$/;
 const pluginId = v.pipe(v.string(), v.regex(PLUGIN_ID, "must be a plugin id (lowercase letters, digits, -)"));
 const perModeSlot = v.strictObject({ datacenter: pluginId, internet: pluginId, hybrid: pluginId });
@@ -31,8 +33,14 @@ const ManifestEntrySchema = v.strictObject({
   module: v.pipe(
     v.string(),
     v.regex(
-      /^(builtin:[a-z0-9-]+|npm:\S+|\.{1,2}\/\S+)$/,
-      'must be "builtin:<id>", "npm:<package>" or a path starting with ./ or ../',
+      new RegExp(`^(builtin:[a-z0-9-]+|${NPM_SPECIFIER_PATTERN}|\\.{1,2}\\/\\S+)$`),
+      'must be "builtin:<id>", "npm:<package>[@<range>][/<subpath>]" with a valid npm package name ' +
+        "(no path or URL after npm:), or a path starting with ./ or ../",
+    ),
+    // What the pattern cannot say: the package name's length (reported only when the pattern holds).
+    v.check(
+      (module) => !NPM_SPECIFIER.test(module) || npmSpecifierProblem(module) === undefined,
+      `must name an npm package of at most ${NPM_NAME_MAX_LENGTH} characters`,
     ),
   ),
   integrity: v.optional(v.pipe(v.string(), v.regex(/^sha384-[A-Za-z0-9+/]{64}$/, "must be sha384-<base64 digest>"))),
@@ -58,7 +66,10 @@ const ManifestSchemaObject = v.strictObject({
 export interface ManifestEntry {
   /** The plugin's id; must equal the id the module declares. */
   id: string;
-  /** `builtin:<id>`, `npm:<package>`, or a path relative to the manifest (needs `integrity`). */
+  /**
+   * `builtin:<id>`, `npm:<package>[@<range>][/<subpath>]` (a valid npm package name; no path or URL), or a path
+   * relative to the manifest (needs `integrity`).
+   */
   module: string;
   /** `sha384-<base64>` of the module file; required for path modules. */
   integrity?: string;

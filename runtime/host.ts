@@ -1,16 +1,17 @@
 /**
  * The default {@linkcode ModuleHost}: files through `node:fs` (which Deno,
- * Bun and Node all provide), imports through the runtime's `import()`, and
+ * Bun and Node all provide; regular files only, bounded in size, see
+ * `bounded_read.ts`), imports through the runtime's `import()`, and
  * permissions from Deno's permission model where there is one.
  *
  * @module
  */
-import { readFile } from "node:fs/promises";
 import { cwd } from "node:process";
 import { pathToFileURL } from "node:url";
 import type { ModuleHost } from "../core/loader.ts";
 import type { Permission } from "../core/plugin.ts";
 import { currentRuntime } from "../core/runtime.ts";
+import { readRegularFile } from "./bounded_read.ts";
 
 /** Reads Deno's permission state; other runtimes have no permission model. */
 async function permissionChecker(): Promise<(permission: Permission) => boolean> {
@@ -39,7 +40,7 @@ export async function createHost(): Promise<ModuleHost> {
         : /^[a-z][a-z0-9+.-]*:/i.test(location)
         ? new URL(location)
         : pathToFileURL(location.startsWith("/") ? location : `${cwd()}/${location}`),
-    readFile: async (url) => new Uint8Array(await readFile(url)),
+    readFile: (url, options) => readRegularFile(url, options),
     importModule: (specifier) => import(specifier),
     hasPermission,
   };

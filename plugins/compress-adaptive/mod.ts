@@ -14,6 +14,7 @@ import { type Compressor, decodePayload } from "../../core/compressor.ts";
 import { decodeFrameHeader, FLAG_STORED } from "../../core/frame.ts";
 import { definePlugin, type Plugin } from "../../core/plugin.ts";
 import { seededRandom } from "../../core/random.ts";
+import { parseOrThrow } from "../../core/validation.ts";
 import { builtinDecoder, maxDecompressedBytesOption } from "../codecs.ts";
 import { lz4Compressor } from "../compress-lz4/mod.ts";
 import { noneCompressor } from "../compress-none/mod.ts";
@@ -76,7 +77,7 @@ export async function adaptiveCompressor(
   network: () => { bandwidthMbps?: number } = () => ({}),
   now: () => number = () => performance.now(),
 ): Promise<AdaptiveCompressor> {
-  const settings = v.parse(options, config);
+  const settings = parseOrThrow(options, config, "adaptiveCompressor");
   const maxBytes = settings.maxDecompressedBytes;
   const compressors = new Map<string, Compressor & { close?(): void }>();
   for (const label of settings.candidates) {

@@ -6,7 +6,7 @@
 import * as v from "valibot";
 import { type Compressor, DEFAULT_MAX_DECOMPRESSED_BYTES, framedCompressor } from "../../core/compressor.ts";
 import { definePlugin, type Plugin } from "../../core/plugin.ts";
-import { builtinDecoder, maxDecompressedBytesOption } from "../codecs.ts";
+import { builtinDecoder, checkMaxDecompressedBytes, maxDecompressedBytesOption } from "../codecs.ts";
 import { lz4Codec } from "./codec.ts";
 
 const options = v.strictObject({
@@ -14,9 +14,12 @@ const options = v.strictObject({
   maxDecompressedBytes: maxDecompressedBytesOption,
 });
 
-/** An LZ4 compressor that also decodes every other built-in codec's frames. */
+/** An LZ4 compressor that also decodes every other built-in codec's frames; `maxDecompressedBytes` is 1 … 1 GiB. */
 export function lz4Compressor(maxDecompressedBytes = DEFAULT_MAX_DECOMPRESSED_BYTES): Compressor {
-  return framedCompressor(lz4Codec, { maxDecompressedBytes, decoders: builtinDecoder });
+  return framedCompressor(lz4Codec, {
+    maxDecompressedBytes: checkMaxDecompressedBytes(maxDecompressedBytes, "lz4Compressor"),
+    decoders: builtinDecoder,
+  });
 }
 
 /** The plugin. */

@@ -8,7 +8,7 @@
 import * as v from "valibot";
 import { type Compressor, DEFAULT_MAX_DECOMPRESSED_BYTES, framedCompressor } from "../../core/compressor.ts";
 import { definePlugin, type Plugin } from "../../core/plugin.ts";
-import { builtinDecoder, maxDecompressedBytesOption, noneCodec } from "../codecs.ts";
+import { builtinDecoder, checkMaxDecompressedBytes, maxDecompressedBytesOption, noneCodec } from "../codecs.ts";
 
 const options = v.strictObject({
   /** Frames claiming more than this are rejected before any allocation. */
@@ -17,7 +17,10 @@ const options = v.strictObject({
 
 /** The identity codec as a compressor. */
 export function noneCompressor(maxDecompressedBytes = DEFAULT_MAX_DECOMPRESSED_BYTES): Compressor {
-  return framedCompressor(noneCodec, { maxDecompressedBytes, decoders: builtinDecoder });
+  return framedCompressor(noneCodec, {
+    maxDecompressedBytes: checkMaxDecompressedBytes(maxDecompressedBytes, "noneCompressor"),
+    decoders: builtinDecoder,
+  });
 }
 
 /** The plugin. */

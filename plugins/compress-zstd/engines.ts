@@ -8,8 +8,9 @@
  * @module
  */
 import * as zlib from "node:zlib";
-import { compress as wasmCompress, decompress as wasmDecompress, initZstd } from "../../wasm/zstd.js";
-import { checkZstdContentSize } from "./frame_size.ts";
+import { SwitchyardError } from "../../core/errors.ts";
+import { createZstd, type ZstdInstance } from "../../wasm/zstd.js";
+import { checkZstdFrame, withoutEmptyTrailingFrames } from "./frame_size.ts";
 import { ZstdWorkerPool } from "./pool.ts";
 
 /** Which implementation runs. */
@@ -21,7 +22,11 @@ export interface ZstdEngine {
   readonly name: ZstdEngineName;
   /** Compresses at `level`; `offload` runs it on a worker thread, keeping the event loop free. */
   compress(data: Uint8Array, level: number, offload: boolean): Promise<Uint8Array>;
-  /** Decompresses a frame declaring exactly `originalLength` bytes, never producing more. */
+  /**
+   * Decompresses a payload that is exactly one frame declaring exactly
+   * `originalLength` bytes, never producing more; trailing bytes and further
+   * frames are refused (`FRAME_INVALID`) by both engines alike.
+   */
   decompress(payload: Uint8Array, originalLength: number): Promise<Uint8Array>;
   /** Releases workers. */
   close(): void;
@@ -56,14 +61,14 @@ function nativeEngine(native: NativeZstd): ZstdEngine {
   let pool: ZstdWorkerPool | undefined;
   return {
     name: "native",
-    compress: (data, level, offload) => {
-      if (!offload) return Promise.resolve(plain(native.zstdCompressSync(data, options(data, level))));
+    compress: async (data, level, offload) => {
+      if (!offload) return withoutEmptyTrailingFrames(plain(native.zstdCompressSync(data, options(data, level))));
       pool ??= new ZstdWorkerPool();
-      return pool.compress(data, level, "native");
+      return withoutEmptyTrailingFrames(await pool.compress(data, level, "native"));
     },
-    decompress: (payload, originalLength) => {
-      checkZstdContentSize(payload, originalLength);
-      return Promise.resolve(
+    decompress: async (payload, originalLength) => {
+      checkZstdFrame(payload, originalLength);
+      return await Promise.resolve(
         plain(native.zstdDecompressSync(payload, { maxOutputLength: Math.max(1, originalLength) })),
       );
     },
@@ -71,31 +76,67 @@ function nativeEngine(native: NativeZstd): ZstdEngine {
   };
 }
 
-async function wasmEngine(): Promise<ZstdEngine> {
-  await initZstd();
+/** Options of {@linkcode createZstdEngine}. */
+export interface ZstdEngineOptions {
+  /** Makes a WASM instance (default: `createZstd` of `wasm/zstd.js`); tests use it to force a trap. */
+  createWasmInstance?: () => Promise<ZstdInstance>;
+}
+
+/**
+ * The WASM engine. An instance that traps (`WebAssembly.RuntimeError`) is
+ * never used again: its C stack and heap may be left inconsistent, so the
+ * next call runs on a fresh instance.
+ */
+async function wasmEngine(options: ZstdEngineOptions): Promise<ZstdEngine> {
+  const create = options.createWasmInstance ?? createZstd;
+  let instance = await create();
+  let next: Promise<ZstdInstance> | undefined;
+  const run = async <T>(what: string, work: (zstd: ZstdInstance) => T): Promise<T> => {
+    if (next) {
+      instance = await next;
+      next = undefined;
+    }
+    try {
+      return work(instance);
+    } catch (error) {
+      if (!(error instanceof WebAssembly.RuntimeError)) throw error;
+      next = create();
+      next.catch(() => {}); // reported by the call that awaits it
+      throw new SwitchyardError(
+        what === "decompress" ? "FRAME_INVALID" : "INVALID_ARGUMENT",
+        `${what === "decompress" ? "invalid frame: " : ""}the zstd WASM ${what}or trapped (${error.message}); ` +
+          "a fresh instance takes the next call",
+        { cause: error },
+      );
+    }
+  };
   let pool: ZstdWorkerPool | undefined;
   return {
     name: "wasm",
     compress: (data, level, offload) => {
-      if (!offload) return Promise.resolve(wasmCompress(data, level));
+      if (!offload) return run("compress", (zstd) => zstd.compress(data, level));
       pool ??= new ZstdWorkerPool();
       return pool.compress(data, level, "wasm");
     },
-    decompress: (payload, originalLength) => {
+    decompress: async (payload, originalLength) => {
       // The WASM decoder allocates the declared size; it was just checked against the frame's bound.
-      checkZstdContentSize(payload, originalLength);
-      return Promise.resolve(originalLength === 0 ? new Uint8Array(0) : wasmDecompress(payload));
+      checkZstdFrame(payload, originalLength);
+      if (originalLength === 0) return new Uint8Array(0);
+      return await run("decompress", (zstd) => zstd.decompress(payload));
     },
     close: () => pool?.close(),
   };
 }
 
 /** Picks an engine: `auto` prefers native. */
-export async function createZstdEngine(preference: "auto" | ZstdEngineName): Promise<ZstdEngine> {
+export async function createZstdEngine(
+  preference: "auto" | ZstdEngineName,
+  options: ZstdEngineOptions = {},
+): Promise<ZstdEngine> {
   const native = preference === "wasm" ? undefined : nativeZstd();
   if (native) return nativeEngine(native);
   if (preference === "native") {
     throw new Error('native zstd is not available in this runtime (node:zlib has no zstd); use engine "wasm"');
   }
-  return await wasmEngine();
+  return await wasmEngine(options);
 }

@@ -6,9 +6,9 @@
  * @module
  */
 import * as v from "valibot";
-import { type Compressor, DEFAULT_MAX_DECOMPRESSED_BYTES, framedCompressor } from "../../core/compressor.ts";
+import { type Compressor, framedCompressor } from "../../core/compressor.ts";
 import { definePlugin, type Plugin } from "../../core/plugin.ts";
-import { builtinDecoder, maxDecompressedBytesOption } from "../codecs.ts";
+import { builtinDecoder, checkMaxDecompressedBytes, maxDecompressedBytesOption } from "../codecs.ts";
 import { createZstdEngine, ZSTD_MAX_LEVEL, type ZstdEngineName } from "./engines.ts";
 
 const options = v.strictObject({
@@ -40,8 +40,9 @@ export interface ZstdCompressor extends Compressor {
   close(): void;
 }
 
-/** Creates a zstd compressor. */
+/** Creates a zstd compressor (`maxDecompressedBytes`: 1 … 1 GiB, checked). */
 export async function zstdCompressor(config: Partial<ZstdOptions> = {}): Promise<ZstdCompressor> {
+  const maxDecompressedBytes = checkMaxDecompressedBytes(config.maxDecompressedBytes, "zstdCompressor");
   const level = config.level === "max" ? ZSTD_MAX_LEVEL : config.level ?? 9;
   const engine = await createZstdEngine(config.engine ?? "auto");
   const offload = level >= (config.offloadFromLevel ?? 10);
@@ -52,7 +53,7 @@ export async function zstdCompressor(config: Partial<ZstdOptions> = {}): Promise
       encode: (data) => engine.compress(data, level, offload),
       decode: (payload, originalLength) => engine.decompress(payload, originalLength),
     },
-    { maxDecompressedBytes: config.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES, decoders: builtinDecoder },
+    { maxDecompressedBytes, decoders: builtinDecoder },
   );
   return {
     ...framed,

@@ -1,11 +1,12 @@
 /**
  * The zstd worker: compresses what the pool sends, with native zstd when the
- * runtime has it and the pool asks for it, else with the WASM encoder.
+ * runtime has it and the pool asks for it, else with the WASM encoder (a
+ * fresh instance after one traps).
  *
  * @module
  */
 import * as zlib from "node:zlib";
-import { compress, initZstd } from "../../wasm/zstd.js";
+import { createZstd, type ZstdInstance } from "../../wasm/zstd.js";
 
 type Request = { id: number; data: Uint8Array; level: number; engine: "native" | "wasm" };
 type NativeZlib = {
@@ -14,7 +15,7 @@ type NativeZlib = {
 };
 
 const native = zlib as unknown as NativeZlib;
-const ready = initZstd();
+let wasm: Promise<ZstdInstance> | undefined;
 const scope = globalThis as unknown as {
   onmessage: ((event: MessageEvent<Request>) => void) | null;
   postMessage(message: unknown, transfer?: Transferable[]): void;
@@ -35,8 +36,14 @@ scope.onmessage = async (event) => {
     if (engine === "native" && native.zstdCompressSync) {
       out = compressNative(data, level);
     } else {
-      await ready;
-      out = compress(data, level);
+      wasm ??= createZstd();
+      const instance = await wasm;
+      try {
+        out = instance.compress(data, level);
+      } catch (error) {
+        if (error instanceof WebAssembly.RuntimeError) wasm = undefined;
+        throw error;
+      }
     }
     scope.postMessage({ id, out }, [out.buffer as ArrayBuffer]);
   } catch (error) {

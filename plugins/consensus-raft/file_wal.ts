@@ -1,41 +1,48 @@
 /**
- * A file write-ahead log for Raft: every update is appended as checksummed
- * records and synced (`fdatasync`) before `save` resolves, one sync per
- * update however many entries it carries (the driver batches). On load the
- * log is replayed; a torn tail (a record cut short by a crash, or a bad last
- * record) is cut off and reported, while a bad record followed by good ones
- * is corruption and refuses to load (`STORAGE_CORRUPT`). When snapshots make
- * most of the file obsolete, it is rewritten to a new file and renamed into
- * place atomically.
+ * A file write-ahead log for Raft: every update is appended as one
+ * checksummed record and synced (`fdatasync`) before `save` resolves, one
+ * sync per update however many entries it carries (the driver batches). On
+ * load the log is replayed (format and recovery rules in `wal_format.ts`):
  *
- * Record: `u32 length · u32 xxHash32(type ‖ body) · u8 type · body`.
+ * - a torn tail, damage that can only be the final write, never synced and
+ *   so never acknowledged, is cut off and reported (`recovery`); the bytes
+ *   cut are first kept in `raft.wal.torn-<offset>` beside the log;
+ * - any other damage (a bad record with anything valid after it, or a bad
+ *   record that is not at the end of the file) refuses to load with
+ *   `STORAGE_CORRUPT` naming the byte offset and what was wrong, and leaves
+ *   the file as it is.
+ *
+ * When snapshots make most of the file obsolete, it is rewritten to a new
+ * file and renamed into place atomically.
  *
  * @module
  */
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { SwitchyardError } from "../../core/errors.ts";
-import { xxhash32 } from "../../core/xxhash32.ts";
 import { ByteReader, ByteWriter } from "./bytes.ts";
 import { readEntry, readSnapshot, writeEntry, writeSnapshot } from "./codec.ts";
 import type { RaftDurableState } from "./raft.ts";
 import { applyCompaction, applyUpdate, emptyState, type RaftStorage, type StorageUpdate } from "./storage.ts";
 import type { Snapshot } from "./types.ts";
+import {
+  checkFileHeader,
+  encodeRecord,
+  FILE_HEADER_BYTES,
+  fileHeader,
+  RecordType,
+  scanRecords,
+  type TornTail,
+  type WalRecord,
+} from "./wal_format.ts";
 
-const RecordType = {
-  Entries: 1,
-  HardState: 2,
-  /** A snapshot from the leader: replaces the log. */
-  InstalledSnapshot: 3,
-  /** A local snapshot: drops the entries it covers. */
-  Compaction: 4,
-} as const;
-type RecordType = typeof RecordType[keyof typeof RecordType];
-
-const HEADER_BYTES = 9;
 const WAL_FILE = "raft.wal";
 /** Rewrite the file once it is this much bigger than what it holds. */
 const REWRITE_SLACK_BYTES = 64 * 1024 * 1024;
+/** Flags of an update record's body. */
+const HAS_SNAPSHOT = 1;
+const HAS_ENTRIES = 2;
+const HAS_HARD_STATE = 4;
 
 type FileHandle = Awaited<ReturnType<typeof open>>;
 
@@ -45,6 +52,8 @@ export interface WalRecovery {
   records: number;
   /** Bytes cut off a torn tail (0 when the file ended cleanly). */
   tornTailBytes: number;
+  /** Where the torn tail started, what was wrong there, and the file its bytes were kept in. */
+  tornTail?: TornTail & { copy: string };
 }
 
 /**
@@ -91,7 +100,11 @@ export class FileWal implements RaftStorage {
     return join(this.directory, WAL_FILE);
   }
 
-  /** Replays the log; cuts off and reports a torn tail; throws `STORAGE_CORRUPT` on damage before the end. */
+  /**
+   * Replays the log. Cuts off and reports a torn tail (keeping its bytes in
+   * `raft.wal.torn-<offset>`); throws a `WalCorruptError` (`STORAGE_CORRUPT`)
+   * for any other damage, without changing the file.
+   */
   async load(): Promise<RaftDurableState | null> {
     await mkdir(this.directory, { recursive: true });
     let bytes: Uint8Array;
@@ -101,46 +114,52 @@ export class FileWal implements RaftStorage {
       if ((error as { code?: string }).code !== "ENOENT") throw error;
       bytes = new Uint8Array();
     }
-    const { state, validBytes, records } = replay(bytes, this.#path);
+    if (checkFileHeader(bytes, this.#path) === "partial") {
+      // A crash while creating the log: nothing was ever stored in it.
+      await this.#create();
+      this.#state = emptyState();
+      this.recovery = { records: 0, tornTailBytes: 0 };
+      return null;
+    }
+    const state = emptyState();
+    const { records, validBytes, torn } = scanRecords(bytes, this.#path, (record) => replayRecord(state, record));
     this.#state = state;
     this.recovery = { records, tornTailBytes: bytes.byteLength - validBytes };
-    this.#file = await open(this.#path, "a+");
-    if (validBytes < bytes.byteLength) {
-      await this.#file.truncate(validBytes);
-      await this.#file.datasync();
+    const file = await open(this.#path, "r+");
+    try {
+      if (torn) {
+        const copy = await this.#keepTornTail(bytes.subarray(validBytes), validBytes);
+        this.recovery.tornTail = { ...torn, copy };
+        await file.truncate(validBytes);
+        await file.datasync();
+      }
+    } catch (error) {
+      await file.close();
+      throw error;
     }
+    this.#file = file;
     this.#fileBytes = validBytes;
     if (records === 0) return null;
     return { hardState: { ...state.hardState }, snapshot: state.snapshot, entries: [...state.entries] };
   }
 
-  /** Appends an update and syncs it. */
+  /** Appends an update as one record and syncs it. */
   save(update: StorageUpdate): Promise<void> {
     return this.#serial(async () => {
       const writer = new ByteWriter();
-      if (update.snapshot) record(writer, RecordType.InstalledSnapshot, (w) => writeSnapshot(w, update.snapshot!));
-      if (update.entries.length > 0) {
-        record(writer, RecordType.Entries, (w) => {
-          w.u32(update.entries.length);
-          for (const entry of update.entries) writeEntry(w, entry);
-        });
-      }
-      if (update.hardState) {
-        const { term, vote, commit } = update.hardState;
-        record(writer, RecordType.HardState, (w) => w.f64(term).f64(commit).string(vote ?? ""));
-      }
+      writeUpdate(writer, update);
+      await this.#append(RecordType.Update, writer.finish());
       applyUpdate(this.#state, update);
-      await this.#append(writer.finish());
     });
   }
 
   /** Records a local snapshot (synced); rewrites the file when most of it is obsolete. */
   compact(snapshot: Snapshot): Promise<void> {
     return this.#serial(async () => {
-      applyCompaction(this.#state, snapshot);
       const writer = new ByteWriter();
-      record(writer, RecordType.Compaction, (w) => writeSnapshot(w, snapshot));
-      await this.#append(writer.finish());
+      writeSnapshot(writer, snapshot);
+      await this.#append(RecordType.Compaction, writer.finish());
+      applyCompaction(this.#state, snapshot);
       const live = liveBytes(this.#state);
       if (this.#fileBytes > live + this.#rewriteSlackBytes) await this.#rewrite();
     });
@@ -160,133 +179,129 @@ export class FileWal implements RaftStorage {
     return next;
   }
 
-  async #append(bytes: Uint8Array): Promise<void> {
+  /**
+   * Writes a record at the end of what the log holds (by position, so a
+   * write that failed half-way is overwritten by the next) and syncs it.
+   */
+  async #append(type: number, body: Uint8Array): Promise<void> {
     const file = this.#file;
     if (!file) {
       throw new SwitchyardError("CONSENSUS_CLOSED", `write-ahead log ${this.#path} is not open (load it first)`);
     }
-    let written = 0;
-    while (written < bytes.byteLength) {
-      const { bytesWritten } = await file.write(bytes, written, bytes.byteLength - written);
-      written += bytesWritten;
-    }
+    const bytes = encodeRecord(type, body, this.#fileBytes);
+    await writeAll(file, bytes, this.#fileBytes);
     await file.datasync();
     this.#fileBytes += bytes.byteLength;
     this.syncs++;
   }
 
-  /** Writes the live state to a new file, syncs it, and renames it over the old one. */
-  async #rewrite(): Promise<void> {
-    const writer = new ByteWriter();
-    const state = this.#state;
-    record(writer, RecordType.InstalledSnapshot, (w) => writeSnapshot(w, state.snapshot));
-    record(writer, RecordType.Entries, (w) => {
-      w.u32(state.entries.length);
-      for (const entry of state.entries) writeEntry(w, entry);
-    });
-    const { term, vote, commit } = state.hardState;
-    record(writer, RecordType.HardState, (w) => w.f64(term).f64(commit).string(vote ?? ""));
-    const temporary = `${this.#path}.rewrite`;
-    await rm(temporary, { force: true });
-    const fresh = await open(temporary, "w");
-    const bytes = writer.finish();
-    await fresh.write(bytes, 0, bytes.byteLength);
-    await fresh.datasync();
-    await fresh.close();
-    await rename(temporary, this.#path);
+  /** Creates the log with its header, synced, and opens it. */
+  async #create(): Promise<void> {
+    await this.#file?.close();
+    const file = await open(this.#path, "w+");
+    const header = fileHeader();
+    await writeAll(file, header, 0);
+    await file.datasync();
+    await this.#syncDirectory();
+    this.#file = file;
+    this.#fileBytes = header.byteLength;
+  }
+
+  /** Keeps the bytes of a torn tail in a new file beside the log (synced) and returns its path. */
+  async #keepTornTail(bytes: Uint8Array, offset: number): Promise<string> {
+    for (let attempt = 0;; attempt++) {
+      const path = `${this.#path}.torn-${offset}${attempt === 0 ? "" : `.${attempt}`}`;
+      let file: FileHandle;
+      try {
+        file = await open(path, "wx");
+      } catch (error) {
+        if ((error as { code?: string }).code === "EEXIST") continue;
+        throw error;
+      }
+      try {
+        await writeAll(file, bytes, 0);
+        await file.datasync();
+      } finally {
+        await file.close();
+      }
+      await this.#syncDirectory();
+      return path;
+    }
+  }
+
+  async #syncDirectory(): Promise<void> {
     const directory = await open(this.directory, "r");
     await directory.sync().catch(() => {}); // not every platform syncs directories
     await directory.close();
+  }
+
+  /** Writes the live state to a new file, syncs it, and renames it over the old one. */
+  async #rewrite(): Promise<void> {
+    const state = this.#state;
+    const writer = new ByteWriter();
+    writeUpdate(writer, { snapshot: state.snapshot, entries: state.entries, hardState: state.hardState });
+    const header = fileHeader();
+    const record = encodeRecord(RecordType.Update, writer.finish(), FILE_HEADER_BYTES);
+    const temporary = `${this.#path}.rewrite`;
+    await rm(temporary, { force: true });
+    const fresh = await open(temporary, "w");
+    await writeAll(fresh, header, 0);
+    await writeAll(fresh, record, header.byteLength);
+    await fresh.datasync();
+    await fresh.close();
+    await rename(temporary, this.#path);
+    await this.#syncDirectory();
     await this.#file?.close();
-    this.#file = await open(this.#path, "a+");
-    this.#fileBytes = bytes.byteLength;
+    this.#file = await open(this.#path, "r+");
+    this.#fileBytes = header.byteLength + record.byteLength;
   }
 }
 
-function record(writer: ByteWriter, type: RecordType, body: (writer: ByteWriter) => void): void {
-  const start = writer.length;
-  writer.u32(0).u32(0).u8(type);
-  body(writer);
-  const all = writer.finish();
-  const length = writer.length - start - HEADER_BYTES;
-  writer.patchU32(start, length);
-  writer.patchU32(start + 4, xxhash32(all.subarray(start + 8, writer.length)));
+async function writeAll(file: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  let written = 0;
+  while (written < bytes.byteLength) {
+    const { bytesWritten } = await file.write(bytes, written, bytes.byteLength - written, position + written);
+    written += bytesWritten;
+  }
+}
+
+function writeUpdate(writer: ByteWriter, update: StorageUpdate): void {
+  const flags = (update.snapshot ? HAS_SNAPSHOT : 0) | (update.entries.length > 0 ? HAS_ENTRIES : 0) |
+    (update.hardState ? HAS_HARD_STATE : 0);
+  writer.u8(flags);
+  if (update.snapshot) writeSnapshot(writer, update.snapshot);
+  if (update.entries.length > 0) {
+    writer.u32(update.entries.length);
+    for (const entry of update.entries) writeEntry(writer, entry);
+  }
+  if (update.hardState) {
+    const { term, vote, commit } = update.hardState;
+    writer.f64(term).f64(commit).string(vote ?? "");
+  }
+}
+
+/** Applies one good record to `state`; throws when its body does not decode. */
+function replayRecord(state: RaftDurableState, record: WalRecord): void {
+  const reader = new ByteReader(record.body);
+  if (record.type === RecordType.Compaction) {
+    applyCompaction(state, readSnapshot(reader));
+  } else {
+    const flags = reader.u8();
+    if (flags & ~(HAS_SNAPSHOT | HAS_ENTRIES | HAS_HARD_STATE)) throw new Error(`unknown update flags ${flags}`);
+    const update: StorageUpdate = { entries: [] };
+    if (flags & HAS_SNAPSHOT) update.snapshot = readSnapshot(reader);
+    if (flags & HAS_ENTRIES) update.entries = Array.from({ length: reader.u32() }, () => readEntry(reader));
+    if (flags & HAS_HARD_STATE) {
+      const term = reader.f64();
+      const commit = reader.f64();
+      const vote = reader.string();
+      update.hardState = { term, commit, vote: vote === "" ? null : vote };
+    }
+    applyUpdate(state, update);
+  }
+  if (reader.remaining !== 0) throw new Error(`${reader.remaining} bytes left after the record's contents`);
 }
 
 function liveBytes(state: RaftDurableState): number {
   return state.snapshot.data.byteLength + state.entries.reduce((sum, entry) => sum + entry.data.byteLength + 21, 0);
-}
-
-interface Parsed {
-  type: number;
-  body: Uint8Array;
-  end: number;
-}
-
-/** Parses the record at `offset`; `undefined` when it is cut short or its checksum fails. */
-function parseRecord(bytes: Uint8Array, offset: number): Parsed | undefined {
-  if (offset + HEADER_BYTES > bytes.byteLength) return undefined;
-  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, HEADER_BYTES);
-  const length = view.getUint32(0);
-  const checksum = view.getUint32(4);
-  const end = offset + HEADER_BYTES + length;
-  if (end > bytes.byteLength) return undefined;
-  if (xxhash32(bytes.subarray(offset + 8, end)) !== checksum) return undefined;
-  return { type: bytes[offset + 8], body: bytes.subarray(offset + HEADER_BYTES, end), end };
-}
-
-function replay(bytes: Uint8Array, path: string): { state: RaftDurableState; validBytes: number; records: number } {
-  const state = emptyState();
-  let offset = 0;
-  let records = 0;
-  while (offset < bytes.byteLength) {
-    const parsed = parseRecord(bytes, offset);
-    if (!parsed) {
-      assertTornTail(bytes, offset, path);
-      break;
-    }
-    const reader = new ByteReader(parsed.body);
-    switch (parsed.type) {
-      case RecordType.Entries: {
-        const count = reader.u32();
-        applyUpdate(state, { entries: Array.from({ length: count }, () => readEntry(reader)) });
-        break;
-      }
-      case RecordType.HardState: {
-        const term = reader.f64();
-        const commit = reader.f64();
-        const vote = reader.string();
-        state.hardState = { term, commit, vote: vote === "" ? null : vote };
-        break;
-      }
-      case RecordType.InstalledSnapshot:
-        applyUpdate(state, { snapshot: readSnapshot(reader), entries: [] });
-        break;
-      case RecordType.Compaction:
-        applyCompaction(state, readSnapshot(reader));
-        break;
-      default:
-        throw new SwitchyardError("STORAGE_CORRUPT", `${path}: unknown record type ${parsed.type} at byte ${offset}`);
-    }
-    offset = parsed.end;
-    records++;
-  }
-  return { state, validBytes: offset, records };
-}
-
-/**
- * A bad record is a torn tail when nothing valid follows it. If the record's
- * declared extent fits in the file and a valid record starts right after,
- * the damage is in the middle: refuse to guess.
- */
-function assertTornTail(bytes: Uint8Array, offset: number, path: string): void {
-  if (offset + HEADER_BYTES > bytes.byteLength) return;
-  const length = new DataView(bytes.buffer, bytes.byteOffset + offset, 4).getUint32(0);
-  const next = offset + HEADER_BYTES + length;
-  if (next < bytes.byteLength && parseRecord(bytes, next)) {
-    throw new SwitchyardError(
-      "STORAGE_CORRUPT",
-      `${path}: the record at byte ${offset} is damaged but valid records follow it; refusing to load (restore this node from a peer)`,
-    );
-  }
 }

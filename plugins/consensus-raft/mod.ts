@@ -31,6 +31,8 @@ export { RaftConsensus } from "./driver.ts";
 export type { RaftConsensusOptions } from "./driver.ts";
 export { FileWal } from "./file_wal.ts";
 export type { WalRecovery } from "./file_wal.ts";
+export { WalCorruptError } from "./wal_format.ts";
+export type { TornTail, WalDamage } from "./wal_format.ts";
 export { MemoryStorage } from "./storage.ts";
 export type { RaftStorage, StorageUpdate } from "./storage.ts";
 export { DEFAULT_RAFT_CONFIG, initialState, Raft } from "./raft.ts";

@@ -249,6 +249,30 @@ Deno.test("npm specifiers are imported (bare where the runtime has no npm: schem
   assert.deepEqual(host.imported, [host.runtime === "deno" ? "npm:valibot@^1.1.0" : "valibot"]);
 });
 
+Deno.test("a path or URL after npm: is refused on every runtime before anything is imported", async () => {
+  const refused = ["npm:/abs/path.js", "npm:file:///tmp/plugin.js", "npm:../plugin.js", "npm:pkg/../../x.js"];
+  for (const specifier of refused) {
+    assert.throws(() => npmToBare(specifier), (error: unknown) => {
+      assert.ok(error instanceof ValidationError, String(error));
+      assert.equal(error.code, "PLUGIN_INVALID");
+      assert.deepEqual(error.issues.map((issue) => issue.path), ["module"]);
+      return true;
+    }, specifier);
+  }
+  for (const runtime of ["deno", "bun", "node"] as const) {
+    for (const specifier of refused) {
+      const host = new MemoryHost().write("m.json", manifest([{ id: "p", module: specifier }]));
+      host.runtime = runtime;
+      await assert.rejects(loadPlugins("m.json", options(host)), (error: unknown) => {
+        assert.ok(error instanceof ValidationError && error.code === "MANIFEST_INVALID", String(error));
+        assert.deepEqual(error.issues.map((issue) => issue.path), ["plugins.0.module"]);
+        return true;
+      });
+      assert.deepEqual(host.imported, [], `${runtime}, ${specifier}: nothing imported`);
+    }
+  }
+});
+
 Deno.test("loader failures never escape as exceptions from plugins", async () => {
   const host = new MemoryHost();
   const builtins = builtinsOf([testPlugin({ id: "x", create: () => Promise.reject("a bare string") })]);

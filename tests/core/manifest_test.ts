@@ -32,3 +32,57 @@ Deno.test("parseManifest rejects an unknown slot and a non-array plugin list", (
     return true;
   });
 });
+
+const REFUSED_NPM = [
+  "npm:/abs/path.js",
+  "npm:file:///tmp/plugin.js",
+  "npm:../plugin.js",
+  "npm:./plugin.js",
+  "npm:pkg/../../etc/passwd.js",
+  "npm:pkg/./x.js",
+  "npm:pkg//x.js",
+  "npm:pkg@1.0.0/../x.js",
+  "npm:pkg@file:../x",
+  "npm:pkg@https://example.com/x.tgz",
+  "npm:pkg@git+ssh://example.com/x.git",
+  "npm:https://example.com/x.js",
+  "npm:Upper-Case",
+  "npm:_private",
+  "npm:.hidden",
+  "npm:@scope",
+  "npm:@scope/",
+  "npm:pkg%2f..",
+  "npm:pkg\\..\\x.js",
+  "npm:C:/x.js",
+  `npm:${"a".repeat(215)}`,
+];
+const ACCEPTED_NPM = [
+  "npm:valibot",
+  "npm:valibot@^1.1.0",
+  "npm:@scope/pkg@^2/sub/path.js",
+  "npm:left-pad@latest",
+  "npm:a.b-c_d@>=1.2.3",
+  "npm:pkg@1.x||2.x/dist/.hidden.js",
+  `npm:${"a".repeat(214)}`,
+];
+
+Deno.test("the manifest schema takes only valid npm package names (optional range and subpath) after npm:", () => {
+  const parse = (module: string) =>
+    parseManifest(JSON.stringify({ plugins: [{ id: "p", module }] }), "m.json").plugins[0].module;
+  for (const module of ACCEPTED_NPM) assert.equal(parse(module), module);
+  for (const module of REFUSED_NPM) {
+    assert.throws(() => parse(module), (error: unknown) => {
+      assert.ok(error instanceof ValidationError, `${module}: ${error}`);
+      assert.equal(error.code, "MANIFEST_INVALID");
+      assert.deepEqual([...new Set(error.issues.map((issue) => issue.path))], ["plugins.0.module"], module);
+      return true;
+    }, module);
+  }
+  // The JSON Schema carries the same pattern (the name's length is checked by the loader's schema only).
+  const pattern = new RegExp(
+    (manifestJsonSchema() as { properties: { plugins: { items: { properties: { module: { pattern: string } } } } } })
+      .properties.plugins.items.properties.module.pattern,
+  );
+  for (const module of ACCEPTED_NPM) assert.ok(pattern.test(module), module);
+  for (const module of REFUSED_NPM.slice(0, -1)) assert.ok(!pattern.test(module), module);
+});

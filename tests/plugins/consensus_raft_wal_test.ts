@@ -42,7 +42,7 @@ Deno.test("file WAL: replays entries (with overwrites) and hard state; one sync 
     assert.deepEqual(state?.hardState, { term: 2, vote: null, commit: 3 });
     assert.deepEqual(state?.entries.map((e) => [e.index, e.term]), [[1, 1], [2, 1], [3, 2], [4, 2]]);
     assert.equal(new TextDecoder().decode(state?.entries[2].data), "replaced");
-    assert.deepEqual(reopened.recovery, { records: 4, tornTailBytes: 0 });
+    assert.deepEqual(reopened.recovery, { records: 2, tornTailBytes: 0 }, "one record per save");
     await reopened.close();
   });
 });
@@ -84,20 +84,22 @@ Deno.test("file WAL: a damaged last record is a torn tail; damage before good re
     const wal = new FileWal(directory);
     const state = await wal.load();
     assert.ok(wal.recovery.tornTailBytes > 0);
-    // The last record is the second save's hard state; its entries record before it survives.
-    assert.equal(state?.entries.length, 4, "the good records before it survive");
+    // The last record is the whole second save (its entries and hard state): the first save survives.
+    assert.equal(state?.entries.length, 3, "the good record before it survives");
     assert.deepEqual(state?.hardState, { term: 1, vote: "a", commit: 1 });
+    assert.equal(wal.recovery.tornTail?.damage, "body");
     await wal.close();
 
     const middle = bytes.slice();
-    middle[20] ^= 0xff; // inside the first record
+    middle[30] ^= 0xff; // inside the first record's header
     await writeFile(path, middle);
     await assert.rejects(
       new FileWal(directory).load(),
       (error) =>
         error instanceof SwitchyardError && error.code === "STORAGE_CORRUPT" &&
-        /valid records follow/.test(error.message),
+        /damaged record at byte 16: .* a valid record follows at byte \d+/.test(error.message),
     );
+    assert.deepEqual(new Uint8Array(await readFile(path)), middle, "the file is left as it was");
   });
 });
 

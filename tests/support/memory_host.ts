@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { integrityOf, type ModuleHost } from "../../core/loader.ts";
+import { integrityOf, type ModuleHost, type ReadFileOptions } from "../../core/loader.ts";
 import type { Permission } from "../../core/plugin.ts";
 import { currentRuntime, type Runtime } from "../../core/runtime.ts";
 
@@ -26,10 +26,14 @@ export class MemoryHost implements ModuleHost {
     return new URL(location, "file:///virtual/");
   }
 
-  /** Reads an in-memory file, or fails like a missing file. */
-  readFile(url: URL): Promise<Uint8Array> {
+  /** Reads an in-memory file, or fails like a missing file (or one over `options.maxBytes`). */
+  readFile(url: URL, options?: ReadFileOptions): Promise<Uint8Array> {
     const bytes = this.files.get(url.href);
-    return bytes ? Promise.resolve(bytes) : Promise.reject(new Error(`ENOENT: no such file ${url.pathname}`));
+    if (!bytes) return Promise.reject(new Error(`ENOENT: no such file ${url.pathname}`));
+    if (options && bytes.byteLength > options.maxBytes) {
+      return Promise.reject(new Error(`${url.pathname}: ${bytes.byteLength} bytes, more than ${options.maxBytes}`));
+    }
+    return Promise.resolve(bytes);
   }
 
   /** Really imports, and remembers what. */
