@@ -200,7 +200,17 @@ interface Slot {
   /** The prepared certificate of the highest view, with its batch: what a view change carries. */
   certificate?: PreparedCertificate;
   /** Set once the batch is known committed. */
-  committed?: { digest: Digest; batch: Request[] };
+  committed?: CommittedBatch;
+}
+
+/** A batch known committed at a sequence. */
+export interface CommittedBatch {
+  /** Its digest. */
+  digest: Digest;
+  /** Its requests. */
+  batch: Request[];
+  /** The view it committed in here; undefined when learned from other replicas or from the log. */
+  view?: number;
 }
 
 interface PendingRead {
@@ -331,7 +341,7 @@ export class Pbft {
   }
 
   /** The batch committed at `sequence`, while it is still in the log. */
-  committedAt(sequence: number): { digest: Digest; batch: Request[] } | undefined {
+  committedAt(sequence: number): CommittedBatch | undefined {
     return this.#slots.get(sequence)?.committed;
   }
 
@@ -758,7 +768,7 @@ export class Pbft {
   }
 
   #markCommitted(slot: Slot, digest: Digest, batch: Request[], learned: boolean): void {
-    slot.committed = { digest, batch };
+    slot.committed = learned ? { digest, batch } : { digest, batch, view: slot.view };
     this.#record({ kind: "committed", sequence: slot.sequence, digest, ...(learned ? { batch } : {}) });
     this.#executeReady();
   }
@@ -768,15 +778,16 @@ export class Pbft {
     for (;;) {
       const slot = this.#slots.get(this.#executed + 1);
       if (!slot?.committed) break;
-      this.#executeBatch(slot.sequence, slot.committed.batch);
+      this.#executeBatch(slot.sequence, slot.committed);
     }
     this.#serveReads();
   }
 
-  #executeBatch(sequence: number, batch: Request[]): void {
+  #executeBatch(sequence: number, committed: CommittedBatch): void {
+    const { batch, digest, view } = committed;
     for (const request of batch) {
       const results = this.#service.execute(request, sequence);
-      if (!this.#replaying) this.#executions.push({ sequence, request, results });
+      if (!this.#replaying) this.#executions.push({ sequence, digest, view, request, results });
       if (results && isOutsideClient(request.client)) {
         this.#send([request.client], {
           type: "reply",

@@ -244,6 +244,10 @@ export type DurableRecord =
 export interface Execution {
   /** Sequence of its batch. */
   sequence: number;
+  /** Digest of its batch. */
+  digest: Digest;
+  /** The view in which this replica saw the batch commit; undefined when it learned it from others or its log. */
+  view: number | undefined;
   /** The request. */
   request: Request;
   /** One result per operation; `undefined` when it was an old request not executed again. */

@@ -7,8 +7,10 @@
  *
  * Checked after every event, on the correct replicas: **agreement** (they
  * execute the same requests in the same order, and the same batch at each
- * sequence) and **validity** (only requests clients issued execute, with the
- * operations they signed, each at most once). At the end: the client
+ * sequence), **validity** (only requests clients issued execute, with the
+ * operations they signed, each at most once) and **integrity of the order**
+ * (a batch that committed in a view whose primary is correct is one that
+ * primary proposed). At the end: the client
  * history is **linearizable**, and **liveness**: once the network is calm
  * and every correct replica is up, every client's requests complete.
  *
@@ -16,6 +18,7 @@
  */
 import { seededRandom } from "../../../core/random.ts";
 import { decodeMessages, encodeMessages } from "../../../plugins/consensus-pbft/codec.ts";
+import { digestKey } from "../../../plugins/consensus-pbft/certificates.ts";
 import { Membership } from "../../../plugins/consensus-pbft/membership.ts";
 import type { PbftConfig } from "../../../plugins/consensus-pbft/pbft.ts";
 import type { Execution, MessageBody } from "../../../plugins/consensus-pbft/types.ts";
@@ -86,19 +89,24 @@ export function runPbftSimulation(seed: number, options: PbftSimOptions = {}): P
     windowSize: 32,
     maxInflightBatches: 1 + Math.floor(random.next() * 4),
     maxBatchRequests: 1 + Math.floor(random.next() * 8),
-    requestTimeoutTicks: 30,
-    viewChangeTimeoutTicks: 30,
-    statusTicks: 10,
+    requestTimeoutTicks: 15 + Math.floor(random.next() * 25),
+    viewChangeTimeoutTicks: 20 + Math.floor(random.next() * 20),
+    statusTicks: 5 + Math.floor(random.next() * 30),
   };
   const clientIds = Array.from({ length: 3 + Math.floor(random.next() * 3) }, (_, i) => `key:c${i}`);
   const context = { members, config, verifier: keys, random };
 
-  const byzantineCount = options.byzantine?.length ?? Math.floor(random.next() * (f + 1));
+  // Seeds take the behaviours in turn (and every so often none), so any run of seeds covers them all.
+  const turn = seed % (BEHAVIOURS.length + 1);
+  const chosen = options.byzantine ??
+    (turn === BEHAVIOURS.length ? [] : [
+      BEHAVIOURS[turn],
+      ...Array.from({ length: f - 1 }, () => BEHAVIOURS[Math.floor(random.next() * BEHAVIOURS.length)]),
+    ]);
+  const byzantineCount = chosen.length;
   const shuffled = [...members].sort(() => random.next() - 0.5);
   const byzantine: Record<string, Behaviour> = {};
-  for (let i = 0; i < byzantineCount; i++) {
-    byzantine[shuffled[i]] = options.byzantine?.[i] ?? BEHAVIOURS[Math.floor(random.next() * BEHAVIOURS.length)];
-  }
+  for (let i = 0; i < byzantineCount; i++) byzantine[shuffled[i]] = chosen[i];
   const replicas = new Map<string, SimReplica>();
   for (const id of members) {
     const signer = keys.signer(id);
@@ -119,6 +127,8 @@ export function runPbftSimulation(seed: number, options: PbftSimOptions = {}): P
 
   // ---- the checks --------------------------------------------------------------
   const referenceLog: string[] = [];
+  /** What correct primaries proposed, by `view:sequence`. */
+  const proposals = new Map<string, string>();
   const referenceBatches = new Map<number, string>();
   const checked = new Map<string, { log: string[]; length: number; seen: Set<string> }>();
 
@@ -128,7 +138,15 @@ export function runPbftSimulation(seed: number, options: PbftSimOptions = {}): P
 
   function checkExecutions(replica: HonestReplica, executions: Execution[]): void {
     const bySequence = new Map<number, string[]>();
-    for (const { sequence, request, results } of executions) {
+    for (const { sequence, request, results, view, digest } of executions) {
+      if (view !== undefined && !byzantine[membership.primaryOf(view)]) {
+        const proposed = proposals.get(`${view}:${sequence}`);
+        if (proposed !== digestKey(digest)) {
+          violation(
+            `integrity: ${replica.id} executed at ${sequence} a batch the correct primary of view ${view} never proposed`,
+          );
+        }
+      }
       const list = bySequence.get(sequence) ?? [];
       list.push(`${request.client}:${request.sequence}`);
       bySequence.set(sequence, list);
@@ -180,12 +198,31 @@ export function runPbftSimulation(seed: number, options: PbftSimOptions = {}): P
   // ---- moving messages ------------------------------------------------------------
   const clients = new Map<string, PbftSimClient>();
 
+  // Some links are slow (both ways may differ): replicas fall behind each other for a while.
+  const slowLinks = new Map<string, number>();
+  for (const from of members) {
+    for (const to of members) {
+      if (from !== to && random.next() < 0.2) slowLinks.set(`${from}>${to}`, random.between(20, 120));
+    }
+  }
+  function send(from: string, to: string, deliverIt: () => void): void {
+    const extraMs = slowLinks.get(`${from}>${to}`);
+    if (extraMs === undefined) network.send(from, to, deliverIt);
+    else network.send(from, to, () => queue.after(extraMs, deliverIt));
+  }
+
+  function recordProposals(sent: MessageBody): void {
+    if (sent.type === "prePrepare") proposals.set(`${sent.view}:${sent.sequence}`, digestKey(sent.digest));
+    if (sent.type === "newView") { for (const prePrepare of sent.prePrepares) recordProposals(prePrepare); }
+  }
+
   function flush(replica: SimReplica): void {
     for (const sent of replica.drain()) {
+      if (!replica.byzantine && sent.body) recordProposals(sent.body);
       // What a Byzantine replica sends always crosses the codec; a sample of the rest does too.
       const encode = sent.frame !== undefined || replica.byzantine || random.next() < 0.05;
       const payload: Uint8Array | MessageBody[] = sent.frame ?? (encode ? encodeMessages([sent.body!]) : [sent.body!]);
-      for (const to of sent.to) network.send(replica.id, to, () => deliver(replica.id, to, payload));
+      for (const to of sent.to) send(replica.id, to, () => deliver(replica.id, to, payload));
     }
     if (replica instanceof HonestReplica) {
       checkExecutions(replica, replica.takeExecutions());
@@ -216,7 +253,7 @@ export function runPbftSimulation(seed: number, options: PbftSimOptions = {}): P
 
   function sendFromClient(from: string, to: string[], body: MessageBody): void {
     const frame = encodeMessages([body]);
-    for (const receiver of to) network.send(from, receiver, () => deliver(from, receiver, frame));
+    for (const receiver of to) send(from, receiver, () => deliver(from, receiver, frame));
   }
 
   // ---- the schedule ----------------------------------------------------------------
@@ -241,7 +278,7 @@ export function runPbftSimulation(seed: number, options: PbftSimOptions = {}): P
   let crashes = 0;
   const crashed = new Set<HonestReplica>();
   const budget = f - byzantineCount;
-  const faultEvents = Math.floor(random.next() * 12);
+  const faultEvents = Math.floor(random.next() * 20);
   for (let i = 0; i < faultEvents; i++) {
     const atMs = random.between(100, FAULTS_END_MS - 300);
     const kind = random.next();
@@ -281,6 +318,7 @@ export function runPbftSimulation(seed: number, options: PbftSimOptions = {}): P
     trace?.(`${queue.nowMs.toFixed(1)} calm`);
     network.heal();
     network.faults = { minDelayMs: 1, maxDelayMs: 5, dropRatio: 0, duplicateRatio: 0 };
+    slowLinks.clear();
     for (const victim of crashed) {
       victim.restart();
       flush(victim);

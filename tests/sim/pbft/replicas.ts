@@ -268,6 +268,19 @@ export class ByzantineReplica implements SimReplica {
     return out;
   }
 
+  #favouredByView = new Map<number, string>();
+
+  /** The replica an accomplice sends its votes to in `view`. */
+  #favoured(view: number): string {
+    let favoured = this.#favouredByView.get(view);
+    if (!favoured) {
+      const primary = this.#honest[0].machine.membership.primaryOf(view);
+      favoured = this.#pick(this.#others.filter((id) => id !== primary));
+      this.#favouredByView.set(view, favoured);
+    }
+    return favoured;
+  }
+
   #pick<T>(items: readonly T[]): T {
     return items[Math.floor(this.#random.next() * items.length)];
   }
@@ -302,11 +315,26 @@ export class ByzantineReplica implements SimReplica {
       case "mutate":
         for (const to of sent.to) this.#emit([to], this.#random.next() < 0.3 ? this.#mutate(body) : body);
         return;
+      case "replay":
+        // As primary it also slips requests that already ran into its batches.
+        if (body.type === "prePrepare" && body.batch) {
+          const old = this.#seen.flatMap((seen) => seen.type === "request" ? [seen.request] : []);
+          const extra = old.length > 0 ? this.#pick(old) : undefined;
+          if (extra && !body.batch.some((request) => request.client === extra.client)) {
+            const batch = [...body.batch, extra];
+            return this.#emit(sent.to, resign({ ...body, batch, digest: batchDigest(batch) }, this.signer));
+          }
+        }
+        return this.#emit(sent.to, body);
       case "accomplice": {
         if (body.type === "viewChange") return this.#emit(sent.to, resign({ ...body, prepared: [] }, this.signer));
-        const favoured = sent.to.filter(() => this.#random.next() < 0.5);
-        if (favoured.length > 0) this.#emit(favoured, body);
-        return;
+        if (body.type === "prepare" || body.type === "commit") {
+          // Votes go to one replica per view only: it may reach a quorum that no other replica sees.
+          const favoured = this.#favoured(body.view);
+          if (sent.to.includes(favoured)) this.#emit([favoured], body);
+          return;
+        }
+        return this.#emit(sent.to, body);
       }
       case "garbage":
         for (const to of sent.to) {
@@ -331,43 +359,8 @@ export class ByzantineReplica implements SimReplica {
     const target = [this.#pick(this.#others)];
     const machine = this.#honest[0].machine;
     switch (this.behaviour) {
-      case "forge": {
-        const victim = this.#pick(this.#others);
-        const view = machine.view;
-        const sequence = machine.executed + 1 + Math.floor(this.#random.next() * 3);
-        const digest = randomDigest(this.#random);
-        const prepare = { view, sequence, digest, replica: victim };
-        this.#emit(target, { type: "prepare", ...prepare, signature: this.signer.sign(prepareSigningBytes(prepare)) });
-        this.#emit(target, {
-          type: "prePrepare",
-          view,
-          sequence,
-          digest: batchDigest([]),
-          batch: [],
-          signature: this.signer.sign(prePrepareSigningBytes(view, sequence, batchDigest([]))),
-        });
-        if (this.clientIds.length > 0) {
-          const body = {
-            client: this.#pick(this.clientIds),
-            sequence: 1 + Math.floor(this.#random.next() * 1000),
-            readOnly: false,
-            operations: [new TextEncoder().encode('{"op":"put","key":"k0","value":"forged"}')],
-          };
-          const request: Request = { ...body, signature: this.signer.sign(requestSigningBytes(body)) };
-          this.#emit(target, { type: "request", request });
-        }
-        const checkpoint = {
-          sequence: 8 * (1 + Math.floor(this.#random.next() * 4)),
-          stateDigest: digest,
-          replica: victim,
-        };
-        this.#emit(target, {
-          type: "checkpoint",
-          ...checkpoint,
-          signature: this.signer.sign(checkpointSigningBytes(checkpoint)),
-        });
-        return;
-      }
+      case "forge":
+        return this.#forge();
       case "replay":
         if (this.#seen.length > 0) this.#emit(target, this.#pick(this.#seen));
         return;
@@ -393,6 +386,58 @@ export class ByzantineReplica implements SimReplica {
         return;
       }
     }
+  }
+
+  /**
+   * Messages in other replicas' and clients' names, signed with its own key:
+   * prepares for the batch in flight, a pre-prepare as if it were primary,
+   * a request as if from a client, checkpoints of others.
+   */
+  #forge(): void {
+    const machine = this.#honest[0].machine;
+    const view = machine.view;
+    const latest = this.#seen.findLast((body) => body.type === "prePrepare" && body.view === view);
+    const sequence = latest?.type === "prePrepare" ? latest.sequence : machine.executed + 1;
+    const digest = latest?.type === "prePrepare" ? latest.digest : randomDigest(this.#random);
+    for (const victim of this.#others) {
+      const prepare = { view, sequence, digest, replica: victim };
+      this.#emit(this.#others, {
+        type: "prepare",
+        ...prepare,
+        signature: this.signer.sign(prepareSigningBytes(prepare)),
+      });
+    }
+    const requests = this.#seen.flatMap((body) => body.type === "request" ? [body.request] : []).slice(-3);
+    const batch = this.#random.next() < 0.5 ? [] : requests;
+    const next = sequence + 1;
+    this.#emit(this.#others, {
+      type: "prePrepare",
+      view,
+      sequence: next,
+      digest: batchDigest(batch),
+      batch,
+      signature: this.signer.sign(prePrepareSigningBytes(view, next, batchDigest(batch))),
+    });
+    if (this.clientIds.length > 0) {
+      const body = {
+        client: this.#pick(this.clientIds),
+        sequence: 1 + Math.floor(this.#random.next() * 1000),
+        readOnly: false,
+        operations: [new TextEncoder().encode('{"op":"put","key":"k0","value":"forged"}')],
+      };
+      const request: Request = { ...body, signature: this.signer.sign(requestSigningBytes(body)) };
+      this.#emit(this.#others, { type: "request", request });
+    }
+    const checkpoint = {
+      sequence: 8 * (1 + Math.floor(this.#random.next() * 4)),
+      stateDigest: digest,
+      replica: this.#pick(this.#others),
+    };
+    this.#emit(this.#others, {
+      type: "checkpoint",
+      ...checkpoint,
+      signature: this.signer.sign(checkpointSigningBytes(checkpoint)),
+    });
   }
 
   #equivocal(body: MessageBody): MessageBody {
