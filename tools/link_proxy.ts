@@ -11,7 +11,10 @@
 import { setImmediate } from "node:timers";
 import { type LinkModel, LinkSchedule } from "../plugins/transport-memory/link.ts";
 import type { ByteSocket } from "../plugins/transport-tcp/byte_socket.ts";
+import { acceptErrorHandler } from "../plugins/transport-tcp/accept_errors.ts";
 import { parseAddress, runtimeSockets } from "../plugins/transport-tcp/mod.ts";
+import { SystemClock } from "../core/clock.ts";
+import { consoleLogger } from "../core/logger.ts";
 
 /** A running proxy. */
 export interface LinkProxy {
@@ -100,7 +103,16 @@ export async function startLinkProxy(options: {
   let model: LinkModel = { delayMs: 0, jitterMs: 0, bandwidthMbps: 0, lossRatio: 0, ...options.link };
   const open = new Set<ByteSocket>();
   let connections = 0;
-  const listener = await sockets.listen(options.host ?? "127.0.0.1", options.port, async (client) => {
+  const stop = new AbortController();
+  const failures = acceptErrorHandler({
+    clock: new SystemClock(),
+    logger: consoleLogger("warn", "link-proxy"),
+    address: `${options.host ?? "127.0.0.1"}:${options.port}`,
+    counts: { acceptErrors: 0, acceptErrorsExhausted: 0 },
+    signal: stop.signal,
+  });
+  const accepted = async (client: ByteSocket) => {
+    failures.acceptSucceeded();
     let upstream: ByteSocket;
     try {
       upstream = await sockets.connect(options.target.host, options.target.port);
@@ -115,11 +127,16 @@ export async function startLinkProxy(options: {
     pipeThroughLink(upstream, client, new LinkSchedule(() => model, seed + 1));
     client.start();
     upstream.start();
+  };
+  const listener = await sockets.listen(options.host ?? "127.0.0.1", options.port, {
+    accepted: (client) => void accepted(client),
+    acceptFailed: (error) => failures.acceptFailed(error),
   });
   return {
     port: parseAddress(listener.address).port,
     setLink: (next) => model = { ...model, ...next },
     close: async () => {
+      stop.abort();
       for (const socket of open) socket.destroy();
       await listener.close();
     },

@@ -208,7 +208,7 @@ export function rsocketSockets(api: RsocketApi): SocketFactory {
     return ok === 0 ? formatSockaddr(address) : fallback;
   };
   return {
-    listen(hostname, port, accepted, tls) {
+    listen(hostname, port, handlers, tls) {
       if (tls?.cert) return Promise.reject(new Error("rsocket listeners do not do TLS"));
       const fd = Number(api.library.rsocket(AF_INET, SOCK_STREAM, 0));
       if (fd < 0) return Promise.reject(new Error("rsocket() failed: no usable RDMA device for AF_INET?"));
@@ -233,7 +233,7 @@ export function rsocketSockets(api: RsocketApi): SocketFactory {
           const client = Number(await api.library.raccept(fd, null, null));
           if (client < 0 || !open) continue;
           nonBlocking(api, client);
-          accepted(new RsocketStream(api, client, local, "rdma-peer"));
+          handlers.accepted(new RsocketStream(api, client, local, "rdma-peer"));
         }
       })();
       const listener: ByteListener = {

@@ -49,13 +49,29 @@ export interface TlsSettings {
   serverName?: string;
 }
 
+/** What a listener tells its owner. */
+export interface AcceptHandlers {
+  /** Receives each new socket. */
+  accepted(socket: ByteSocket): void;
+  /**
+   * An accept failed: a connection reset before it was accepted, descriptors
+   * exhausted (`EMFILE`), and so on. The listener keeps listening and accepts
+   * again once the returned promise resolves (so the owner decides the backoff).
+   */
+  acceptFailed(error: Error): Promise<void>;
+}
+
 /** How sockets are made on this runtime. */
 export interface SocketFactory {
-  /** Listens (with TLS when `tls` has a cert and key); `accepted` receives each new socket. */
+  /**
+   * Listens (with TLS when `tls` has a cert and key). `handlers.accepted`
+   * receives each new socket; a failed accept goes to `handlers.acceptFailed`
+   * and never ends the listener: only `close()` does.
+   */
   listen(
     hostname: string,
     port: number,
-    accepted: (socket: ByteSocket) => void,
+    handlers: AcceptHandlers,
     tls?: TlsSettings,
   ): Promise<ByteListener>;
   /** Connects (with TLS when `tls` is given); rejects with the runtime's error when refused. */

@@ -5,6 +5,15 @@
  * stats (internet mode wants BBR; a warning says so when it is not), and
  * optional TLS (`tls` option: PEM files).
  *
+ * Listeners survive their peers: a connection reset before it was accepted,
+ * or descriptors running out (`EMFILE`, with a backoff), is counted and
+ * logged and accepting goes on; past `maxConnections` a new connection is
+ * closed at once; a peer that says nothing (`firstByteTimeoutMs`) or stalls
+ * in a frame (`frameStallTimeoutMs`) is closed with `TRANSPORT_TIMEOUT`; and
+ * the bytes all connections of a listener hold in unfinished frames stay
+ * within `maxPartialFrameBytes` (a frame that does not fit closes its
+ * connection with `TRANSPORT_OVERLOADED`). `stats()` counts each.
+ *
  * Addresses are `host:port` (`[v6]:port` for IPv6); `listen("127.0.0.1:0")`
  * picks a free port, which the listener's `address` tells.
  *
@@ -13,7 +22,8 @@
 import * as v from "valibot";
 import { AsyncQueue } from "../../core/async_queue.ts";
 import { type Clock, sleep } from "../../core/clock.ts";
-import { SwitchyardError, toError } from "../../core/errors.ts";
+import { SwitchyardError, toError, ValidationError } from "../../core/errors.ts";
+import { type FrameBudget, FrameBudgetPool } from "../../core/length_prefix.ts";
 import type { Logger } from "../../core/logger.ts";
 import { definePlugin, type Plugin } from "../../core/plugin.ts";
 import { resumableTransport } from "../../core/resumable.ts";
@@ -21,8 +31,9 @@ import { currentRuntime } from "../../core/runtime.ts";
 import type { Transport, TransportConnection } from "../../core/transport.ts";
 import { readFile } from "node:fs/promises";
 import type { SocketFactory, TlsSettings } from "./byte_socket.ts";
+import { acceptErrorHandler } from "./accept_errors.ts";
 import { systemCongestionControl } from "./congestion.ts";
-import { StreamConnection } from "./stream_connection.ts";
+import { type StreamFault, StreamConnection } from "./stream_connection.ts";
 
 /** The options schema (transport-adaptive takes the same TCP options). */
 export const tcpOptions = v.strictObject({
@@ -36,6 +47,17 @@ export const tcpOptions = v.strictObject({
   initialBackoffMs: v.optional(v.pipe(v.number(), v.minValue(0)), 100),
   /** Longest wait between attempts. */
   maxBackoffMs: v.optional(v.pipe(v.number(), v.minValue(0)), 5_000),
+  /** Open connections one listener keeps; a connection past it is closed as soon as it is accepted. */
+  maxConnections: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 1024),
+  /** An accepted connection whose peer sends nothing at all for this long is closed (0: never). */
+  firstByteTimeoutMs: v.optional(v.pipe(v.number(), v.minValue(0)), 30_000),
+  /** A connection whose peer stops for this long in the middle of a frame is closed (0: never). */
+  frameStallTimeoutMs: v.optional(v.pipe(v.number(), v.minValue(0)), 30_000),
+  /**
+   * Bytes that all connections of one listener (and, separately, all dialed connections) may hold in
+   * unfinished frames; a frame that does not fit closes its connection. At least `maxFrameBytes`.
+   */
+  maxPartialFrameBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 128 * 1024 * 1024),
   /**
    * Resume connections after breaks (see `core/resumable.ts`): the dialer dials again with backoff, and what
    * the peer missed is sent again, so frames still arrive exactly once and in order. Both ends must enable it.
@@ -64,20 +86,72 @@ export const tcpOptions = v.strictObject({
 /** The options, validated. */
 export type TcpOptions = v.InferOutput<typeof tcpOptions>;
 
+/** The options that guard listeners against their peers; each has a default. */
+type GuardOption = "maxConnections" | "firstByteTimeoutMs" | "frameStallTimeoutMs" | "maxPartialFrameBytes";
+
+/** What {@linkcode tcpTransport} takes: the options without TLS, the guards optional (their defaults otherwise). */
+export type TcpTransportConfig = Omit<TcpOptions, "tls" | GuardOption> & Partial<Pick<TcpOptions, GuardOption>>;
+
+/** What a TCP transport counts (every count since it was created, across its listeners and dials). */
+export interface TcpTransportStats {
+  /** The kernel's congestion control for new connections. */
+  congestionControl: string;
+  /** `"deno"` or `"bun"`. */
+  runtime: string;
+  /** Whether listeners and dials use TLS. */
+  tls: boolean;
+  /** Dials started. */
+  dials: number;
+  /** Dial attempts retried after a refusal. */
+  dialRetries: number;
+  /** Connections accepted (including those closed at once past `maxConnections`). */
+  accepted: number;
+  /** Connections open now, accepted and dialed. */
+  connectionsOpen: number;
+  /** Accepted connections closed at once because their listener had `maxConnections` open. */
+  connectionsRejected: number;
+  /** Accepts that failed (a connection reset before it was accepted, descriptors exhausted, ...); listening went on. */
+  acceptErrors: number;
+  /** Of those, for want of file descriptors (`EMFILE`, `ENFILE`) or kernel memory; each backed off. */
+  acceptErrorsExhausted: number;
+  /** Connections closed because the peer sent nothing within `firstByteTimeoutMs`. */
+  firstByteTimeouts: number;
+  /** Connections closed because the peer stalled in a frame for `frameStallTimeoutMs`. */
+  frameStallTimeouts: number;
+  /** Connections closed because a frame did not fit in `maxPartialFrameBytes`. */
+  framesOverBudget: number;
+  /** Connections closed because a frame's length was past `maxFrameBytes`. */
+  framesTooLarge: number;
+  /** Connections that ended in the middle of a frame. */
+  framesCutShort: number;
+  /** Bytes reserved now by unfinished frames (an upper bound on what they hold), over every connection. */
+  partialFrameReservedBytes: number;
+  /** The most bytes unfinished frames had reserved at once. */
+  partialFrameReservedPeakBytes: number;
+}
+
 /** A TCP transport with its diagnostics. */
 export interface TcpTransport extends Transport {
   /** The kernel's congestion control for new connections. */
   readonly congestionControl: string;
   /** Diagnostics for stats. */
-  stats(): {
-    congestionControl: string;
-    runtime: string;
-    tls: boolean;
-    dials: number;
-    dialRetries: number;
-    accepted: number;
-  };
+  stats(): TcpTransportStats;
 }
+
+/** The guards' defaults (those of {@linkcode tcpOptions}). */
+const GUARD_DEFAULTS: Pick<TcpOptions, GuardOption> = (() => {
+  const { maxConnections, firstByteTimeoutMs, frameStallTimeoutMs, maxPartialFrameBytes } = v.parse(tcpOptions, {});
+  return { maxConnections, firstByteTimeoutMs, frameStallTimeoutMs, maxPartialFrameBytes };
+})();
+
+/** Which counter each fault a connection closes itself for adds to. */
+const FAULT_COUNTER = {
+  "first-byte-timeout": "firstByteTimeouts",
+  "frame-stall-timeout": "frameStallTimeouts",
+  "frame-over-budget": "framesOverBudget",
+  "frame-too-large": "framesTooLarge",
+  "frame-invalid": "framesCutShort",
+} as const satisfies Record<StreamFault, keyof TcpTransportStats>;
 
 /** Splits `host:port` / `[v6]:port`; throws `INVALID_ARGUMENT` naming the address otherwise. */
 export function parseAddress(address: string): { hostname: string; port: number } {
@@ -109,22 +183,84 @@ export async function loadTls(tls: NonNullable<TcpOptions["tls"]>): Promise<TlsS
   };
 }
 
-/** Creates a TCP transport on `sockets`; with `tls`, every listener and dial uses TLS. */
+/**
+ * Creates a TCP transport on `sockets`; with `tls`, every listener and dial
+ * uses TLS. Throws `CONFIG_INVALID` when `maxPartialFrameBytes` is below
+ * `maxFrameBytes` (a frame of the largest size could never be received).
+ */
 export function tcpTransport(
   sockets: SocketFactory,
-  config: Omit<TcpOptions, "tls">,
+  options: TcpTransportConfig,
   clock: Clock,
   logger?: Logger,
   tls?: TlsSettings,
 ): TcpTransport {
+  const config = { ...GUARD_DEFAULTS, ...options };
+  if (config.maxPartialFrameBytes < config.maxFrameBytes) {
+    throw new ValidationError("CONFIG_INVALID", "transport-tcp options", [{
+      path: "maxPartialFrameBytes",
+      message: `must be at least maxFrameBytes (${config.maxFrameBytes}), got ${config.maxPartialFrameBytes}`,
+    }]);
+  }
   const congestionControl = systemCongestionControl();
   if (congestionControl !== "bbr") {
     logger?.warn(`TCP congestion control is "${congestionControl}", not "bbr": internet-mode throughput may suffer`, {
       hint: "sysctl -w net.ipv4.tcp_congestion_control=bbr",
     });
   }
-  const limits = { maxFrameBytes: config.maxFrameBytes, highWaterBytes: config.highWaterBytes };
-  const counters = { dials: 0, dialRetries: 0, accepted: 0 };
+  const limits = {
+    maxFrameBytes: config.maxFrameBytes,
+    highWaterBytes: config.highWaterBytes,
+    frameStallTimeoutMs: config.frameStallTimeoutMs,
+  };
+  const counters = {
+    dials: 0,
+    dialRetries: 0,
+    accepted: 0,
+    connectionsOpen: 0,
+    connectionsRejected: 0,
+    acceptErrors: 0,
+    acceptErrorsExhausted: 0,
+    firstByteTimeouts: 0,
+    frameStallTimeouts: 0,
+    framesOverBudget: 0,
+    framesTooLarge: 0,
+    framesCutShort: 0,
+    partialFrameReservedBytes: 0,
+    partialFrameReservedPeakBytes: 0,
+  };
+  /** A budget of `maxPartialFrameBytes` whose use also shows in the transport's counters. */
+  const budget = (): FrameBudget => {
+    const pool = new FrameBudgetPool(config.maxPartialFrameBytes);
+    return {
+      reserve(bytes) {
+        if (!pool.reserve(bytes)) return false;
+        counters.partialFrameReservedBytes += bytes;
+        counters.partialFrameReservedPeakBytes = Math.max(
+          counters.partialFrameReservedPeakBytes,
+          counters.partialFrameReservedBytes,
+        );
+        return true;
+      },
+      release(bytes) {
+        pool.release(bytes);
+        counters.partialFrameReservedBytes -= bytes;
+      },
+    };
+  };
+  const onFault = (fault: StreamFault, error: SwitchyardError) => {
+    const total = ++counters[FAULT_COUNTER[fault]];
+    // The first and then every power-of-two count: a flood of bad peers cannot flood the log.
+    if ((total & (total - 1)) === 0) {
+      logger?.warn(`closed a connection: ${error.message}`, { code: error.code, fault, times: total });
+    }
+  };
+  const track = (connection: StreamConnection) => {
+    counters.connectionsOpen++;
+    void connection.closed.then(() => counters.connectionsOpen--);
+    return connection;
+  };
+  const dialBudget = budget();
   return {
     name: "tcp",
     maxFrameBytes: config.maxFrameBytes,
@@ -132,14 +268,51 @@ export function tcpTransport(
     async listen(address) {
       const { hostname, port } = parseAddress(address);
       const queue = new AsyncQueue<TransportConnection>();
-      const listener = await sockets.listen(hostname, port, (socket) => {
-        counters.accepted++;
-        queue.push(new StreamConnection(socket, limits));
+      const stop = new AbortController();
+      const listenerBudget = budget();
+      const acceptedLimits = { ...limits, firstByteTimeoutMs: config.firstByteTimeoutMs };
+      let open = 0;
+      let boundAddress = address;
+      const failures = acceptErrorHandler({
+        clock,
+        logger,
+        get address() {
+          return boundAddress;
+        },
+        counts: counters,
+        signal: stop.signal,
+      });
+      const listener = await sockets.listen(hostname, port, {
+        accepted(socket) {
+          counters.accepted++;
+          failures.acceptSucceeded();
+          if (open >= config.maxConnections) {
+            socket.destroy();
+            const total = ++counters.connectionsRejected;
+            if ((total & (total - 1)) === 0) {
+              logger?.warn("listener at maxConnections: closed a new connection", {
+                address: boundAddress,
+                maxConnections: config.maxConnections,
+                connectionsRejected: total,
+              });
+            }
+            return;
+          }
+          open++;
+          const connection = track(
+            new StreamConnection(socket, acceptedLimits, { clock, budget: listenerBudget, onFault }),
+          );
+          void connection.closed.then(() => open--);
+          queue.push(connection);
+        },
+        acceptFailed: (error) => failures.acceptFailed(error),
       }, tls);
+      boundAddress = listener.address;
       return {
         address: listener.address,
         connections: () => queue,
         close: async () => {
+          stop.abort();
           queue.end();
           await listener.close();
         },
@@ -151,7 +324,8 @@ export function tcpTransport(
       let backoffMs = config.initialBackoffMs;
       for (let attempt = 1;; attempt++) {
         try {
-          return new StreamConnection(await sockets.connect(hostname, port, tls), limits);
+          const socket = await sockets.connect(hostname, port, tls);
+          return track(new StreamConnection(socket, limits, { clock, budget: dialBudget, onFault }));
         } catch (error) {
           if (attempt >= config.dialAttempts) {
             throw new SwitchyardError(

@@ -5,13 +5,14 @@
  *
  * @module
  */
-import type { ByteSocket, SocketFactory } from "./byte_socket.ts";
+import { toError } from "../../core/errors.ts";
+import type { AcceptHandlers, ByteSocket, SocketFactory } from "./byte_socket.ts";
 
 interface BunSocket {
   data: State;
   readonly localAddress?: string;
   readonly localPort?: number;
-  readonly remoteAddress: string;
+  readonly remoteAddress?: string;
   readonly remotePort?: number;
   write(data: Uint8Array): number;
   end(): void;
@@ -73,7 +74,8 @@ function wrap(raw: BunSocket, tls: boolean): ByteSocket {
   raw.data = state;
   const wrapper: ByteSocket = {
     localAddress: `${raw.localAddress ?? "127.0.0.1"}:${raw.localPort ?? 0}`,
-    remoteAddress: `${raw.remoteAddress}:${raw.remotePort ?? 0}`,
+    // A connection reset before Bun opened it has no remote address any more.
+    remoteAddress: `${raw.remoteAddress ?? "unknown"}:${raw.remotePort ?? 0}`,
     async write(bytes) {
       await state.ready;
       for (let offset = 0; offset < bytes.length;) {
@@ -139,11 +141,23 @@ const bun = () => (globalThis as unknown as { Bun: BunApi }).Bun;
 
 /** Bun's native TCP sockets. */
 export const bunSockets: SocketFactory = {
-  listen(hostname, port, accepted, tls) {
+  listen(hostname, port, accept: AcceptHandlers, tls) {
+    // Bun's socket layer retries a failed accept() itself (EMFILE included) and never reports it to JavaScript.
     const server = bun().listen({
       hostname,
       port,
-      socket: handlers((socket) => accepted(wrap(socket, Boolean(tls?.cert && tls.key)))),
+      socket: handlers((socket) => {
+        let wrapped: ByteSocket;
+        try {
+          wrapped = wrap(socket, Boolean(tls?.cert && tls.key));
+        } catch (error) {
+          // The peer went away before the socket options could be set.
+          socket.terminate();
+          void accept.acceptFailed(toError(error));
+          return;
+        }
+        accept.accepted(wrapped);
+      }),
       ...(tls?.cert && tls.key ? { tls: { cert: tls.cert, key: tls.key } } : {}),
     });
     return Promise.resolve({

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { ByteSocket, SocketFactory } from "./byte_socket.ts";
+import { toError } from "../../core/errors.ts";
+import type { AcceptHandlers, ByteSocket, SocketFactory } from "./byte_socket.ts";
 
 const READ_BUFFER_BYTES = 2 * 1024 * 1024;
 
@@ -69,23 +70,58 @@ function wrap(conn: Deno.TcpConn | Deno.TlsConn): ByteSocket {
   return socket;
 }
 
+/**
+ * Accepts until `isClosed()`: an accept that fails (a connection reset before
+ * it was accepted makes Deno's `accept()` throw `NotConnected`; descriptors
+ * run out with `EMFILE`) goes to `handlers.acceptFailed`, and the loop waits
+ * for it and accepts again.
+ */
+async function acceptLoop(
+  listener: Deno.Listener<Deno.TcpConn> | Deno.TlsListener,
+  handlers: AcceptHandlers,
+  isClosed: () => boolean,
+): Promise<void> {
+  while (!isClosed()) {
+    let conn: Deno.TcpConn | Deno.TlsConn;
+    try {
+      conn = await listener.accept();
+    } catch (error) {
+      if (isClosed()) return;
+      await handlers.acceptFailed(toError(error));
+      continue;
+    }
+    let socket: ByteSocket;
+    try {
+      socket = wrap(conn);
+    } catch (error) {
+      // The peer went away between the accept and the socket options.
+      try {
+        conn.close();
+      } catch { /* already closed */ }
+      await handlers.acceptFailed(toError(error));
+      continue;
+    }
+    handlers.accepted(socket);
+  }
+}
+
 /** Deno's TCP sockets. */
 export const denoSockets: SocketFactory = {
-  listen(hostname, port, accepted, tls) {
+  listen(hostname, port, handlers, tls) {
     const listener = tls?.cert && tls.key
       ? Deno.listenTls({ hostname, port, transport: "tcp", cert: tls.cert, key: tls.key })
       : Deno.listen({ hostname, port, transport: "tcp" });
     const address = listener.addr as Deno.NetAddr;
-    (async () => {
-      for await (const conn of listener) accepted(wrap(conn));
-    })().catch(() => {/* the listener was closed */});
+    let closed = false;
+    const done = acceptLoop(listener, handlers, () => closed);
     return Promise.resolve({
       address: `${address.hostname}:${address.port}`,
-      close: () => {
+      close: async () => {
+        closed = true;
         try {
           listener.close();
         } catch { /* already closed */ }
-        return Promise.resolve();
+        await done;
       },
     });
   },

@@ -2,13 +2,19 @@
  * A transport connection over any byte stream: length-prefixed frames,
  * flow control both ways (sends wait on the socket; reading pauses while the
  * application has not consumed `highWaterBytes`), stats, graceful close, and
- * a typed error that closes the connection on a malformed frame.
+ * a typed error that closes the connection on a malformed frame. Peers that
+ * stall are closed too: one that sends nothing at all within
+ * `firstByteTimeoutMs`, or stops in the middle of a frame for
+ * `frameStallTimeoutMs` (`TRANSPORT_TIMEOUT`); a frame that does not fit the
+ * shared partial-frame budget closes the connection before its bytes are kept
+ * (`TRANSPORT_OVERLOADED`).
  *
  * @module
  */
 import { AsyncQueue } from "../../core/async_queue.ts";
+import type { Clock, TimerId } from "../../core/clock.ts";
 import { SwitchyardError } from "../../core/errors.ts";
-import { LengthPrefixDecoder, lengthPrefixed, oversizedSend } from "../../core/length_prefix.ts";
+import { type FrameBudget, LengthPrefixDecoder, lengthPrefixed, oversizedSend } from "../../core/length_prefix.ts";
 import { type ConnectionStats, emptyConnectionStats, type TransportConnection } from "../../core/transport.ts";
 import type { ByteSocket } from "./byte_socket.ts";
 
@@ -40,6 +46,31 @@ export interface StreamLimits {
   maxFrameBytes: number;
   /** Reading pauses while this many received bytes wait for the application. */
   highWaterBytes: number;
+  /**
+   * A frame under way that receives no byte for this long closes the connection
+   * (`TRANSPORT_TIMEOUT`). Time while reading is paused (the application is behind) does not count. 0: never.
+   */
+  frameStallTimeoutMs?: number;
+  /** The connection closes (`TRANSPORT_TIMEOUT`) when the peer sent nothing at all this long after it opened. 0: never. */
+  firstByteTimeoutMs?: number;
+}
+
+/** Why a stream connection closed itself on its peer. */
+export type StreamFault =
+  | "first-byte-timeout"
+  | "frame-stall-timeout"
+  | "frame-over-budget"
+  | "frame-too-large"
+  | "frame-invalid";
+
+/** What a stream connection needs besides its limits. */
+export interface StreamOptions {
+  /** The clock the timeouts run on (required when a timeout is set). */
+  clock?: Clock;
+  /** Where unfinished frames take their memory from (none: only `maxFrameBytes` bounds it). */
+  budget?: FrameBudget;
+  /** Told once when the connection closes itself because of what the peer did (or did not) send. */
+  onFault?: (fault: StreamFault, error: SwitchyardError) => void;
 }
 
 /** A framed connection over a {@linkcode ByteSocket}. */
@@ -56,23 +87,47 @@ export class StreamConnection implements TransportConnection {
   #ended = false;
   #failure: SwitchyardError | undefined;
   #resolveClosed!: () => void;
+  readonly #options: StreamOptions;
+  #heardFromPeer = false;
+  #lastByteMs = 0;
+  #firstByteTimer: TimerId | undefined;
+  #stallTimer: TimerId | undefined;
   readonly #stats: ConnectionStats = emptyConnectionStats();
   /** Resolves once the connection is closed. */
   readonly closed: Promise<void>;
 
-  /** Wraps `socket`. */
-  constructor(socket: ByteSocket, limits: StreamLimits) {
+  /** Wraps `socket`; throws `INVALID_ARGUMENT` when a timeout is set without a clock. */
+  constructor(socket: ByteSocket, limits: StreamLimits, options: StreamOptions = {}) {
+    if (!options.clock && ((limits.frameStallTimeoutMs ?? 0) > 0 || (limits.firstByteTimeoutMs ?? 0) > 0)) {
+      throw new SwitchyardError("INVALID_ARGUMENT", "StreamConnection: a timeout needs options.clock");
+    }
     this.#socket = socket;
     this.#limits = limits;
-    this.#decoder = new LengthPrefixDecoder(limits.maxFrameBytes);
+    this.#options = options;
+    this.#decoder = new LengthPrefixDecoder(limits.maxFrameBytes, options.budget);
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
     this.#queue.onTake = (frame) => {
       this.#queuedBytes -= frame.length;
       if (this.#paused && this.#queuedBytes < this.#limits.highWaterBytes) {
         this.#paused = false;
+        // The peer could not send while we did not read: its stall clock starts over.
+        this.#lastByteMs = this.#options.clock?.now() ?? 0;
         socket.resumeReading();
       }
     };
+    const firstByteTimeoutMs = limits.firstByteTimeoutMs ?? 0;
+    if (options.clock && firstByteTimeoutMs > 0) {
+      this.#firstByteTimer = options.clock.setTimeout(() => {
+        this.#firstByteTimer = undefined;
+        this.#fault(
+          "first-byte-timeout",
+          new SwitchyardError(
+            "TRANSPORT_TIMEOUT",
+            `peer ${socket.remoteAddress} sent nothing within ${firstByteTimeoutMs} ms of connecting; connection closed`,
+          ),
+        );
+      }, firstByteTimeoutMs);
+    }
     socket.onData = (chunk) => this.#receive(chunk);
     socket.onEnd = (error) => this.#peerEnded(error);
     socket.start();
@@ -170,6 +225,7 @@ export class StreamConnection implements TransportConnection {
       this.#closing = true;
       await this.#writing;
       await this.#socket.close().catch(() => {});
+      this.#teardown();
       this.#queue.end();
       this.#resolveClosed();
     }
@@ -183,6 +239,13 @@ export class StreamConnection implements TransportConnection {
 
   #receive(chunk: Uint8Array): void {
     if (this.#failure) return;
+    const clock = this.#options.clock;
+    if (!this.#heardFromPeer) {
+      this.#heardFromPeer = true;
+      if (this.#firstByteTimer !== undefined) clock?.clearTimeout(this.#firstByteTimer);
+      this.#firstByteTimer = undefined;
+    }
+    if (clock) this.#lastByteMs = clock.now();
     try {
       for (const frame of this.#decoder.push(chunk)) {
         this.#stats.bytesReceived += frame.length;
@@ -191,13 +254,41 @@ export class StreamConnection implements TransportConnection {
         this.#queue.push(frame);
       }
     } catch (error) {
-      this.#fail(error as SwitchyardError);
+      const failure = error as SwitchyardError;
+      this.#fault(failure.code === "TRANSPORT_OVERLOADED" ? "frame-over-budget" : "frame-too-large", failure);
       return;
     }
+    if (this.#decoder.partialBytes > 0) this.#watchStall();
     if (!this.#paused && this.#queuedBytes >= this.#limits.highWaterBytes) {
       this.#paused = true;
       this.#socket.pauseReading();
     }
+  }
+
+  /** Arms the stall timer for the frame under way, unless it is armed already. */
+  #watchStall(): void {
+    const clock = this.#options.clock;
+    const timeoutMs = this.#limits.frameStallTimeoutMs ?? 0;
+    if (!clock || timeoutMs <= 0 || this.#stallTimer !== undefined) return;
+    const check = () => {
+      this.#stallTimer = undefined;
+      if (this.#failure || this.#ended || this.#decoder.partialBytes === 0) return;
+      const quietMs = clock.now() - this.#lastByteMs;
+      if (this.#paused || quietMs < timeoutMs) {
+        // Paused: we are the ones not reading. Otherwise the peer sent something since: wait for the rest.
+        this.#stallTimer = clock.setTimeout(check, this.#paused ? timeoutMs : timeoutMs - quietMs);
+        return;
+      }
+      this.#fault(
+        "frame-stall-timeout",
+        new SwitchyardError(
+          "TRANSPORT_TIMEOUT",
+          `peer ${this.remoteAddress} sent nothing for ${quietMs} ms in the middle of a frame ` +
+            `(${this.#decoder.partialBytes} bytes of it held); connection closed`,
+        ),
+      );
+    };
+    this.#stallTimer = clock.setTimeout(check, timeoutMs);
   }
 
   #peerEnded(error?: Error): void {
@@ -211,18 +302,37 @@ export class StreamConnection implements TransportConnection {
       this.#decoder.end();
       this.#queue.end();
     } catch (decodeError) {
+      this.#options.onFault?.("frame-invalid", decodeError as SwitchyardError);
       this.#queue.fail(decodeError);
     }
+    this.#teardown();
     this.#socket.destroy();
     this.#resolveClosed();
+  }
+
+  /** Closes the connection for what the peer did, and says so. */
+  #fault(fault: StreamFault, error: SwitchyardError): void {
+    if (this.#failure || this.#ended) return;
+    this.#fail(error);
+    this.#options.onFault?.(fault, error);
   }
 
   #fail(error: SwitchyardError): void {
     if (this.#failure) return;
     this.#failure = error;
+    this.#teardown();
     this.#queue.fail(error);
     this.#socket.destroy();
     this.#resolveClosed();
+  }
+
+  /** Stops the timers and gives back the partial-frame budget. */
+  #teardown(): void {
+    const clock = this.#options.clock;
+    if (this.#firstByteTimer !== undefined) clock?.clearTimeout(this.#firstByteTimer);
+    if (this.#stallTimer !== undefined) clock?.clearTimeout(this.#stallTimer);
+    this.#firstByteTimer = this.#stallTimer = undefined;
+    this.#decoder.dispose();
   }
 
   #assertOpen(writing = false): void {
