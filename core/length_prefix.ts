@@ -173,6 +173,7 @@ export class LengthPrefixDecoder {
         const prefix = this.#take(LENGTH_PREFIX_BYTES);
         const length = new DataView(prefix.buffer, prefix.byteOffset, 4).getUint32(0, true);
         if (length > this.#maxFrameBytes) {
+          this.dispose();
           throw new SwitchyardError(
             "FRAME_TOO_LARGE",
             `peer sent a frame of ${length} bytes, more than the ${this.#maxFrameBytes}-byte limit`,
@@ -212,6 +213,7 @@ export class LengthPrefixDecoder {
   #startFrame(length: number): void {
     if (this.#budget) {
       if (!this.#budget.reserve(length)) {
+        this.dispose();
         throw new SwitchyardError(
           "TRANSPORT_OVERLOADED",
           `a frame of ${length} bytes does not fit in what is left of the partial-frame budget; connection closed`,
