@@ -99,7 +99,14 @@ export function acceptErrorHandler(options: AcceptErrorOptions): AcceptErrorHand
           exhausted
             ? "accept failed: out of file descriptors; the listener backs off and carries on"
             : "accept failed; the listener carries on",
-          { address: options.address, code, error: error.message, timesWithThisCode: seen, acceptErrors: counts.acceptErrors, waitMs },
+          {
+            address: options.address,
+            code,
+            error: error.message,
+            timesWithThisCode: seen,
+            acceptErrors: counts.acceptErrors,
+            waitMs,
+          },
         );
       }
       if (waitMs > 0 && !signal.aborted) await sleep(clock, waitMs, signal).catch(() => {/* the listener closed */});

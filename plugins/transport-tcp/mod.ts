@@ -33,7 +33,7 @@ import { readFile } from "node:fs/promises";
 import type { SocketFactory, TlsSettings } from "./byte_socket.ts";
 import { acceptErrorHandler } from "./accept_errors.ts";
 import { systemCongestionControl } from "./congestion.ts";
-import { type StreamFault, StreamConnection } from "./stream_connection.ts";
+import { StreamConnection, type StreamFault } from "./stream_connection.ts";
 
 /** The options schema (transport-adaptive takes the same TCP options). */
 export const tcpOptions = v.strictObject({

@@ -3,7 +3,11 @@ import assert from "node:assert/strict";
 import { ManualClock } from "../../core/clock.ts";
 import { SwitchyardError } from "../../core/errors.ts";
 import { FrameBudgetPool, lengthPrefixed } from "../../core/length_prefix.ts";
-import { type StreamFault, StreamConnection, type StreamLimits } from "../../plugins/transport-tcp/stream_connection.ts";
+import {
+  StreamConnection,
+  type StreamFault,
+  type StreamLimits,
+} from "../../plugins/transport-tcp/stream_connection.ts";
 import { FakeByteSocket } from "../support/fake_byte_socket.ts";
 
 const LIMITS: StreamLimits = {
@@ -131,6 +135,19 @@ Deno.test("stream connection: connections sharing a budget: a frame that does no
   assert.equal(first.received[0].length, 700);
   assert.equal(pool.reservedBytes, 0);
   await first.connection.close();
+  assert.equal(clock.pendingTimers, 0);
+});
+
+Deno.test("stream connection: a stream cut in the middle of a frame fails with FRAME_INVALID, counted, its budget given back", async () => {
+  const pool = new FrameBudgetPool(1 << 20);
+  const { socket, clock, faults, outcome, reading } = open({}, pool);
+  socket.deliver(new Uint8Array([...prefix(100), 1, 2, 3]));
+  assert.equal(pool.reservedBytes, 100);
+  socket.onEnd();
+  await reading;
+  assert.equal(outcome.error?.code, "FRAME_INVALID");
+  assert.deepEqual(faults, ["frame-invalid"]);
+  assert.equal(pool.reservedBytes, 0);
   assert.equal(clock.pendingTimers, 0);
 });
 

@@ -48,6 +48,7 @@ Deno.test("transport-tcp: a malformed prefix from a raw socket closes that conne
   );
   await server.closed;
   raw.destroy();
+  assert.equal(transport.stats().framesTooLarge, 1, "counted");
   // The listener and new connections are unaffected.
   const { client, server: fresh, release } = await tcpPair();
   await client.send(new Uint8Array([1, 2, 3]));

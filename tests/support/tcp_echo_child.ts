@@ -2,7 +2,7 @@
 // Prints one JSON line per event on stdout: {"listening": address}, {"exhausted": true} the first time the
 // process cannot open a file after an accept, {"warn": message, "code": ...} for each warning logged.
 // Echoes every frame; answers the frame "stats" with the transport's stats() as JSON.
-import { openSync, closeSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import { SystemClock } from "../../core/clock.ts";
 import type { Logger } from "../../core/logger.ts";
 import { runtimeSockets, tcpTransport } from "../../plugins/transport-tcp/mod.ts";
