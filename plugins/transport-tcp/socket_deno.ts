@@ -7,7 +7,10 @@
 import { toError } from "../../core/errors.ts";
 import type { AcceptHandlers, ByteSocket, SocketFactory } from "./byte_socket.ts";
 
-const READ_BUFFER_BYTES = 2 * 1024 * 1024;
+/** A connection's first read buffer: small, so a connection that carries little holds little. */
+const INITIAL_READ_BUFFER_BYTES = 64 * 1024;
+/** The read buffer doubles each time a read fills it, up to this (bulk transfers read in large chunks). */
+const MAX_READ_BUFFER_BYTES = 2 * 1024 * 1024;
 
 function wrap(conn: Deno.TcpConn | Deno.TlsConn): ByteSocket {
   // TLS connections sit on TCP too, but Deno does not expose the socket options on them.
@@ -51,7 +54,7 @@ function wrap(conn: Deno.TcpConn | Deno.TlsConn): ByteSocket {
     onEnd: () => {},
     start() {
       (async () => {
-        const buffer = new Uint8Array(READ_BUFFER_BYTES);
+        let buffer = new Uint8Array(INITIAL_READ_BUFFER_BYTES);
         try {
           for (;;) {
             while (paused && !closed) await new Promise<void>((resolve) => resume = resolve);
@@ -59,6 +62,9 @@ function wrap(conn: Deno.TcpConn | Deno.TlsConn): ByteSocket {
             const count = await conn.read(buffer);
             if (count === null) break;
             socket.onData(buffer.slice(0, count));
+            if (count === buffer.length && buffer.length < MAX_READ_BUFFER_BYTES) {
+              buffer = new Uint8Array(buffer.length * 2);
+            }
           }
           socket.onEnd();
         } catch (error) {

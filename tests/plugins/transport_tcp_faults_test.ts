@@ -6,7 +6,6 @@ import { spawn, spawnSync } from "node:child_process";
 import { execPath } from "node:process";
 import { createInterface } from "node:readline";
 import { SystemClock } from "../../core/clock.ts";
-import type { SwitchyardError } from "../../core/errors.ts";
 import type { LogFields, Logger } from "../../core/logger.ts";
 import { currentRuntime } from "../../core/runtime.ts";
 import type { TransportConnection, TransportListener } from "../../core/transport.ts";
@@ -16,6 +15,7 @@ import {
   runtimeSockets,
   tcpTransport,
   type TcpTransportConfig,
+  type TcpTransportStats,
 } from "../../plugins/transport-tcp/mod.ts";
 
 const sockets = await runtimeSockets();
@@ -74,12 +74,12 @@ async function exchange(transport: ReturnType<typeof tcpTransport>, listener: Tr
   }
 }
 
-/** Connects a raw socket (no framing) to `address`. */
-async function rawConnect(address: string): Promise<ByteSocket> {
+/** Connects a raw socket (no framing) to `address`; `onEnd` is told when the other end closes it. */
+async function rawConnect(address: string, onEnd: () => void = () => {}): Promise<ByteSocket> {
   const { hostname, port } = parseAddress(address);
   const socket = await sockets.connect(hostname, port);
   socket.onData = () => {};
-  socket.onEnd = () => {};
+  socket.onEnd = onEnd;
   socket.start();
   return socket;
 }
@@ -166,71 +166,15 @@ Deno.test("transport-tcp: past maxConnections a new connection is closed at once
   }
 });
 
-Deno.test("transport-tcp: 100 connections each sending half of a 16 MiB frame and stalling: memory stays within the budget, each is closed with a typed error", async () => {
-  const FRAME_BYTES = 16 * 1024 * 1024;
-  const BUDGET_BYTES = 64 * 1024 * 1024;
-  const CONNECTIONS = 100;
-  const transport = tcpTransport(
-    sockets,
-    { ...BASE, maxFrameBytes: FRAME_BYTES, maxPartialFrameBytes: BUDGET_BYTES, frameStallTimeoutMs: 500 },
-    clock,
-    recordingLogger(),
-  );
-  const listener = await transport.listen("127.0.0.1:0");
-  const outcomes: string[] = [];
-  let allEnded!: () => void;
-  const ended = new Promise<void>((resolve) => allEnded = resolve);
-  const serving = (async () => {
-    let taken = 0;
-    for await (const server of listener.connections()) {
-      (async () => {
-        try {
-          for await (const _ of server.frames()) outcomes.push("a whole frame");
-          outcomes.push("ended");
-        } catch (error) {
-          outcomes.push((error as SwitchyardError).code);
-        }
-        if (outcomes.length === CONNECTIONS) allEnded();
-      })();
-      if (++taken === CONNECTIONS) break; // later connections are for the exchange below
-    }
-  })();
-  const rssBefore = process.memoryUsage().rss;
-  const half = new Uint8Array(4 + FRAME_BYTES / 2);
-  new DataView(half.buffer).setUint32(0, FRAME_BYTES, true);
-  const attackers: ByteSocket[] = [];
-  try {
-    for (let i = 0; i < CONNECTIONS; i++) attackers.push(await rawConnect(listener.address));
-    // Each sends the prefix and half the frame, then nothing; a write to a connection the server closed fails.
-    const writes = attackers.map((socket) => socket.write(half).catch(() => {}));
-    await within(60_000, "every stalled connection is closed", ended);
-    await Promise.all(writes);
-    const stats = transport.stats();
-    const rssGrowthMiB = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
-    const counts = Object.groupBy(outcomes, (code) => code);
-    const tally = Object.fromEntries(Object.entries(counts).map(([code, list]) => [code, list!.length]));
-    assert.deepEqual(Object.keys(counts).sort(), ["TRANSPORT_OVERLOADED", "TRANSPORT_TIMEOUT"], JSON.stringify(tally));
-    assert.equal(stats.framesOverBudget, counts.TRANSPORT_OVERLOADED!.length);
-    assert.equal(stats.frameStallTimeouts, counts.TRANSPORT_TIMEOUT!.length);
-    assert.ok(stats.frameStallTimeouts <= BUDGET_BYTES / FRAME_BYTES + 1, JSON.stringify(stats));
-    assert.ok(stats.partialFrameReservedPeakBytes <= BUDGET_BYTES, JSON.stringify(stats));
-    assert.equal(stats.partialFrameReservedBytes, 0, "every reservation was given back");
-    assert.ok(rssGrowthMiB < 400, `RSS grew by ${rssGrowthMiB.toFixed(0)} MiB for ${CONNECTIONS} x 8 MiB offered`);
-    // The listener still serves a normal exchange.
-    await serving;
-    await exchange(transport, listener);
-  } finally {
-    for (const socket of attackers) socket.destroy();
-    await listener.close();
-    await serving;
-  }
-});
-
-/** The child listener of `tests/support/tcp_echo_child.ts`, under `ulimit -n` of `fileLimit`, and its events. */
-function childListener(fileLimit: number) {
+/**
+ * The child listener of `tests/support/tcp_echo_child.ts` with transport `options`, under `ulimit -n` of
+ * `fileLimit`, and its events.
+ */
+function childListener(fileLimit: number, options: Partial<TcpTransportConfig> = {}) {
   const script = new URL("../support/tcp_echo_child.ts", import.meta.url).pathname;
   const runtime = currentRuntime() === "bun" ? [execPath, script] : [execPath, "run", "--allow-all", script];
-  const child = spawn("bash", ["-c", `ulimit -n ${fileLimit} && exec "$@"`, "bash", ...runtime], {
+  const args = [...runtime, JSON.stringify(options)];
+  const child = spawn("bash", ["-c", `ulimit -n ${fileLimit} && exec "$@"`, "bash", ...args], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const events: Record<string, unknown>[] = [];
@@ -299,6 +243,76 @@ Deno.test("transport-tcp: a listener out of file descriptors (ulimit -n 64, in a
     }
   } finally {
     for (const socket of raw) socket.destroy();
+    await child.stop();
+  }
+});
+
+/** What the child answers "stats" with. */
+type ChildStats = TcpTransportStats & { outcomes: Record<string, number>; rssBytes: number; peakRssBytes: number };
+
+/** Asks a child listener for its stats over a fresh framed connection. */
+async function childStats(address: string): Promise<ChildStats> {
+  const transport = tcpTransport(sockets, BASE, clock);
+  const client = await transport.dial(address);
+  try {
+    await client.send(new TextEncoder().encode("stats"));
+    const reply = await within(10_000, "stats from the child", client.frames()[Symbol.asyncIterator]().next());
+    return JSON.parse(new TextDecoder().decode(reply.value));
+  } finally {
+    await client.close();
+  }
+}
+
+Deno.test("transport-tcp: 100 connections each sending half of a 16 MiB frame and stalling: the listener's memory stays bounded and each is closed with a typed error", async () => {
+  const FRAME_BYTES = 16 * 1024 * 1024;
+  const BUDGET_BYTES = 64 * 1024 * 1024;
+  const CONNECTIONS = 100;
+  const child = childListener(4096, {
+    maxFrameBytes: FRAME_BYTES,
+    highWaterBytes: 4 * 1024 * 1024,
+    maxPartialFrameBytes: BUDGET_BYTES,
+    frameStallTimeoutMs: 500,
+  });
+  const attackers: ByteSocket[] = [];
+  try {
+    const { listening } = await within(30_000, "the child listens", child.event((event) => "listening" in event));
+    const address = String(listening);
+    const before = await childStats(address);
+    const half = new Uint8Array(4 + FRAME_BYTES / 2);
+    new DataView(half.buffer).setUint32(0, FRAME_BYTES, true);
+    let closedByListener = 0;
+    let allClosed!: () => void;
+    const closed = new Promise<void>((resolve) => allClosed = resolve);
+    for (let i = 0; i < CONNECTIONS; i++) {
+      attackers.push(await rawConnect(address, () => ++closedByListener === CONNECTIONS && allClosed()));
+    }
+    // Each sends the prefix and half the frame, then nothing; a write to a connection the listener closed fails.
+    const writes = attackers.map((socket) => socket.write(half).catch(() => {}));
+    await within(60_000, "the listener closes every stalled connection", closed);
+    await Promise.all(writes);
+    const stats = await childStats(address);
+    const growthMiB = (stats.peakRssBytes - before.rssBytes) / 2 ** 20;
+    const summary = JSON.stringify({ ...stats, growthMiB });
+    // Besides the stats connections, which ended normally, every connection failed with one of the two codes.
+    const codes = Object.keys(stats.outcomes).filter((code) => code !== "ended").sort();
+    assert.deepEqual(codes, ["TRANSPORT_OVERLOADED", "TRANSPORT_TIMEOUT"], summary);
+    assert.equal(stats.outcomes.TRANSPORT_OVERLOADED + stats.outcomes.TRANSPORT_TIMEOUT, CONNECTIONS, summary);
+    assert.equal(stats.framesOverBudget, stats.outcomes.TRANSPORT_OVERLOADED, summary);
+    assert.equal(stats.frameStallTimeouts, stats.outcomes.TRANSPORT_TIMEOUT, summary);
+    assert.ok(stats.frameStallTimeouts <= BUDGET_BYTES / FRAME_BYTES, summary);
+    assert.ok(stats.partialFrameReservedPeakBytes <= BUDGET_BYTES, summary);
+    assert.equal(stats.partialFrameReservedBytes, 0, "every reservation was given back");
+    // 100 x 8 MiB were offered; without the budget the listener would hold all of it.
+    assert.ok(growthMiB < 256, `peak resident memory grew by ${growthMiB.toFixed(0)} MiB: ${summary}`);
+    // And the listener still serves a normal exchange.
+    const transport = tcpTransport(sockets, BASE, clock);
+    const client = await transport.dial(address);
+    await client.send(new Uint8Array([1, 2, 3]));
+    const echo = await within(10_000, "the echo", client.frames()[Symbol.asyncIterator]().next());
+    assert.deepEqual(echo.value, new Uint8Array([1, 2, 3]));
+    await client.close();
+  } finally {
+    for (const socket of attackers) socket.destroy();
     await child.stop();
   }
 });
