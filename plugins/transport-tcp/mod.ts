@@ -55,9 +55,10 @@ export const tcpOptions = v.strictObject({
   frameStallTimeoutMs: v.optional(v.pipe(v.number(), v.minValue(0)), 30_000),
   /**
    * Bytes that all connections of one listener (and, separately, all dialed connections) may hold in
-   * unfinished frames; a frame that does not fit closes its connection. At least `maxFrameBytes`.
+   * unfinished frames; a frame that does not fit closes its connection. At least `maxFrameBytes`;
+   * by default 128 MiB, or `maxFrameBytes` when that is larger.
    */
-  maxPartialFrameBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 128 * 1024 * 1024),
+  maxPartialFrameBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
   /**
    * Resume connections after breaks (see `core/resumable.ts`): the dialer dials again with backoff, and what
    * the peer missed is sent again, so frames still arrive exactly once and in order. Both ends must enable it.
@@ -139,10 +140,13 @@ export interface TcpTransport extends Transport {
 }
 
 /** The guards' defaults (those of {@linkcode tcpOptions}). */
-const GUARD_DEFAULTS: Pick<TcpOptions, GuardOption> = (() => {
-  const { maxConnections, firstByteTimeoutMs, frameStallTimeoutMs, maxPartialFrameBytes } = v.parse(tcpOptions, {});
-  return { maxConnections, firstByteTimeoutMs, frameStallTimeoutMs, maxPartialFrameBytes };
+const GUARD_DEFAULTS: Pick<TcpOptions, Exclude<GuardOption, "maxPartialFrameBytes">> = (() => {
+  const { maxConnections, firstByteTimeoutMs, frameStallTimeoutMs } = v.parse(tcpOptions, {});
+  return { maxConnections, firstByteTimeoutMs, frameStallTimeoutMs };
 })();
+
+/** `maxPartialFrameBytes` when not given: room for several frames, and always for one of the largest. */
+const DEFAULT_PARTIAL_FRAME_BYTES = 128 * 1024 * 1024;
 
 /** Which counter each fault a connection closes itself for adds to. */
 const FAULT_COUNTER = {
@@ -195,7 +199,13 @@ export function tcpTransport(
   logger?: Logger,
   tls?: TlsSettings,
 ): TcpTransport {
-  const config = { ...GUARD_DEFAULTS, ...options };
+  const config = {
+    ...options,
+    maxConnections: options.maxConnections ?? GUARD_DEFAULTS.maxConnections,
+    firstByteTimeoutMs: options.firstByteTimeoutMs ?? GUARD_DEFAULTS.firstByteTimeoutMs,
+    frameStallTimeoutMs: options.frameStallTimeoutMs ?? GUARD_DEFAULTS.frameStallTimeoutMs,
+    maxPartialFrameBytes: options.maxPartialFrameBytes ?? Math.max(DEFAULT_PARTIAL_FRAME_BYTES, options.maxFrameBytes),
+  };
   if (config.maxPartialFrameBytes < config.maxFrameBytes) {
     throw new ValidationError("CONFIG_INVALID", "transport-tcp options", [{
       path: "maxPartialFrameBytes",

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { SystemClock, type TransportConnection } from "../../mod.ts";
+import { SystemClock, type TransportConnection, ValidationError } from "../../mod.ts";
 import { runCompliance } from "../../testing.ts";
 import { pluginCompliance } from "../compliance/plugin.ts";
 import transportTcp, { parseAddress, runtimeSockets, tcpTransport } from "../../plugins/transport-tcp/mod.ts";
@@ -9,6 +9,8 @@ import { systemCongestionControl } from "../../plugins/transport-tcp/congestion.
 import { connectedPair, loopbackCompliance } from "../support/connected_pair.ts";
 
 const run = promisify(execFile);
+const sockets = await runtimeSockets();
+const clock = new SystemClock();
 const MAX_FRAME = 2 * 1024 * 1024;
 const transport = tcpTransport(
   await runtimeSockets(),
@@ -100,4 +102,21 @@ Deno.test("transport-tcp: dialing retries with backoff before giving up", async 
   await listener.close();
   await assert.rejects(retrying.dial(address), /after 3 attempt\(s\)/);
   assert.equal(retrying.stats().dialRetries, 2);
+});
+
+Deno.test("transport-tcp: a partial-frame budget below maxFrameBytes is refused, naming the field", async () => {
+  const base = {
+    maxFrameBytes: 1 << 20,
+    highWaterBytes: 1 << 20,
+    dialAttempts: 1,
+    initialBackoffMs: 0,
+    maxBackoffMs: 0,
+  };
+  assert.throws(
+    () => tcpTransport(sockets, { ...base, maxPartialFrameBytes: 1000 }, clock),
+    (error: unknown) => error instanceof ValidationError && error.issues[0].path === "maxPartialFrameBytes",
+  );
+  // Left out, it is 128 MiB or maxFrameBytes, whichever is larger: a large frame limit works as it did.
+  const large = tcpTransport(sockets, { ...base, maxFrameBytes: 256 << 20 }, clock);
+  assert.equal(large.maxFrameBytes, 256 << 20);
 });
