@@ -296,6 +296,11 @@ export function tcpTransport(
         accepted(socket) {
           counters.accepted++;
           failures.acceptSucceeded();
+          if (stop.signal.aborted) {
+            // Accepted as the listener closed: nobody would take it.
+            socket.destroy();
+            return;
+          }
           if (open >= config.maxConnections) {
             socket.destroy();
             const total = ++counters.connectionsRejected;

@@ -2,6 +2,9 @@
  * TCP sockets on Bun: `Bun.listen` and `Bun.connect` (native sockets, with
  * their `tls` option for TLS), with TCP_NODELAY and keepalive on every
  * connection; writes wait for `drain` when the socket takes only part of them.
+ * Bun retries a failed `accept()` inside its socket layer (so `acceptFailed`
+ * is only told of a socket that failed as it was wrapped), and opens a
+ * connection reset before the accept with no remote address.
  *
  * @module
  */

@@ -1,6 +1,9 @@
 /**
  * TCP sockets on Deno: `Deno.listen` and `Deno.connect` (`listenTls` and
  * `connectTls` with TLS), with TCP_NODELAY and keepalive on plain connections.
+ * The accept loop outlives every failed accept (Deno's `accept()` throws for
+ * a connection reset while it waited, and for `EMFILE`): each goes to
+ * `acceptFailed`, and only closing the listener ends the loop.
  *
  * @module
  */
