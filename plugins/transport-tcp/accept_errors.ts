@@ -11,6 +11,7 @@
  */
 import { type Clock, sleep } from "../../core/clock.ts";
 import type { Logger } from "../../core/logger.ts";
+import { logsOccurrence } from "./guards.ts";
 
 /** First wait after an accept failure that is not one connection's fault. */
 export const ACCEPT_BACKOFF_INITIAL_MS = 10;
@@ -76,8 +77,6 @@ export interface AcceptErrorOptions {
   signal: AbortSignal;
 }
 
-const isPowerOfTwo = (count: number) => (count & (count - 1)) === 0;
-
 /** Creates the accept-failure policy for one listener. */
 export function acceptErrorHandler(options: AcceptErrorOptions): AcceptErrorHandler {
   const { clock, logger, counts, signal } = options;
@@ -94,7 +93,7 @@ export function acceptErrorHandler(options: AcceptErrorOptions): AcceptErrorHand
         : (backoffMs = Math.min(ACCEPT_BACKOFF_MAX_MS, backoffMs === 0 ? ACCEPT_BACKOFF_INITIAL_MS : backoffMs * 2));
       const seen = (perCode.get(code) ?? 0) + 1;
       perCode.set(code, seen);
-      if (isPowerOfTwo(seen)) {
+      if (logsOccurrence(seen)) {
         logger?.warn(
           exhausted
             ? "accept failed: out of file descriptors; the listener backs off and carries on"

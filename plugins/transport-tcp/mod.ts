@@ -23,7 +23,6 @@ import * as v from "valibot";
 import { AsyncQueue } from "../../core/async_queue.ts";
 import { type Clock, sleep } from "../../core/clock.ts";
 import { SwitchyardError, toError, ValidationError } from "../../core/errors.ts";
-import { type FrameBudget, FrameBudgetPool } from "../../core/length_prefix.ts";
 import type { Logger } from "../../core/logger.ts";
 import { definePlugin, type Plugin } from "../../core/plugin.ts";
 import { resumableTransport } from "../../core/resumable.ts";
@@ -33,7 +32,8 @@ import { readFile } from "node:fs/promises";
 import type { SocketFactory, TlsSettings } from "./byte_socket.ts";
 import { acceptErrorHandler } from "./accept_errors.ts";
 import { systemCongestionControl } from "./congestion.ts";
-import { StreamConnection, type StreamFault } from "./stream_connection.ts";
+import { ConnectionGuards, type GuardCounters } from "./guards.ts";
+import { StreamConnection } from "./stream_connection.ts";
 
 /** The options schema (transport-adaptive takes the same TCP options). */
 export const tcpOptions = v.strictObject({
@@ -93,8 +93,8 @@ type GuardOption = "maxConnections" | "firstByteTimeoutMs" | "frameStallTimeoutM
 /** What {@linkcode tcpTransport} takes: the options without TLS, the guards optional (their defaults otherwise). */
 export type TcpTransportConfig = Omit<TcpOptions, "tls" | GuardOption> & Partial<Pick<TcpOptions, GuardOption>>;
 
-/** What a TCP transport counts (every count since it was created, across its listeners and dials). */
-export interface TcpTransportStats {
+/** What a TCP transport reports: its setup, its dials, and what its guards counted. */
+export interface TcpTransportStats extends GuardCounters {
   /** The kernel's congestion control for new connections. */
   congestionControl: string;
   /** `"deno"` or `"bun"`. */
@@ -105,30 +105,6 @@ export interface TcpTransportStats {
   dials: number;
   /** Dial attempts retried after a refusal. */
   dialRetries: number;
-  /** Connections accepted (including those closed at once past `maxConnections`). */
-  accepted: number;
-  /** Connections open now, accepted and dialed. */
-  connectionsOpen: number;
-  /** Accepted connections closed at once because their listener had `maxConnections` open. */
-  connectionsRejected: number;
-  /** Accepts that failed (a connection reset before it was accepted, descriptors exhausted, ...); listening went on. */
-  acceptErrors: number;
-  /** Of those, for want of file descriptors (`EMFILE`, `ENFILE`) or kernel memory; each backed off. */
-  acceptErrorsExhausted: number;
-  /** Connections closed because the peer sent nothing within `firstByteTimeoutMs`. */
-  firstByteTimeouts: number;
-  /** Connections closed because the peer stalled in a frame for `frameStallTimeoutMs`. */
-  frameStallTimeouts: number;
-  /** Connections closed because a frame did not fit in `maxPartialFrameBytes`. */
-  framesOverBudget: number;
-  /** Connections closed because a frame's length was past `maxFrameBytes`. */
-  framesTooLarge: number;
-  /** Connections that ended in the middle of a frame. */
-  framesCutShort: number;
-  /** Bytes reserved now by unfinished frames (an upper bound on what they hold), over every connection. */
-  partialFrameReservedBytes: number;
-  /** The most bytes unfinished frames had reserved at once. */
-  partialFrameReservedPeakBytes: number;
 }
 
 /** A TCP transport with its diagnostics. */
@@ -147,15 +123,6 @@ const GUARD_DEFAULTS: Pick<TcpOptions, Exclude<GuardOption, "maxPartialFrameByte
 
 /** `maxPartialFrameBytes` when not given: room for several frames, and always for one of the largest. */
 const DEFAULT_PARTIAL_FRAME_BYTES = 128 * 1024 * 1024;
-
-/** Which counter each fault a connection closes itself for adds to. */
-const FAULT_COUNTER = {
-  "first-byte-timeout": "firstByteTimeouts",
-  "frame-stall-timeout": "frameStallTimeouts",
-  "frame-over-budget": "framesOverBudget",
-  "frame-too-large": "framesTooLarge",
-  "frame-invalid": "framesCutShort",
-} as const satisfies Record<StreamFault, keyof TcpTransportStats>;
 
 /** Splits `host:port` / `[v6]:port`; throws `INVALID_ARGUMENT` naming the address otherwise. */
 export function parseAddress(address: string): { hostname: string; port: number } {
@@ -223,54 +190,9 @@ export function tcpTransport(
     highWaterBytes: config.highWaterBytes,
     frameStallTimeoutMs: config.frameStallTimeoutMs,
   };
-  const counters = {
-    dials: 0,
-    dialRetries: 0,
-    accepted: 0,
-    connectionsOpen: 0,
-    connectionsRejected: 0,
-    acceptErrors: 0,
-    acceptErrorsExhausted: 0,
-    firstByteTimeouts: 0,
-    frameStallTimeouts: 0,
-    framesOverBudget: 0,
-    framesTooLarge: 0,
-    framesCutShort: 0,
-    partialFrameReservedBytes: 0,
-    partialFrameReservedPeakBytes: 0,
-  };
-  /** A budget of `maxPartialFrameBytes` whose use also shows in the transport's counters. */
-  const budget = (): FrameBudget => {
-    const pool = new FrameBudgetPool(config.maxPartialFrameBytes);
-    return {
-      reserve(bytes) {
-        if (!pool.reserve(bytes)) return false;
-        counters.partialFrameReservedBytes += bytes;
-        counters.partialFrameReservedPeakBytes = Math.max(
-          counters.partialFrameReservedPeakBytes,
-          counters.partialFrameReservedBytes,
-        );
-        return true;
-      },
-      release(bytes) {
-        pool.release(bytes);
-        counters.partialFrameReservedBytes -= bytes;
-      },
-    };
-  };
-  const onFault = (fault: StreamFault, error: SwitchyardError) => {
-    const total = ++counters[FAULT_COUNTER[fault]];
-    // The first and then every power-of-two count: a flood of bad peers cannot flood the log.
-    if ((total & (total - 1)) === 0) {
-      logger?.warn(`closed a connection: ${error.message}`, { code: error.code, fault, times: total });
-    }
-  };
-  const track = (connection: StreamConnection) => {
-    counters.connectionsOpen++;
-    void connection.closed.then(() => counters.connectionsOpen--);
-    return connection;
-  };
-  const dialBudget = budget();
+  const counters = { dials: 0, dialRetries: 0 };
+  const guards = new ConnectionGuards(config.maxPartialFrameBytes, logger);
+  const dialBudget = guards.budget();
   return {
     name: "tcp",
     maxFrameBytes: config.maxFrameBytes,
@@ -279,7 +201,7 @@ export function tcpTransport(
       const { hostname, port } = parseAddress(address);
       const queue = new AsyncQueue<TransportConnection>();
       const stop = new AbortController();
-      const listenerBudget = budget();
+      const budget = guards.budget();
       const acceptedLimits = { ...limits, firstByteTimeoutMs: config.firstByteTimeoutMs };
       let open = 0;
       let boundAddress = address;
@@ -289,12 +211,12 @@ export function tcpTransport(
         get address() {
           return boundAddress;
         },
-        counts: counters,
+        counts: guards.counters,
         signal: stop.signal,
       });
       const listener = await sockets.listen(hostname, port, {
         accepted(socket) {
-          counters.accepted++;
+          guards.counters.accepted++;
           failures.acceptSucceeded();
           if (stop.signal.aborted) {
             // Accepted as the listener closed: nobody would take it.
@@ -303,19 +225,12 @@ export function tcpTransport(
           }
           if (open >= config.maxConnections) {
             socket.destroy();
-            const total = ++counters.connectionsRejected;
-            if ((total & (total - 1)) === 0) {
-              logger?.warn("listener at maxConnections: closed a new connection", {
-                address: boundAddress,
-                maxConnections: config.maxConnections,
-                connectionsRejected: total,
-              });
-            }
+            guards.rejected(boundAddress, config.maxConnections);
             return;
           }
           open++;
-          const connection = track(
-            new StreamConnection(socket, acceptedLimits, { clock, budget: listenerBudget, onFault }),
+          const connection = guards.track(
+            new StreamConnection(socket, acceptedLimits, { clock, budget, onFault: guards.onFault }),
           );
           void connection.closed.then(() => open--);
           queue.push(connection);
@@ -340,7 +255,9 @@ export function tcpTransport(
       for (let attempt = 1;; attempt++) {
         try {
           const socket = await sockets.connect(hostname, port, tls);
-          return track(new StreamConnection(socket, limits, { clock, budget: dialBudget, onFault }));
+          return guards.track(
+            new StreamConnection(socket, limits, { clock, budget: dialBudget, onFault: guards.onFault }),
+          );
         } catch (error) {
           if (attempt >= config.dialAttempts) {
             throw new SwitchyardError(
@@ -355,7 +272,13 @@ export function tcpTransport(
         }
       }
     },
-    stats: () => ({ congestionControl, runtime: currentRuntime(), tls: tls !== undefined, ...counters }),
+    stats: () => ({
+      congestionControl,
+      runtime: currentRuntime(),
+      tls: tls !== undefined,
+      ...counters,
+      ...guards.counters,
+    }),
   };
 }
 

@@ -104,7 +104,7 @@ Deno.test("transport-tcp: dialing retries with backoff before giving up", async 
   assert.equal(retrying.stats().dialRetries, 2);
 });
 
-Deno.test("transport-tcp: a partial-frame budget below maxFrameBytes is refused, naming the field", async () => {
+Deno.test("transport-tcp: a partial-frame budget below maxFrameBytes is refused, naming the field", () => {
   const base = {
     maxFrameBytes: 1 << 20,
     highWaterBytes: 1 << 20,
