@@ -118,6 +118,13 @@ export type { FrameHeader } from "./core/frame.ts";
 export { xxhash32 } from "./core/xxhash32.ts";
 export { manifestJsonSchema } from "./core/manifest_json_schema.ts";
 export type { ConnectionStats, Transport, TransportConnection, TransportListener } from "./core/transport.ts";
-export { LENGTH_PREFIX_BYTES, LengthPrefixDecoder, lengthPrefixed, oversizedSend } from "./core/length_prefix.ts";
+export {
+  FrameBudgetPool,
+  LENGTH_PREFIX_BYTES,
+  LengthPrefixDecoder,
+  lengthPrefixed,
+  oversizedSend,
+} from "./core/length_prefix.ts";
+export type { FrameBudget } from "./core/length_prefix.ts";
 export { AsyncQueue } from "./core/async_queue.ts";
 export { emptyConnectionStats } from "./core/transport.ts";

@@ -33,7 +33,9 @@ export function emptyConnectionStats(): ConnectionStats {
  * - `frames()` yields every frame exactly once and in order, ends when the
  *   peer closes, and throws a `SwitchyardError` (`FRAME_TOO_LARGE`,
  *   `FRAME_INVALID`) when the peer sends a malformed or oversized frame, which
- *   also closes the connection.
+ *   also closes the connection. A transport that guards against its peers may
+ *   also close one that stalls (`TRANSPORT_TIMEOUT`) or holds more than its
+ *   share of memory (`TRANSPORT_OVERLOADED`).
  */
 export interface TransportConnection {
   /** This end's address. */
