@@ -47,6 +47,7 @@ import {
 } from "./codec.ts";
 import { isOutsideClient, requestSigner, sha256, type Signer, type Verifier } from "./crypto.ts";
 import { Membership } from "./membership.ts";
+import { ViewChangeLog } from "./view_changes.ts";
 import type {
   Checkpoint,
   CommittedBatches,
@@ -256,7 +257,7 @@ export class Pbft {
   #ownCheckpoints = new Map<number, { digest: Digest; snapshot: Uint8Array }>();
   #checkpointVotes = new Map<number, Map<NodeId, Checkpoint>>();
   #claims = new Map<number, Map<NodeId, { digest: Digest; batch: Request[] }>>();
-  #viewChanges = new Map<NodeId, ViewChange>();
+  #viewChanges = new ViewChangeLog();
 
   #pending = new Map<string, Request>();
   #queue: Request[] = [];
@@ -908,7 +909,7 @@ export class Pbft {
     this.#viewChangesStarted++;
     this.#record({ kind: "view", view, viewChanging: true });
     const viewChange = this.#ownViewChange();
-    this.#viewChanges.set(this.id, viewChange);
+    this.#viewChanges.add(viewChange);
     this.#broadcast(viewChange);
     this.#checkViewChangeQuorum();
   }
@@ -928,22 +929,18 @@ export class Pbft {
       if (viewChange.view === this.#view && this.#newView) this.#send([viewChange.replica], this.#newView);
       return;
     }
-    const existing = this.#viewChanges.get(viewChange.replica);
-    if (existing && existing.view >= viewChange.view) return;
+    if (this.#viewChanges.has(viewChange.replica, viewChange.view)) return;
     const problem = checkViewChange(viewChange, this.#context, true);
     if (problem) return this.#reject(from, "bad-certificate");
-    this.#viewChanges.set(viewChange.replica, viewChange);
-    const ahead = [...this.#viewChanges.values()]
-      .filter((change) => change.view > this.#view)
-      .map((change) => change.view)
-      .sort((a, b) => b - a);
-    if (ahead.length >= this.membership.weak) this.#startViewChange(ahead[this.membership.weak - 1]);
+    this.#viewChanges.add(viewChange);
+    const join = this.#viewChanges.joinable(this.#view, this.membership.weak);
+    if (join !== undefined) this.#startViewChange(join);
     this.#checkViewChangeQuorum();
   }
 
   #checkViewChangeQuorum(): void {
     if (!this.#viewChanging) return;
-    const forView = [...this.#viewChanges.values()].filter((change) => change.view === this.#view);
+    const forView = this.#viewChanges.forView(this.#view);
     if (forView.length < this.membership.quorum) return;
     if (!this.#viewChangeTimerRunning) {
       this.#viewChangeTimerRunning = true;
@@ -993,9 +990,7 @@ export class Pbft {
     if (!this.#replaying) this.#newViewsEntered++;
     this.#record({ kind: "view", view: newView.view, viewChanging: false });
     this.#record({ kind: "newView", newView });
-    for (const [replica, change] of this.#viewChanges) {
-      if (change.view <= newView.view) this.#viewChanges.delete(replica);
-    }
+    this.#viewChanges.discardUpTo(newView.view);
     const plan = planNewView(newView.viewChanges);
     if (plan.stable.sequence > this.#stable.sequence) this.#advanceStable(plan.stable);
     let highest = plan.stable.sequence;
@@ -1056,7 +1051,7 @@ export class Pbft {
     }
     if (this.#viewChanging && (status.view < this.#view || (status.viewChanging && status.view === this.#view))) {
       // The peer has not joined our view change (yet): with f + 1 of these it will.
-      const own = this.#viewChanges.get(this.id);
+      const own = this.#viewChanges.get(this.id, this.#view);
       if (own) this.#send([from], own);
     }
     if (status.executed < this.#stable.sequence && this.#stableSnapshot) {
@@ -1200,7 +1195,7 @@ export class Pbft {
     this.#lastAssigned = Math.max(this.#lastAssigned, ...this.#slots.keys(), this.#stable.sequence);
     if (this.#viewChanging) {
       const viewChange = this.#ownViewChange();
-      this.#viewChanges.set(this.id, viewChange);
+      this.#viewChanges.add(viewChange);
       this.#broadcast(viewChange);
     }
     this.#broadcast({ type: "status", ...this.#statusFields() });

@@ -20,7 +20,7 @@ import { seededRandom } from "../../../core/random.ts";
 import { decodeMessages, encodeMessages } from "../../../plugins/consensus-pbft/codec.ts";
 import { digestKey } from "../../../plugins/consensus-pbft/certificates.ts";
 import { Membership } from "../../../plugins/consensus-pbft/membership.ts";
-import type { PbftConfig } from "../../../plugins/consensus-pbft/pbft.ts";
+import type { PbftConfig, PbftStats } from "../../../plugins/consensus-pbft/pbft.ts";
 import type { Execution, MessageBody } from "../../../plugins/consensus-pbft/types.ts";
 import { FakeKeys } from "../../support/pbft_fakes.ts";
 import { EventQueue } from "../event_queue.ts";
@@ -51,6 +51,8 @@ export interface PbftSimResult {
   garbageFrames: number;
   /** Messages handed to the network. */
   messages: number;
+  /** Each correct replica's stats at the end. */
+  replicaStats: Record<string, PbftStats>;
 }
 
 /** Choices a caller may force instead of the seed's. */
@@ -205,7 +207,10 @@ export function runPbftSimulation(seed: number, options: PbftSimOptions = {}): P
       if (from !== to && random.next() < 0.2) slowLinks.set(`${from}>${to}`, random.between(20, 120));
     }
   }
-  function send(from: string, to: string, deliverIt: () => void): void {
+  /** While set, the adversary drops what it returns true for. */
+  let dropIf: ((from: string, to: string, body: MessageBody | undefined) => boolean) | undefined;
+  function send(from: string, to: string, deliverIt: () => void, body?: MessageBody): void {
+    if (dropIf?.(from, to, body)) return;
     const extraMs = slowLinks.get(`${from}>${to}`);
     if (extraMs === undefined) network.send(from, to, deliverIt);
     else network.send(from, to, () => queue.after(extraMs, deliverIt));
@@ -222,7 +227,7 @@ export function runPbftSimulation(seed: number, options: PbftSimOptions = {}): P
       // What a Byzantine replica sends always crosses the codec; a sample of the rest does too.
       const encode = sent.frame !== undefined || replica.byzantine || random.next() < 0.05;
       const payload: Uint8Array | MessageBody[] = sent.frame ?? (encode ? encodeMessages([sent.body!]) : [sent.body!]);
-      for (const to of sent.to) send(replica.id, to, () => deliver(replica.id, to, payload));
+      for (const to of sent.to) send(replica.id, to, () => deliver(replica.id, to, payload), sent.body);
     }
     if (replica instanceof HonestReplica) {
       checkExecutions(replica, replica.takeExecutions());
@@ -297,7 +302,9 @@ export function runPbftSimulation(seed: number, options: PbftSimOptions = {}): P
           victim.restart();
           flush(victim);
         });
-      } else if (kind < 0.7) {
+      } else if (kind < 0.6 && byzantineCount === f && f > 0) {
+        splitVote();
+      } else if (kind < 0.75) {
         // Split everyone (clients too) into two sides at random for a while.
         const sides: string[][] = [[], []];
         for (const id of [...members, ...clientIds]) sides[random.next() < 0.5 ? 0 : 1].push(id);
@@ -314,11 +321,46 @@ export function runPbftSimulation(seed: number, options: PbftSimOptions = {}): P
       }
     });
   }
+  /**
+   * The split vote: f correct backups (the victims), the Byzantine replicas
+   * and the primary hear a pre-prepare that the other f correct backups do
+   * not; the Byzantine replicas vote for the victims only, so the victims
+   * reach what a too-small quorum would take for committed; then the
+   * victims are cut off, the others never see that pre-prepare, and a view
+   * change without the victims' certificates follows.
+   */
+  function splitVote(): void {
+    const primary = honest.find((replica) => replica.up)?.machine.primary;
+    const backups = honest.filter((replica) => replica.up && replica.id !== primary).map((replica) => replica.id);
+    if (!primary || byzantine[primary] || backups.length < 2 * f) return;
+    const shuffledBackups = [...backups].sort(() => random.next() - 0.5);
+    const victims = shuffledBackups.slice(0, f);
+    const others = shuffledBackups.slice(f);
+    const conspirators = [...replicas.values()].filter((replica): replica is ByzantineReplica =>
+      replica instanceof ByzantineReplica
+    );
+    trace?.(`${queue.nowMs.toFixed(1)} split vote: victims ${victims.join(",")}, others ${others.join(",")}`);
+    for (const conspirator of conspirators) conspirator.conspire(victims);
+    const byzantineIds = conspirators.map((replica) => replica.id);
+    network.partition([[primary, ...victims, ...byzantineIds, ...clientIds], others]);
+    queue.after(random.between(15, 80), () => {
+      network.partition([victims, [primary, ...others, ...byzantineIds, ...clientIds]]);
+      dropIf = (from, to, body) => from === primary && others.includes(to) && body?.type === "prePrepare";
+      queue.after(random.between(400, 1_500), () => {
+        dropIf = undefined;
+        network.heal();
+        for (const conspirator of conspirators) conspirator.conspire(undefined);
+      });
+    });
+  }
+
   queue.at(FAULTS_END_MS, () => {
     trace?.(`${queue.nowMs.toFixed(1)} calm`);
     network.heal();
     network.faults = { minDelayMs: 1, maxDelayMs: 5, dropRatio: 0, duplicateRatio: 0 };
     slowLinks.clear();
+    dropIf = undefined;
+    for (const replica of replicas.values()) if (replica instanceof ByzantineReplica) replica.conspire(undefined);
     for (const victim of crashed) {
       victim.restart();
       flush(victim);
@@ -349,5 +391,6 @@ export function runPbftSimulation(seed: number, options: PbftSimOptions = {}): P
     stateTransfers: honest.reduce((sum, replica) => sum + replica.machine.stats().stateTransfers, 0),
     garbageFrames,
     messages: network.counts.sent,
+    replicaStats: Object.fromEntries(honest.map((replica) => [replica.id, replica.machine.stats()])),
   };
 }

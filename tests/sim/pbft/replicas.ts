@@ -269,6 +269,16 @@ export class ByzantineReplica implements SimReplica {
   }
 
   #favouredByView = new Map<number, string>();
+  #conspiring: string[] | undefined;
+
+  /**
+   * Joins an attack the adversary coordinates with the network: until called
+   * with `undefined`, whatever the behaviour, its votes go to `victims` only
+   * and its view changes carry no certificates.
+   */
+  conspire(victims: string[] | undefined): void {
+    this.#conspiring = victims;
+  }
 
   /** The replica an accomplice sends its votes to in `view`. */
   #favoured(view: number): string {
@@ -292,12 +302,33 @@ export class ByzantineReplica implements SimReplica {
   /** Per receiver, what the behaviour makes of an honest message. */
   #bend(sent: Sent): void {
     const body = sent.body!;
+    if (this.#conspiring) {
+      if (body.type === "viewChange") return this.#emit(sent.to, resign({ ...body, prepared: [] }, this.signer));
+      if (body.type === "prepare" || body.type === "commit") {
+        const victims = sent.to.filter((to) => this.#conspiring!.includes(to));
+        if (victims.length > 0) this.#emit(victims, body);
+        return;
+      }
+    }
     const remember = this.#sentBefore.get(body.type) ?? [];
     if (remember.length < 50) remember.push(body);
     this.#sentBefore.set(body.type, remember);
     switch (this.behaviour) {
       case "equivocate":
-        for (const to of sent.to) this.#emit([to], this.#random.next() < 0.5 ? this.#equivocal(body) : body);
+        for (const to of sent.to) {
+          const sentBody = this.#random.next() < 0.5 ? this.#equivocal(body) : body;
+          this.#emit([to], sentBody);
+          if (sentBody.type === "prePrepare") {
+            // A primary has no say in the prepare phase; this one votes anyway.
+            const vote = {
+              view: sentBody.view,
+              sequence: sentBody.sequence,
+              digest: sentBody.digest,
+              replica: this.id,
+            };
+            this.#emit([to], { type: "prepare", ...vote, signature: this.signer.sign(prepareSigningBytes(vote)) });
+          }
+        }
         return;
       case "wrong-digest":
         for (const to of sent.to) this.#emit([to], this.#random.next() < 0.4 ? this.#withDigest(body) : body);
@@ -428,10 +459,24 @@ export class ByzantineReplica implements SimReplica {
       const request: Request = { ...body, signature: this.signer.sign(requestSigningBytes(body)) };
       this.#emit(this.#others, { type: "request", request });
     }
+    const victim = this.#pick(this.#others);
+    const forgedChange = {
+      type: "viewChange" as const,
+      view: view + 1,
+      stable: machine.stable,
+      prepared: [],
+      replica: victim,
+    };
+    this.#emit(this.#others, { ...forgedChange, signature: this.signer.sign(viewChangeSigningBytes(forgedChange)) });
+    const fake = this.#random.next() < 0.5 ? [] : [...requests].reverse();
+    this.#emit(this.#others, {
+      type: "committed",
+      batches: [{ sequence: machine.executed + 1, digest: batchDigest(fake), batch: fake }],
+    });
     const checkpoint = {
       sequence: 8 * (1 + Math.floor(this.#random.next() * 4)),
       stateDigest: digest,
-      replica: this.#pick(this.#others),
+      replica: victim,
     };
     this.#emit(this.#others, {
       type: "checkpoint",
