@@ -309,15 +309,17 @@ export function runPbftSimulation(seed: number, options: PbftSimOptions = {}): P
         const sides: string[][] = [[], []];
         for (const id of [...members, ...clientIds]) sides[random.next() < 0.5 ? 0 : 1].push(id);
         trace?.(`${queue.nowMs.toFixed(1)} split ${sides[0].join(",")} | ${sides[1].join(",")}`);
+        if (attacking) return;
         network.partition(sides);
-        queue.after(random.between(50, 400), () => network.heal());
+        queue.after(random.between(50, 400), () => attacking || network.heal());
       } else {
         // Cut one replica off (often the primary, as the clients still reach it).
         const primary = honest.find((replica) => replica.up)?.machine.primary ?? members[0];
         const isolated = random.next() < 0.5 ? primary : members[Math.floor(random.next() * size)];
         trace?.(`${queue.nowMs.toFixed(1)} isolate ${isolated}`);
+        if (attacking) return;
         network.partition([[isolated, ...clientIds]]);
-        queue.after(random.between(100, 800), () => network.heal());
+        queue.after(random.between(100, 800), () => attacking || network.heal());
       }
     });
   }
@@ -329,13 +331,19 @@ export function runPbftSimulation(seed: number, options: PbftSimOptions = {}): P
    * victims are cut off, the others never see that pre-prepare, and a view
    * change without the victims' certificates follows.
    */
+  let attacking = false;
   function splitVote(): void {
-    const primary = honest.find((replica) => replica.up)?.machine.primary;
+    const observer = honest.find((replica) => replica.up)?.machine;
+    if (!observer || attacking) return;
+    const primary = observer.primary;
+    // The next view's primary must be correct and on the others' side, or it would bring the victims' batch back.
+    const nextPrimary = membership.primaryOf(observer.view + 1);
     const backups = honest.filter((replica) => replica.up && replica.id !== primary).map((replica) => replica.id);
-    if (!primary || byzantine[primary] || backups.length < 2 * f) return;
-    const shuffledBackups = [...backups].sort(() => random.next() - 0.5);
-    const victims = shuffledBackups.slice(0, f);
-    const others = shuffledBackups.slice(f);
+    if (byzantine[primary] || byzantine[nextPrimary] || backups.length < 2 * f) return;
+    attacking = true;
+    const candidates = backups.filter((id) => id !== nextPrimary).sort(() => random.next() - 0.5);
+    const victims = candidates.slice(0, f);
+    const others = backups.filter((id) => !victims.includes(id));
     const conspirators = [...replicas.values()].filter((replica): replica is ByzantineReplica =>
       replica instanceof ByzantineReplica
     );
@@ -343,11 +351,12 @@ export function runPbftSimulation(seed: number, options: PbftSimOptions = {}): P
     for (const conspirator of conspirators) conspirator.conspire(victims);
     const byzantineIds = conspirators.map((replica) => replica.id);
     network.partition([[primary, ...victims, ...byzantineIds, ...clientIds], others]);
-    queue.after(random.between(15, 80), () => {
+    queue.after(random.between(60, 250), () => {
       network.partition([victims, [primary, ...others, ...byzantineIds, ...clientIds]]);
       dropIf = (from, to, body) => from === primary && others.includes(to) && body?.type === "prePrepare";
       queue.after(random.between(400, 1_500), () => {
         dropIf = undefined;
+        attacking = false;
         network.heal();
         for (const conspirator of conspirators) conspirator.conspire(undefined);
       });
@@ -360,6 +369,7 @@ export function runPbftSimulation(seed: number, options: PbftSimOptions = {}): P
     network.faults = { minDelayMs: 1, maxDelayMs: 5, dropRatio: 0, duplicateRatio: 0 };
     slowLinks.clear();
     dropIf = undefined;
+    attacking = false;
     for (const replica of replicas.values()) if (replica instanceof ByzantineReplica) replica.conspire(undefined);
     for (const victim of crashed) {
       victim.restart();
