@@ -73,6 +73,7 @@ export async function startRaftCluster<Result>(
     async restart(index, machine) {
       transports[index]!.severAll();
       await replicas[index].close();
+      if (options.storage) storages[index] = options.storage(ids[index]); // a closed file log is opened anew
       replicas[index] = replicaOf(index, machine);
       await replicas[index].start();
     },
