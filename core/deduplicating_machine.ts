@@ -61,8 +61,11 @@ const HEADER_BYTES = 7;
 /**
  * The application's state machine behind the client table. Engines call
  * {@linkcode DeduplicatingStateMachine.apply} for every committed command
- * entry (in log order, on every replica), and take snapshots and restore
- * through it.
+ * entry (in log order, on every replica), or
+ * {@linkcode DeduplicatingStateMachine.applyRequest} when their entries
+ * carry the identity themselves, and take snapshots and restore through it;
+ * {@linkcode DeduplicatingStateMachine.client} is the latest reply of a
+ * client (PBFT's `lastReply`).
  *
  * @example
  * ```ts
@@ -128,6 +131,16 @@ export class DeduplicatingStateMachine<Result = unknown> {
     } catch (error) {
       return this.#failed("a committed entry is not a client command", position, error as Error);
     }
+    return this.applyRequest(command, request, position);
+  }
+
+  /**
+   * Applies one committed command whose identity the engine carries itself
+   * (PBFT's signed requests name their client and sequence), with the same
+   * rules and outcomes as {@linkcode DeduplicatingStateMachine.apply}. With
+   * `request` undefined the command is applied without deduplication.
+   */
+  applyRequest(command: Uint8Array, request: ClientRequest | undefined, position: LogPosition): ApplyOutcome<Result> {
     if (!request) return this.#execute(command, position);
     const admission = this.#table.admit(request);
     switch (admission.status) {
