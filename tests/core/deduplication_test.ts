@@ -317,3 +317,17 @@ Deno.test("client table: positions must grow and limits must be positive integer
     outcome: { ok: true, result: new Uint8Array() },
   });
 });
+
+Deno.test("deduplication: applyRequest serves engines that carry the identity themselves, with the same rules", () => {
+  const app = new AppendMachine();
+  const machine = new DeduplicatingStateMachine(app);
+  const request = { clientId: "signed-client", sequence: 1 };
+  assert.deepEqual(machine.applyRequest(encoder.encode("a"), request, { index: 1, term: 0 }), {
+    ok: true,
+    committed: { index: 1, term: 0, result: "" },
+  });
+  const again = machine.applyRequest(encoder.encode("a"), request, { index: 2, term: 0 });
+  assert.deepEqual(again, { ok: true, committed: { index: 1, term: 0, result: "", duplicate: true } });
+  assert.equal(machine.client("signed-client")?.sequence, 1);
+  assert.equal(app.text, "a");
+});
