@@ -29,6 +29,7 @@ export type { HybridConfig, HybridConfigInput } from "./core/config.ts";
 export { SwitchyardError, ValidationError } from "./core/errors.ts";
 export { ConsensusError } from "./core/consensus.ts";
 export type {
+  ClientRequest,
   Committed,
   Consensus,
   ConsensusCallOptions,
@@ -38,7 +39,22 @@ export type {
   ConsensusStats,
   LogPosition,
   NodeId,
+  ProposeOptions,
 } from "./core/consensus.ts";
+export { bytesResultCodec, jsonResultCodec } from "./core/result_codec.ts";
+export type { ResultCodec } from "./core/result_codec.ts";
+export {
+  clientRequestOf,
+  decodeClientCommand,
+  encodeClientCommand,
+  encodeProposal,
+  MAX_CLIENT_ID_LENGTH,
+} from "./core/client_command.ts";
+export type { ClientCommand } from "./core/client_command.ts";
+export { ClientTable, DEFAULT_CLIENT_TABLE_LIMITS } from "./core/client_table.ts";
+export type { Admission, CachedOutcome, ClientRecord, ClientTableLimits } from "./core/client_table.ts";
+export { DeduplicatingStateMachine } from "./core/deduplicating_machine.ts";
+export type { ApplyOutcome, DeduplicationOptions, DeduplicationStats } from "./core/deduplicating_machine.ts";
 export type { ErrorCode, FieldIssue } from "./core/errors.ts";
 export { MEASURES, median, mergeSamples, SampleWindow } from "./core/sample.ts";
 export type { Measure, NetworkSample } from "./core/sample.ts";

@@ -2,12 +2,15 @@
  * The consensus contract: propose a command and learn when it is committed
  * (or why not), read linearizably, observe committed commands in order through
  * the application's state machine, snapshot and restore, change membership,
- * and report leader and health. Every consensus plugin meets it and passes
- * the consensus compliance suite in `testing.ts`.
+ * and report leader and health. Commands may carry a client identity (client
+ * id and sequence number) that makes them execute at most once across
+ * retries, leader changes and engine switches. Every consensus plugin meets
+ * it and passes the consensus compliance suite in `testing.ts`.
  *
  * @module
  */
 import { SwitchyardError } from "./errors.ts";
+import type { ResultCodec } from "./result_codec.ts";
 
 /** Identifies a replica. */
 export type NodeId = string;
@@ -48,12 +51,55 @@ export interface ConsensusStateMachine<Result = unknown> {
   snapshot(): Uint8Array;
   /** Replaces the whole state with a snapshot's. */
   restore(snapshot: Uint8Array): void;
+  /**
+   * How `apply`'s results are kept in the deduplication table (and its
+   * snapshots) for commands proposed with a client identity. Default:
+   * `jsonResultCodec` (JSON values and `undefined`); use `bytesResultCodec`
+   * for byte results, or your own for anything else. A result the codec
+   * cannot encode fails its proposal with `RESULT_UNAVAILABLE`.
+   */
+  readonly resultCodec?: ResultCodec<Result>;
 }
 
 /** A committed proposal. */
 export interface Committed<Result = unknown> extends LogPosition {
   /** What the state machine's `apply` returned for it on this replica. */
   result: Result;
+  /**
+   * True when the proposal repeated a command of the same client and
+   * sequence that had already executed: it was not applied again, and
+   * `index`, `term` and `result` are those of the original execution.
+   */
+  duplicate?: boolean;
+}
+
+/**
+ * Who sent a command: with it, the command executes at most once, however
+ * often it is proposed (retries, other replicas, leader changes, engine
+ * switches). Every replica keeps, per client, the highest sequence executed
+ * and its result (the deduplication table, part of every snapshot):
+ *
+ * - a sequence above the client's latest executes, and its result replaces
+ *   the cached one;
+ * - the latest sequence again is not applied: the proposal resolves with the
+ *   original position and result, and `duplicate: true`;
+ * - a lower sequence is refused with `STALE_REQUEST` (not applied; its
+ *   result is no longer kept);
+ * - a client the table does not know must start at sequence 1: a higher one
+ *   is refused with `UNKNOWN_CLIENT` (not applied), because the client was
+ *   evicted from the table or its earlier commands never executed. Start
+ *   again with a new client id.
+ *
+ * A client has one command in flight at a time (retrying it under the same
+ * sequence) and numbers the next one higher; gaps are allowed. This is the
+ * client table of Raft (Ongaro's thesis §6.3) and PBFT (the per-client
+ * timestamp): `sequence` is PBFT's timestamp.
+ */
+export interface ClientRequest {
+  /** The client: 1 to 128 characters, unique among clients (e.g. `crypto.randomUUID()`). */
+  clientId: string;
+  /** This command's number for the client: a safe integer from 1. A retry reuses it. */
+  sequence: number;
 }
 
 /** Per-call limits. */
@@ -63,6 +109,13 @@ export interface ConsensusCallOptions {
   /** Abort the wait (the outcome of a proposal is then unknown). */
   signal?: AbortSignal;
 }
+
+/**
+ * Per-call limits of `propose`, and the command's client identity: give
+ * both `clientId` and `sequence` (see {@linkcode ClientRequest}), or neither
+ * (the command is then not deduplicated: every proposal of it applies).
+ */
+export interface ProposeOptions extends ConsensusCallOptions, Partial<ClientRequest> {}
 
 /** Role of a replica. */
 export type ConsensusRole = "leader" | "follower" | "candidate" | "pre-candidate";
@@ -97,7 +150,11 @@ export interface ConsensusStats {
  * - `propose` resolves once the command is committed and applied here, with
  *   `apply`'s result; rejects with `NOT_LEADER` (carrying the leader hint) when
  *   this replica cannot take proposals, `PROPOSAL_DROPPED` when it definitely
- *   did not commit, and `CONSENSUS_TIMEOUT` when the outcome is unknown.
+ *   did not commit, and `CONSENSUS_TIMEOUT` (or `CONSENSUS_CLOSED` once
+ *   proposed) when the outcome is unknown. With a client identity
+ *   (`clientId`, `sequence`) a retry after an unknown outcome is safe: it
+ *   executes at most once (see {@linkcode ClientRequest}); a bad identity is
+ *   refused with `INVALID_ARGUMENT` naming the field.
  * - `read` is a linearizable read barrier: once it resolves, the local state
  *   machine reflects every command committed before `read` was called.
  */
@@ -106,8 +163,8 @@ export interface Consensus<Result = unknown> {
   readonly name: string;
   /** Starts replicating (restores from storage first). */
   start(): Promise<void>;
-  /** Proposes a command; see the interface notes for outcomes. */
-  propose(command: Uint8Array, options?: ConsensusCallOptions): Promise<Committed<Result>>;
+  /** Proposes a command, with an optional client identity; see the interface notes for outcomes. */
+  propose(command: Uint8Array, options?: ProposeOptions): Promise<Committed<Result>>;
   /** Waits until the local state machine may serve a linearizable read. */
   read(options?: ConsensusCallOptions): Promise<void>;
   /** Adds a voting member (one change at a time). */
@@ -139,9 +196,23 @@ export class ConsensusError extends SwitchyardError {
   /** The leader this replica knows, for `NOT_LEADER`. */
   readonly leaderHint: NodeId | null;
 
-  /** Creates a consensus error. */
+  /**
+   * Creates a consensus error. The client-identity codes: `STALE_REQUEST` (a
+   * sequence below the client's latest executed one), `UNKNOWN_CLIENT` (a
+   * client the table does not know, past sequence 1), `RESULT_UNAVAILABLE`
+   * (the command executed, but its result cannot be given: the result codec
+   * refused it, or `apply` threw when it executed).
+   */
   constructor(
-    code: "NOT_LEADER" | "PROPOSAL_DROPPED" | "CONSENSUS_TIMEOUT" | "CONSENSUS_CLOSED" | "INVALID_ARGUMENT",
+    code:
+      | "NOT_LEADER"
+      | "PROPOSAL_DROPPED"
+      | "CONSENSUS_TIMEOUT"
+      | "CONSENSUS_CLOSED"
+      | "INVALID_ARGUMENT"
+      | "STALE_REQUEST"
+      | "UNKNOWN_CLIENT"
+      | "RESULT_UNAVAILABLE",
     message: string,
     leaderHint: NodeId | null = null,
   ) {

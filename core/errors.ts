@@ -28,6 +28,9 @@ export type ErrorCode =
   | "PROPOSAL_DROPPED"
   | "CONSENSUS_TIMEOUT"
   | "CONSENSUS_CLOSED"
+  | "STALE_REQUEST"
+  | "UNKNOWN_CLIENT"
+  | "RESULT_UNAVAILABLE"
   | "STORAGE_CORRUPT";
 
 /** One problem found in user input: where it is and what is wrong. */

@@ -12,24 +12,28 @@
  *
  * Each `--node` is `id=raftHost:port,httpHost:port`. A follower answers
  * writes and reads with 421 and the leader's HTTP address.
+ * `--max-body-bytes` bounds request bodies (default 1 MiB; larger ones get
+ * 413 without being read).
  *
- * HTTP: `PUT /kv/:key` (body: the value) → `{ index, previous }`;
- * `GET /kv/:key` → `{ value }`; `GET /status` → the consensus stats.
- * Errors: 421 not the leader (`leader`, `leaderUrl`), 503 dropped (retry),
- * 504 unknown outcome, 400 bad input.
+ * HTTP (see `http.ts`): `PUT /kv/:key` (body: the value) and
+ * `POST /kv/:key` (append) → `{ index, previous }`, with the client identity
+ * in `x-client-id` and `x-client-sequence`; `GET /kv/:key` → `{ value }`;
+ * `GET /status` → the consensus stats. Errors: 421 not the leader
+ * (`leader`, `leaderUrl`), 503 retry, 504 unknown outcome (retry with the
+ * same identity), 409 stale or unknown client, 413 body too large, 400 bad
+ * input.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { SystemClock } from "../../core/clock.ts";
-import { ConsensusError } from "../../core/consensus.ts";
 import { consoleLogger } from "../../core/logger.ts";
 import { serve } from "../../plugins/admin-http/serve.ts";
 import { FileWal, RaftConsensus } from "../../plugins/consensus-raft/mod.ts";
 import { openTcpTransport, tcpOptions } from "../../plugins/transport-tcp/mod.ts";
 import * as v from "valibot";
+import { kvHttpApi } from "./http.ts";
 import { KvStateMachine } from "./state_machine.ts";
-import { encodeKvCommand } from "./state_machine.ts";
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -38,6 +42,7 @@ const { values } = parseArgs({
     node: { type: "string", multiple: true },
     "data-dir": { type: "string" },
     "tick-ms": { type: "string", default: "10" },
+    "max-body-bytes": { type: "string", default: String(1024 * 1024) },
     quiet: { type: "boolean", default: false },
   },
 });
@@ -78,53 +83,16 @@ const raft = new RaftConsensus<string | null>({
 await raft.start();
 if (wal.recovery.tornTailBytes > 0) logger.warn("cut a torn tail off the log", { bytes: wal.recovery.tornTailBytes });
 
-const json = (body: unknown, status = 200) =>
-  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
-
-const HTTP_STATUS: Record<string, number> = {
-  NOT_LEADER: 421,
-  PROPOSAL_DROPPED: 503,
-  CONSENSUS_TIMEOUT: 504,
-  CONSENSUS_CLOSED: 503,
-  INVALID_ARGUMENT: 400,
-};
-
-function failure(error: unknown): Response {
-  if (error instanceof ConsensusError) {
-    const status = HTTP_STATUS[error.code] ?? 500;
-    const leaderUrl = error.leaderHint && httpAddresses[error.leaderHint]
-      ? `http://${httpAddresses[error.leaderHint]}`
-      : null;
-    return json({ error: { code: error.code, message: error.message }, leader: error.leaderHint, leaderUrl }, status);
-  }
-  return json({ error: { code: "INTERNAL", message: String(error) } }, 500);
-}
-
-const [hostname, port] = httpAddresses[id].split(":");
-const server = await serve({
-  hostname,
-  port: Number(port),
-  fetch: async (request) => {
-    const url = new URL(request.url);
-    if (url.pathname === "/status") return json({ ...raft.stats(), dropped: raft.droppedBatches, syncs: wal.syncs });
-    const key = url.pathname.startsWith("/kv/") ? decodeURIComponent(url.pathname.slice(4)) : "";
-    if (!key) return json({ error: { code: "NOT_FOUND", message: "use /kv/:key or /status" } }, 404);
-    try {
-      if (request.method === "PUT") {
-        const value = await request.text();
-        const committed = await raft.propose(encodeKvCommand({ op: "put", key, value }));
-        return json({ index: committed.index, previous: committed.result });
-      }
-      if (request.method === "GET") {
-        await raft.read();
-        return json({ value: machine.get(key) });
-      }
-      return json({ error: { code: "METHOD_NOT_ALLOWED", message: "GET or PUT" } }, 405);
-    } catch (error) {
-      return failure(error);
-    }
-  },
+const api = kvHttpApi({
+  consensus: raft,
+  machine,
+  maxBodyBytes: Number(values["max-body-bytes"]),
+  leaderUrl: (leader) => httpAddresses[leader] ? `http://${httpAddresses[leader]}` : null,
+  status: () => ({ dropped: raft.droppedBatches, syncs: wal.syncs, deduplication: raft.deduplication }),
+  logger,
 });
+const [hostname, port] = httpAddresses[id].split(":");
+const server = await serve({ hostname, port: Number(port), fetch: api.fetch });
 logger.info("listening", { http: `${server.hostname}:${server.port}`, raft: raftAddresses[id] });
 console.log(`ready ${id}`);
 

@@ -1,14 +1,21 @@
 /**
  * The replicated key-value store's state machine: string keys and values,
- * `put` and `delete` commands, JSON snapshots. Deterministic, so every
- * replica that applies the same commands holds the same map.
+ * `put`, `append` and `delete` commands, JSON snapshots. Deterministic, so
+ * every replica that applies the same commands holds the same map. `append`
+ * is not idempotent: applied twice, it shows (which is why clients send
+ * every write with a client identity).
  *
  * @module
  */
 import type { ConsensusStateMachine } from "../../core/consensus.ts";
 
 /** A command of the key-value store. */
-export type KvCommand = { op: "put"; key: string; value: string } | { op: "delete"; key: string };
+export type KvCommand =
+  | { op: "put"; key: string; value: string }
+  | { op: "append"; key: string; value: string }
+  | { op: "delete"; key: string };
+
+const OPS: readonly string[] = ["put", "append", "delete"];
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -21,10 +28,12 @@ export function encodeKvCommand(command: KvCommand): Uint8Array {
 /** Decodes a command; throws on bytes that are not one. */
 export function decodeKvCommand(bytes: Uint8Array): KvCommand {
   const command = JSON.parse(decoder.decode(bytes)) as KvCommand;
-  if (typeof command?.key !== "string" || (command.op !== "put" && command.op !== "delete")) {
+  if (typeof command?.key !== "string" || !OPS.includes(command.op)) {
     throw new TypeError(`not a key-value command: ${decoder.decode(bytes).slice(0, 80)}`);
   }
-  if (command.op === "put" && typeof command.value !== "string") throw new TypeError("put needs a string value");
+  if (command.op !== "delete" && typeof command.value !== "string") {
+    throw new TypeError(`${command.op} needs a string value`);
+  }
   return command;
 }
 
@@ -47,6 +56,7 @@ export class KvStateMachine implements ConsensusStateMachine<string | null> {
     const decoded = decodeKvCommand(command);
     const previous = this.#map.get(decoded.key) ?? null;
     if (decoded.op === "put") this.#map.set(decoded.key, decoded.value);
+    else if (decoded.op === "append") this.#map.set(decoded.key, (previous ?? "") + decoded.value);
     else this.#map.delete(decoded.key);
     return previous;
   }

@@ -3,10 +3,24 @@
  * proposals, reads wait for a linearizable read barrier and then look at the
  * local map. Works on any engine (Raft now, PBFT later).
  *
+ * Every write carries a client identity: the caller's (`clientId` and
+ * `sequence` in the options, to retry a write safely: it executes at most
+ * once) or else the store's own (a random client id and the next sequence).
+ * When the cluster does not know the store's own id (its first writes never
+ * executed, or it was evicted), the write is refused unexecuted with
+ * `UNKNOWN_CLIENT`; the store then takes a new id and proposes it once more.
+ *
  * @module
  */
-import type { Committed, Consensus, ConsensusCallOptions, ConsensusEngine } from "../../core/consensus.ts";
-import { encodeKvCommand, KvStateMachine } from "./state_machine.ts";
+import {
+  type Committed,
+  type Consensus,
+  type ConsensusCallOptions,
+  type ConsensusEngine,
+  ConsensusError,
+  type ProposeOptions,
+} from "../../core/consensus.ts";
+import { encodeKvCommand, type KvCommand, KvStateMachine } from "./state_machine.ts";
 
 /**
  * The store.
@@ -17,6 +31,9 @@ import { encodeKvCommand, KvStateMachine } from "./state_machine.ts";
  * await store.start();
  * await store.put("color", "green");
  * await store.get("color"); // "green"
+ * // A write retried under the same identity executes once:
+ * const identity = { clientId: "importer-1", sequence: 1 };
+ * await store.append("log", "a,", identity).catch(() => store.append("log", "a,", identity));
  * ```
  */
 export class KvStore {
@@ -24,10 +41,17 @@ export class KvStore {
   readonly machine = new KvStateMachine();
   /** The consensus replica underneath. */
   readonly consensus: Consensus<string | null>;
+  #clientId: string = crypto.randomUUID();
+  #sequence = 0;
 
   /** A store replicated by `engine`. */
   constructor(engine: ConsensusEngine) {
     this.consensus = engine.create(this.machine);
+  }
+
+  /** The client id of writes proposed without one. */
+  get clientId(): string {
+    return this.#clientId;
   }
 
   /** Starts the replica. */
@@ -36,13 +60,18 @@ export class KvStore {
   }
 
   /** Writes `value` under `key`; resolves with the previous value once committed. */
-  put(key: string, value: string, options?: ConsensusCallOptions): Promise<Committed<string | null>> {
-    return this.consensus.propose(encodeKvCommand({ op: "put", key, value }), options);
+  put(key: string, value: string, options?: ProposeOptions): Promise<Committed<string | null>> {
+    return this.#propose({ op: "put", key, value }, options);
+  }
+
+  /** Appends `suffix` to the value of `key`; resolves with the previous value once committed. */
+  append(key: string, suffix: string, options?: ProposeOptions): Promise<Committed<string | null>> {
+    return this.#propose({ op: "append", key, value: suffix }, options);
   }
 
   /** Deletes `key`; resolves with the previous value once committed. */
-  delete(key: string, options?: ConsensusCallOptions): Promise<Committed<string | null>> {
-    return this.consensus.propose(encodeKvCommand({ op: "delete", key }), options);
+  delete(key: string, options?: ProposeOptions): Promise<Committed<string | null>> {
+    return this.#propose({ op: "delete", key }, options);
   }
 
   /** Reads `key` linearizably. */
@@ -54,5 +83,19 @@ export class KvStore {
   /** Stops the replica. */
   close(): Promise<void> {
     return this.consensus.close();
+  }
+
+  async #propose(command: KvCommand, options: ProposeOptions = {}): Promise<Committed<string | null>> {
+    const bytes = encodeKvCommand(command);
+    if (options.clientId !== undefined || options.sequence !== undefined) return this.consensus.propose(bytes, options);
+    for (let attempt = 1;; attempt++) {
+      const clientId = this.#clientId;
+      try {
+        return await this.consensus.propose(bytes, { ...options, clientId, sequence: ++this.#sequence });
+      } catch (error) {
+        if (!(error instanceof ConsensusError && error.code === "UNKNOWN_CLIENT") || attempt === 2) throw error;
+        if (this.#clientId === clientId) [this.#clientId, this.#sequence] = [crypto.randomUUID(), 0];
+      }
+    }
   }
 }

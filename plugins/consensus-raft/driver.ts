@@ -8,8 +8,16 @@
  * send, apply, serve reads. Inputs that arrive during a sync wait for the
  * next turn, so load turns into larger batches rather than more syncs.
  *
+ * A proposal's client identity travels inside its log entry (the core's
+ * client-command envelope, in the entry's opaque `data`), and every replica
+ * applies committed commands through the core's
+ * {@linkcode DeduplicatingStateMachine}, whose client table is part of every
+ * snapshot: a command executes at most once on every replica.
+ *
  * @module
  */
+import { encodeProposal } from "../../core/client_command.ts";
+import type { ClientTableLimits } from "../../core/client_table.ts";
 import type { Clock, TimerId } from "../../core/clock.ts";
 import {
   type Committed,
@@ -20,7 +28,9 @@ import {
   type ConsensusStats,
   type LogPosition,
   type NodeId,
+  type ProposeOptions,
 } from "../../core/consensus.ts";
+import { DeduplicatingStateMachine, type DeduplicationStats } from "../../core/deduplicating_machine.ts";
 import { type Logger, silentLogger } from "../../core/logger.ts";
 import type { Transport, TransportListener } from "../../core/transport.ts";
 import { decodeMessages, encodeMessages } from "./codec.ts";
@@ -54,6 +64,8 @@ export interface RaftConsensusOptions<Result> {
   timeoutMs?: number;
   /** Raft tunables. */
   raft?: Partial<Omit<RaftConfig, "id">>;
+  /** Bounds of the client deduplication table (defaults: 10,000 clients, 64 MiB); the same on every replica. */
+  deduplication?: Partial<ClientTableLimits>;
   /** Where to log. */
   logger?: Logger;
 }
@@ -91,6 +103,7 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
   readonly #options: RaftConsensusOptions<Result>;
   readonly #addresses: Map<NodeId, string>;
   readonly #logger: Logger;
+  readonly #machine: DeduplicatingStateMachine<Result>;
   #raft: Raft | undefined;
   #sender: PeerSender;
   #listener: TransportListener | undefined;
@@ -116,18 +129,22 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
     this.#options = options;
     this.#addresses = new Map(Object.entries(options.peers));
     this.#logger = options.logger ?? silentLogger;
+    this.#machine = new DeduplicatingStateMachine(options.stateMachine, {
+      ...options.deduplication,
+      logger: this.#logger,
+    });
     this.#sender = new PeerSender(options.transport, options.clock, (id) => this.#addresses.get(id));
   }
 
   /** Restores from storage, listens, and starts ticking. */
   async start(): Promise<void> {
-    const { id, storage, stateMachine, clock } = this.#options;
+    const { id, storage, clock } = this.#options;
     let durable = await storage.load();
     if (!durable) {
       durable = initialState(this.#options.join ? [] : Object.keys(this.#options.peers));
       await storage.save({ snapshot: durable.snapshot, entries: [], hardState: durable.hardState });
     }
-    if (durable.snapshot.data.byteLength > 0) stateMachine.restore(durable.snapshot.data);
+    if (durable.snapshot.data.byteLength > 0) this.#machine.restore(durable.snapshot.data);
     for (const entry of durable.entries) this.#learnAddresses(entry);
     this.#raft = new Raft({ ...DEFAULT_RAFT_CONFIG, random: Math.random, ...this.#options.raft, id }, durable);
     this.#listener = await this.#options.transport.listen(this.#options.peers[id]);
@@ -143,11 +160,17 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
     this.#logger.info("raft node started", { id, term: durable.hardState.term, entries: durable.entries.length });
   }
 
-  /** Proposes a command (on the leader). */
-  propose(command: Uint8Array, options?: ConsensusCallOptions): Promise<Committed<Result>> {
+  /** Proposes a command (on the leader), with an optional client identity that makes it execute at most once. */
+  propose(command: Uint8Array, options?: ProposeOptions): Promise<Committed<Result>> {
+    let data: Uint8Array;
+    try {
+      data = encodeProposal(command, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#call(options, (waiter) =>
       this.#enqueue((raft) => {
-        const position = raft.propose(command);
+        const position = raft.propose(data);
         this.#proposals.set(position.index, { term: position.term, ...waiter });
       }, waiter.reject));
   }
@@ -189,7 +212,7 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
       this.#enqueue((raft) => {
         const index = raft.log.applied;
         if (index === raft.log.snapshot.index) return waiter.resolve({ index, term: raft.log.snapshot.term });
-        const snapshot = raft.compact(index, this.#options.stateMachine.snapshot());
+        const snapshot = raft.compact(index, this.#machine.snapshot());
         this.#options.storage.compact(snapshot).then(
           () => waiter.resolve({ index, term: snapshot.term }),
           waiter.reject,
@@ -212,6 +235,11 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
       snapshotIndex: raft?.log.snapshot.index ?? 0,
       healthy: !this.#closed && !this.#loopError && raft?.leader != null,
     };
+  }
+
+  /** The client deduplication table's size and counters. */
+  get deduplication(): DeduplicationStats {
+    return this.#machine.stats();
   }
 
   /** Messages dropped on the way out (peer down or too slow). */
@@ -323,7 +351,7 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
   }
 
   async #handle(raft: Raft, ready: Ready): Promise<void> {
-    const { storage, stateMachine } = this.#options;
+    const { storage } = this.#options;
     for (const entry of ready.entries) this.#learnAddresses(entry);
     // A leader's replication messages may leave while its own disk writes (Raft thesis §10.2.1): the leader
     // counts itself for a commit only once `advance` records its entries as persisted. Everything else (votes,
@@ -335,7 +363,7 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
       await storage.save({ snapshot: ready.snapshot, entries: ready.entries, hardState: ready.hardState });
     }
     this.#send(late);
-    if (ready.snapshot) stateMachine.restore(ready.snapshot.data);
+    if (ready.snapshot) this.#machine.restore(ready.snapshot.data);
     for (const entry of ready.committed) this.#apply(entry);
     this.#confirmedReads.push(...ready.readStates);
     for (const requestId of ready.droppedReads) {
@@ -370,13 +398,10 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
     else membership?.reject(overwritten(entry.index));
     if (proposal && proposal.term !== entry.term) proposal.reject(overwritten(entry.index));
     if (entry.kind !== "command") return;
-    try {
-      const result = this.#options.stateMachine.apply(entry.data, position);
-      if (proposal?.term === entry.term) proposal.resolve({ ...position, result });
-    } catch (error) {
-      this.#logger.error("state machine apply threw", { index: entry.index, error: String(error) });
-      if (proposal?.term === entry.term) proposal.reject(error as Error);
-    }
+    const outcome = this.#machine.apply(entry.data, position); // logs and counts its failures
+    if (proposal?.term !== entry.term) return;
+    if (outcome.ok) proposal.resolve(outcome.committed);
+    else proposal.reject(outcome.error);
   }
 
   #serveReads(raft: Raft): void {
@@ -401,7 +426,7 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
   async #maybeSnapshot(raft: Raft): Promise<void> {
     const every = this.#options.snapshotEveryEntries ?? 10_000;
     if (raft.log.applied - raft.log.snapshot.index < every) return;
-    const snapshot = raft.compact(raft.log.applied, this.#options.stateMachine.snapshot());
+    const snapshot = raft.compact(raft.log.applied, this.#machine.snapshot());
     await this.#options.storage.compact(snapshot);
   }
 

@@ -19,6 +19,7 @@
  * @module
  */
 import * as v from "valibot";
+import { DEFAULT_CLIENT_TABLE_LIMITS } from "../../core/client_table.ts";
 import type { ConsensusEngine } from "../../core/consensus.ts";
 import { definePlugin, type Plugin } from "../../core/plugin.ts";
 import type { Transport } from "../../core/transport.ts";
@@ -71,6 +72,10 @@ const options = v.strictObject({
   snapshotEveryEntries: v.optional(positiveInteger, 10_000),
   /** Default limit of proposals and reads. */
   timeoutMs: v.optional(positiveInteger, 5000),
+  /** Clients the deduplication table tracks at most (the same on every replica). */
+  deduplicationMaxClients: v.optional(positiveInteger, DEFAULT_CLIENT_TABLE_LIMITS.maxClients),
+  /** Bytes of cached results the deduplication table holds at most (the same on every replica). */
+  deduplicationMaxCachedBytes: v.optional(positiveInteger, DEFAULT_CLIENT_TABLE_LIMITS.maxCachedBytes),
 });
 
 /** The options, validated. */
@@ -109,6 +114,10 @@ const plugin: Plugin<RaftPluginOptions, ConsensusEngine> = definePlugin({
           snapshotEveryEntries: config.snapshotEveryEntries,
           timeoutMs: config.timeoutMs,
           logger: context.logger,
+          deduplication: {
+            maxClients: config.deduplicationMaxClients,
+            maxCachedBytes: config.deduplicationMaxCachedBytes,
+          },
           raft: {
             electionTicks: config.electionTicks,
             heartbeatTicks: config.heartbeatTicks,

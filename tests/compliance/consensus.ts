@@ -3,7 +3,9 @@
  * commits proposals and applies them in the same order on every replica,
  * refuses proposals where it cannot take them (naming the leader), serves
  * linearizable reads, snapshots without losing state, reports its stats,
- * and rejects calls once closed.
+ * rejects calls once closed, and executes a command with a client identity
+ * at most once (across retries, a leader change, and a snapshot restored
+ * after a restart; see `consensus_dedup.ts`).
  *
  * @module
  */
@@ -12,6 +14,7 @@ import type { Consensus, ConsensusStateMachine } from "../../core/consensus.ts";
 import { ConsensusError } from "../../core/consensus.ts";
 import { stepUntil, stepUntilSettled } from "../support/advance.ts";
 import type { ComplianceCase } from "./case.ts";
+import { deduplicationCases } from "./consensus_dedup.ts";
 
 /** A running cluster made by a {@linkcode ConsensusHarness}. */
 export interface ConsensusCluster {
@@ -19,6 +22,13 @@ export interface ConsensusCluster {
   replicas: Consensus<number>[];
   /** Lets `ms` of time pass (a ManualClock's advance, or a real wait). */
   advance(ms: number): Promise<void>;
+  /**
+   * Stops replica `index` as a crash would (keeping only its durable
+   * storage) and starts it again with `machine`, replacing `replicas[index]`.
+   * Needed by the case that checks a replica restored from a snapshot still
+   * deduplicates; without it that case fails, saying so.
+   */
+  restart?(index: number, machine: ConsensusStateMachine<number>): Promise<void>;
   /** Stops every replica and frees what the cluster holds. */
   close(): Promise<void>;
 }
@@ -108,6 +118,7 @@ export function consensusCompliance(harness: ConsensusHarness): ComplianceCase[]
     return leader;
   }
 
+  const kit = { stepMs, withCluster, until, settle, leaderOf, leaderKnownToAll };
   return [
     {
       name: "elects exactly one leader, which every replica follows",
@@ -194,5 +205,6 @@ export function consensusCompliance(harness: ConsensusHarness): ComplianceCase[]
             error instanceof ConsensusError && error.code === "CONSENSUS_CLOSED");
         }),
     },
+    ...deduplicationCases(kit),
   ];
 }

@@ -10,6 +10,7 @@ import {
   type ConsensusStateMachine,
   type ConsensusStats,
 } from "../../core/consensus.ts";
+import { lockstepCluster } from "../support/lockstep_consensus.ts";
 
 async function failingCases(cases: { name: string; run(): Promise<void> }[]): Promise<string[]> {
   const failed: string[] = [];
@@ -59,6 +60,15 @@ Deno.test("the probe suite catches invalid samples and ignored aborts", async ()
   );
   assert.deepEqual(failed, ["settles promptly when its signal is already aborted"]);
 });
+
+const DEDUPLICATION_CASES = [
+  "a command retried with its client identity executes once and answers with the original result",
+  "two proposals of one identity at once are both answered alike, and applied once",
+  "an older sequence is refused with STALE_REQUEST, an unknown client past 1 with UNKNOWN_CLIENT",
+  "a bad client identity is refused with INVALID_ARGUMENT naming the field",
+  "a retry at a new leader is answered from the client table, not applied again",
+  "a replica restarted from a snapshot still deduplicates: the table is part of the snapshot",
+];
 
 /** A "consensus" whose replicas never talk: replica 0 calls itself leader and applies only locally. */
 function unreplicatedCluster(
@@ -118,5 +128,25 @@ Deno.test("the consensus suite catches an engine that does not replicate, or kee
     "commits proposals and applies them in the same order on every replica",
     "snapshots without changing the state, and reports consistent stats",
     "rejects calls with CONSENSUS_CLOSED once closed",
+    ...DEDUPLICATION_CASES, // it ignores identities too
   ]);
+});
+
+Deno.test("the consensus suite passes an engine that applies through the deduplication layer", async () => {
+  const suite = consensusCompliance({
+    cluster: (machines) => Promise.resolve(lockstepCluster(machines, { deduplicate: true })),
+    patienceMs: 100,
+  });
+  assert.ok(DEDUPLICATION_CASES.every((name) => suite.some((check) => check.name === name)));
+  assert.deepEqual(await failingCases(suite), []);
+});
+
+Deno.test("the consensus suite catches an engine that ignores client identities", async () => {
+  const failed = await failingCases(
+    consensusCompliance({
+      cluster: (machines) => Promise.resolve(lockstepCluster(machines, { deduplicate: false })),
+      patienceMs: 100,
+    }),
+  );
+  assert.deepEqual(failed, DEDUPLICATION_CASES);
 });

@@ -3,7 +3,10 @@
  * leader is killed with SIGKILL mid-load and restarted, then the whole
  * cluster is killed at once and restarted. The client history, closed by a
  * read of every key after the restarts, must stay linearizable: nothing
- * acknowledged is lost, nothing reappears.
+ * acknowledged is lost, nothing reappears. The clients retry writes whose
+ * answer was lost (their identity makes that safe), and each also appends
+ * its operation numbers to a trail of its own: every acknowledged append
+ * must be there exactly once, every unknown one at most once, in order.
  */
 import assert from "node:assert/strict";
 import { KvHttpClient, UnknownOutcome } from "../../examples/kv/client.ts";
@@ -23,12 +26,26 @@ Deno.test({
     const history: KvOperation[] = [];
     let acknowledgedPuts = 0;
     let unknownPuts = 0;
+    let retries = 0;
+    const trails = new Map<string, { acknowledged: Set<string>; unknown: Set<string> }>();
     let running = true;
     try {
       await cluster.leader();
       const clientLoop = async (clientId: string) => {
         const client = new KvHttpClient(cluster.urls, { timeoutMs: 3000 });
+        const trail = { acknowledged: new Set<string>(), unknown: new Set<string>() };
+        trails.set(clientId, trail);
         for (let sequence = 0; running; sequence++) {
+          if (sequence % 4 === 3) {
+            try {
+              await client.append(`trail-${clientId}`, `${sequence},`);
+              trail.acknowledged.add(String(sequence));
+            } catch (error) {
+              if (!(error instanceof UnknownOutcome)) throw error;
+              trail.unknown.add(String(sequence));
+            }
+            continue;
+          }
           const key = KEYS[sequence % KEYS.length];
           const kind = sequence % 3 === 2 ? "get" : "put";
           const value = kind === "put" ? `${clientId}:${sequence}` : null;
@@ -47,6 +64,7 @@ Deno.test({
             } else if (kind === "put") throw error;
           }
         }
+        retries += client.retries;
       };
       const clients = ["a", "b", "c", "d"].map(clientLoop);
       const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -73,13 +91,24 @@ Deno.test({
         history.push({ clientId: "final", kind: "get", key, value, callMs, returnMs: performance.now() });
       }
       assert.ok(acknowledgedPuts > 50, `only ${acknowledgedPuts} puts were acknowledged`);
+      for (const [clientId, trail] of trails) {
+        const tokens = ((await reader.get(`trail-${clientId}`)) ?? "").split(",").filter(Boolean);
+        const seen = new Set(tokens);
+        assert.equal(seen.size, tokens.length, `client ${clientId}: an append applied twice: ${tokens}`);
+        for (const token of trail.acknowledged) assert.ok(seen.has(token), `client ${clientId}: lost append ${token}`);
+        for (const token of tokens) {
+          assert.ok(trail.acknowledged.has(token) || trail.unknown.has(token), `client ${clientId}: stray ${token}`);
+        }
+        assert.deepEqual(tokens.map(Number), tokens.map(Number).sort((x, y) => x - y), `client ${clientId}: order`);
+      }
       const verdict = checkLinearizable(history);
       assert.ok(
         verdict.ok,
         `not linearizable on ${!verdict.ok && verdict.key} (${acknowledgedPuts} acknowledged, ${unknownPuts} unknown)`,
       );
       console.log(
-        `crash test: ${acknowledgedPuts} puts acknowledged, ${unknownPuts} unknown, ${history.length} operations`,
+        `crash test: ${acknowledgedPuts} puts acknowledged, ${unknownPuts} unknown, ${retries} retries after ` +
+          `unknown outcomes, ${history.length} operations`,
       );
     } catch (error) {
       console.error(logs.slice(-40).join("\n"));
