@@ -163,6 +163,7 @@ export function runPbftSimulation(seed: number, options: PbftSimOptions = {}): P
     }
     for (const [sequence, list] of bySequence) {
       const key = list.join(",");
+      trace?.(`${queue.nowMs.toFixed(1)} ${replica.id} executes ${sequence}: ${key}`);
       const reference = referenceBatches.get(sequence);
       if (reference === undefined) referenceBatches.set(sequence, key);
       else if (reference !== key) {
@@ -335,6 +336,11 @@ export function runPbftSimulation(seed: number, options: PbftSimOptions = {}): P
   function splitVote(): void {
     const observer = honest.find((replica) => replica.up)?.machine;
     if (!observer || attacking) return;
+    // Only in steady state: every correct replica up, in the same view, not changing it.
+    const steady = honest.every((replica) =>
+      replica.up && replica.machine.view === observer.view && !replica.machine.viewChanging
+    );
+    if (!steady) return;
     const primary = observer.primary;
     // The next view's primary must be correct and on the others' side, or it would bring the victims' batch back.
     const nextPrimary = membership.primaryOf(observer.view + 1);
