@@ -2,7 +2,7 @@
  * A file write-ahead log for Raft: every update is appended as one
  * checksummed record and synced (`fdatasync`) before `save` resolves, one
  * sync per update however many entries it carries (the driver batches). On
- * load the log is replayed (format and recovery rules in `wal_format.ts`):
+ * load the log is replayed (format and recovery rules in `../wal-kit/format.ts`):
  *
  * - a torn tail, damage that can only be the final write, never synced and
  *   so never acknowledged, is cut off and reported (`recovery`); the bytes
@@ -17,44 +17,28 @@
  *
  * @module
  */
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { SwitchyardError } from "../../core/errors.ts";
 import { ByteReader, ByteWriter } from "./bytes.ts";
 import { readEntry, readSnapshot, writeEntry, writeSnapshot } from "./codec.ts";
 import type { RaftDurableState } from "./raft.ts";
 import { applyCompaction, applyUpdate, emptyState, type RaftStorage, type StorageUpdate } from "./storage.ts";
 import type { Snapshot } from "./types.ts";
-import {
-  checkFileHeader,
-  encodeRecord,
-  FILE_HEADER_BYTES,
-  fileHeader,
-  RecordType,
-  scanRecords,
-  type TornTail,
-  type WalRecord,
-} from "./wal_format.ts";
+import type { WalRecord } from "../wal-kit/format.ts";
+import { RecordFile, type RecordFileRecovery } from "../wal-kit/record_file.ts";
 
 const WAL_FILE = "raft.wal";
 /** Rewrite the file once it is this much bigger than what it holds. */
 const REWRITE_SLACK_BYTES = 64 * 1024 * 1024;
+/** Record types. */
+const UPDATE = 1; // one `save`: flags, then an optional snapshot, entries and an optional hard state
+const COMPACTION = 2; // a local snapshot: drops the entries it covers
 /** Flags of an update record's body. */
 const HAS_SNAPSHOT = 1;
 const HAS_ENTRIES = 2;
 const HAS_HARD_STATE = 4;
 
-type FileHandle = Awaited<ReturnType<typeof open>>;
-
 /** What loading found besides the state. */
-export interface WalRecovery {
-  /** Records replayed. */
-  records: number;
-  /** Bytes cut off a torn tail (0 when the file ended cleanly). */
-  tornTailBytes: number;
-  /** Where the torn tail started, what was wrong there, and the file its bytes were kept in. */
-  tornTail?: TornTail & { copy: string };
-}
+export type WalRecovery = RecordFileRecovery;
 
 /**
  * The file log of one node, in `directory`.
@@ -71,15 +55,9 @@ export interface WalRecovery {
 export class FileWal implements RaftStorage {
   /** The directory holding the log. */
   readonly directory: string;
-  /** What the last `load` found. */
-  recovery: WalRecovery = { records: 0, tornTailBytes: 0 };
-  /** Syncs done (one per `save` or `compact`). */
-  syncs = 0;
-  #file: FileHandle | undefined;
+  readonly #file: RecordFile;
   #state: RaftDurableState = emptyState();
-  #fileBytes = 0;
   #queue: Promise<unknown> = Promise.resolve();
-
   readonly #rewriteSlackBytes: number;
 
   /**
@@ -88,16 +66,23 @@ export class FileWal implements RaftStorage {
    */
   constructor(directory: string, options: { rewriteSlackBytes?: number } = {}) {
     this.directory = directory;
+    this.#file = new RecordFile(join(directory, WAL_FILE), [UPDATE, COMPACTION]);
     this.#rewriteSlackBytes = options.rewriteSlackBytes ?? REWRITE_SLACK_BYTES;
+  }
+
+  /** What the last `load` found. */
+  get recovery(): WalRecovery {
+    return this.#file.recovery;
+  }
+
+  /** Syncs done (one per `save` or `compact`). */
+  get syncs(): number {
+    return this.#file.syncs;
   }
 
   /** Current size of the log file in bytes. */
   get fileBytes(): number {
-    return this.#fileBytes;
-  }
-
-  get #path(): string {
-    return join(this.directory, WAL_FILE);
+    return this.#file.fileBytes;
   }
 
   /**
@@ -106,39 +91,9 @@ export class FileWal implements RaftStorage {
    * for any other damage, without changing the file.
    */
   async load(): Promise<RaftDurableState | null> {
-    await mkdir(this.directory, { recursive: true });
-    let bytes: Uint8Array;
-    try {
-      bytes = new Uint8Array(await readFile(this.#path));
-    } catch (error) {
-      if ((error as { code?: string }).code !== "ENOENT") throw error;
-      bytes = new Uint8Array();
-    }
-    if (checkFileHeader(bytes, this.#path) === "partial") {
-      // A crash while creating the log: nothing was ever stored in it.
-      await this.#create();
-      this.#state = emptyState();
-      this.recovery = { records: 0, tornTailBytes: 0 };
-      return null;
-    }
     const state = emptyState();
-    const { records, validBytes, torn } = scanRecords(bytes, this.#path, (record) => replayRecord(state, record));
+    const records = await this.#file.load((record) => replayRecord(state, record));
     this.#state = state;
-    this.recovery = { records, tornTailBytes: bytes.byteLength - validBytes };
-    const file = await open(this.#path, "r+");
-    try {
-      if (torn) {
-        const copy = await this.#keepTornTail(bytes.subarray(validBytes), validBytes);
-        this.recovery.tornTail = { ...torn, copy };
-        await file.truncate(validBytes);
-        await file.datasync();
-      }
-    } catch (error) {
-      await file.close();
-      throw error;
-    }
-    this.#file = file;
-    this.#fileBytes = validBytes;
     if (records === 0) return null;
     return { hardState: { ...state.hardState }, snapshot: state.snapshot, entries: [...state.entries] };
   }
@@ -148,7 +103,7 @@ export class FileWal implements RaftStorage {
     return this.#serial(async () => {
       const writer = new ByteWriter();
       writeUpdate(writer, update);
-      await this.#append(RecordType.Update, writer.finish());
+      await this.#file.append(UPDATE, writer.finish());
       applyUpdate(this.#state, update);
     });
   }
@@ -158,19 +113,15 @@ export class FileWal implements RaftStorage {
     return this.#serial(async () => {
       const writer = new ByteWriter();
       writeSnapshot(writer, snapshot);
-      await this.#append(RecordType.Compaction, writer.finish());
+      await this.#file.append(COMPACTION, writer.finish());
       applyCompaction(this.#state, snapshot);
-      const live = liveBytes(this.#state);
-      if (this.#fileBytes > live + this.#rewriteSlackBytes) await this.#rewrite();
+      if (this.#file.fileBytes > liveBytes(this.#state) + this.#rewriteSlackBytes) await this.#rewrite();
     });
   }
 
   /** Waits for pending writes and closes the file. */
   close(): Promise<void> {
-    return this.#serial(async () => {
-      await this.#file?.close();
-      this.#file = undefined;
-    });
+    return this.#serial(() => this.#file.close());
   }
 
   #serial(work: () => Promise<void>): Promise<void> {
@@ -179,89 +130,12 @@ export class FileWal implements RaftStorage {
     return next;
   }
 
-  /**
-   * Writes a record at the end of what the log holds (by position, so a
-   * write that failed half-way is overwritten by the next) and syncs it.
-   */
-  async #append(type: number, body: Uint8Array): Promise<void> {
-    const file = this.#file;
-    if (!file) {
-      throw new SwitchyardError("CONSENSUS_CLOSED", `write-ahead log ${this.#path} is not open (load it first)`);
-    }
-    const bytes = encodeRecord(type, body, this.#fileBytes);
-    await writeAll(file, bytes, this.#fileBytes);
-    await file.datasync();
-    this.#fileBytes += bytes.byteLength;
-    this.syncs++;
-  }
-
-  /** Creates the log with its header, synced, and opens it. */
-  async #create(): Promise<void> {
-    await this.#file?.close();
-    const file = await open(this.#path, "w+");
-    const header = fileHeader();
-    await writeAll(file, header, 0);
-    await file.datasync();
-    await this.#syncDirectory();
-    this.#file = file;
-    this.#fileBytes = header.byteLength;
-  }
-
-  /** Keeps the bytes of a torn tail in a new file beside the log (synced) and returns its path. */
-  async #keepTornTail(bytes: Uint8Array, offset: number): Promise<string> {
-    for (let attempt = 0;; attempt++) {
-      const path = `${this.#path}.torn-${offset}${attempt === 0 ? "" : `.${attempt}`}`;
-      let file: FileHandle;
-      try {
-        file = await open(path, "wx");
-      } catch (error) {
-        if ((error as { code?: string }).code === "EEXIST") continue;
-        throw error;
-      }
-      try {
-        await writeAll(file, bytes, 0);
-        await file.datasync();
-      } finally {
-        await file.close();
-      }
-      await this.#syncDirectory();
-      return path;
-    }
-  }
-
-  async #syncDirectory(): Promise<void> {
-    const directory = await open(this.directory, "r");
-    await directory.sync().catch(() => {}); // not every platform syncs directories
-    await directory.close();
-  }
-
-  /** Writes the live state to a new file, syncs it, and renames it over the old one. */
-  async #rewrite(): Promise<void> {
+  /** Writes the live state as one record to a new file, renamed over the old one. */
+  #rewrite(): Promise<void> {
     const state = this.#state;
     const writer = new ByteWriter();
     writeUpdate(writer, { snapshot: state.snapshot, entries: state.entries, hardState: state.hardState });
-    const header = fileHeader();
-    const record = encodeRecord(RecordType.Update, writer.finish(), FILE_HEADER_BYTES);
-    const temporary = `${this.#path}.rewrite`;
-    await rm(temporary, { force: true });
-    const fresh = await open(temporary, "w");
-    await writeAll(fresh, header, 0);
-    await writeAll(fresh, record, header.byteLength);
-    await fresh.datasync();
-    await fresh.close();
-    await rename(temporary, this.#path);
-    await this.#syncDirectory();
-    await this.#file?.close();
-    this.#file = await open(this.#path, "r+");
-    this.#fileBytes = header.byteLength + record.byteLength;
-  }
-}
-
-async function writeAll(file: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
-  let written = 0;
-  while (written < bytes.byteLength) {
-    const { bytesWritten } = await file.write(bytes, written, bytes.byteLength - written, position + written);
-    written += bytesWritten;
+    return this.#file.rewrite([{ type: UPDATE, body: writer.finish() }]);
   }
 }
 
@@ -283,7 +157,7 @@ function writeUpdate(writer: ByteWriter, update: StorageUpdate): void {
 /** Applies one good record to `state`; throws when its body does not decode. */
 function replayRecord(state: RaftDurableState, record: WalRecord): void {
   const reader = new ByteReader(record.body);
-  if (record.type === RecordType.Compaction) {
+  if (record.type === COMPACTION) {
     applyCompaction(state, readSnapshot(reader));
   } else {
     const flags = reader.u8();

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { xxhash32 } from "../../core/xxhash32.ts";
 import { FileWal } from "../../plugins/consensus-raft/file_wal.ts";
 import type { Entry, HardState } from "../../plugins/consensus-raft/types.ts";
-import { WalCorruptError, type WalDamage } from "../../plugins/consensus-raft/wal_format.ts";
+import { WalCorruptError, type WalDamage } from "../../plugins/wal-kit/format.ts";
 
 const SAVES = 100;
 const hardStateOf = (i: number): HardState => ({ term: 1 + Math.floor(i / 10), vote: `n${i % 3}`, commit: i });

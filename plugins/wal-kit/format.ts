@@ -1,6 +1,7 @@
 /**
- * The on-disk format of the Raft write-ahead log (format 2) and the scan that
- * tells a torn tail from corruption.
+ * The on-disk format of Switchyard's write-ahead logs (format 2; the Raft log
+ * and the PBFT log share it) and the scan that tells a torn tail from
+ * corruption.
  *
  * File: a 16-byte header (`SWYD-WAL` · u32 format · u32 xxHash32 of the
  * first 12 bytes), then records. Record (big-endian):
@@ -12,7 +13,7 @@
  * The header has its own checksum, so a damaged length is never trusted to
  * find the next record, and each record names the byte offset it was written
  * at, so a zeroed, shifted or copied region cannot pass for a record. One
- * `save` writes one record and syncs it before the next write starts, so any
+ * append writes one record and syncs it before the next write starts, so any
  * record followed by another was synced. The scan therefore calls damage a
  * torn tail only when nothing valid follows it and it can be the final,
  * unsynced write: the file ends inside the record, or the record's body is
@@ -32,14 +33,6 @@ export const FILE_HEADER_BYTES = 16;
 export const RECORD_HEADER_BYTES = 24;
 
 const MAGIC = new TextEncoder().encode("SWYD-WAL");
-
-/** Record types. */
-export const RecordType = {
-  /** One `save`: flags, then an optional snapshot, entries and an optional hard state. */
-  Update: 1,
-  /** A local snapshot: drops the entries it covers. */
-  Compaction: 2,
-} as const;
 
 /** What was wrong with a damaged record. */
 export type WalDamage =
@@ -168,7 +161,7 @@ function validHeaderAt(bytes: Uint8Array, view: DataView, at: number): boolean {
   return view.getUint32(at + 20) === xxhash32(bytes.subarray(at, at + 20));
 }
 
-function inspect(bytes: Uint8Array, view: DataView, offset: number): Inspection {
+function inspect(bytes: Uint8Array, view: DataView, offset: number, knownTypes: ReadonlySet<number>): Inspection {
   const left = bytes.byteLength - offset;
   if (left < RECORD_HEADER_BYTES) {
     return {
@@ -193,7 +186,7 @@ function inspect(bytes: Uint8Array, view: DataView, offset: number): Inspection 
   }
   const type = bytes[offset + 12];
   if (
-    type !== RecordType.Update && type !== RecordType.Compaction ||
+    !knownTypes.has(type) ||
     bytes[offset + 13] | bytes[offset + 14] | bytes[offset + 15]
   ) {
     return { damage: "type", reason: `a valid record header of unknown type ${type} (written by a newer version?)` };
@@ -215,7 +208,8 @@ function inspect(bytes: Uint8Array, view: DataView, offset: number): Inspection 
 
 /**
  * Walks the records after the file header, handing each good one to
- * `apply` (which may throw to report a body that does not decode). Returns
+ * `apply` (which may throw to report a body that does not decode); a record
+ * of a type not in `knownTypes` counts as damage ("type"). Returns
  * the torn tail, if any; throws {@linkcode WalCorruptError} for damage that
  * cannot be the final, unsynced write.
  */
@@ -223,12 +217,13 @@ export function scanRecords(
   bytes: Uint8Array,
   path: string,
   apply: (record: WalRecord) => void,
+  knownTypes: ReadonlySet<number>,
 ): { records: number; validBytes: number; torn?: TornTail } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let offset = FILE_HEADER_BYTES;
   let records = 0;
   while (offset < bytes.byteLength) {
-    const found = inspect(bytes, view, offset);
+    const found = inspect(bytes, view, offset, knownTypes);
     if ("record" in found) {
       try {
         apply(found.record);
