@@ -59,6 +59,13 @@ export interface ConsensusStateMachine<Result = unknown> {
    * cannot encode fails its proposal with `RESULT_UNAVAILABLE`.
    */
   readonly resultCodec?: ResultCodec<Result>;
+  /**
+   * Answers a read-only command from the current state without changing it.
+   * Optional; engines that answer reads without ordering them (PBFT's
+   * read-only requests from outside clients) need it, and refuse such reads
+   * without it.
+   */
+  query?(command: Uint8Array): Result;
 }
 
 /** A committed proposal. */

@@ -31,6 +31,7 @@ export type ErrorCode =
   | "STALE_REQUEST"
   | "UNKNOWN_CLIENT"
   | "RESULT_UNAVAILABLE"
+  | "COMMAND_FAILED"
   | "STORAGE_CORRUPT";
 
 /** One problem found in user input: where it is and what is wrong. */

@@ -22,6 +22,7 @@ import type {
   Prepare,
   PreparedCertificate,
   PrePrepare,
+  Reply,
   Request,
   StableCheckpoint,
   ViewChange,
@@ -39,6 +40,7 @@ const enum Tag {
   ViewChange = 5,
   NewView = 6,
   Batch = 7,
+  Reply = 8,
 }
 
 const MESSAGE_TYPES = [
@@ -341,6 +343,17 @@ export function newViewSigningBytes(newView: Omit<NewView, "signature">): Uint8A
   });
 }
 
+function writeReplyBody(writer: ByteWriter, reply: Omit<Reply, "signature" | "type">): void {
+  writer.f64(reply.view).string(reply.client).f64(reply.sequence).u8(reply.readOnly ? 1 : 0).u32(reply.results.length);
+  for (const result of reply.results) writer.bytes(result);
+  writer.string(reply.replica);
+}
+
+/** The bytes a replica signs for a reply. */
+export function replySigningBytes(reply: Omit<Reply, "signature" | "type">): Uint8Array {
+  return tagged(Tag.Reply, (writer) => writeReplyBody(writer, reply));
+}
+
 /** The digest of a batch: SHA-256 over its requests, signatures included. */
 export function batchDigest(batch: readonly Request[]): Digest {
   return sha256(tagged(Tag.Batch, (writer) => writeBatch(writer, batch)));
@@ -374,8 +387,8 @@ function writeMessage(writer: ByteWriter, message: MessageBody): void {
     case "newView":
       return writeNewView(writer, message);
     case "reply":
-      writer.f64(message.view).string(message.client).f64(message.sequence).u32(message.results.length);
-      for (const result of message.results) writer.bytes(result);
+      writeReplyBody(writer, message);
+      writer.bytes(message.signature);
       return;
     case "status":
       writer.f64(message.view).u8(message.viewChanging ? 1 : 0).f64(message.executed).f64(message.stable);
@@ -420,8 +433,11 @@ function readMessage(fields: FieldReader): MessageBody {
       const view = fields.uint("reply.view");
       const client = fields.id("reply.client");
       const sequence = fields.uint("reply.sequence");
+      const readOnly = fields.bool("reply.readOnly");
       const results = fields.list("reply.results", 4, () => fields.bytes());
-      return { type, view, client, sequence, results };
+      const replica = fields.id("reply.replica");
+      const signature = fields.signature("reply.signature");
+      return { type, view, client, sequence, readOnly, results, replica, signature };
     }
     case "status":
       return {

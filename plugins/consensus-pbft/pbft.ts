@@ -41,6 +41,7 @@ import {
   newViewSigningBytes,
   prepareSigningBytes,
   prePrepareSigningBytes,
+  replySigningBytes,
   requestSigningBytes,
   requestSizeBytes,
   viewChangeSigningBytes,
@@ -513,13 +514,7 @@ export class Pbft {
     const last = this.#service.lastReply(request.client);
     if (last && request.sequence <= last.sequence) {
       if (request.sequence === last.sequence && isOutsideClient(request.client)) {
-        this.#send([request.client], {
-          type: "reply",
-          view: this.#view,
-          client: request.client,
-          sequence: last.sequence,
-          results: last.results,
-        });
+        this.#reply(request.client, last.sequence, false, last.results);
       }
       return;
     }
@@ -567,14 +562,7 @@ export class Pbft {
         waiting.push(read);
         continue;
       }
-      const results = this.#service.query(read.request);
-      this.#send([read.client], {
-        type: "reply",
-        view: this.#view,
-        client: read.request.client,
-        sequence: read.request.sequence,
-        results,
-      });
+      this.#reply(read.client, read.request.sequence, true, this.#service.query(read.request));
     }
     this.#reads = waiting;
   }
@@ -789,15 +777,7 @@ export class Pbft {
     for (const request of batch) {
       const results = this.#service.execute(request, sequence);
       if (!this.#replaying) this.#executions.push({ sequence, digest, view, request, results });
-      if (results && isOutsideClient(request.client)) {
-        this.#send([request.client], {
-          type: "reply",
-          view: this.#view,
-          client: request.client,
-          sequence: request.sequence,
-          results,
-        });
-      }
+      if (results && isOutsideClient(request.client)) this.#reply(request.client, request.sequence, false, results);
       const pending = this.#pending.get(request.client);
       if (pending && pending.sequence <= request.sequence) this.#pending.delete(request.client);
       this.#assigned.delete(requestKey(request.client, request.sequence));
@@ -1245,6 +1225,12 @@ export class Pbft {
 
   #send(to: string[], message: MessageBody): void {
     if (!this.#replaying) this.#outbox.push({ to, message });
+  }
+
+  #reply(client: string, sequence: number, readOnly: boolean, results: Uint8Array[]): void {
+    if (this.#replaying) return;
+    const body = { view: this.#view, client, sequence, readOnly, results, replica: this.id };
+    this.#send([client], { type: "reply", ...body, signature: this.#config.signer.sign(replySigningBytes(body)) });
   }
 
   #broadcast(message: MessageBody): void {

@@ -155,7 +155,11 @@ export interface RequestMessage {
   request: Request;
 }
 
-/** A replica's answer to a client. A client takes a result once enough replicas give the same one. */
+/**
+ * A replica's answer to an outside client, signed by the replica (outside
+ * clients share no channel keys with replicas). A client takes a result once
+ * enough distinct replicas sent the same one.
+ */
 export interface Reply {
   /** Discriminator. */
   type: "reply";
@@ -165,8 +169,14 @@ export interface Reply {
   client: string;
   /** The request answered. */
   sequence: number;
+  /** True for the answer to a read-only request. */
+  readOnly: boolean;
   /** One result per operation. */
   results: Uint8Array[];
+  /** The replica that answers. */
+  replica: NodeId;
+  /** Its signature over everything above. */
+  signature: Uint8Array;
 }
 
 /** A replica's progress, sent now and then so peers can send it what it missed. */

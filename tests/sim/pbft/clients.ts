@@ -9,7 +9,8 @@
  * @module
  */
 import type { Random } from "../../../core/random.ts";
-import type { Signer } from "../../../plugins/consensus-pbft/crypto.ts";
+import { replySigningBytes } from "../../../plugins/consensus-pbft/codec.ts";
+import type { Signer, Verifier } from "../../../plugins/consensus-pbft/crypto.ts";
 import type { Membership } from "../../../plugins/consensus-pbft/membership.ts";
 import type { MessageBody, Reply, Request } from "../../../plugins/consensus-pbft/types.ts";
 import { decodeResult, type KvOperation as ServiceOperation, signRequest } from "../../support/pbft_fakes.ts";
@@ -32,6 +33,8 @@ export interface ClientEnvironment {
   issued: Map<string, string>;
   /** Keys the clients use. */
   keys: string[];
+  /** Checks replicas' signatures on replies. */
+  verifier: Verifier;
 }
 
 interface Outstanding {
@@ -139,7 +142,9 @@ export class PbftSimClient {
   onReply(from: string, reply: Reply): void {
     const outstanding = this.#outstanding;
     if (!outstanding || reply.sequence !== outstanding.request.sequence || reply.client !== this.id) return;
-    if (!this.environment.membership.has(from)) return;
+    if (!this.environment.membership.has(from) || reply.replica !== from) return;
+    if (!this.environment.verifier.verify(reply.replica, replySigningBytes(reply), reply.signature)) return;
+    if (reply.readOnly !== outstanding.request.readOnly) return;
     const { membership } = this.environment;
     const key = JSON.stringify(reply.results.map((result) => [...result]));
     const voters = outstanding.votes.get(key) ?? new Set<string>();

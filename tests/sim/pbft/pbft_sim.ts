@@ -274,7 +274,7 @@ export function runPbftSimulation(seed: number, options: PbftSimOptions = {}): P
     flush(replica);
   }
 
-  const environment = { queue, random, membership, send: sendFromClient, history, issued, keys: KEYS };
+  const environment = { queue, random, membership, send: sendFromClient, history, issued, keys: KEYS, verifier: keys };
   for (const id of clientIds) {
     const client = new PbftSimClient(id, keys.signer(id), environment);
     clients.set(id, client);

@@ -25,6 +25,7 @@ import {
   newViewSigningBytes,
   prepareSigningBytes,
   prePrepareSigningBytes,
+  replySigningBytes,
   requestSigningBytes,
   viewChangeSigningBytes,
 } from "../../../plugins/consensus-pbft/codec.ts";
@@ -458,6 +459,18 @@ export class ByzantineReplica implements SimReplica {
       };
       const request: Request = { ...body, signature: this.signer.sign(requestSigningBytes(body)) };
       this.#emit(this.#others, { type: "request", request });
+    }
+    if (this.clientIds.length > 0) {
+      // A reply in another replica's name, with a result nobody computed.
+      const reply = {
+        view,
+        client: this.#pick(this.clientIds),
+        sequence: 1 + Math.floor(this.#random.next() * 20),
+        readOnly: this.#random.next() < 0.3,
+        results: [new TextEncoder().encode('"forged"')],
+        replica: this.#pick(this.#others),
+      };
+      this.#emit([reply.client], { type: "reply", ...reply, signature: this.signer.sign(replySigningBytes(reply)) });
     }
     const victim = this.#pick(this.#others);
     const forgedChange = {
