@@ -66,7 +66,10 @@ const RECORD_KINDS = [
   "checkpoint",
   "stable",
   "newView",
+  "local",
 ] as const satisfies readonly DurableRecord["kind"][];
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 function invalid(field: string, problem: string): SwitchyardError {
   return new SwitchyardError("FRAME_INVALID", `pbft ${field}: ${problem}`);
@@ -115,7 +118,11 @@ class FieldReader {
     if (bytes.length === 0 || bytes.length > MAX_ID_BYTES) {
       throw invalid(field, `identity of ${bytes.length} bytes (1 to ${MAX_ID_BYTES})`);
     }
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    try {
+      return strictUtf8.decode(bytes);
+    } catch {
+      throw invalid(field, "identity is not UTF-8");
+    }
   }
 
   /** A count of items that each take at least `minBytes`. */
@@ -521,6 +528,9 @@ function writeRecord(writer: ByteWriter, record: DurableRecord): void {
       return;
     case "newView":
       return writeNewView(writer, record.newView);
+    case "local":
+      writer.f64(record.sequence).bytes(record.snapshot);
+      return;
   }
 }
 
@@ -553,6 +563,8 @@ function readRecord(fields: FieldReader): DurableRecord {
       return { kind, stable: readStable(fields, "stable"), snapshot: fields.bytes() };
     case "newView":
       return { kind, newView: readNewView(fields, "newView") };
+    case "local":
+      return { kind, sequence: fields.uint("local.sequence"), snapshot: fields.bytes() };
   }
 }
 
