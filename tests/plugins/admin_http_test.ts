@@ -66,7 +66,7 @@ Deno.test("admin: reads and writes need the bearer token; openReads opens reads 
     assert.equal((await anonymous.json()).error.code, "UNAUTHORIZED");
     assert.equal((await get(url, "/status", "wrong-token-0123456789")).status, 401);
     assert.equal((await get(url, "/status", TOKEN)).status, 200);
-    for (const route of ROUTES.filter((r) => r.path !== "/healthz" && r.path !== "/events")) {
+    for (const route of ROUTES.filter((r) => r.auth !== "none" && r.path !== "/events")) {
       const response = await fetch(url + route.path, { method: route.method.toUpperCase() });
       assert.equal(response.status, 401, `${route.method} ${route.path} without a token`);
       await response.body?.cancel();
@@ -160,7 +160,9 @@ Deno.test("admin: /metrics is valid Prometheus text with the mode, switches and 
     }
     assert.match(text, /^switchyard_mode\{mode="datacenter"\} 1$/m);
     assert.match(text, /^switchyard_switches_total\{outcome="success"\} 1$/m);
-    assert.match(text, /^switchyard_rtt_ms 0\.5$/m);
+    assert.match(text, /^switchyard_rtt_seconds 0\.0005$/m, "0.5 ms in seconds");
+    assert.match(text, /^switchyard_bandwidth_bytes_per_second 1250000000$/m, "10 Gbps in bytes per second");
+    assert.match(text, /^switchyard_time_in_mode_seconds_total\{mode="datacenter"\} \d/m);
     assert.match(text, /^switchyard_probe_errors_total\{probe="link"\} 0$/m);
     assert.equal(families.get("switchyard_mode_changes_total"), "counter");
   } finally {
