@@ -4,28 +4,10 @@ import { instantiate } from "../../testing.ts";
 import admin, { type AdminHttp } from "../../plugins/admin-http/mod.ts";
 import { AdminApiError, adminClient } from "../../plugins/admin-http/client.ts";
 import { ROUTES } from "../../plugins/admin-http/openapi.ts";
-import { LINKS, ScriptedProbe } from "../support/scripted_probe.ts";
-
-const TOKEN = "test-token-0123456789abcdef";
+import { adminNode, TOKEN } from "../support/admin_node.ts";
 
 async function node(options: Record<string, unknown> = {}) {
-  const clock = new ManualClock();
-  const probe = new ScriptedProbe("link", LINKS.datacenter);
-  const manager = new HybridManager({
-    clock,
-    probes: [probe],
-    logger: silentLogger,
-    nodeId: "admin-test",
-    config: { sampleWindow: 1, cooldownMs: 0 },
-  });
-  manager.registerComponent("codec", { name: "lz4" }, { name: "zstd" });
-  await manager.start();
-  await clock.advance(0);
-  const server = await instantiate<AdminHttp>(admin, { port: 0, token: TOKEN, heartbeatMs: 60_000, ...options }, {
-    manager,
-    clock,
-  });
-  return { clock, probe, manager, server, url: server.url };
+  return await adminNode(options);
 }
 
 const get = (url: string, path: string, token?: string) =>
