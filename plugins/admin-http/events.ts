@@ -41,6 +41,8 @@ const HEADERS = {
   "content-type": "text/event-stream; charset=utf-8",
   "cache-control": "no-cache",
   "x-accel-buffering": "no",
+  // The socket is not reused once a stream ends (Bun closes it; Deno.serve ignores the header).
+  connection: "close",
 };
 
 const frame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
@@ -52,6 +54,8 @@ export function eventStream(manager: HybridManager, options: EventStreamOptions)
   let offs: Unsubscribe[] = [];
   let timer: TimerId | undefined;
   let closed = false;
+  /** Set when the client is dropped: the stream errors at its next pull, once the runtime's write is done. */
+  let dropped = false;
   /** Hands the queue to the stream when it has room; set once the stream starts. */
   let flush = () => {};
 
@@ -81,7 +85,11 @@ export function eventStream(manager: HybridManager, options: EventStreamOptions)
           maxQueuedEvents: options.maxQueuedEvents,
         });
         stop();
-        controller.error(new Error("event-stream client stopped reading"));
+        dropped = true;
+        // The response ends when the runtime next asks for data (it is still writing the last chunk
+        // now): closing then is clean on both runtimes, where erroring mid-write can leave Deno's
+        // connection open.
+        if ((controller.desiredSize ?? 0) > 0) controller.close();
       };
       const heartbeat = () => {
         timer = manager.clock.setTimeout(() => {
@@ -95,8 +103,9 @@ export function eventStream(manager: HybridManager, options: EventStreamOptions)
       heartbeat();
       flush();
     },
-    pull() {
-      flush();
+    pull(controller) {
+      if (dropped) controller.close();
+      else flush();
     },
     cancel() {
       stop();
