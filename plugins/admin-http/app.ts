@@ -220,9 +220,7 @@ export function createAdminApp(manager: HybridManager, options: AdminAppOptions)
   );
   app.get(
     "/events",
-    read(() =>
-      eventStream(manager, { heartbeatMs: options.heartbeatMs, maxQueuedEvents: options.sseMaxQueuedEvents })
-    ),
+    read(() => eventStream(manager, { heartbeatMs: options.heartbeatMs, maxQueuedEvents: options.sseMaxQueuedEvents })),
   );
   app.get("/openapi.json", read(() => json(openApiDocument())));
 

@@ -124,7 +124,17 @@ export const PluginRecordBody = v.strictObject({
   provides: v.optional(v.array(v.string())),
   requires: v.optional(v.array(v.string())),
   stage: v.optional(
-    v.picklist(["import", "integrity", "validate", "compat", "permissions", "options", "dependencies", "create", "contract"]),
+    v.picklist([
+      "import",
+      "integrity",
+      "validate",
+      "compat",
+      "permissions",
+      "options",
+      "dependencies",
+      "create",
+      "contract",
+    ]),
   ),
   reason: v.optional(v.string()),
 });

@@ -49,7 +49,11 @@ Deno.test("admin: metric names use base units and counters end in _total", async
   const text = await metricsText();
   const families = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map(([, name, type]) => ({ name, type }));
   for (const { name, type } of families) {
-    assert.doesNotMatch(name, /_(ms|mbps|kbps|milliseconds|microseconds|minutes|hours|bits|kilobytes|megabytes)(_|$)/, name);
+    assert.doesNotMatch(
+      name,
+      /_(ms|mbps|kbps|milliseconds|microseconds|minutes|hours|bits|kilobytes|megabytes)(_|$)/,
+      name,
+    );
     if (type === "counter") assert.match(name, /_total$/, `${name} is a counter`);
   }
   const names = families.map((family) => family.name);

@@ -67,12 +67,25 @@ Deno.test("admin: bound to loopback, only loopback Host names with the bound por
   const node = await adminNode({ openReads: true });
   const port = node.server.port;
   const get = (host: string | undefined) =>
-    rawRequest(port, `GET /status HTTP/1.1\r\n${host === undefined ? "" : `Host: ${host}\r\n`}Connection: close\r\n\r\n`);
+    rawRequest(
+      port,
+      `GET /status HTTP/1.1\r\n${host === undefined ? "" : `Host: ${host}\r\n`}Connection: close\r\n\r\n`,
+    );
   try {
-    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, "localhost", `127.0.0.2:${port}`]) {
+    for (
+      const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, "localhost", `127.0.0.2:${port}`]
+    ) {
       assert.equal((await get(host)).status, 200, host);
     }
-    for (const host of [`evil.example:${port}`, "evil.example", `127.0.0.1:${port + 1}`, `localhost.evil.example:${port}`, "a b"]) {
+    for (
+      const host of [
+        `evil.example:${port}`,
+        "evil.example",
+        `127.0.0.1:${port + 1}`,
+        `localhost.evil.example:${port}`,
+        "a b",
+      ]
+    ) {
       const response = await get(host);
       assert.equal(response.status, 421, host);
       assert.match(response.headers["content-type"], /application\/json/);
@@ -81,7 +94,10 @@ Deno.test("admin: bound to loopback, only loopback Host names with the bound por
     // The dashboard and the health check too: a rebinding page must not even load.
     const page = await rawRequest(port, `GET / HTTP/1.1\r\nHost: evil.example:${port}\r\nConnection: close\r\n\r\n`);
     assert.equal(page.status, 421);
-    const health = await rawRequest(port, `GET /healthz HTTP/1.1\r\nHost: evil.example:${port}\r\nConnection: close\r\n\r\n`);
+    const health = await rawRequest(
+      port,
+      `GET /healthz HTTP/1.1\r\nHost: evil.example:${port}\r\nConnection: close\r\n\r\n`,
+    );
     assert.equal(health.status, 421);
   } finally {
     await node.close();
@@ -113,7 +129,10 @@ Deno.test("admin: allowedHosts adds names (with or without a port); bound beyond
   }
   const open = await adminNode({ hostname: "0.0.0.0" });
   try {
-    const any = await rawRequest(open.server.port, "GET /healthz HTTP/1.1\r\nHost: anything.example\r\nConnection: close\r\n\r\n");
+    const any = await rawRequest(
+      open.server.port,
+      "GET /healthz HTTP/1.1\r\nHost: anything.example\r\nConnection: close\r\n\r\n",
+    );
     assert.equal(any.status, 200, "beyond loopback without allowedHosts nothing is checked (the token guards it)");
   } finally {
     await open.close();

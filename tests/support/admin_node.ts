@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { HybridManager, ManualClock, silentLogger } from "../../mod.ts";
+import { HybridManager, type HybridManagerOptions, ManualClock, silentLogger } from "../../mod.ts";
 import { instantiate } from "../../testing.ts";
 import admin, { type AdminHttp } from "../../plugins/admin-http/mod.ts";
 import { LINKS, ScriptedProbe } from "./scripted_probe.ts";
@@ -22,36 +22,41 @@ export interface AdminNode {
   close(): Promise<void>;
 }
 
-/** Starts a node (datacenter link, first round done) and its endpoint with `options` over the defaults. */
+/**
+ * Starts a node (datacenter link, first round done) and its endpoint with
+ * `options` over the defaults; `config` and `manager` go to the manager.
+ */
 export async function adminNode(
   options: Record<string, unknown> = {},
   config: Record<string, unknown> = {},
+  manager: Pick<HybridManagerOptions, "unavailableModes"> = {},
 ): Promise<AdminNode> {
   const clock = new ManualClock(Date.UTC(2026, 0, 1, 12));
   const probe = new ScriptedProbe("link", LINKS.datacenter);
-  const manager = new HybridManager({
+  const node = new HybridManager({
+    ...manager,
     clock,
     probes: [probe],
     logger: silentLogger,
     nodeId: "admin-test",
     config: { sampleWindow: 1, cooldownMs: 0, ...config },
   });
-  manager.registerComponent("codec", { name: "lz4" }, { name: "zstd" });
+  node.registerComponent("codec", { name: "lz4" }, { name: "zstd" });
   const server = await instantiate<AdminHttp>(admin, { port: 0, token: TOKEN, heartbeatMs: 60_000, ...options }, {
-    manager,
+    manager: node,
     clock,
   });
-  await manager.start();
+  await node.start();
   await clock.advance(0);
   return {
     clock,
     probe,
-    manager,
+    manager: node,
     server,
     url: server.url,
     close: async () => {
       await server.close();
-      await manager.stop();
+      await node.stop();
     },
   };
 }

@@ -72,7 +72,10 @@ export function rawRequest(port: number, request: string, options: RawRequestOpt
     let parsed: ReturnType<typeof parse>;
     let closed = false;
     let closeTimer: ReturnType<typeof setTimeout> | undefined;
-    const timer = setTimeout(() => finish(new Error(`no complete response within ${timeoutMs} ms: ${text.slice(0, 200)}`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`no complete response within ${timeoutMs} ms: ${text.slice(0, 200)}`)),
+      timeoutMs,
+    );
     const finish = (error?: Error) => {
       clearTimeout(timer);
       if (closeTimer) clearTimeout(closeTimer);
