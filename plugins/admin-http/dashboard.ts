@@ -191,7 +191,7 @@ function drawTimeline() {
   const [t0, t1] = domain();
   const x = (t) => L + ((Math.max(t, t0) - t0) / (t1 - t0)) * (W - L - R);
   const changes = switches();
-  const after = changes.filter((r) => r.atMs > t0);
+  const after = changes.filter((r) => r.atMs >= t0);
   let mode = after.length ? after[0].from : stats.currentMode, from = t0, out = "";
   for (const r of after.concat([{ atMs: t1, to: stats.currentMode }])) {
     out += '<rect class="segment ' + mode + '" x="' + x(from).toFixed(1) + '" y="2" width="' + Math.max(0.5, x(r.atMs) - x(from)).toFixed(1) + '" height="' + (H - B - 4) + '" fill="' + COLORS[mode] + '"><title>' + esc(mode + " from " + clock(from)) + "</title></rect>";
@@ -344,7 +344,7 @@ async function start() {
   $("auth").hidden = true;
   stream(mine, streamAbort.signal);
 }
-$("token-form").addEventListener("submit", (e) => {
+$("auth").addEventListener("submit", (e) => {
   e.preventDefault();
   token = $("token").value.trim();
   $("token").value = "";

@@ -110,10 +110,10 @@ const plugin: Plugin<AdminHttpOptions, AdminHttp> = definePlugin({
       );
     }
     if (!token) context.logger.warn("admin-http has no token: changes are refused and reads need openReads");
-    let boundPort: number | undefined;
+    const bound: { port?: number } = {};
     const hostAllowed = hostChecker({
       hostname: config.hostname,
-      port: () => boundPort,
+      port: () => bound.port,
       allowedHosts: config.allowedHosts,
     });
     const recentSamples = recordRecentSamples(manager, config.recentSamples);
@@ -130,7 +130,7 @@ const plugin: Plugin<AdminHttpOptions, AdminHttp> = definePlugin({
       recentSamples.close();
       throw error;
     }
-    boundPort = server.port;
+    bound.port = server.port;
     const host = server.hostname.includes(":") ? `[${server.hostname}]` : server.hostname;
     const url = `http://${host}:${server.port}`;
     context.logger.info(`admin-http listening on ${url}`);
