@@ -5,9 +5,15 @@
  * server-sent events, an OpenAPI document and a live dashboard at `/`.
  *
  * Security: every mutating route needs the bearer token (compared in constant
- * time); reads too unless `openReads`; the default bind address is 127.0.0.1,
- * and binding anywhere else without a token is refused at start; bodies are
- * capped at `maxBodyBytes`; errors never carry stack traces.
+ * time; at least 16 characters without whitespace, from `token` or
+ * `tokenEnv`); reads too unless `openReads`; the default bind address is
+ * 127.0.0.1, and binding anywhere else without a token is refused at start;
+ * bound to loopback, only loopback `Host` names (and `allowedHosts`) are
+ * answered (421 otherwise: no DNS rebinding); URLs are capped at
+ * `maxUrlBytes` (414), bodies at `maxBodyBytes` (413, connection closed) and
+ * must be JSON (415); each SSE client's queue at `sseMaxQueuedEvents`; the
+ * dashboard has a strict CSP and may not be framed; errors never carry stack
+ * traces.
  *
  * @module
  */
