@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 
 /** Why a body was refused, before any parsing. */
 export type BodyRefusal = { status: 413 | 415; code: string; message: string };
@@ -59,11 +60,5 @@ export async function readBodyCapped(request: Request, maxBodyBytes: number): Pr
     }
     chunks.push(value);
   }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+  return Buffer.concat(chunks, size);
 }
