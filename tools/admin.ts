@@ -1,78 +1,154 @@
 /**
  * The admin CLI: talks to a node's admin endpoint through the typed client.
- *
- * Usage: `deno task admin <command> [--url URL] [--token TOKEN]`
- *   status | stats | history | flags | metrics | detect | resume
- *   force <datacenter|internet|hybrid> [--reason TEXT] [--hold-ms N]
- *   set-flag <name> <value>
- * The URL defaults to $SWITCHYARD_ADMIN_URL or http://127.0.0.1:7070, the
- * token to $SWITCHYARD_TOKEN.
+ * Runs on Deno (`deno task admin …`) and Bun (`bun tools/admin.ts …`); see
+ * {@linkcode USAGE} for the commands, options and exit codes.
  *
  * @module
  */
 import { env } from "node:process";
+import process from "node:process";
 import { parseArgs } from "node:util";
-import { isMode } from "../core/mode.ts";
-import { AdminApiError, adminClient } from "../plugins/admin-http/client.ts";
+import * as v from "valibot";
+import { SwitchyardError } from "../core/errors.ts";
+import { DEFAULT_FLAGS } from "../core/flags.ts";
+import { isMode, MODES } from "../core/mode.ts";
+import { AdminApiError, adminClient, AdminConnectionError } from "../plugins/admin-http/client.ts";
+import { FlagsPatchBody } from "../plugins/admin-http/schemas.ts";
+import { HELP_OPTION, parseCommandLine, usageError } from "./cli.ts";
 
-const { values, positionals } = parseArgs({
-  args: Deno.args,
-  allowPositionals: true,
-  options: {
-    url: { type: "string", default: env.SWITCHYARD_ADMIN_URL ?? "http://127.0.0.1:7070" },
-    token: { type: "string", default: env.SWITCHYARD_TOKEN },
-    reason: { type: "string", default: "forced from the CLI" },
-    "hold-ms": { type: "string" },
-  },
-});
-const client = adminClient(values.url!, values.token);
+const PROGRAM = "admin";
+const FLAG_NAMES = Object.keys(FlagsPatchBody.entries) as (keyof typeof FlagsPatchBody.entries)[];
+
+/** The help text. */
+export const USAGE = `usage: deno task admin <command> [options]     (or: bun tools/admin.ts <command> [options])
+
+commands:
+  status | stats | history | samples | flags | metrics | detect | resume
+  force <${MODES.join("|")}> [--reason TEXT] [--hold-ms N]
+  set-flag <name> <value>   ${FLAG_NAMES.join(", ")}
+                            (true or false; v3RolloutPercentage a number from 0 to 100)
+
+options:
+  --url URL       the admin endpoint, path prefix included
+                  (default $SWITCHYARD_ADMIN_URL, else http://127.0.0.1:7070)
+  --token TOKEN   the bearer token (default $SWITCHYARD_TOKEN)
+  --reason TEXT   why, for force (default "forced from the CLI")
+  --hold-ms N     for force: release the hold by itself after N milliseconds (N > 0)
+  -h, --help      this text
+
+exit codes: 0 done; 1 the node answered with an error, refused or rolled back the switch,
+            or could not be reached; 2 bad usage`;
+
+const { values, positionals } = parseCommandLine(PROGRAM, USAGE, (args) =>
+  parseArgs({
+    args,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      url: { type: "string", default: env.SWITCHYARD_ADMIN_URL ?? "http://127.0.0.1:7070" },
+      token: { type: "string", ...(env.SWITCHYARD_TOKEN ? { default: env.SWITCHYARD_TOKEN } : {}) },
+      reason: { type: "string", default: "forced from the CLI" },
+      "hold-ms": { type: "string" },
+      ...HELP_OPTION,
+    },
+  }));
+
 const [command, ...rest] = positionals;
 const print = (data: unknown) => console.log(typeof data === "string" ? data : JSON.stringify(data, null, 2));
+const expectArguments = (count: number, shape: string) => {
+  if (rest.length !== count) usageError(PROGRAM, `${command} takes ${shape}, got ${JSON.stringify(rest)}`);
+};
+
+/** The value of `set-flag NAME RAW`, checked against the same schema the server uses. */
+function flagValue(name: string, raw: string): boolean | number {
+  if (!(FLAG_NAMES as string[]).includes(name)) {
+    usageError(PROGRAM, `set-flag: unknown flag "${name}"; one of ${FLAG_NAMES.join(", ")}`);
+  }
+  const isBoolean = typeof DEFAULT_FLAGS[name as keyof typeof DEFAULT_FLAGS] === "boolean";
+  let value: boolean | number;
+  if (isBoolean) {
+    if (raw !== "true" && raw !== "false") usageError(PROGRAM, `set-flag ${name}: must be true or false, got "${raw}"`);
+    value = raw === "true";
+  } else {
+    value = raw.trim() === "" ? NaN : Number(raw);
+    if (!Number.isFinite(value)) usageError(PROGRAM, `set-flag ${name}: must be a number, got "${raw}"`);
+  }
+  const checked = v.safeParse(FlagsPatchBody, { [name]: value });
+  if (!checked.success) usageError(PROGRAM, `set-flag ${name}: ${checked.issues[0].message}, got ${raw}`);
+  return value;
+}
+
+/** `--hold-ms`, checked. */
+function holdMs(): number | undefined {
+  const raw = values["hold-ms"];
+  if (raw === undefined) return undefined;
+  const value = raw.trim() === "" ? NaN : Number(raw);
+  if (!(Number.isFinite(value) && value > 0)) {
+    usageError(PROGRAM, `--hold-ms must be a number of milliseconds greater than 0, got "${raw}"`);
+  }
+  return value;
+}
+
+let client: ReturnType<typeof adminClient>;
+try {
+  client = adminClient(values.url!, values.token);
+} catch (error) {
+  if (error instanceof SwitchyardError) usageError(PROGRAM, `--url: ${error.message}`);
+  throw error;
+}
 
 try {
   switch (command) {
     case "status":
-      print(await client.status());
-      break;
     case "stats":
-      print(await client.stats());
-      break;
     case "history":
-      print(await client.history());
-      break;
+    case "samples":
     case "flags":
-      print(await client.flags());
-      break;
     case "metrics":
-      print(await client.metrics());
-      break;
     case "detect":
-      print(await client.detect());
+    case "resume": {
+      expectArguments(0, "no arguments");
+      const calls = {
+        status: client.status,
+        stats: client.stats,
+        history: client.history,
+        samples: client.samples,
+        flags: client.flags,
+        metrics: client.metrics,
+        detect: client.detect,
+        resume: client.resume,
+      } as const;
+      print(await calls[command]());
       break;
-    case "resume":
-      print(await client.resume());
-      break;
+    }
     case "force": {
+      expectArguments(1, "one mode");
       const mode = rest[0];
-      if (!isMode(mode)) throw new Error(`force: mode must be datacenter, internet or hybrid, got ${mode}`);
-      const holdMs = values["hold-ms"] === undefined ? undefined : Number(values["hold-ms"]);
-      print(await client.forceMode(mode, values.reason!, holdMs));
+      if (!isMode(mode)) usageError(PROGRAM, `force: mode must be one of ${MODES.join(", ")}, got "${mode}"`);
+      const outcome = await client.forceMode(mode, values.reason!, holdMs());
+      print(outcome);
+      if (outcome.status === "refused" || outcome.status === "failed") {
+        console.error(`${PROGRAM}: the node ${outcome.status} the switch to ${mode}: ${outcome.reason}`);
+        process.exit(1);
+      }
       break;
     }
     case "set-flag": {
+      expectArguments(2, "a flag name and a value");
       const [name, raw] = rest;
-      if (!name || raw === undefined) throw new Error("set-flag: give a flag name and a value");
-      const value = raw === "true" ? true : raw === "false" ? false : Number(raw);
-      print(await client.setFlags({ [name]: value }));
+      print(await client.setFlags({ [name]: flagValue(name, raw) }));
       break;
     }
+    case undefined:
+      usageError(PROGRAM, "no command given");
+      break;
     default:
-      console.error(
-        "usage: deno task admin <status|stats|history|flags|metrics|detect|resume|force MODE|set-flag NAME VALUE>",
-      );
-      Deno.exit(2);
+      usageError(PROGRAM, `unknown command "${command}"`);
   }
 } catch (error) {
-  console.error(error instanceof AdminApiError ? error.message : `error: ${(error as Error).message}`);
-  Deno.exit(1);
+  if (error instanceof AdminApiError || error instanceof AdminConnectionError) {
+    console.error(`${PROGRAM}: ${error.message}`);
+    process.exit(1);
+  }
+  throw error;
 }

@@ -31,3 +31,19 @@ export function bearerToken(header: string | undefined | null): string | undefin
   const token = header.slice(7).trim();
   return token === "" || /\s/.test(token) ? undefined : token;
 }
+
+/** The shortest token accepted. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/**
+ * Why `token` cannot serve as the bearer token, or undefined when it can:
+ * shorter than {@linkcode MIN_TOKEN_LENGTH}, or holding whitespace (a header
+ * `Bearer <token>` cannot carry it, so nobody could ever log in).
+ */
+export function tokenProblem(token: string): string | undefined {
+  if (/\s/.test(token)) return "must not contain whitespace (an Authorization header cannot carry it)";
+  if (token.length < MIN_TOKEN_LENGTH) {
+    return `must be at least ${MIN_TOKEN_LENGTH} characters, got ${token.length}`;
+  }
+  return undefined;
+}

@@ -3,11 +3,13 @@
  *
  * @module
  */
+import { SwitchyardError } from "../../core/errors.ts";
 import type { FeatureFlagsPatch, FeatureFlagValues } from "../../core/flags.ts";
 import type { SwitchRecord } from "../../core/history.ts";
 import type { DetectionReport, HybridStats } from "../../core/manager.ts";
 import type { Mode } from "../../core/mode.ts";
 import type { SwitchOutcome } from "../../core/orchestrator.ts";
+import type { NetworkSample } from "../../core/sample.ts";
 
 /** An error answer of the admin API. */
 export class AdminApiError extends Error {
@@ -18,6 +20,52 @@ export class AdminApiError extends Error {
   }
 }
 
+/**
+ * The admin endpoint could not be reached at all (refused, unknown host,
+ * reset): `url` is the address tried, `code` a short cause such as
+ * `ECONNREFUSED` or `ENOTFOUND` when one is known, and the message names both.
+ */
+export class AdminConnectionError extends Error {
+  /** Creates the error for a failed request to `url`, keeping the runtime's error as `cause`. */
+  constructor(readonly url: string, readonly code: string | undefined, detail: string, options?: ErrorOptions) {
+    super(`cannot reach ${url}: ${code && !detail.includes(code) ? `${code} (${detail})` : detail}`, options);
+    this.name = "AdminConnectionError";
+  }
+}
+
+/** Causes recognised in the runtimes' fetch errors (Deno words them, Bun and Node give a code). */
+const CAUSES: [RegExp, string][] = [
+  [/ECONNREFUSED|ConnectionRefused|connection refused/i, "ECONNREFUSED"],
+  [/ENOTFOUND|failed to lookup address|dns error|name or service not known/i, "ENOTFOUND"],
+  [/ECONNRESET|ConnectionReset|connection reset/i, "ECONNRESET"],
+  [/ETIMEDOUT|timed out/i, "ETIMEDOUT"],
+];
+
+/** The innermost message and a known code of a fetch failure, walking `cause`. */
+function describeFetchFailure(error: unknown): { code?: string; detail: string } {
+  const messages: string[] = [];
+  let code: string | undefined;
+  for (let current: unknown = error, depth = 0; current && depth < 5; depth++) {
+    const { message, code: own, cause } = current as { message?: unknown; code?: unknown; cause?: unknown };
+    if (typeof message === "string" && message) messages.push(message);
+    if (typeof own === "string" && own) code ??= own;
+    current = cause;
+  }
+  const detail = messages.at(-1) ?? String(error);
+  code ??= CAUSES.find(([pattern]) => messages.some((message) => pattern.test(message)))?.[1];
+  return { ...(code ? { code } : {}), detail };
+}
+
+/** What `GET /healthz` returns. */
+export interface AdminHealth {
+  /** Always true: the process serves. */
+  ok: boolean;
+  /** The node's id. */
+  nodeId: string;
+  /** Whether the detection loop runs. */
+  running: boolean;
+}
+
 /** What `GET /status` returns. */
 export interface AdminStatus {
   /** The node's id. */
@@ -25,45 +73,80 @@ export interface AdminStatus {
   /** The mode served now. */
   mode: Mode;
   /** `v1` or `v3`. */
-  variant: string;
+  variant: "v1" | "v3";
   /** When the mode last changed (clock ms), or null. */
   since: number | null;
   /** Why it last changed, or null. */
   reason: string | null;
   /** False while an operator holds the mode. */
   automatic: boolean;
-  /** The operator's hold, or null. */
+  /** The operator's hold (with `untilMs` when it ends by itself), or null. */
   forced: HybridStats["forced"];
   /** Whether detection runs. */
   running: boolean;
   /** Whether the flapping alarm is raised. */
   flapping: boolean;
+  /** The node's clock now (ms), to turn `forced.untilMs` into a countdown. */
+  nowMs: number;
+  /** Time until automatic switching is allowed again (0 when it is). */
+  cooldownRemainingMs: number;
   /** The last round's merged sample. */
   lastSample: HybridStats["lastSample"];
   /** The medians decisions use. */
   summary: HybridStats["summary"];
+  /** Modes that cannot be served, with why. */
+  unavailableModes: HybridStats["unavailableModes"];
   /** The configured thresholds and hysteresis. */
   thresholds: Record<string, number>;
+}
+
+/** One detection round, as `GET /samples` lists it. */
+export interface RecentSample {
+  /** When the round finished (the node's clock, ms). */
+  atMs: number;
+  /** The round's merged sample (the worst value of each measure across probes). */
+  sample: NetworkSample;
+  /** The medians over the sample window after the round. */
+  summary: NetworkSample;
+}
+
+/** What `GET /samples` returns. */
+export interface AdminSamples {
+  /** The most recent rounds, oldest first (at most the plugin's `recentSamples`). */
+  samples: RecentSample[];
+}
+
+/** What `DELETE /mode` returns. */
+export interface AdminResume {
+  /** True: automatic detection decides again. */
+  automatic: boolean;
+  /** The mode served now. */
+  mode: Mode;
 }
 
 /** The admin API's calls. */
 export interface AdminClient {
   /** `GET /healthz`. */
-  health(): Promise<{ ok: boolean; nodeId: string }>;
+  health(): Promise<AdminHealth>;
   /** `GET /status`. */
   status(): Promise<AdminStatus>;
   /** `GET /stats`. */
   stats(): Promise<HybridStats>;
   /** `GET /history`. */
   history(): Promise<SwitchRecord[]>;
+  /** `GET /samples`. */
+  samples(): Promise<AdminSamples>;
   /** `GET /flags`. */
   flags(): Promise<FeatureFlagValues>;
   /** `PATCH /flags`. */
   setFlags(patch: FeatureFlagsPatch): Promise<FeatureFlagValues>;
-  /** `POST /mode`. */
+  /**
+   * `POST /mode`. A switch the node refuses or rolls back (`409`) resolves
+   * with its outcome (`status` `refused` or `failed`) rather than rejecting.
+   */
   forceMode(mode: Mode, reason: string, holdMs?: number): Promise<SwitchOutcome>;
   /** `DELETE /mode`. */
-  resume(): Promise<{ automatic: boolean; mode: Mode }>;
+  resume(): Promise<AdminResume>;
   /** `POST /detect`. */
   detect(): Promise<DetectionReport>;
   /** `GET /metrics`, as text. */
@@ -71,7 +154,12 @@ export interface AdminClient {
 }
 
 /**
- * Creates a client for the admin API at `baseUrl`.
+ * Creates a client for the admin API at `baseUrl`, which may carry a path
+ * prefix (`http://proxy/switchyard` calls `http://proxy/switchyard/status`).
+ * Error answers reject with {@linkcode AdminApiError}; an endpoint that
+ * cannot be reached rejects with {@linkcode AdminConnectionError}. Throws a
+ * `SwitchyardError` (`INVALID_ARGUMENT`) for a `baseUrl` that is not an
+ * http(s) URL.
  *
  * @example
  * ```ts ignore
@@ -81,18 +169,36 @@ export interface AdminClient {
  * ```
  */
 export function adminClient(baseUrl: string, token?: string): AdminClient {
+  const base = adminBaseUrl(baseUrl);
+  const urlOf = (path: string) => base + path;
+
+  async function send(method: string, path: string, body?: unknown): Promise<Response> {
+    const url = urlOf(path);
+    try {
+      return await fetch(url, {
+        method,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (error) {
+      const { code, detail } = describeFetchFailure(error);
+      throw new AdminConnectionError(url, code, detail, { cause: error });
+    }
+  }
+
   async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await fetch(new URL(path, baseUrl), {
-      method,
-      headers: {
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    const response = await send(method, path, body);
     const text = await response.text();
-    const data = text ? JSON.parse(text) : undefined;
-    if (!response.ok && !(response.status === 409 && data?.status)) {
+    let data: { status?: unknown; error?: { code?: string; message?: string; issues?: unknown } } | undefined;
+    try {
+      data = text ? JSON.parse(text) : undefined;
+    } catch {
+      throw new AdminApiError(response.status, "NOT_JSON", `${urlOf(path)} answered ${text.slice(0, 200)}`);
+    }
+    if (!response.ok && !(response.status === 409 && typeof data?.status === "string")) {
       throw new AdminApiError(
         response.status,
         data?.error?.code ?? "HTTP",
@@ -103,22 +209,46 @@ export function adminClient(baseUrl: string, token?: string): AdminClient {
     return data as T;
   }
   return {
-    health: () => call<{ ok: boolean; nodeId: string }>("GET", "/healthz"),
+    health: () => call<AdminHealth>("GET", "/healthz"),
     status: () => call<AdminStatus>("GET", "/status"),
     stats: () => call<HybridStats>("GET", "/stats"),
     history: () => call<SwitchRecord[]>("GET", "/history"),
+    samples: () => call<AdminSamples>("GET", "/samples"),
     flags: () => call<FeatureFlagValues>("GET", "/flags"),
     setFlags: (patch: FeatureFlagsPatch) => call<FeatureFlagValues>("PATCH", "/flags", patch),
     forceMode: (mode: Mode, reason: string, holdMs?: number) =>
       call<SwitchOutcome>("POST", "/mode", { mode, reason, ...(holdMs === undefined ? {} : { holdMs }) }),
-    resume: () => call<{ automatic: boolean; mode: Mode }>("DELETE", "/mode"),
+    resume: () => call<AdminResume>("DELETE", "/mode"),
     detect: () => call<DetectionReport>("POST", "/detect"),
     metrics: async () => {
-      const response = await fetch(new URL("/metrics", baseUrl), {
-        headers: token ? { authorization: `Bearer ${token}` } : {},
-      });
-      if (!response.ok) throw new AdminApiError(response.status, "HTTP", await response.text());
-      return await response.text();
+      const response = await send("GET", "/metrics");
+      const text = await response.text();
+      if (!response.ok) {
+        let error: { code?: string; message?: string } | undefined;
+        try {
+          error = JSON.parse(text)?.error;
+        } catch { /* not JSON: the text itself is the message */ }
+        throw new AdminApiError(response.status, error?.code ?? "HTTP", error?.message ?? text);
+      }
+      return text;
     },
   };
+}
+
+/**
+ * `baseUrl` without a trailing slash, query or fragment, so that a route's
+ * path appends to its own path; throws `INVALID_ARGUMENT` unless it is an
+ * http(s) URL.
+ */
+export function adminBaseUrl(baseUrl: string): string {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new SwitchyardError("INVALID_ARGUMENT", `admin URL ${JSON.stringify(baseUrl)} is not a URL`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new SwitchyardError("INVALID_ARGUMENT", `admin URL ${baseUrl} must start with http:// or https://`);
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
 }

@@ -1,25 +1,47 @@
 /**
- * `GET /metrics`: the manager's state in the Prometheus text format (0.0.4).
+ * `GET /metrics`: the manager's state in the Prometheus text format (0.0.4),
+ * named by Prometheus' conventions (checked by `promtool check metrics` in
+ * the tests): base units (`_seconds`, `_bytes_per_second`, `_ratio`) and
+ * `_total` on every counter. The core's own `rttMs` and `bandwidthMbps` are
+ * converted here.
  *
  * @module
  */
 import type { HybridManager } from "../../core/manager.ts";
 import { MODES } from "../../core/mode.ts";
+import type { NetworkSample } from "../../core/sample.ts";
 
 type Sample = { labels?: Record<string, string>; value: number };
 
-const escape = (value: string) => value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+const escapeHelp = (value: string) => value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+const escape = (value: string) => escapeHelp(value).replace(/"/g, '\\"');
+
+/** A sample value as the text format spells it (`+Inf`, `-Inf`, `NaN` included). */
+const number = (value: number) =>
+  Number.isFinite(value) ? String(value) : value === Infinity ? "+Inf" : value === -Infinity ? "-Inf" : "NaN";
 
 function family(name: string, type: "gauge" | "counter", help: string, samples: Sample[]): string {
-  const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
+  const lines = [`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} ${type}`];
   for (const { labels, value } of samples) {
     const rendered = labels && Object.keys(labels).length > 0
       ? `{${Object.entries(labels).map(([k, v]) => `${k}="${escape(v)}"`).join(",")}}`
       : "";
-    lines.push(`${name}${rendered} ${Number.isFinite(value) ? value : "NaN"}`);
+    lines.push(`${name}${rendered} ${number(value)}`);
   }
   return lines.join("\n");
 }
+
+/** The measures as gauges: the summary's field, the metric's name, its help, and the factor to base units. */
+export const MEASURE_METRICS: readonly [keyof NetworkSample, string, string, number][] = [
+  ["rttMs", "switchyard_rtt_seconds", "Median round-trip time over the sample window, in seconds.", 1 / 1000],
+  [
+    "bandwidthMbps",
+    "switchyard_bandwidth_bytes_per_second",
+    "Median bandwidth over the sample window, in bytes per second.",
+    1_000_000 / 8,
+  ],
+  ["lossRatio", "switchyard_loss_ratio", "Median share of packets lost over the sample window (0 to 1).", 1],
+];
 
 /** Renders every metric of `manager` (core state, probes, plugins' own). */
 export function renderPrometheus(manager: HybridManager): string {
@@ -50,9 +72,9 @@ export function renderPrometheus(manager: HybridManager): string {
       { value: stats.cooldownBlocks },
     ]),
     family(
-      "switchyard_time_in_mode_seconds",
+      "switchyard_time_in_mode_seconds_total",
       "counter",
-      "Time spent in each mode.",
+      "Time spent in each mode, in seconds.",
       MODES.map((mode) => ({ labels: { mode }, value: stats.timeInModeMs[mode] / 1000 })),
     ),
     family("switchyard_detections_total", "counter", "Detection rounds run.", [{ value: stats.detections }]),
@@ -63,14 +85,9 @@ export function renderPrometheus(manager: HybridManager): string {
       stats.probes.map((probe) => ({ labels: { probe: probe.name }, value: probe.failures })),
     ),
   ];
-  const measures: [keyof typeof stats.summary, string, string][] = [
-    ["rttMs", "switchyard_rtt_ms", "Median round-trip time over the sample window."],
-    ["bandwidthMbps", "switchyard_bandwidth_mbps", "Median bandwidth over the sample window."],
-    ["lossRatio", "switchyard_loss_ratio", "Median loss ratio over the sample window."],
-  ];
-  for (const [measure, name, help] of measures) {
+  for (const [measure, name, help, scale] of MEASURE_METRICS) {
     const value = stats.summary[measure];
-    if (value !== undefined) blocks.push(family(name, "gauge", help, [{ value }]));
+    if (value !== undefined) blocks.push(family(name, "gauge", help, [{ value: value * scale }]));
   }
   const custom = new Map<string, { type: "gauge" | "counter"; help: string; samples: Sample[] }>();
   for (const point of manager.metrics.snapshot()) {

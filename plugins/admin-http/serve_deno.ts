@@ -5,19 +5,27 @@
  */
 import type { RunningServer, ServeOptions } from "./serve.ts";
 
-/** Serves with `Deno.serve`; resolves once listening. */
+/**
+ * Serves with `Deno.serve`; resolves once listening. `close()` aborts the
+ * server's signal, which ends open connections too (like `Bun`'s
+ * `stop(true)`): `shutdown()` would wait for every response to finish,
+ * forever for an event stream whose client stopped reading.
+ */
 export function serveDeno(options: ServeOptions): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
     try {
+      const abort = new AbortController();
       const server = Deno.serve({
         hostname: options.hostname,
         port: options.port,
+        signal: abort.signal,
         onListen: ({ hostname, port }) =>
           resolve({
             hostname,
             port,
             close: async () => {
-              await server.shutdown();
+              abort.abort();
+              await server.finished;
             },
           }),
         onError: () =>

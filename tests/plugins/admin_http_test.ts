@@ -4,28 +4,10 @@ import { instantiate } from "../../testing.ts";
 import admin, { type AdminHttp } from "../../plugins/admin-http/mod.ts";
 import { AdminApiError, adminClient } from "../../plugins/admin-http/client.ts";
 import { ROUTES } from "../../plugins/admin-http/openapi.ts";
-import { LINKS, ScriptedProbe } from "../support/scripted_probe.ts";
-
-const TOKEN = "test-token-0123456789abcdef";
+import { adminNode, TOKEN } from "../support/admin_node.ts";
 
 async function node(options: Record<string, unknown> = {}) {
-  const clock = new ManualClock();
-  const probe = new ScriptedProbe("link", LINKS.datacenter);
-  const manager = new HybridManager({
-    clock,
-    probes: [probe],
-    logger: silentLogger,
-    nodeId: "admin-test",
-    config: { sampleWindow: 1, cooldownMs: 0 },
-  });
-  manager.registerComponent("codec", { name: "lz4" }, { name: "zstd" });
-  await manager.start();
-  await clock.advance(0);
-  const server = await instantiate<AdminHttp>(admin, { port: 0, token: TOKEN, heartbeatMs: 60_000, ...options }, {
-    manager,
-    clock,
-  });
-  return { clock, probe, manager, server, url: server.url };
+  return await adminNode(options);
 }
 
 const get = (url: string, path: string, token?: string) =>
@@ -66,7 +48,7 @@ Deno.test("admin: reads and writes need the bearer token; openReads opens reads 
     assert.equal((await anonymous.json()).error.code, "UNAUTHORIZED");
     assert.equal((await get(url, "/status", "wrong-token-0123456789")).status, 401);
     assert.equal((await get(url, "/status", TOKEN)).status, 200);
-    for (const route of ROUTES.filter((r) => r.path !== "/healthz" && r.path !== "/events")) {
+    for (const route of ROUTES.filter((r) => r.auth !== "none" && r.path !== "/events")) {
       const response = await fetch(url + route.path, { method: route.method.toUpperCase() });
       assert.equal(response.status, 401, `${route.method} ${route.path} without a token`);
       await response.body?.cancel();
@@ -160,7 +142,9 @@ Deno.test("admin: /metrics is valid Prometheus text with the mode, switches and 
     }
     assert.match(text, /^switchyard_mode\{mode="datacenter"\} 1$/m);
     assert.match(text, /^switchyard_switches_total\{outcome="success"\} 1$/m);
-    assert.match(text, /^switchyard_rtt_ms 0\.5$/m);
+    assert.match(text, /^switchyard_rtt_seconds 0\.0005$/m, "0.5 ms in seconds");
+    assert.match(text, /^switchyard_bandwidth_bytes_per_second 1250000000$/m, "10 Gbps in bytes per second");
+    assert.match(text, /^switchyard_time_in_mode_seconds_total\{mode="datacenter"\} \d/m);
     assert.match(text, /^switchyard_probe_errors_total\{probe="link"\} 0$/m);
     assert.equal(families.get("switchyard_mode_changes_total"), "counter");
   } finally {

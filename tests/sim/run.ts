@@ -13,6 +13,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { HELP_OPTION, parseCommandLine, usageError } from "../../tools/cli.ts";
 import { simulateRaftDriver } from "./driver_sim.ts";
 import { type RaftSimResult, simulateRaft } from "./raft_sim.ts";
 
@@ -66,21 +67,49 @@ export async function runSeeds(
   return { failing, results: count };
 }
 
+const USAGE = `usage: deno task test:sim [--engine ${Object.keys(ENGINES).join("|")}] [--seeds N] [--from N]
+       deno task test:sim [--engine NAME] --seed N [--verbose] [--trace]
+
+  --engine NAME  what to simulate (default raft)
+  --seeds N      how many seeds to run (default 500), from --from (default 1)
+  --seed N       replay one seed; --verbose prints its counts and history, --trace each node's state
+  -h, --help     this text
+
+exit codes: 0 every seed passed; 1 a seed failed; 2 bad usage`;
+
+/** `--name`'s value as an integer (of at least `min`, when given), or a usage error naming the option. */
+function integerOption(name: string, raw: string | undefined, min?: number): number {
+  const value = raw === undefined || raw.trim() === "" ? NaN : Number(raw);
+  if (!Number.isInteger(value) || (min !== undefined && value < min)) {
+    usageError(
+      "test:sim",
+      `--${name} must be an integer${min === undefined ? "" : ` of at least ${min}`}, got "${raw}"`,
+    );
+  }
+  return value;
+}
+
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      engine: { type: "string", default: "raft" },
-      seeds: { type: "string", default: "500" },
-      from: { type: "string", default: "1" },
-      seed: { type: "string" },
-      verbose: { type: "boolean", default: false },
-      trace: { type: "boolean", default: false },
-    },
-  });
+  const { values } = parseCommandLine("test:sim", USAGE, (args) =>
+    parseArgs({
+      args,
+      strict: true,
+      options: {
+        engine: { type: "string", default: "raft" },
+        seeds: { type: "string", default: "500" },
+        from: { type: "string", default: "1" },
+        seed: { type: "string" },
+        verbose: { type: "boolean", default: false },
+        trace: { type: "boolean", default: false },
+        ...HELP_OPTION,
+      },
+    }));
   const engineName = values.engine!;
+  if (!(engineName in ENGINES)) {
+    usageError("test:sim", `unknown engine "${engineName}"; available: ${Object.keys(ENGINES).join(", ")}`);
+  }
   if (values.seed !== undefined) {
-    const seed = Number(values.seed);
+    const seed = integerOption("seed", values.seed);
     const result = await engine(engineName)(seed, values.trace ? (line) => console.log(line) : undefined);
     const failures = failuresOf(result);
     if (values.verbose) console.log(JSON.stringify(result.counts, null, 2));
@@ -90,10 +119,8 @@ if (import.meta.main) {
     console.log(failures.length === 0 ? `seed ${seed}: ok` : `seed ${seed}: FAILED\n  ${failures.join("\n  ")}`);
     Deno.exit(failures.length === 0 ? 0 : 1);
   }
-  const count = Number(values.seeds);
-  const from = Number(values.from);
-  if (!Number.isInteger(count) || count < 1) throw new Error(`--seeds must be a positive integer, got ${values.seeds}`);
-  if (!Number.isInteger(from)) throw new Error(`--from must be an integer, got ${values.from}`);
+  const count = integerOption("seeds", values.seeds, 1);
+  const from = integerOption("from", values.from);
   const started = performance.now();
   const { failing } = await runSeeds(engineName, from, count, (line) => console.log(line));
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
