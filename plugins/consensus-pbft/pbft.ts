@@ -281,6 +281,7 @@ export class Pbft {
   #executions: Execution[] = [];
   #compactPending = false;
   #replaying = false;
+  #localSnapshot: DurableRecord | undefined;
 
   #viewChangesStarted = 0;
   #newViewsEntered = 0;
@@ -447,6 +448,17 @@ export class Pbft {
     return ready;
   }
 
+  /**
+   * A snapshot of the service as executed so far, as a record to persist: a
+   * restart then resumes from it instead of executing again from the stable
+   * checkpoint. (The protocol's log is still compacted at stable checkpoints only.)
+   */
+  localSnapshot(): { record: DurableRecord; sequence: number } {
+    const record: DurableRecord = { kind: "local", sequence: this.#executed, snapshot: this.#service.snapshot() };
+    this.#localSnapshot = record;
+    return { record, sequence: this.#executed };
+  }
+
   /** Everything a restart needs, as few records as possible (what the storage keeps after compaction). */
   durableState(): DurableRecord[] {
     const records: DurableRecord[] = [];
@@ -482,6 +494,8 @@ export class Pbft {
     for (const votes of this.#checkpointVotes.values()) {
       for (const checkpoint of votes.values()) records.push({ kind: "checkpoint", checkpoint });
     }
+    const local = this.#localSnapshot;
+    if (local?.kind === "local" && local.sequence > this.#stable.sequence) records.push(local);
     return records;
   }
 
@@ -1157,6 +1171,16 @@ export class Pbft {
           if (slot && batch) slot.committed = { digest: record.digest, batch };
           break;
         }
+        case "local":
+          if (record.sequence > this.#executed) {
+            this.#executeReady();
+            if (record.sequence > this.#executed) {
+              this.#service.restore(record.snapshot);
+              this.#executed = record.sequence;
+            }
+          }
+          this.#localSnapshot = record;
+          break;
         case "checkpoint": {
           const { sequence, replica } = record.checkpoint;
           if (sequence <= this.#stable.sequence) break;

@@ -248,6 +248,7 @@ export type DurableRecord =
   | { kind: "committed"; sequence: number; digest: Digest; batch?: Request[] }
   | { kind: "checkpoint"; checkpoint: Checkpoint }
   | { kind: "stable"; stable: StableCheckpoint; snapshot: Uint8Array }
+  | { kind: "local"; sequence: number; snapshot: Uint8Array }
   | { kind: "newView"; newView: NewView };
 
 /** A request this replica executed, with what each operation returned. */
