@@ -147,7 +147,12 @@ export interface ConsensusStats {
   appliedIndex: number;
   /** Index covered by the latest snapshot. */
   snapshotIndex: number;
-  /** True when this replica knows a leader that heard from a quorum recently. */
+  /**
+   * True when this replica takes part in replication now: as a follower it
+   * recently accepted its leader's messages (not rejecting its log), as the
+   * leader a quorum acknowledged it recently. Each engine states its exact
+   * rule and time window (Raft: the election timeout).
+   */
   healthy: boolean;
 }
 

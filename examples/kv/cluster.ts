@@ -1,7 +1,8 @@
 /**
  * Launches the key-value store as a local cluster of processes (one per
  * node, each with its own data directory), on free loopback ports, with the
- * runtime running this code. Used by the crash test and the benchmark.
+ * runtime running this code, sharing a fresh random cluster key (passed in
+ * `SWITCHYARD_CLUSTER_KEY`). Used by the crash test and the benchmark.
  *
  * ```sh
  * deno run -A examples/kv/cluster.ts --nodes 3   # prints the nodes' URLs; Ctrl-C stops them
@@ -15,6 +16,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { generateClusterKey } from "../../plugins/peer-auth/mod.ts";
 
 /** One node process. */
 export interface KvNodeProcess {
@@ -70,6 +72,7 @@ export async function launchKvCluster(
 ): Promise<KvCluster> {
   const size = options.size ?? 3;
   const root = await mkdtemp(join(tmpdir(), "switchyard-kv-"));
+  const env = { ...process.env, SWITCHYARD_CLUSTER_KEY: generateClusterKey() };
   const specs: string[] = [];
   const nodes: KvNodeProcess[] = [];
   for (let i = 1; i <= size; i++) {
@@ -87,7 +90,7 @@ export async function launchKvCluster(
       const args = ["--id", node.id, "--data-dir", node.dataDir, "--tick-ms", String(options.tickMs ?? 10), "--quiet"];
       for (const spec of specs) args.push("--node", spec);
       const [command, commandArgs] = runtimeCommand(NODE_SCRIPT, args);
-      const child = spawn(command, commandArgs, { stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(command, commandArgs, { stdio: ["ignore", "pipe", "pipe"], env });
       node.process = child;
       let output = "";
       const onData = (chunk: Buffer) => {

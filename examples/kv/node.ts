@@ -15,6 +15,11 @@
  * `--max-body-bytes` bounds request bodies (default 1 MiB; larger ones get
  * 413 without being read).
  *
+ * Raft messages are authenticated with the cluster secret (hex or base64, at
+ * least 32 bytes, the same on every node): from `--cluster-key-file`, or else
+ * the environment variable `SWITCHYARD_CLUSTER_KEY`. Without one the node
+ * refuses to start, unless `--insecure-no-auth` says to run unauthenticated.
+ *
  * HTTP (see `http.ts`): `PUT /kv/:key` (body: the value) and
  * `POST /kv/:key` (append) → `{ index, previous }`, with the client identity
  * in `x-client-id` and `x-client-sequence`; `GET /kv/:key` → `{ value }`;
@@ -30,6 +35,7 @@ import { SystemClock } from "../../core/clock.ts";
 import { consoleLogger } from "../../core/logger.ts";
 import { serve } from "../../plugins/admin-http/serve.ts";
 import { FileWal, RaftConsensus } from "../../plugins/consensus-raft/mod.ts";
+import { clusterKeys, loadClusterKey } from "../../plugins/peer-auth/mod.ts";
 import { openTcpTransport, tcpOptions } from "../../plugins/transport-tcp/mod.ts";
 import * as v from "valibot";
 import { kvHttpApi } from "./http.ts";
@@ -43,6 +49,8 @@ const { values } = parseArgs({
     "data-dir": { type: "string" },
     "tick-ms": { type: "string", default: "10" },
     "max-body-bytes": { type: "string", default: String(1024 * 1024) },
+    "cluster-key-file": { type: "string" },
+    "insecure-no-auth": { type: "boolean", default: false },
     quiet: { type: "boolean", default: false },
   },
 });
@@ -63,6 +71,17 @@ if (!httpAddresses[id]) throw new Error(`--node must list this node (${id})`);
 
 const clock = new SystemClock();
 const logger = consoleLogger(values.quiet ? "error" : "info", `kv ${id}`);
+const keyFile = values["cluster-key-file"];
+const secret = values["insecure-no-auth"] ? undefined : await loadClusterKey(
+  keyFile
+    ? { clusterKeyFile: keyFile, insecureNoAuth: false }
+    : { clusterKeyEnv: "SWITCHYARD_CLUSTER_KEY", insecureNoAuth: false },
+  "",
+).catch((error) => {
+  console.error(`${error.message}\n(give --cluster-key-file FILE or SWITCHYARD_CLUSTER_KEY, or --insecure-no-auth)`);
+  process.exit(2);
+});
+if (!secret) console.error(`kv ${id}: WARNING: --insecure-no-auth: Raft messages are not authenticated`);
 const machine = new KvStateMachine();
 const wal = new FileWal(values["data-dir"]);
 const transport = await openTcpTransport(
@@ -74,6 +93,7 @@ const raft = new RaftConsensus<string | null>({
   id,
   peers: raftAddresses,
   transport,
+  peerAuth: secret ? { keys: clusterKeys(secret) } : "none",
   storage: wal,
   stateMachine: machine,
   clock,

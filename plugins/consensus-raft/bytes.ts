@@ -117,6 +117,12 @@ export class ByteReader {
     return this.#view.getFloat64(this.#take(8));
   }
 
+  /** The next `length` bytes, as a view into the buffer (not copied). */
+  view(length: number): Uint8Array {
+    const at = this.#take(length);
+    return this.#bytes.subarray(at, at + length);
+  }
+
   /** Length-prefixed bytes (copied, so they outlive the buffer). */
   bytes(): Uint8Array {
     const length = this.u32();

@@ -14,6 +14,12 @@
  * {@linkcode DeduplicatingStateMachine}, whose client table is part of every
  * snapshot: a command executes at most once on every replica.
  *
+ * Peer frames are sealed and opened by the peer-auth kit (HMAC-SHA-256,
+ * replay protection) and decoded by the checking codec; each message must be
+ * addressed to this node, come from its frame's authenticated sender, and
+ * from a node this one accepts ({@linkcode RaftConsensus.acceptsSender}).
+ * Everything else is dropped and counted per reason in the stats.
+ *
  * @module
  */
 import { encodeProposal } from "../../core/client_command.ts";
@@ -32,8 +38,17 @@ import {
 } from "../../core/consensus.ts";
 import { DeduplicatingStateMachine, type DeduplicationStats } from "../../core/deduplicating_machine.ts";
 import { type Logger, silentLogger } from "../../core/logger.ts";
-import type { Transport, TransportListener } from "../../core/transport.ts";
+import type { Transport, TransportConnection, TransportListener } from "../../core/transport.ts";
+import {
+  MAX_NODE_ID_BYTES,
+  PeerAuthenticator,
+  type PeerKeys,
+  REJECTION_REASONS,
+  RejectionCounter,
+  type RejectionReason,
+} from "../peer-auth/mod.ts";
 import { decodeMessages, encodeMessages } from "./codec.ts";
+import { RaftHealth } from "./health.ts";
 import { PeerSender } from "./peer_sender.ts";
 import { DEFAULT_RAFT_CONFIG, initialState, Raft, type RaftConfig } from "./raft.ts";
 import { membershipOf } from "./raft_log.ts";
@@ -50,6 +65,13 @@ export interface RaftConsensusOptions<Result> {
   join?: boolean;
   /** Carries messages between nodes. */
   transport: Transport;
+  /**
+   * How peer frames are authenticated. `{ keys }` (e.g. `clusterKeys(secret)` from `plugins/peer-auth`) seals every
+   * frame with HMAC-SHA-256 and refuses forged, redirected and replayed ones; `maxClockSkewMs` (default 250) bounds
+   * the difference between the nodes' clocks (see the peer-auth guarantees). `"none"` sends and accepts frames
+   * unauthenticated: anyone who can reach the port can forge messages (logged as a warning at start).
+   */
+  peerAuth: { keys: PeerKeys; maxClockSkewMs?: number } | "none";
   /** Durable storage: `FileWal` for real nodes, `MemoryStorage` in tests. */
   storage: RaftStorage;
   /** The application. */
@@ -68,6 +90,47 @@ export interface RaftConsensusOptions<Result> {
   deduplication?: Partial<ClientTableLimits>;
   /** Where to log. */
   logger?: Logger;
+}
+
+/** Why a peer frame or message was dropped: the peer-auth kit's reasons, and the driver's own. */
+export type PeerRejectionReason =
+  | RejectionReason
+  /** The frame's messages do not decode or fail the codec's checks (`FRAME_INVALID`). */
+  | "invalid-message"
+  /** A message claims another sender than the frame it came in. */
+  | "sender-mismatch";
+
+/** Every {@linkcode PeerRejectionReason}. */
+export const PEER_REJECTION_REASONS: readonly PeerRejectionReason[] = [
+  ...REJECTION_REASONS,
+  "invalid-message",
+  "sender-mismatch",
+];
+
+/**
+ * Refusals after which the connection is closed: the peer sends what no
+ * honest, correctly configured node sends. Replay-class refusals keep it open,
+ * since an honest peer's frames can be late or early (after restarts).
+ */
+const CLOSING_REASONS = new Set<PeerRejectionReason>([
+  "malformed",
+  "wrong-recipient",
+  "unknown-sender",
+  "bad-mac",
+  "invalid-message",
+]);
+
+/** The Raft driver's stats: the contract's, plus peer-message counters. */
+export interface RaftConsensusStats extends ConsensusStats {
+  /** Whether peer frames are authenticated (false only with `peerAuth: "none"`). */
+  peerAuth: boolean;
+  /**
+   * Peer input dropped, per reason: frames for the kit's reasons and `invalid-message`; single messages for
+   * `sender-mismatch`, and for `wrong-recipient` and `unknown-sender` when a message inside a frame fails them.
+   */
+  peerRejections: Record<PeerRejectionReason, number>;
+  /** Outgoing batches dropped (peer down or too slow). */
+  droppedBatches: number;
 }
 
 /** A proposal whose log index now holds another leader's entry: it will never commit. */
@@ -104,9 +167,13 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
   readonly #addresses: Map<NodeId, string>;
   readonly #logger: Logger;
   readonly #machine: DeduplicatingStateMachine<Result>;
+  readonly #rejections: RejectionCounter<PeerRejectionReason>;
+  readonly #health: RaftHealth;
   #raft: Raft | undefined;
+  #auth: PeerAuthenticator | undefined;
   #sender: PeerSender;
   #listener: TransportListener | undefined;
+  readonly #inbound = new Set<TransportConnection>();
   #inbox: (() => void)[] = [];
   #pumping = false;
   #tickTimer: TimerId | undefined;
@@ -120,11 +187,22 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
   #idle: Promise<void> = Promise.resolve();
   #idleResolve: (() => void) | undefined;
   #loopError: Error | undefined;
+  #senders: { members: NodeId[]; membershipIndex: number; settled: boolean; ids: Set<NodeId> } | undefined;
 
   /** Creates a stopped replica; call {@linkcode RaftConsensus.start}. */
   constructor(options: RaftConsensusOptions<Result>) {
     if (!options.peers[options.id]) {
       throw new ConsensusError("INVALID_ARGUMENT", `peers must include this node's own address (peers.${options.id})`);
+    }
+    for (const id of Object.keys(options.peers)) {
+      const bytes = new TextEncoder().encode(id).byteLength;
+      if (bytes === 0 || bytes > MAX_NODE_ID_BYTES) {
+        throw new ConsensusError("INVALID_ARGUMENT", `peers: node id "${id}" must be 1 to 255 UTF-8 bytes`);
+      }
+    }
+    const { peerAuth } = options;
+    if (peerAuth !== "none" && typeof peerAuth?.keys?.keyFor !== "function") {
+      throw new ConsensusError("INVALID_ARGUMENT", `peerAuth: give { keys } (e.g. clusterKeys(secret)), or "none"`);
     }
     this.#options = options;
     this.#addresses = new Map(Object.entries(options.peers));
@@ -133,7 +211,15 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
       ...options.deduplication,
       logger: this.#logger,
     });
-    this.#sender = new PeerSender(options.transport, options.clock, (id) => this.#addresses.get(id));
+    this.#rejections = new RejectionCounter(PEER_REJECTION_REASONS, {
+      logger: this.#logger,
+      clock: options.clock,
+      subject: "raft peer input",
+    });
+    const electionTicks = options.raft?.electionTicks ?? DEFAULT_RAFT_CONFIG.electionTicks;
+    this.#health = new RaftHealth(electionTicks * (options.tickMs ?? 10));
+    const seal = peerAuth === "none" ? undefined : (to: NodeId, frame: Uint8Array) => this.#auth!.seal(to, frame);
+    this.#sender = new PeerSender(options.transport, options.clock, (id) => this.#addresses.get(id), seal);
   }
 
   /** Restores from storage, listens, and starts ticking. */
@@ -147,6 +233,21 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
     if (durable.snapshot.data.byteLength > 0) this.#machine.restore(durable.snapshot.data);
     for (const entry of durable.entries) this.#learnAddresses(entry);
     this.#raft = new Raft({ ...DEFAULT_RAFT_CONFIG, random: Math.random, ...this.#options.raft, id }, durable);
+    const { peerAuth } = this.#options;
+    if (peerAuth === "none") {
+      this.#logger.warn(
+        'raft peer messages are NOT authenticated (peerAuth: "none"): anyone who can reach this node can forge them',
+        { id },
+      );
+    } else {
+      this.#auth = new PeerAuthenticator({
+        self: id,
+        keys: peerAuth.keys,
+        clock,
+        maxClockSkewMs: peerAuth.maxClockSkewMs,
+        isPeer: (from) => this.acceptsSender(from),
+      });
+    }
     this.#listener = await this.#options.transport.listen(this.#options.peers[id]);
     this.#accept(this.#listener);
     const tickMs = this.#options.tickMs ?? 10;
@@ -220,9 +321,17 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
       }, waiter.reject));
   }
 
-  /** Role, term, leader, membership, indices and health. */
-  stats(): ConsensusStats {
+  /**
+   * Role, term, leader, membership, indices, health and peer counters.
+   * `healthy`: a follower accepted its leader's heartbeat, append or snapshot
+   * within the election timeout (`electionTicks × tickMs`) and did not reject
+   * its latest append; a leader was acknowledged by a quorum within it
+   * (`health.ts` has the exact rules).
+   */
+  stats(): RaftConsensusStats {
     const raft = this.#raft;
+    const healthy = !this.#closed && !this.#loopError && raft !== undefined &&
+      this.#health.healthy(raft, this.#options.clock.now());
     return {
       engine: "raft",
       nodeId: this.#options.id,
@@ -233,13 +342,54 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
       commitIndex: raft?.log.committed ?? 0,
       appliedIndex: raft?.log.applied ?? 0,
       snapshotIndex: raft?.log.snapshot.index ?? 0,
-      healthy: !this.#closed && !this.#loopError && raft?.leader != null,
+      healthy,
+      peerAuth: this.#options.peerAuth !== "none",
+      peerRejections: this.#rejections.counts(),
+      droppedBatches: this.#sender.dropped,
     };
   }
 
   /** The client deduplication table's size and counters. */
   get deduplication(): DeduplicationStats {
     return this.#machine.stats();
+  }
+
+  /**
+   * Whether messages from `id` are taken in: the voters in force, plus, while
+   * the latest membership change is not committed, the voters before it (so a
+   * leader that removes itself still reaches the others, and a node that
+   * appended an uncommitted removal still hears the removed node if the change
+   * is rolled back). A node that knows no voter set yet (it is joining) takes
+   * any authenticated sender. Never itself.
+   */
+  acceptsSender(id: NodeId): boolean {
+    const raft = this.#raft;
+    if (!raft || id === this.#options.id) return false;
+    const membershipIndex = raft.membershipIndex;
+    const settled = raft.log.committed >= membershipIndex;
+    let cached = this.#senders;
+    if (
+      !cached || cached.members !== raft.members || cached.membershipIndex !== membershipIndex ||
+      cached.settled !== settled
+    ) {
+      const ids = new Set(raft.members);
+      if (!settled) { for (const previous of raft.log.membersAt(membershipIndex - 1)) ids.add(previous); }
+      cached = this.#senders = { members: raft.members, membershipIndex, settled, ids };
+    }
+    return cached.ids.size === 0 || cached.ids.has(id);
+  }
+
+  /**
+   * Peer frames being sealed or opened right now (WebCrypto works off the
+   * event loop): a test on a `ManualClock` waits for 0 before advancing it.
+   */
+  get peerCryptoInFlight(): number {
+    return this.#auth?.inFlight ?? 0;
+  }
+
+  /** Resolves once no peer frame is being sealed or opened (see {@linkcode RaftConsensus.peerCryptoInFlight}). */
+  peerCryptoIdle(): Promise<void> {
+    return this.#auth?.idle() ?? Promise.resolve();
   }
 
   /** Messages dropped on the way out (peer down or too slow). */
@@ -263,6 +413,7 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
     this.#reads.clear();
     this.#transfers = [];
     await this.#listener?.close();
+    await Promise.all([...this.#inbound].map((connection) => connection.close().catch(() => {})));
     await this.#sender.close();
     await this.#options.storage.close();
   }
@@ -358,6 +509,7 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
     // acknowledgements) waits for the sync, because it promises what is on disk.
     const early = ready.messages.filter((message) => LEADER_MESSAGES.has(message.type) && raft.role === "leader");
     const late = early.length === 0 ? ready.messages : ready.messages.filter((message) => !early.includes(message));
+    this.#health.sent(raft, ready.messages, this.#options.clock.now());
     this.#send(early);
     if (ready.snapshot || ready.entries.length > 0 || ready.hardState) {
       await storage.save({ snapshot: ready.snapshot, entries: ready.entries, hardState: ready.hardState });
@@ -437,20 +589,66 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
 
   #accept(listener: TransportListener): void {
     (async () => {
-      for await (const connection of listener.connections()) {
-        (async () => {
-          try {
-            for await (const frame of connection.frames()) {
-              const messages = decodeMessages(frame);
-              this.#enqueue((raft) => {
-                for (const message of messages) raft.step(message);
-              });
-            }
-          } catch (error) {
-            this.#logger.warn("raft connection closed with an error", { error: String(error) });
-          }
-        })();
-      }
+      for await (const connection of listener.connections()) this.#read(connection);
     })().catch((error) => this.#logger.warn("raft listener stopped", { error: String(error) }));
+  }
+
+  async #read(connection: TransportConnection): Promise<void> {
+    if (this.#closed) return void connection.close().catch(() => {});
+    this.#inbound.add(connection);
+    connection.closed.finally(() => this.#inbound.delete(connection));
+    try {
+      for await (const frame of connection.frames()) {
+        if (!await this.#receive(frame, connection.remoteAddress)) {
+          await connection.close().catch(() => {});
+          return;
+        }
+      }
+    } catch (error) {
+      this.#logger.warn("raft connection closed with an error", { error: String(error) });
+    }
+  }
+
+  /** Opens, decodes and queues one frame's messages; false when the connection should be closed. */
+  async #receive(frame: Uint8Array, remoteAddress: string): Promise<boolean> {
+    let payload = frame;
+    let sender: NodeId | undefined;
+    if (this.#auth) {
+      const opened = await this.#auth.open(frame);
+      if (!opened.ok) {
+        this.#rejections.record(opened.reason, { from: opened.from, remoteAddress, detail: opened.detail });
+        return !CLOSING_REASONS.has(opened.reason);
+      }
+      payload = opened.payload;
+      sender = opened.from;
+    }
+    let messages: Message[];
+    try {
+      messages = decodeMessages(payload);
+    } catch (error) {
+      this.#rejections.record("invalid-message", { from: sender, remoteAddress, error: String(error) });
+      return false;
+    }
+    this.#enqueue((raft) => {
+      const nowMs = this.#options.clock.now();
+      for (const message of messages) {
+        const reason = this.#screen(message, sender);
+        if (reason) {
+          this.#rejections.record(reason, { from: message.from, to: message.to, type: message.type, remoteAddress });
+          continue;
+        }
+        this.#health.received(raft, message, nowMs);
+        raft.step(message);
+      }
+    });
+    return true;
+  }
+
+  /** Why a decoded message must not reach the state machine, if it must not. */
+  #screen(message: Message, sender: NodeId | undefined): PeerRejectionReason | undefined {
+    if (message.to !== this.#options.id) return "wrong-recipient";
+    if (sender !== undefined && message.from !== sender) return "sender-mismatch";
+    if (!this.acceptsSender(message.from)) return "unknown-sender";
+    return undefined;
   }
 }

@@ -7,13 +7,15 @@
  * {@linkcode FileWal}.
  *
  * As a plugin it gives the manager a {@linkcode ConsensusEngine}; it needs a
- * plugin providing `transport`.
+ * plugin providing `transport`. Peer messages are authenticated with the
+ * cluster secret (`clusterKey`, `clusterKeyFile` or `clusterKeyEnv`, the same
+ * on every node); running without it takes an explicit `insecureNoAuth: true`.
  *
  * @example Manifest entry
  * ```json
  * { "id": "consensus-raft", "module": "builtin:consensus-raft",
  *   "options": { "nodeId": "n1", "peers": { "n1": "127.0.0.1:7001", "n2": "127.0.0.1:7002", "n3": "127.0.0.1:7003" },
- *                "dataDir": "/var/lib/switchyard/n1" } }
+ *                "dataDir": "/var/lib/switchyard/n1", "clusterKeyFile": "/etc/switchyard/cluster.key" } }
  * ```
  *
  * @module
@@ -23,13 +25,20 @@ import { DEFAULT_CLIENT_TABLE_LIMITS } from "../../core/client_table.ts";
 import type { ConsensusEngine } from "../../core/consensus.ts";
 import { definePlugin, type Plugin } from "../../core/plugin.ts";
 import type { Transport } from "../../core/transport.ts";
+import {
+  clusterKeyChoice,
+  clusterKeyOptionEntries,
+  clusterKeys,
+  loadClusterKey,
+  MAX_NODE_ID_BYTES,
+} from "../peer-auth/mod.ts";
 import { RaftConsensus } from "./driver.ts";
 import { FileWal } from "./file_wal.ts";
 import { DEFAULT_RAFT_CONFIG } from "./raft.ts";
 import { MemoryStorage } from "./storage.ts";
 
-export { RaftConsensus } from "./driver.ts";
-export type { RaftConsensusOptions } from "./driver.ts";
+export { PEER_REJECTION_REASONS, RaftConsensus } from "./driver.ts";
+export type { PeerRejectionReason, RaftConsensusOptions, RaftConsensusStats } from "./driver.ts";
 export { FileWal } from "./file_wal.ts";
 export type { WalRecovery } from "./file_wal.ts";
 export { WalCorruptError } from "../wal-kit/format.ts";
@@ -42,14 +51,21 @@ export type * from "./types.ts";
 
 const positiveInteger = v.pipe(v.number(), v.integer(), v.minValue(1));
 
-const options = v.strictObject({
-  /** This node's id. */
-  nodeId: v.pipe(v.string(), v.minLength(1)),
+const nodeId = v.pipe(
+  v.string(),
+  v.minLength(1),
+  v.check((id) => new TextEncoder().encode(id).byteLength <= MAX_NODE_ID_BYTES, "must be at most 255 bytes of UTF-8"),
+);
+
+const fields = v.strictObject({
+  /** This node's id (1 to 255 bytes of UTF-8). */
+  nodeId,
   /** Transport address of every initial member, this node included. */
   peers: v.pipe(
-    v.record(v.pipe(v.string(), v.minLength(1)), v.pipe(v.string(), v.minLength(1))),
+    v.record(nodeId, v.pipe(v.string(), v.minLength(1))),
     v.check((peers) => Object.keys(peers).length > 0, "list at least this node"),
   ),
+  ...clusterKeyOptionEntries,
   /** Start outside the membership and wait to be added by the leader. */
   join: v.optional(v.boolean(), false),
   /** Directory of the file write-ahead log; without it the log is kept in memory only (not durable). */
@@ -78,6 +94,9 @@ const options = v.strictObject({
   deduplicationMaxCachedBytes: v.optional(positiveInteger, DEFAULT_CLIENT_TABLE_LIMITS.maxCachedBytes),
 });
 
+/** The options: the fields, with exactly one cluster key source (or `insecureNoAuth`). */
+const options = v.pipe(fields, clusterKeyChoice());
+
 /** The options, validated. */
 export type RaftPluginOptions = v.InferOutput<typeof options>;
 
@@ -93,11 +112,13 @@ const plugin: Plugin<RaftPluginOptions, ConsensusEngine> = definePlugin({
   compat: { core: "^0.1.0", runtimes: ["deno", "bun", "node"] },
   permissions: ["read", "write"],
   options,
-  create(context, config) {
+  async create(context, config) {
     if (!config.peers[config.nodeId]) {
       throw new Error(`peers must include this node's own address (peers.${config.nodeId})`);
     }
     if (!config.dataDir) context.logger.warn("consensus-raft keeps its log in memory: set dataDir for durability");
+    const secret = await loadClusterKey(config);
+    const peerAuth = secret ? { keys: clusterKeys(secret), maxClockSkewMs: config.maxClockSkewMs } : "none" as const;
     const transport = context.require<Transport>("transport");
     return {
       name: "raft",
@@ -107,6 +128,7 @@ const plugin: Plugin<RaftPluginOptions, ConsensusEngine> = definePlugin({
           peers: config.peers,
           join: config.join,
           transport,
+          peerAuth,
           storage: config.dataDir ? new FileWal(config.dataDir) : new MemoryStorage(),
           stateMachine,
           clock: context.clock,

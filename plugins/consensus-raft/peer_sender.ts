@@ -1,7 +1,7 @@
 /**
  * Outgoing connections to peers: dialled on first use, re-dialled after a
  * failure (with backoff), one frame per batch of messages, order kept per
- * peer. Raft tolerates loss, so when a peer is unreachable or too slow the
+ * peer, each frame sealed (authenticated) just before it is sent. Raft tolerates loss, so when a peer is unreachable or too slow the
  * batch is dropped (and counted) instead of piling up in memory.
  *
  * @module
@@ -22,6 +22,9 @@ interface Link {
   failedAtMs: number;
 }
 
+/** Turns a frame for `to` into what goes on the wire (e.g. `PeerAuthenticator.seal`). */
+export type Seal = (to: NodeId, frame: Uint8Array) => Promise<Uint8Array>;
+
 /** Sends frames to peers by id. */
 export class PeerSender {
   /** Batches dropped (peer unreachable, down, or too slow). */
@@ -29,14 +32,20 @@ export class PeerSender {
   readonly #transport: Transport;
   readonly #clock: Clock;
   readonly #address: (id: NodeId) => string | undefined;
+  readonly #seal: Seal | undefined;
   readonly #links = new Map<NodeId, Link>();
   #closed = false;
 
-  /** Sends over `transport`, looking up addresses with `address`. */
-  constructor(transport: Transport, clock: Clock, address: (id: NodeId) => string | undefined) {
+  /**
+   * Sends over `transport`, looking up addresses with `address`; `seal`, if
+   * given, runs on each frame in send order, once its connection is up, so
+   * frames are numbered and stamped in the order and at the time they leave.
+   */
+  constructor(transport: Transport, clock: Clock, address: (id: NodeId) => string | undefined, seal?: Seal) {
     this.#transport = transport;
     this.#clock = clock;
     this.#address = address;
+    this.#seal = seal;
   }
 
   /** Queues one frame for `to`; never throws, never waits. */
@@ -68,7 +77,8 @@ export class PeerSender {
     link.queued++;
     link.tail = link.tail.then(async () => {
       try {
-        await (await connection).send(frame);
+        const open = await connection;
+        await open.send(this.#seal ? await this.#seal(to, frame) : frame);
       } catch {
         this.dropped++;
         this.#reset(link!, connection);

@@ -163,6 +163,11 @@ export class Raft {
     return this.members.includes(this.id);
   }
 
+  /** Index of the membership entry in force (the snapshot's index when the log holds none). */
+  get membershipIndex(): number {
+    return this.#membershipIndex;
+  }
+
   /** The follower a leader transfer is heading to, if one is in progress. */
   get leadTransferee(): NodeId | null {
     return this.#leadTransferee;

@@ -6,13 +6,12 @@
  * @module
  */
 import type { NodeId } from "../../core/consensus.ts";
+import { decodeMembership } from "./codec.ts";
 import type { Entry, MembershipData, Snapshot } from "./types.ts";
 
-const decoder = new TextDecoder();
-
-/** Decodes the voter set of a `membership` entry. */
+/** Decodes the voter set of a `membership` entry (`FRAME_INVALID` when it holds none). */
 export function membershipOf(entry: Entry): MembershipData {
-  return JSON.parse(decoder.decode(entry.data)) as MembershipData;
+  return decodeMembership(entry.data, `entries[${entry.index}].data`);
 }
 
 /** Approximate wire size of an entry, for batching. */
