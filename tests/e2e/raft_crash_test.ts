@@ -83,7 +83,15 @@ Deno.test({
       // Everyone at once: only what reached the disks survives.
       await Promise.all(cluster.nodes.map((node) => cluster.kill(node.id, "SIGKILL")));
       await Promise.all(cluster.nodes.map((node) => cluster.restart(node.id)));
-      await cluster.leader();
+      const leader = await cluster.leader();
+      // /status reports the consensus stats: authenticated peers, and health once a quorum acknowledges the leader.
+      let status: { healthy?: boolean; peerAuth?: boolean } = {};
+      for (let i = 0; i < 100 && !status.healthy; i++) {
+        status = await fetch(`${leader.httpUrl}/status`).then((response) => response.json());
+        if (!status.healthy) await wait(50);
+      }
+      assert.equal(status.peerAuth, true);
+      assert.equal(status.healthy, true, JSON.stringify(status));
       const reader = new KvHttpClient(cluster.urls, { timeoutMs: 5000 });
       for (const key of KEYS) {
         const callMs = performance.now();

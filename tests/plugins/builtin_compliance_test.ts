@@ -1,7 +1,7 @@
 import { runCompliance } from "../../testing.ts";
 import { pluginCompliance } from "../compliance/plugin.ts";
 import { consensusCompliance } from "../compliance/consensus.ts";
-import { raftHarness } from "../support/raft_cluster.ts";
+import { raftHarness, TEST_CLUSTER_KEY } from "../support/raft_cluster.ts";
 import consensusRaft from "../../plugins/consensus-raft/mod.ts";
 import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
 import { ManualClock } from "../../core/clock.ts";
@@ -40,7 +40,7 @@ runCompliance(
 runCompliance("consensus-raft", consensusCompliance(raftHarness));
 runCompliance(
   "consensus-raft (plugin)",
-  pluginCompliance(consensusRaft, { nodeId: "n1", peers: { n1: "raft-n1" } }, {
+  pluginCompliance(consensusRaft, { nodeId: "n1", peers: { n1: "raft-n1" }, clusterKey: TEST_CLUSTER_KEY }, {
     provided: { transport: new MemoryNetwork({ clock: new ManualClock(), seed: 1 }).transport("raft-n1") },
   }),
 );

@@ -66,6 +66,23 @@ Deno.test("raft driver: a joining node is added, catches up, and can be removed 
     assert.deepEqual(leader.stats().members, ["n1", "n2", "n3"]);
   }, { joiners: 1, snapshotEveryEntries: 5 }));
 
+Deno.test("raft driver: a leader that removes itself hands over to the others, who still hear it until the change commits", () =>
+  withRaftCluster(3, async (cluster, leader) => {
+    const leaderId = leader.stats().nodeId;
+    await settle(cluster, leader.propose(encoder.encode("before")));
+    await settle(cluster, leader.removeMember(leaderId));
+    const others = cluster.replicas.filter((replica) => replica !== leader);
+    for (let i = 0; i < 100 && !others.some((replica) => replica.stats().role === "leader"); i++) {
+      await cluster.clock.advance(10);
+    }
+    const next = others.find((replica) => replica.stats().role === "leader");
+    assert.ok(next, "one of the remaining members leads");
+    await settle(cluster, next.propose(encoder.encode("after")));
+    for (const replica of others) assert.deepEqual(replica.stats().members, others.map((o) => o.stats().nodeId));
+    assert.equal(leader.stats().role, "follower");
+    assert.equal(others.reduce((sum, replica) => sum + replica.stats().peerRejections["unknown-sender"], 0), 0);
+  }));
+
 Deno.test("raft driver: leadership moves to the named node", () =>
   withRaftCluster(3, async (cluster, leader) => {
     const target = cluster.replicas.find((replica) => replica !== leader)!;
@@ -96,6 +113,7 @@ Deno.test("raft driver: bad options are refused, naming the field", async () => 
     storage: new MemoryStorage(),
     stateMachine: new RecordingMachine(),
     clock: new ManualClock(),
+    peerAuth: "none" as const,
   };
   assert.throws(
     () => new RaftConsensus({ ...base, id: "n9", peers: { n1: "raft-n1" } }),

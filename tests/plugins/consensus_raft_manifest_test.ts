@@ -3,6 +3,7 @@ import { type ConsensusEngine, HybridManager, ManualClock, silentLogger } from "
 import { KvStore } from "../../examples/kv/store.ts";
 import { BUILTIN_PLUGINS } from "../../plugins/builtin.ts";
 import { MemoryHost } from "../support/memory_host.ts";
+import { TEST_CLUSTER_KEY } from "../support/raft_cluster.ts";
 
 Deno.test("consensus-raft from a manifest: the manager's consensus slot serves a replicated store; internet mode waits for an engine that serves it", async () => {
   const host = new MemoryHost();
@@ -15,7 +16,11 @@ Deno.test("consensus-raft from a manifest: the manager's consensus slot serves a
           module: "builtin:transport-memory",
           options: { network: "raft-manifest", address: "n1" },
         },
-        { id: "consensus-raft", module: "builtin:consensus-raft", options: { nodeId: "n1", peers: { n1: "n1" } } },
+        {
+          id: "consensus-raft",
+          module: "builtin:consensus-raft",
+          options: { nodeId: "n1", peers: { n1: "n1" }, clusterKey: TEST_CLUSTER_KEY },
+        },
       ],
       slots: {
         consensus: { datacenter: "consensus-raft", hybrid: "consensus-raft", internet: "consensus-raft" },

@@ -21,7 +21,8 @@ import { seededRandom } from "../../core/random.ts";
 import { encodeKvCommand, KvStateMachine } from "../../examples/kv/state_machine.ts";
 import { MemoryStorage, RaftConsensus } from "../../plugins/consensus-raft/mod.ts";
 import type { RaftStorage, StorageUpdate } from "../../plugins/consensus-raft/storage.ts";
-import { stepUntilSettled } from "../support/advance.ts";
+import { peerCryptoIdle, SettlingClock, stepUntilSettled } from "../support/advance.ts";
+import { testPeerKeys } from "../support/raft_cluster.ts";
 import { severable } from "../support/severable_transport.ts";
 import type { Snapshot } from "../../plugins/consensus-raft/types.ts";
 import type { RaftDurableState } from "../../plugins/consensus-raft/raft.ts";
@@ -53,7 +54,8 @@ const LIVENESS_DEADLINE_MS = 2000;
  */
 export async function simulateRaftDriver(seed: number): Promise<RaftSimResult> {
   const random = seededRandom(seed);
-  const clock = new ManualClock();
+  // Every advance also waits for the nodes' peer cryptography (WebCrypto works off the event loop).
+  const clock: ManualClock = new SettlingClock(() => peerCryptoIdle(() => replicas.map((replica) => replica.node)));
   const network = new MemoryNetwork({ clock, seed, defaultLink: { delayMs: 1, jitterMs: 0.5 } });
   const ids = ["n1", "n2", "n3"];
   const peers = Object.fromEntries(ids.map((id) => [id, `raft-${id}`]));
@@ -69,6 +71,7 @@ export async function simulateRaftDriver(seed: number): Promise<RaftSimResult> {
       id: replica.id,
       peers,
       transport: replica.transport = severable(network.transport(peers[replica.id])),
+      peerAuth: { keys: testPeerKeys },
       storage: replica.storage,
       stateMachine: replica.machine,
       clock,
