@@ -403,6 +403,7 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
     this.#closed = true;
     if (this.#tickTimer !== undefined) this.#options.clock.clearTimeout(this.#tickTimer);
     await this.#idle;
+    await this.#sender.flush(); // what the last Ready sent still leaves, as it would before a sync send returned
     const closed = new ConsensusError("CONSENSUS_CLOSED", `raft node ${this.#options.id} is closed`);
     for (const waiter of [...this.#proposals.values(), ...this.#memberships.values(), ...this.#reads.values()]) {
       waiter.reject(closed);

@@ -20,6 +20,8 @@ interface Link {
   queued: number;
   tail: Promise<void>;
   failedAtMs: number;
+  /** Settles once the frame being sealed now (if any) is handed to its connection. */
+  sealing: Promise<void> | undefined;
 }
 
 /** Turns a frame for `to` into what goes on the wire (e.g. `PeerAuthenticator.seal`). */
@@ -54,7 +56,7 @@ export class PeerSender {
     const address = this.#address(to);
     let link = this.#links.get(to);
     if (!link) {
-      link = { connection: undefined, queued: 0, tail: Promise.resolve(), failedAtMs: -Infinity };
+      link = { connection: undefined, queued: 0, tail: Promise.resolve(), failedAtMs: -Infinity, sealing: undefined };
       this.#links.set(to, link);
     }
     if (!address || link.queued >= MAX_QUEUED_BATCHES) {
@@ -78,7 +80,18 @@ export class PeerSender {
     link.tail = link.tail.then(async () => {
       try {
         const open = await connection;
-        await open.send(this.#seal ? await this.#seal(to, frame) : frame);
+        let sent: Promise<void>;
+        if (this.#seal) {
+          let handed!: () => void;
+          const sealing = link!.sealing = new Promise<void>((resolve) => handed = resolve);
+          try {
+            sent = open.send(await this.#seal(to, frame));
+          } finally {
+            if (link!.sealing === sealing) link!.sealing = undefined;
+            handed();
+          }
+        } else sent = open.send(frame);
+        await sent;
       } catch {
         this.dropped++;
         this.#reset(link!, connection);
@@ -94,9 +107,15 @@ export class PeerSender {
     link.failedAtMs = this.#clock.now();
   }
 
-  /** Closes every connection. */
+  /** Waits until the frames being sealed right now are handed to their connections. */
+  async flush(): Promise<void> {
+    await Promise.allSettled([...this.#links.values()].map((link) => link.sealing));
+  }
+
+  /** Closes every connection, after the frames being sealed right now are handed to them. */
   async close(): Promise<void> {
     this.#closed = true;
+    await this.flush();
     const links = [...this.#links.values()];
     this.#links.clear();
     await Promise.all(links.map(async (link) => {

@@ -9,6 +9,7 @@ import { ManualClock } from "../../core/clock.ts";
 import { type ConsensusEngine, ConsensusError, type ConsensusStateMachine } from "../../core/consensus.ts";
 import { MemoryStorage, RaftConsensus } from "../../plugins/consensus-raft/mod.ts";
 import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
+import { testPeerKeys } from "../support/raft_cluster.ts";
 
 function settle<T>(cluster: InProcessKvCluster, promise: Promise<T>): Promise<T> {
   return stepUntilSettled(() => cluster.raft.clock.advance(10), promise, 5000, "did not settle");
@@ -126,6 +127,7 @@ Deno.test("kv store: writes carry the store's identity, and it starts over when 
         id: "n1",
         peers: { n1: "raft-n1" },
         transport: network.transport("raft-n1"),
+        peerAuth: { keys: testPeerKeys },
         storage: new MemoryStorage(),
         stateMachine,
         clock,

@@ -11,8 +11,8 @@ import { seededRandom } from "../../core/random.ts";
 import type { Transport } from "../../core/transport.ts";
 import {
   MemoryStorage,
-  RaftConsensus,
   type RaftConfig,
+  RaftConsensus,
   type RaftConsensusOptions,
   type RaftStorage,
 } from "../../plugins/consensus-raft/mod.ts";
@@ -126,7 +126,7 @@ export const raftHarness: ConsensusHarness = {
     return {
       replicas: cluster.replicas,
       advance: (ms) => cluster.clock.advance(ms),
-      restart: cluster.restart,
+      restart: async (index, machine) => void await cluster.restart(index, machine),
       close: cluster.close,
     };
   },
