@@ -83,6 +83,19 @@ Deno.test("raft driver: a leader that removes itself hands over to the others, w
     assert.equal(others.reduce((sum, replica) => sum + replica.stats().peerRejections["unknown-sender"], 0), 0);
   }));
 
+Deno.test("raft driver: closing a node closes the connections it accepted, as a stopped process's are", () =>
+  withRaftCluster(3, async (cluster, leader) => {
+    const follower = cluster.replicas.find((replica) => replica !== leader)!;
+    const connection = await cluster.network.transport("outsider").dial(`raft-${follower.stats().nodeId}`);
+    let closed = false;
+    connection.closed.then(() => closed = true);
+    await cluster.clock.advance(10); // accepted and being read
+    assert.equal(closed, false);
+    await follower.close();
+    for (let i = 0; i < 10 && !closed; i++) await cluster.clock.advance(10);
+    assert.ok(closed, "the accepted connection is still open");
+  }));
+
 Deno.test("raft driver: leadership moves to the named node", () =>
   withRaftCluster(3, async (cluster, leader) => {
     const target = cluster.replicas.find((replica) => replica !== leader)!;
