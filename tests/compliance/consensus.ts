@@ -41,6 +41,13 @@ export interface ConsensusHarness {
   stepMs?: number;
   /** Longest the suite waits for anything, in the harness's time (default 10,000 ms). */
   patienceMs?: number;
+  /**
+   * True for an engine where every replica takes proposals (PBFT): the
+   * suite proposes at followers too, instead of expecting `NOT_LEADER`, and
+   * retries "elsewhere" at another replica instead of after a leadership
+   * transfer. Default false (a leader takes proposals, as in Raft).
+   */
+  proposalsAnywhere?: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -118,7 +125,18 @@ export function consensusCompliance(harness: ConsensusHarness): ComplianceCase[]
     return leader;
   }
 
-  const kit = { stepMs, withCluster, until, settle, leaderOf, leaderKnownToAll };
+  /**
+   * Makes replica `to` the one to propose at next: a leadership transfer
+   * where the engine has leaders, nothing where every replica takes proposals.
+   */
+  async function moveProposalsTo(cluster: ConsensusCluster, from: number, to: number): Promise<void> {
+    if (harness.proposalsAnywhere) return;
+    const target = cluster.replicas[to].stats().nodeId;
+    await settle(cluster, "the leader change", cluster.replicas[from].transferLeadership(target));
+    await until(cluster, "the new leader", () => cluster.replicas[to].stats().role === "leader");
+  }
+
+  const kit = { stepMs, withCluster, until, settle, leaderOf, leaderKnownToAll, moveProposalsTo };
   return [
     {
       name: "elects exactly one leader, which every replica follows",
@@ -146,19 +164,32 @@ export function consensusCompliance(harness: ConsensusHarness): ComplianceCase[]
           for (const machine of machines) assert.deepEqual(machine.commands, commands);
         }),
     },
-    {
-      name: "refuses a proposal it cannot take with NOT_LEADER naming the leader",
-      run: () =>
-        withCluster(3, async (cluster) => {
-          const leaderIndex = await leaderKnownToAll(cluster);
-          const leaderId = cluster.replicas[leaderIndex].stats().nodeId;
-          const follower = cluster.replicas[(leaderIndex + 1) % 3];
-          await assert.rejects(
-            settle(cluster, "the refusal", follower.propose(encoder.encode("x"))),
-            (error) => error instanceof ConsensusError && error.code === "NOT_LEADER" && error.leaderHint === leaderId,
-          );
-        }),
-    },
+    harness.proposalsAnywhere
+      ? {
+        name: "takes a proposal at any replica and applies it everywhere",
+        run: () =>
+          withCluster(3, async (cluster, machines) => {
+            const leaderIndex = await leaderKnownToAll(cluster);
+            const follower = cluster.replicas[(leaderIndex + 1) % 3];
+            const committed = await settle(cluster, "a proposal at a follower", follower.propose(encoder.encode("f")));
+            assert.equal(committed.result, 1);
+            await until(cluster, "every replica to apply", () => machines.every((m) => m.commands.length === 1));
+          }),
+      }
+      : {
+        name: "refuses a proposal it cannot take with NOT_LEADER naming the leader",
+        run: () =>
+          withCluster(3, async (cluster) => {
+            const leaderIndex = await leaderKnownToAll(cluster);
+            const leaderId = cluster.replicas[leaderIndex].stats().nodeId;
+            const follower = cluster.replicas[(leaderIndex + 1) % 3];
+            await assert.rejects(
+              settle(cluster, "the refusal", follower.propose(encoder.encode("x"))),
+              (error) =>
+                error instanceof ConsensusError && error.code === "NOT_LEADER" && error.leaderHint === leaderId,
+            );
+          }),
+      },
     {
       name: "a read on the leader reflects every write committed before it",
       run: () =>

@@ -30,6 +30,8 @@ export interface ConsensusSuiteKit {
   leaderOf(cluster: ConsensusCluster): Promise<number>;
   /** The leader's index, once every replica follows it. */
   leaderKnownToAll(cluster: ConsensusCluster): Promise<number>;
+  /** Makes replica `to` the one to propose at (a leadership transfer, where the engine has leaders). */
+  moveProposalsTo(cluster: ConsensusCluster, from: number, to: number): Promise<void>;
 }
 
 const encoder = new TextEncoder();
@@ -45,7 +47,7 @@ function counts(machines: RecordingMachine[], command: string): number[] {
 
 /** The client-identity cases. */
 export function deduplicationCases(kit: ConsensusSuiteKit): ComplianceCase[] {
-  const { withCluster, until, settle, leaderOf, leaderKnownToAll } = kit;
+  const { withCluster, until, settle, leaderOf, leaderKnownToAll, moveProposalsTo } = kit;
   const everyReplicaApplied = (cluster: ConsensusCluster, machines: RecordingMachine[], command: string) =>
     until(cluster, `every replica to apply ${command}`, () => counts(machines, command).every((count) => count > 0));
 
@@ -150,7 +152,7 @@ export function deduplicationCases(kit: ConsensusSuiteKit): ComplianceCase[] {
         }),
     },
     {
-      name: "a retry at a new leader is answered from the client table, not applied again",
+      name: "a retry at a new leader (or another replica) is answered from the client table, not applied again",
       run: () =>
         withCluster(3, async (cluster, machines) => {
           const leaderIndex = await leaderKnownToAll(cluster);
@@ -161,9 +163,7 @@ export function deduplicationCases(kit: ConsensusSuiteKit): ComplianceCase[] {
             cluster.replicas[leaderIndex].propose(encoder.encode("moved"), identity),
           );
           const successor = (leaderIndex + 1) % 3;
-          const successorId = cluster.replicas[successor].stats().nodeId;
-          await settle(cluster, "the leader change", cluster.replicas[leaderIndex].transferLeadership(successorId));
-          await until(cluster, "the new leader", () => cluster.replicas[successor].stats().role === "leader");
+          await moveProposalsTo(cluster, leaderIndex, successor);
           const retry = await settle(
             cluster,
             "the retry at the new leader",
@@ -195,10 +195,7 @@ export function deduplicationCases(kit: ConsensusSuiteKit): ComplianceCase[] {
           const leaderId = leader.stats().nodeId;
           await until(cluster, "the restarted replica to follow", () =>
             cluster.replicas[follower].stats().leaderId === leaderId);
-          const followerId = cluster.replicas[follower].stats().nodeId;
-          await settle(cluster, "the leader change", leader.transferLeadership(followerId));
-          await until(cluster, "the restarted leader", () =>
-            cluster.replicas[follower].stats().role === "leader");
+          await moveProposalsTo(cluster, leaderIndex, follower);
           const restarted = cluster.replicas[follower];
           const retry = await settle(
             cluster,

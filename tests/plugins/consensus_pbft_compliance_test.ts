@@ -1,0 +1,23 @@
+/** consensus-pbft against the consensus compliance suite and the plugin suite. */
+import { ManualClock } from "../../core/clock.ts";
+import consensusPbft from "../../plugins/consensus-pbft/mod.ts";
+import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
+import { runCompliance } from "../../testing.ts";
+import { consensusCompliance } from "../compliance/consensus.ts";
+import { pluginCompliance } from "../compliance/plugin.ts";
+import { pbftHarness, testIdentities, testReplicaSecret } from "../support/pbft_consensus_cluster.ts";
+
+runCompliance("consensus-pbft", consensusCompliance(pbftHarness));
+
+const identities = await testIdentities(["n1"]);
+runCompliance(
+  "consensus-pbft (plugin)",
+  pluginCompliance(consensusPbft, {
+    nodeId: "n1",
+    peers: { n1: "pbft-n1" },
+    identities,
+    secret: Buffer.from(testReplicaSecret("n1")).toString("hex"),
+  }, {
+    provided: { transport: new MemoryNetwork({ clock: new ManualClock(), seed: 1 }).transport("pbft-n1") },
+  }),
+);
