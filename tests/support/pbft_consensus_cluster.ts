@@ -45,6 +45,8 @@ export interface PbftTestCluster<Result> {
   network: MemoryNetwork;
   /** The transport address of each replica. */
   peers: Record<string, string>;
+  /** Cuts replica `index` off: its connections, and any later one, carry nothing (it keeps running). */
+  silence(index: number): void;
   /** Crashes replica `index` (connections cut, closed) and starts it again from its storage with `machine`. */
   restart(index: number, machine: ConsensusStateMachine<Result>): Promise<PbftConsensus<Result>>;
   /** Closes every replica. */
@@ -95,6 +97,7 @@ export async function startPbftCluster<Result>(
     clock,
     network,
     peers,
+    silence: (index) => transports[index]!.severAll(),
     async restart(index, machine) {
       transports[index]!.severAll();
       await replicas[index].close();

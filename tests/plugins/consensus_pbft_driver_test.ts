@@ -1,0 +1,180 @@
+/**
+ * The PBFT driver over the memory transport: a silent primary replaced,
+ * restarts from the file log, forged frames refused and counted, and an
+ * outside client that trusts no single replica.
+ */
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { ConsensusStateMachine } from "../../core/consensus.ts";
+import {
+  Ed25519Verifier,
+  FilePbftStorage,
+  identityOf,
+  parseIdentity,
+  PbftClient,
+  replicaKeys,
+} from "../../plugins/consensus-pbft/mod.ts";
+import { PeerAuthenticator } from "../../plugins/peer-auth/mod.ts";
+import { RecordingMachine } from "../compliance/consensus.ts";
+import { stepUntil, stepUntilSettled } from "../support/advance.ts";
+import { startPbftCluster, testIdentities, testReplicaSecret } from "../support/pbft_consensus_cluster.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A key-value machine: `key=value` writes, and `query(key)` reads. */
+class KvMachine implements ConsensusStateMachine<string | null> {
+  values = new Map<string, string>();
+  apply(command: Uint8Array): string | null {
+    const [key, value] = decoder.decode(command).split("=");
+    const previous = this.values.get(key) ?? null;
+    this.values.set(key, value);
+    return previous;
+  }
+  query(command: Uint8Array): string | null {
+    return this.values.get(decoder.decode(command)) ?? null;
+  }
+  snapshot(): Uint8Array {
+    return encoder.encode(JSON.stringify([...this.values]));
+  }
+  restore(snapshot: Uint8Array): void {
+    this.values = new Map(JSON.parse(decoder.decode(snapshot)));
+  }
+}
+
+type Cluster = Awaited<ReturnType<typeof startPbftCluster<number>>>;
+
+function settle<T>(cluster: { clock: { advance(ms: number): Promise<void> } }, promise: Promise<T>): Promise<T> {
+  return stepUntilSettled(() => cluster.clock.advance(10), promise, 3_000, "waited 30 s");
+}
+
+function until(cluster: Cluster, done: () => boolean, what: string): Promise<void> {
+  return stepUntil(() => cluster.clock.advance(10), done, 3_000, `waited 30 s for ${what}`);
+}
+
+Deno.test("pbft driver: a silent primary is replaced by a view change and proposals still commit", async () => {
+  const machines = Array.from({ length: 4 }, () => new RecordingMachine());
+  const cluster = await startPbftCluster(machines);
+  try {
+    await settle(cluster, cluster.replicas[1].propose(encoder.encode("before")));
+    const primary = cluster.replicas.findIndex((replica) => replica.stats().role === "leader");
+    cluster.silence(primary);
+    const backup = cluster.replicas[(primary + 1) % 4];
+    const committed = await settle(cluster, backup.propose(encoder.encode("after")));
+    assert.equal(committed.result, 2);
+    const view = backup.stats().term;
+    assert.ok(view >= 1, `view ${view}`);
+    assert.notEqual(backup.stats().leaderId, cluster.replicas[primary].stats().nodeId);
+    assert.ok(backup.pbftStats().viewChangesStarted >= 1);
+    const others = machines.filter((_, i) => i !== primary);
+    await until(cluster, () => others.every((machine) => machine.commands.length === 2), "the others to apply");
+    for (const machine of others) assert.deepEqual(machine.commands, ["before", "after"]);
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("pbft driver: a replica restarted from its file log resumes, catches up and keeps one history", async () => {
+  const directory = await mkdtemp(join(tmpdir(), "pbft-driver-"));
+  const machines = Array.from({ length: 4 }, () => new RecordingMachine());
+  const cluster = await startPbftCluster(machines, {
+    storage: (id) => new FilePbftStorage(join(directory, id)),
+    pbft: { checkpointInterval: 8, windowSize: 32 },
+  });
+  try {
+    for (let i = 0; i < 30; i++) await settle(cluster, cluster.replicas[i % 4].propose(encoder.encode(`w${i}`)));
+    const expected = Array.from({ length: 30 }, (_, i) => `w${i}`);
+    await until(cluster, () => machines.every((machine) => machine.commands.length === 30), "every replica to apply");
+    const fresh = new RecordingMachine();
+    await cluster.restart(2, fresh);
+    machines[2] = fresh;
+    for (let i = 30; i < 40; i++) await settle(cluster, cluster.replicas[i % 4].propose(encoder.encode(`w${i}`)));
+    expected.push(...Array.from({ length: 10 }, (_, i) => `w${30 + i}`));
+    await until(cluster, () => fresh.commands.length === 40, "the restarted replica to catch up");
+    for (const machine of machines) assert.deepEqual(machine.commands, expected);
+  } finally {
+    await cluster.close();
+    await rm(directory, { recursive: true, force: true });
+  }
+});
+
+Deno.test("pbft driver: frames that are garbage, sealed under another key, or not requests from a client are refused and counted", async () => {
+  const machines = Array.from({ length: 4 }, () => new RecordingMachine());
+  const cluster = await startPbftCluster(machines);
+  try {
+    await settle(cluster, cluster.replicas[0].propose(encoder.encode("real")));
+    const target = cluster.replicas[1];
+    const before = target.stats();
+    const rogue = cluster.network.transport("rogue");
+    const connection = await rogue.dial(cluster.peers.n2);
+    // Sealed under keys of another cluster whose "n1" has a different secret.
+    const strangerSecret = new Uint8Array(32).fill(9);
+    const strangerIdentities = { ...(await testIdentities(["n2"])), n1: await identityOf(strangerSecret) };
+    const stranger = await replicaKeys("n1", strangerSecret, strangerIdentities);
+    const sealer = new PeerAuthenticator({ self: "n1", keys: stranger.channel, clock: cluster.clock });
+    await cluster.clock.advance(300);
+    const sealed = await sealer.seal("n2", new Uint8Array([1, 0, 0, 0, 0]));
+    await connection.send(Uint8Array.from([1, ...sealed]));
+    await cluster.clock.advance(10);
+    assert.equal(target.pbftStats().drops["bad-mac"], 1);
+    // Not a frame of either kind (the forged frame closed the first connection).
+    const another = await rogue.dial(cluster.peers.n2);
+    await another.send(Uint8Array.from([7, 1, 2, 3]));
+    await cluster.clock.advance(10);
+    assert.equal(target.pbftStats().drops.malformed, 1);
+    const second = await rogue.dial(cluster.peers.n2);
+    // A client frame that carries a commit instead of a request.
+    await second.send(Uint8Array.from([2, 1, 0, 0, 0, 1, 3, ...new Uint8Array(16 + 4 + 32)]));
+    await cluster.clock.advance(10);
+    const drops = target.pbftStats().drops;
+    assert.equal(drops.malformed + drops["client-not-request"], 2);
+    const after = target.stats();
+    assert.deepEqual([after.term, after.appliedIndex], [before.term, before.appliedIndex]);
+    await settle(cluster, cluster.replicas[1].propose(encoder.encode("still working")));
+    await until(cluster, () => machines.every((machine) => machine.commands.length === 2), "every replica to apply");
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("pbft driver: an outside client takes results on f + 1 signed replies, and reads in one round trip", async () => {
+  const machines = Array.from({ length: 4 }, () => new KvMachine());
+  const cluster = await startPbftCluster<string | null>(machines);
+  const identities = await testIdentities(["n1", "n2", "n3", "n4"]);
+  const verifier = new Ed25519Verifier(
+    Object.fromEntries(
+      Object.entries(identities).map(([id, text]) => [id, (parseIdentity(text) as { signing: Uint8Array }).signing]),
+    ),
+  );
+  const client = new PbftClient<string | null>({
+    replicas: cluster.peers,
+    transport: cluster.network.transport("client"),
+    verifier,
+    clock: cluster.clock,
+  });
+  try {
+    assert.equal(await settle(cluster, client.execute(encoder.encode("color=green"))), null);
+    assert.equal(await settle(cluster, client.execute(encoder.encode("color=blue"))), "green");
+    const executedBefore = cluster.replicas[0].stats().appliedIndex;
+    assert.equal(await settle(cluster, client.query(encoder.encode("color"))), "blue");
+    assert.equal(cluster.replicas[0].stats().appliedIndex, executedBefore, "the read was not ordered");
+    for (const machine of machines) assert.equal(machine.values.get("color"), "blue");
+  } finally {
+    await client.close();
+    await cluster.close();
+  }
+});
+
+Deno.test("pbft driver: secrets that do not match their identities are refused naming the field", async () => {
+  const identities = await testIdentities(["n1", "n2"]);
+  await assert.rejects(
+    replicaKeys("n1", testReplicaSecret("n2"), identities),
+    (error: Error) => error.message.includes("identities.n1"),
+  );
+  await assert.rejects(
+    replicaKeys("n1", testReplicaSecret("n1"), { ...identities, n2: "not-base64!" }),
+    (error: Error) => error.message.includes("identities.n2"),
+  );
+});
