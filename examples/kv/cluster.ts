@@ -1,22 +1,26 @@
 /**
  * Launches the key-value store as a local cluster of processes (one per
  * node, each with its own data directory), on free loopback ports, with the
- * runtime running this code, sharing a fresh random cluster key (passed in
- * `SWITCHYARD_CLUSTER_KEY`). Used by the crash test and the benchmark.
+ * runtime running this code. Raft nodes share a fresh random cluster key
+ * (passed in `SWITCHYARD_CLUSTER_KEY`); PBFT nodes each get a fresh secret of
+ * their own (a file beside their data directory) and every node's identity.
+ * Used by the crash tests and the benchmark.
  *
  * ```sh
- * deno run -A examples/kv/cluster.ts --nodes 3   # prints the nodes' URLs; Ctrl-C stops them
+ * deno run -A examples/kv/cluster.ts --nodes 3                 # Raft; prints the nodes' URLs; Ctrl-C stops them
+ * deno run -A examples/kv/cluster.ts --nodes 4 --engine pbft   # PBFT
  * ```
  *
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateClusterKey } from "../../plugins/peer-auth/mod.ts";
+import { generateReplicaSecret, identityOf } from "../../plugins/consensus-pbft/mod.ts";
 
 /** One node process. */
 export interface KvNodeProcess {
@@ -68,13 +72,33 @@ export function runtimeCommand(script: string, args: string[]): [string, string[
 
 /** Starts `size` nodes and waits until each is ready. */
 export async function launchKvCluster(
-  options: { size?: number; tickMs?: number; log?: (line: string) => void } = {},
+  options: {
+    size?: number;
+    tickMs?: number;
+    engine?: "raft" | "pbft";
+    log?: (line: string) => void;
+    /** Extra arguments for one node's process (e.g. a test's fault injection). */
+    extraArgs?: (id: string) => string[];
+  } = {},
 ): Promise<KvCluster> {
-  const size = options.size ?? 3;
+  const engine = options.engine ?? "raft";
+  const size = options.size ?? (engine === "pbft" ? 4 : 3);
   const root = await mkdtemp(join(tmpdir(), "switchyard-kv-"));
   const env = { ...process.env, SWITCHYARD_CLUSTER_KEY: generateClusterKey() };
   const specs: string[] = [];
   const nodes: KvNodeProcess[] = [];
+  const engineArgs = new Map<string, string[]>();
+  if (engine === "pbft") {
+    const identities: string[] = [];
+    for (let i = 1; i <= size; i++) {
+      const secret = generateReplicaSecret();
+      const secretFile = join(root, `n${i}.secret`);
+      await writeFile(secretFile, Buffer.from(secret).toString("hex"), { mode: 0o600 });
+      identities.push(`n${i}=${await identityOf(secret)}`);
+      engineArgs.set(`n${i}`, ["--engine", "pbft", "--secret-file", secretFile]);
+    }
+    for (const args of engineArgs.values()) for (const identity of identities) args.push("--identity", identity);
+  }
   for (let i = 1; i <= size; i++) {
     const [raftPort, httpPort] = [await freePort(), await freePort()];
     specs.push(`n${i}=127.0.0.1:${raftPort},127.0.0.1:${httpPort}`);
@@ -89,6 +113,7 @@ export async function launchKvCluster(
     new Promise<void>((resolve, reject) => {
       const args = ["--id", node.id, "--data-dir", node.dataDir, "--tick-ms", String(options.tickMs ?? 10), "--quiet"];
       for (const spec of specs) args.push("--node", spec);
+      args.push(...engineArgs.get(node.id) ?? [], ...options.extraArgs?.(node.id) ?? []);
       const [command, commandArgs] = runtimeCommand(NODE_SCRIPT, args);
       const child = spawn(command, commandArgs, { stdio: ["ignore", "pipe", "pipe"], env });
       node.process = child;
@@ -143,8 +168,9 @@ export async function launchKvCluster(
 }
 
 if (import.meta.main) {
-  const size = Number(process.argv[process.argv.indexOf("--nodes") + 1]) || 3;
-  const cluster = await launchKvCluster({ size, log: console.error });
+  const engine = process.argv.includes("pbft") ? "pbft" : "raft";
+  const size = Number(process.argv[process.argv.indexOf("--nodes") + 1]) || (engine === "pbft" ? 4 : 3);
+  const cluster = await launchKvCluster({ size, engine, log: console.error });
   for (const node of cluster.nodes) console.log(`${node.id}: ${node.httpUrl}`);
   console.log(`leader: ${(await cluster.leader()).id}; try: curl -X PUT --data green ${cluster.urls[0]}/kv/color -L`);
   process.on("SIGINT", () => cluster.stop().then(() => process.exit(0)));

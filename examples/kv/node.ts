@@ -1,6 +1,7 @@
 /**
- * One node of the replicated key-value store, as a process: Raft over TCP,
- * the file write-ahead log, and an HTTP API for clients.
+ * One node of the replicated key-value store, as a process: Raft (or PBFT,
+ * with `--engine pbft`) over TCP, the file write-ahead log, and an HTTP API
+ * for clients.
  *
  * ```sh
  * deno run -A examples/kv/node.ts --id n1 --data-dir /tmp/kv/n1 \
@@ -10,8 +11,12 @@
  * curl http://127.0.0.1:8001/kv/color
  * ```
  *
- * Each `--node` is `id=raftHost:port,httpHost:port`. A follower answers
- * writes and reads with 421 and the leader's HTTP address.
+ * Each `--node` is `id=raftHost:port,httpHost:port`. With Raft a follower
+ * answers writes and reads with 421 and the leader's HTTP address. With
+ * PBFT (4 nodes or more: f of 3f + 1 may be Byzantine) every node takes
+ * writes and reads; each node needs its own secret (`--secret-file`) and
+ * every node's public identity (`--identity id=...`, printed by
+ * `deno task pbft:keys`).
  * `--max-body-bytes` bounds request bodies (default 1 MiB; larger ones get
  * 413 without being read).
  *
@@ -35,7 +40,9 @@ import { SystemClock } from "../../core/clock.ts";
 import { consoleLogger } from "../../core/logger.ts";
 import { serve } from "../../plugins/admin-http/serve.ts";
 import { FileWal, RaftConsensus } from "../../plugins/consensus-raft/mod.ts";
-import { clusterKeys, loadClusterKey } from "../../plugins/peer-auth/mod.ts";
+import { clusterKeys, decodeClusterKey, loadClusterKey } from "../../plugins/peer-auth/mod.ts";
+import { FilePbftStorage, PbftConsensus, replicaKeys } from "../../plugins/consensus-pbft/mod.ts";
+import { readFile } from "node:fs/promises";
 import { openTcpTransport, tcpOptions } from "../../plugins/transport-tcp/mod.ts";
 import * as v from "valibot";
 import { kvHttpApi } from "./http.ts";
@@ -50,6 +57,9 @@ const { values } = parseArgs({
     "tick-ms": { type: "string", default: "10" },
     "max-body-bytes": { type: "string", default: String(1024 * 1024) },
     "cluster-key-file": { type: "string" },
+    engine: { type: "string", default: "raft" },
+    "secret-file": { type: "string" },
+    identity: { type: "string", multiple: true },
     "insecure-no-auth": { type: "boolean", default: false },
     quiet: { type: "boolean", default: false },
   },
@@ -71,54 +81,101 @@ if (!httpAddresses[id]) throw new Error(`--node must list this node (${id})`);
 
 const clock = new SystemClock();
 const logger = consoleLogger(values.quiet ? "error" : "info", `kv ${id}`);
-const keyFile = values["cluster-key-file"];
-const secret = values["insecure-no-auth"] ? undefined : await loadClusterKey(
-  keyFile
-    ? { clusterKeyFile: keyFile, insecureNoAuth: false }
-    : { clusterKeyEnv: "SWITCHYARD_CLUSTER_KEY", insecureNoAuth: false },
-  "",
-).catch((error) => {
-  console.error(`${error.message}\n(give --cluster-key-file FILE or SWITCHYARD_CLUSTER_KEY, or --insecure-no-auth)`);
+if (values.engine !== "raft" && values.engine !== "pbft") {
+  console.error(`--engine must be raft or pbft, got "${values.engine}"`);
   process.exit(2);
-});
-if (!secret) console.error(`kv ${id}: WARNING: --insecure-no-auth: Raft messages are not authenticated`);
+}
 const machine = new KvStateMachine();
-const wal = new FileWal(values["data-dir"]);
 const transport = await openTcpTransport(
   v.parse(tcpOptions, { maxFrameBytes: 64 * 1024 * 1024, initialBackoffMs: 50, maxBackoffMs: 500 }),
   clock,
   logger,
 );
-const raft = new RaftConsensus<string | null>({
-  id,
-  peers: raftAddresses,
-  transport,
-  peerAuth: secret ? { keys: clusterKeys(secret) } : "none",
-  storage: wal,
-  stateMachine: machine,
-  clock,
-  tickMs: Number(values["tick-ms"]),
-  logger,
-});
-await raft.start();
-if (wal.recovery.tornTailBytes > 0) logger.warn("cut a torn tail off the log", { bytes: wal.recovery.tornTailBytes });
+const { consensus, status } = values.engine === "pbft" ? await startPbft() : await startRaft();
+
+async function startRaft() {
+  const keyFile = values["cluster-key-file"];
+  const secret = values["insecure-no-auth"] ? undefined : await loadClusterKey(
+    keyFile
+      ? { clusterKeyFile: keyFile, insecureNoAuth: false }
+      : { clusterKeyEnv: "SWITCHYARD_CLUSTER_KEY", insecureNoAuth: false },
+    "",
+  ).catch((error) => {
+    console.error(`${error.message}\n(give --cluster-key-file FILE or SWITCHYARD_CLUSTER_KEY, or --insecure-no-auth)`);
+    process.exit(2);
+  });
+  if (!secret) console.error(`kv ${id}: WARNING: --insecure-no-auth: Raft messages are not authenticated`);
+  const wal = new FileWal(values["data-dir"]!);
+  const raft = new RaftConsensus<string | null>({
+    id: id!,
+    peers: raftAddresses,
+    transport,
+    peerAuth: secret ? { keys: clusterKeys(secret) } : "none",
+    storage: wal,
+    stateMachine: machine,
+    clock,
+    tickMs: Number(values["tick-ms"]),
+    logger,
+  });
+  await raft.start();
+  if (wal.recovery.tornTailBytes > 0) logger.warn("cut a torn tail off the log", { bytes: wal.recovery.tornTailBytes });
+  return {
+    consensus: raft,
+    status: () => ({ dropped: raft.droppedBatches, syncs: wal.syncs, deduplication: raft.deduplication }),
+  };
+}
+
+async function startPbft() {
+  const identities: Record<string, string> = {};
+  for (const spec of values.identity ?? []) {
+    const match = /^([^=]+)=(.+)$/.exec(spec);
+    if (!match) throw new Error(`--identity must be id=identity, got "${spec}"`);
+    identities[match[1]] = match[2];
+  }
+  if (!values["secret-file"]) {
+    console.error("--engine pbft needs --secret-file (this node's secret) and --identity for every node");
+    process.exit(2);
+  }
+  const secret = decodeClusterKey(await readFile(values["secret-file"], "utf8"));
+  if (typeof secret === "string") throw new Error(`--secret-file ${secret}`);
+  const keys = await replicaKeys(id!, secret, identities);
+  const storage = new FilePbftStorage(values["data-dir"]!);
+  const pbft = new PbftConsensus<string | null>({
+    id: id!,
+    peers: raftAddresses,
+    transport,
+    storage,
+    stateMachine: machine,
+    clock,
+    signer: keys.signer,
+    verifier: keys.verifier,
+    channelKeys: keys.channel,
+    tickMs: Number(values["tick-ms"]),
+    logger,
+  });
+  await pbft.start();
+  if (storage.recovery.tornTailBytes > 0) {
+    logger.warn("cut a torn tail off the log", { bytes: storage.recovery.tornTailBytes });
+  }
+  return { consensus: pbft, status: () => ({ syncs: storage.syncs, pbft: pbft.pbftStats() }) };
+}
 
 const api = kvHttpApi({
-  consensus: raft,
+  consensus,
   machine,
   maxBodyBytes: Number(values["max-body-bytes"]),
   leaderUrl: (leader) => httpAddresses[leader] ? `http://${httpAddresses[leader]}` : null,
-  status: () => ({ dropped: raft.droppedBatches, syncs: wal.syncs, deduplication: raft.deduplication }),
+  status,
   logger,
 });
 const [hostname, port] = httpAddresses[id].split(":");
 const server = await serve({ hostname, port: Number(port), fetch: api.fetch });
-logger.info("listening", { http: `${server.hostname}:${server.port}`, raft: raftAddresses[id] });
+logger.info("listening", { http: `${server.hostname}:${server.port}`, [values.engine!]: raftAddresses[id] });
 console.log(`ready ${id}`);
 
 const stop = async () => {
   await server.close();
-  await raft.close();
+  await consensus.close();
   process.exit(0);
 };
 process.on("SIGTERM", stop);
