@@ -44,8 +44,10 @@ export interface KvCluster {
   leader(timeoutMs?: number): Promise<KvNodeProcess>;
   /** Kills a node with `signal` (default SIGKILL) and waits for it to exit. */
   kill(id: string, signal?: NodeJS.Signals): Promise<void>;
-  /** Starts a stopped node again on the same ports and data. */
-  restart(id: string): Promise<void>;
+  /** Sends `signal` to a node without waiting (SIGSTOP and SIGCONT pause and resume it). */
+  signal(id: string, signal: NodeJS.Signals): void;
+  /** Starts a stopped node again on the same ports and data (with `extraArgs` added, if given). */
+  restart(id: string, extraArgs?: string[]): Promise<void>;
   /** Stops every node and removes the data (unless `keepData`). */
   stop(): Promise<void>;
 }
@@ -109,11 +111,11 @@ export async function launchKvCluster(
       process: undefined,
     });
   }
-  const start = (node: KvNodeProcess) =>
+  const start = (node: KvNodeProcess, extra: string[] = []) =>
     new Promise<void>((resolve, reject) => {
       const args = ["--id", node.id, "--data-dir", node.dataDir, "--tick-ms", String(options.tickMs ?? 10), "--quiet"];
       for (const spec of specs) args.push("--node", spec);
-      args.push(...engineArgs.get(node.id) ?? [], ...options.extraArgs?.(node.id) ?? []);
+      args.push(...engineArgs.get(node.id) ?? [], ...options.extraArgs?.(node.id) ?? [], ...extra);
       const [command, commandArgs] = runtimeCommand(NODE_SCRIPT, args);
       const child = spawn(command, commandArgs, { stdio: ["ignore", "pipe", "pipe"], env });
       node.process = child;
@@ -142,7 +144,7 @@ export async function launchKvCluster(
     await exited;
     byId(id).process = undefined;
   };
-  await Promise.all(nodes.map(start));
+  await Promise.all(nodes.map((node) => start(node)));
   return {
     nodes,
     urls: nodes.map((node) => node.httpUrl),
@@ -159,7 +161,9 @@ export async function launchKvCluster(
       throw new Error(`no leader within ${timeoutMs} ms`);
     },
     kill,
-    restart: (id) => start(byId(id)),
+    // process.kill, not ChildProcess.kill: Deno's ignores every signal after the first one it sent.
+    signal: (id, signal) => void process.kill(byId(id).process!.pid!, signal),
+    restart: (id, extraArgs) => start(byId(id), extraArgs),
     async stop() {
       await Promise.all(nodes.map((node) => kill(node.id, "SIGKILL")));
       await rm(root, { recursive: true, force: true });

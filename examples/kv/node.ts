@@ -16,7 +16,9 @@
  * PBFT (4 nodes or more: f of 3f + 1 may be Byzantine) every node takes
  * writes and reads; each node needs its own secret (`--secret-file`) and
  * every node's public identity (`--identity id=...`, printed by
- * `deno task pbft:keys`).
+ * `deno task pbft:keys`). `--checkpoint-interval N` sets PBFT's checkpoint
+ * interval; `--byzantine equivocate` makes the node lie to half of the
+ * others (fault injection for tests).
  * `--max-body-bytes` bounds request bodies (default 1 MiB; larger ones get
  * 413 without being read).
  *
@@ -41,7 +43,7 @@ import { consoleLogger } from "../../core/logger.ts";
 import { serve } from "../../plugins/admin-http/serve.ts";
 import { FileWal, RaftConsensus } from "../../plugins/consensus-raft/mod.ts";
 import { clusterKeys, decodeClusterKey, loadClusterKey } from "../../plugins/peer-auth/mod.ts";
-import { FilePbftStorage, PbftConsensus, replicaKeys } from "../../plugins/consensus-pbft/mod.ts";
+import { equivocatingFilter, FilePbftStorage, PbftConsensus, replicaKeys } from "../../plugins/consensus-pbft/mod.ts";
 import { readFile } from "node:fs/promises";
 import { openTcpTransport, tcpOptions } from "../../plugins/transport-tcp/mod.ts";
 import * as v from "valibot";
@@ -60,6 +62,8 @@ const { values } = parseArgs({
     engine: { type: "string", default: "raft" },
     "secret-file": { type: "string" },
     identity: { type: "string", multiple: true },
+    "checkpoint-interval": { type: "string" },
+    byzantine: { type: "string" },
     "insecure-no-auth": { type: "boolean", default: false },
     quiet: { type: "boolean", default: false },
   },
@@ -152,7 +156,16 @@ async function startPbft() {
     channelKeys: keys.channel,
     tickMs: Number(values["tick-ms"]),
     logger,
+    pbft: values["checkpoint-interval"]
+      ? {
+        checkpointInterval: Number(values["checkpoint-interval"]),
+        windowSize: 4 * Number(values["checkpoint-interval"]),
+      }
+      : {},
+    // Fault injection for the crash tests: this replica lies to half of the others.
+    outgoing: values.byzantine === "equivocate" ? equivocatingFilter(keys.signer) : undefined,
   });
+  if (values.byzantine) console.error(`kv ${id}: WARNING: --byzantine ${values.byzantine}: this replica lies`);
   await pbft.start();
   if (storage.recovery.tornTailBytes > 0) {
     logger.warn("cut a torn tail off the log", { bytes: storage.recovery.tornTailBytes });

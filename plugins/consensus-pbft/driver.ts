@@ -105,6 +105,11 @@ export interface PbftConsensusOptions<Result> {
   deduplication?: Partial<ClientTableLimits>;
   /** Where to log. */
   logger?: Logger;
+  /**
+   * Rewrites what leaves for each receiver: for fault injection only
+   * (`equivocatingFilter` makes this replica Byzantine). Leave unset.
+   */
+  outgoing?: (to: NodeId, messages: MessageBody[]) => MessageBody[];
 }
 
 interface Waiter<T> {
@@ -523,8 +528,9 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
         byReceiver.set(receiver, list);
       }
     }
+    const filter = this.#options.outgoing;
     for (const [receiver, messages] of byReceiver) {
-      const frame = encodeMessages(messages);
+      const frame = encodeMessages(filter ? filter(receiver, messages) : messages);
       if (this.#members.includes(receiver)) {
         this.#sender.send(receiver, frame);
       } else {

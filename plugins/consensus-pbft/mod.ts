@@ -52,6 +52,8 @@ export type { PublicIdentity, ReplicaKeys } from "./keys.ts";
 export { Ed25519Signer, Ed25519Verifier } from "./crypto.ts";
 export type { Signer, Verifier } from "./crypto.ts";
 export { Membership } from "./membership.ts";
+export { equivocatingFilter } from "./equivocation.ts";
+export type { OutgoingFilter } from "./equivocation.ts";
 export type * from "./types.ts";
 
 const positiveInteger = v.pipe(v.number(), v.integer(), v.minValue(1));
