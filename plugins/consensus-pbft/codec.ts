@@ -299,8 +299,11 @@ function readNewView(fields: FieldReader, field: string): NewView {
 
 // ---- what signatures cover ----------------------------------------------------
 
+/** One writer for the bytes signatures cover: they are copied out at once, so it can be reused. */
+const signingWriter = new ByteWriter(4096);
+
 function tagged(tag: Tag, write: (writer: ByteWriter) => void): Uint8Array {
-  const writer = new ByteWriter();
+  const writer = signingWriter.reset();
   writer.u8(FORMAT_VERSION).u8(tag);
   write(writer);
   return writer.finish().slice();
@@ -478,7 +481,7 @@ function decodeAll<T>(bytes: Uint8Array, what: string, read: (fields: FieldReade
 }
 
 function encodeAll<T>(items: readonly T[], write: (writer: ByteWriter, item: T) => void): Uint8Array {
-  const writer = new ByteWriter();
+  const writer = new ByteWriter(4096);
   writer.u8(FORMAT_VERSION).u32(items.length);
   for (const item of items) write(writer, item);
   return writer.finish().slice();

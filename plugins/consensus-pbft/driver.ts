@@ -121,6 +121,9 @@ interface QueuedOperation {
   operation: Uint8Array;
   waiter: Waiter<ApplyOutcome<unknown>>;
   settled: boolean;
+  /** When the caller gives up, by the clock. */
+  deadlineMs: number;
+  timeoutMs: number;
 }
 
 interface Lane {
@@ -360,31 +363,44 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
     if (!this.#machine) return Promise.reject(new ConsensusError("CONSENSUS_CLOSED", "start() the replica first"));
     const timeoutMs = options?.timeoutMs ?? this.#options.timeoutMs ?? 5000;
     return new Promise((resolve, reject) => {
-      const queued: QueuedOperation = { operation, settled: false, waiter: { resolve, reject } };
-      const timer = this.#options.clock.setTimeout(() => {
-        this.#settle(queued, {
-          ok: false,
-          error: new ConsensusError("CONSENSUS_TIMEOUT", `no answer within ${timeoutMs} ms; the outcome is unknown`),
-        });
-      }, timeoutMs);
-      const abort = () =>
-        this.#settle(queued, { ok: false, error: new ConsensusError("CONSENSUS_TIMEOUT", "aborted") });
-      options?.signal?.addEventListener("abort", abort, { once: true });
-      queued.waiter = {
-        resolve: (value) => {
-          this.#options.clock.clearTimeout(timer);
-          options?.signal?.removeEventListener("abort", abort);
-          resolve(value);
-        },
-        reject: (error) => {
-          this.#options.clock.clearTimeout(timer);
-          options?.signal?.removeEventListener("abort", abort);
-          reject(error);
-        },
-      };
+      const deadlineMs = this.#options.clock.now() + timeoutMs;
+      const queued: QueuedOperation = { operation, settled: false, deadlineMs, timeoutMs, waiter: { resolve, reject } };
+      const signal = options?.signal;
+      if (signal) {
+        const abort = () =>
+          this.#settle(queued, { ok: false, error: new ConsensusError("CONSENSUS_TIMEOUT", "aborted") });
+        signal.addEventListener("abort", abort, { once: true });
+        queued.waiter = {
+          resolve: (value) => {
+            signal.removeEventListener("abort", abort);
+            resolve(value);
+          },
+          reject: (error) => {
+            signal.removeEventListener("abort", abort);
+            reject(error);
+          },
+        };
+      }
       this.#queue.push(queued);
       this.#enqueue((machine) => this.#fillLanes(machine));
     });
+  }
+
+  /** Fails the calls whose time is up (checked every tick, rather than one timer per call). */
+  #expire(): void {
+    const now = this.#options.clock.now();
+    const expire = (operation: QueuedOperation) => {
+      if (operation.settled || operation.deadlineMs > now) return;
+      this.#settle(operation, {
+        ok: false,
+        error: new ConsensusError(
+          "CONSENSUS_TIMEOUT",
+          `no answer within ${operation.timeoutMs} ms; the outcome is unknown`,
+        ),
+      });
+    };
+    for (const operation of this.#queue) expire(operation);
+    for (const lane of this.#lanes) for (const operation of lane.outstanding?.operations ?? []) expire(operation);
   }
 
   #settle(operation: QueuedOperation, outcome: ApplyOutcome<unknown>): void {
@@ -469,6 +485,7 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
       this.#enqueue((machine) => {
         machine.tick();
         this.#retransmit(machine);
+        this.#expire();
       });
       this.#scheduleTick();
     }, this.#options.tickMs ?? 10);

@@ -37,11 +37,11 @@ import type { ReplicatedService } from "./pbft.ts";
 import type { Request } from "./types.ts";
 
 const OK = 1;
+const HANDED_OVER = new Uint8Array();
 const FAILED = 0;
 
 /** Encodes what one operation gave, as a reply carries it. */
 export function encodeOutcome<Result>(outcome: ApplyOutcome<Result>, codec: ResultCodec<Result>): Uint8Array {
-  const writer = new ByteWriter();
   if (outcome.ok) {
     let result: Uint8Array;
     try {
@@ -56,13 +56,19 @@ export function encodeOutcome<Result>(outcome: ApplyOutcome<Result>, codec: Resu
       );
     }
     const { index, term, duplicate } = outcome.committed;
-    writer.u8(OK).u8(duplicate ? 1 : 0).f64(index).f64(term).bytes(result);
-  } else {
-    // The application's own errors travel as COMMAND_FAILED with their message.
-    const code = outcome.error instanceof SwitchyardError ? outcome.error.code : "COMMAND_FAILED";
-    writer.u8(FAILED).string(code).string(outcome.error.message);
+    const bytes = new Uint8Array(22 + result.byteLength);
+    const view = new DataView(bytes.buffer);
+    bytes[0] = OK;
+    bytes[1] = duplicate ? 1 : 0;
+    view.setFloat64(2, index);
+    view.setFloat64(10, term);
+    view.setUint32(18, result.byteLength);
+    bytes.set(result, 22);
+    return bytes;
   }
-  return writer.finish().slice();
+  // The application's own errors travel as COMMAND_FAILED with their message.
+  const code = outcome.error instanceof SwitchyardError ? outcome.error.code : "COMMAND_FAILED";
+  return new ByteWriter().u8(FAILED).string(code).string(outcome.error.message).finish().slice();
 }
 
 /** Decodes what {@linkcode encodeOutcome} wrote; throws `FRAME_INVALID` for anything else. */
@@ -120,8 +126,13 @@ class BundleMachine<Result> implements ConsensusStateMachine<ApplyOutcome<Result
     };
   }
 
+  /** The operations of the request being executed, handed over without encoding them (see `PbftService.execute`). */
+  handedOver: readonly Uint8Array[] | undefined;
+
   apply(bundle: Uint8Array, position: LogPosition): ApplyOutcome<Result>[] {
-    return decodeOperations(bundle).map((operation) => {
+    const operations = this.handedOver ?? decodeOperations(bundle);
+    this.handedOver = undefined;
+    return operations.map((operation) => {
       const at = { index: ++this.executedOperations, term: position.term };
       // An empty operation is a barrier: it changes nothing.
       if (operation.byteLength === 0) return { ok: true, committed: { ...at, result: undefined as Result } };
@@ -195,11 +206,14 @@ export class PbftService<Result> implements ReplicatedService {
   /** Executes a request once; `undefined` for a request already executed (or an older one). */
   execute(request: Request, sequence: number): Uint8Array[] | undefined {
     const position = { index: this.#bundle.executedOperations + 1, term: sequence };
+    // The request table only passes the command on to the bundle machine, so the operations go to it directly.
+    this.#bundle.handedOver = request.operations;
     const outcome = this.#requests.applyRequest(
-      encodeOperations(request.operations),
+      HANDED_OVER,
       { clientId: request.client, sequence: request.sequence },
       position,
     );
+    this.#bundle.handedOver = undefined;
     let outcomes: ApplyOutcome<Result>[];
     if (outcome.ok) {
       if (outcome.committed.duplicate) return undefined;

@@ -9,11 +9,39 @@ import { SwitchyardError } from "../../core/errors.ts";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** Short strings seen often (node ids, client ids), kept encoded. */
+const encodedStrings = new Map<string, Uint8Array>();
+const MAX_CACHED_STRINGS = 4096;
+const MAX_CACHED_STRING_LENGTH = 128;
+
+function encodeString(value: string): Uint8Array {
+  if (value.length > MAX_CACHED_STRING_LENGTH) return encoder.encode(value);
+  let bytes = encodedStrings.get(value);
+  if (!bytes) {
+    if (encodedStrings.size >= MAX_CACHED_STRINGS) encodedStrings.clear();
+    bytes = encoder.encode(value);
+    encodedStrings.set(value, bytes);
+  }
+  return bytes;
+}
+
 /** Appends typed values to a buffer that grows as needed. */
 export class ByteWriter {
-  #buffer = new Uint8Array(256);
-  #view = new DataView(this.#buffer.buffer);
+  #buffer: Uint8Array;
+  #view: DataView;
   #length = 0;
+
+  /** A writer whose buffer starts at `initialBytes` (default 256) and doubles as needed. */
+  constructor(initialBytes = 256) {
+    this.#buffer = new Uint8Array(initialBytes);
+    this.#view = new DataView(this.#buffer.buffer);
+  }
+
+  /** Forgets what was written, keeping the buffer, so the writer can be used again. */
+  reset(): this {
+    this.#length = 0;
+    return this;
+  }
 
   /** Bytes written so far. */
   get length(): number {
@@ -62,7 +90,7 @@ export class ByteWriter {
 
   /** Length-prefixed UTF-8. */
   string(value: string): this {
-    return this.bytes(encoder.encode(value));
+    return this.bytes(encodeString(value));
   }
 
   /** Overwrites a u32 written earlier at `offset`. */
