@@ -31,7 +31,7 @@ export async function etcdInstalled(): Promise<boolean> {
 /** Starts `size` members and waits for a leader. */
 export async function startEtcd(size = 3): Promise<EtcdCluster> {
   const root = await mkdtemp(join(tmpdir(), "switchyard-etcd-"));
-  const members = [];
+  const members: { name: string; client: string; peer: string }[] = [];
   for (let i = 1; i <= size; i++) {
     members.push({
       name: `e${i}`,

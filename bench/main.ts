@@ -14,6 +14,7 @@ import { currentRuntime } from "../core/runtime.ts";
 import { benchAdmin } from "./admin.ts";
 import { benchCompression } from "./compression.ts";
 import { benchConsensus } from "./consensus.ts";
+import { benchPbft } from "./pbft.ts";
 import { benchTransport } from "./transport.ts";
 
 const SECTIONS: Record<string, () => Promise<{ markdown: string; results: Record<string, unknown> }>> = {
@@ -21,6 +22,7 @@ const SECTIONS: Record<string, () => Promise<{ markdown: string; results: Record
   admin: benchAdmin,
   transport: benchTransport,
   consensus: benchConsensus,
+  pbft: benchPbft,
 };
 
 const { values } = parseArgs({ args: Deno.args, options: { only: { type: "string", multiple: true } } });

@@ -17,7 +17,9 @@
  * writes and reads; each node needs its own secret (`--secret-file`) and
  * every node's public identity (`--identity id=...`, printed by
  * `deno task pbft:keys`). `--checkpoint-interval N` sets PBFT's checkpoint
- * interval; `--byzantine equivocate` makes the node lie to half of the
+ * interval, `--batch-requests N` the requests per batch and
+ * `--operations-per-request N` the proposals bundled per request (1 and 1:
+ * no batching); `--byzantine equivocate` makes the node lie to half of the
  * others (fault injection for tests).
  * `--max-body-bytes` bounds request bodies (default 1 MiB; larger ones get
  * 413 without being read).
@@ -63,6 +65,8 @@ const { values } = parseArgs({
     "secret-file": { type: "string" },
     identity: { type: "string", multiple: true },
     "checkpoint-interval": { type: "string" },
+    "batch-requests": { type: "string" },
+    "operations-per-request": { type: "string" },
     byzantine: { type: "string" },
     "insecure-no-auth": { type: "boolean", default: false },
     quiet: { type: "boolean", default: false },
