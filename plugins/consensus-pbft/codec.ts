@@ -480,8 +480,11 @@ function decodeAll<T>(bytes: Uint8Array, what: string, read: (fields: FieldReade
   return items;
 }
 
+/** One writer for frames and records, copied out at the end of each encoding (none runs inside another). */
+const frameWriter = new ByteWriter(64 * 1024);
+
 function encodeAll<T>(items: readonly T[], write: (writer: ByteWriter, item: T) => void): Uint8Array {
-  const writer = new ByteWriter(4096);
+  const writer = frameWriter.reset();
   writer.u8(FORMAT_VERSION).u32(items.length);
   for (const item of items) write(writer, item);
   return writer.finish().slice();
