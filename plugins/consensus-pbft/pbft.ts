@@ -17,7 +17,8 @@
  *   digest of its state; a quorum of matching checkpoints makes it stable,
  *   moves the window and discards the log below.
  * - **View change.** A backup waiting too long for a request starts a view
- *   change (the wait doubles with every view change that fails); it joins one
+ *   change (the wait doubles with every view change that fails); so does a
+ *   primary whose own batches do not commit; a replica joins a view change
  *   that f + 1 others started. The new primary gathers a quorum of view
  *   changes and pre-prepares again, in the new view, every sequence any of
  *   them prepared (the certificate of the highest view wins), filling gaps
@@ -122,7 +123,7 @@ export interface PbftConfig {
    * delay, not the CPU, is the limit.
    */
   maxInflightBatches: number;
-  /** A backup waits this long for a pending request to execute before starting a view change. */
+  /** A replica waits this long for a pending request to execute before starting a view change. */
   requestTimeoutTicks: number;
   /** After a quorum of view changes, wait this long for the new view (doubled for each view change that fails). */
   viewChangeTimeoutTicks: number;
@@ -375,7 +376,8 @@ export class Pbft {
   /** Advances logical time by one tick. */
   tick(): void {
     this.#ticks++;
-    if (!this.#viewChanging && this.primary !== this.id && this.#pending.size > 0) {
+    // The primary watches its own requests too: one whose batches cannot commit (it lost the others) gives up its view.
+    if (!this.#viewChanging && this.#pending.size > 0) {
       if (++this.#requestElapsed >= this.#config.requestTimeoutTicks) this.#startViewChange(this.#view + 1);
     }
     if (this.#viewChanging && this.#viewChangeTimerRunning) {
@@ -926,7 +928,7 @@ export class Pbft {
 
   #onViewChange(viewChange: ViewChange, from: NodeId): void {
     if (viewChange.view < this.#view || (viewChange.view === this.#view && !this.#viewChanging)) {
-      if (viewChange.view === this.#view && this.#newView) this.#send([viewChange.replica], this.#newView);
+      if (viewChange.view === this.#view && this.#newView) this.#send([from], this.#newView);
       return;
     }
     if (this.#viewChanges.has(viewChange.replica, viewChange.view)) return;
@@ -1070,12 +1072,14 @@ export class Pbft {
     }
   }
 
-  /** Sends a peer in the same view our messages for the sequences neither of us has executed. */
+  /** Sends a peer in the same view our messages for the sequences it has not executed (a bounded number). */
   #resendCurrentView(to: NodeId, status: Status): void {
-    const from = Math.max(this.#executed, status.executed);
-    for (const slot of this.#slots.values()) {
-      if (slot.sequence <= from || slot.view !== this.#view || !slot.prePrepare) continue;
+    // Sequences this replica executed count too: the peer may lack only the commits that let it execute them.
+    let budget = this.#config.maxCatchUpBatches;
+    for (const slot of [...this.#slots.values()].sort((a, b) => a.sequence - b.sequence)) {
+      if (slot.sequence <= status.executed || slot.view !== this.#view || !slot.prePrepare) continue;
       if (this.#ticks - slot.since < this.#config.statusTicks) continue;
+      if (budget-- <= 0) break;
       const { view, sequence, digest } = slot.prePrepare;
       if (this.primary === this.id) this.#send([to], slot.prePrepare);
       const own = slot.prepares.get(this.id);

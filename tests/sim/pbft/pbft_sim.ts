@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { seededRandom } from "../../../core/random.ts";
+import { type Random, seededRandom } from "../../../core/random.ts";
 import { decodeMessages, encodeMessages } from "../../../plugins/consensus-pbft/codec.ts";
 import { digestKey } from "../../../plugins/consensus-pbft/certificates.ts";
 import { Membership } from "../../../plugins/consensus-pbft/membership.ts";
@@ -71,6 +71,16 @@ const CLIENTS_STOP_MS = 3_500;
 const END_MS = 6_000;
 const KEYS = ["k0", "k1", "k2"];
 
+/** A Fisher-Yates shuffle (not `sort` with a random comparator, whose result differs between runtimes). */
+function shuffle<T>(items: readonly T[], random: Random): T[] {
+  const shuffled = [...items];
+  for (let i = shuffled.length - 1; i > 0; i--) {
+    const j = Math.floor(random.next() * (i + 1));
+    [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
+  }
+  return shuffled;
+}
+
 /** Runs one seeded schedule. */
 export function runPbftSimulation(seed: number, options: PbftSimOptions = {}): PbftSimResult {
   const random = seededRandom(seed);
@@ -106,7 +116,7 @@ export function runPbftSimulation(seed: number, options: PbftSimOptions = {}): P
       ...Array.from({ length: f - 1 }, () => BEHAVIOURS[Math.floor(random.next() * BEHAVIOURS.length)]),
     ]);
   const byzantineCount = chosen.length;
-  const shuffled = [...members].sort(() => random.next() - 0.5);
+  const shuffled = shuffle(members, random);
   const byzantine: Record<string, Behaviour> = {};
   for (let i = 0; i < byzantineCount; i++) byzantine[shuffled[i]] = chosen[i];
   const replicas = new Map<string, SimReplica>();
@@ -249,7 +259,8 @@ export function runPbftSimulation(seed: number, options: PbftSimOptions = {}): P
       for (const body of bodies) if (body.type === "reply") client.onReply(from, body);
       return;
     }
-    const replica = replicas.get(to)!;
+    const replica = replicas.get(to);
+    if (!replica) return violation(`a replica sent ${bodies.map((body) => body.type)} to ${to}, who is no one`);
     for (const body of bodies) {
       trace?.(`${queue.nowMs.toFixed(1)} ${from} -> ${to} ${body.type}`);
       replica.receive(from, body);
@@ -347,7 +358,7 @@ export function runPbftSimulation(seed: number, options: PbftSimOptions = {}): P
     const backups = honest.filter((replica) => replica.up && replica.id !== primary).map((replica) => replica.id);
     if (byzantine[primary] || byzantine[nextPrimary] || backups.length < 2 * f) return;
     attacking = true;
-    const candidates = backups.filter((id) => id !== nextPrimary).sort(() => random.next() - 0.5);
+    const candidates = shuffle(backups.filter((id) => id !== nextPrimary), random);
     const victims = candidates.slice(0, f);
     const others = backups.filter((id) => !victims.includes(id));
     const conspirators = [...replicas.values()].filter((replica): replica is ByzantineReplica =>
