@@ -40,7 +40,12 @@ function engine(name: string) {
 export function failuresOf(result: RaftSimResult): string[] {
   const lines = [...result.violations];
   if (!result.linearizability.ok) {
-    lines.push(`history is not linearizable on key "${result.linearizability.key}"`);
+    const { key, reason } = result.linearizability;
+    lines.push(
+      reason === "not linearizable"
+        ? `history is not linearizable on key "${key}"`
+        : `linearizability check of key "${key}" gave up: ${reason}`,
+    );
   }
   return lines;
 }

@@ -1,0 +1,222 @@
+/**
+ * `deno task test:mutants`: plants each known bug of the catalogue in its own
+ * scratch copy of the repository (the files `git ls-files` lists, plus
+ * untracked ones not ignored, as they are in the working tree) and runs the
+ * default Deno test run there. A mutant is caught when a test fails; missed
+ * when every test passes; stale when its snippet is gone; an error when the
+ * run failed without a failing test (a type error, say) or timed out. Anything
+ * but caught fails the mutation run.
+ *
+ * ```sh
+ * deno task test:mutants                      # every mutant, sequentially
+ * deno task test:mutants --list               # names and descriptions
+ * deno task test:mutants --only vote-before-fsync --only ack-before-fsync
+ * ```
+ *
+ * Deno only: it spawns `deno test`.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { MUTANTS } from "./catalogue.ts";
+import { applyMutant, type Mutant } from "./mutant.ts";
+
+/** How one mutant fared. */
+export type Verdict = "caught" | "missed" | "stale" | "error";
+
+/** One row of the table. */
+export interface MutantResult {
+  /** The mutant. */
+  name: string;
+  /** The verdict. */
+  verdict: Verdict;
+  /** The failing tests (caught), or why it is stale or an error. */
+  detail: string[];
+  /** Wall time of its test run. */
+  seconds: number;
+}
+
+const HELP = `deno task test:mutants [options]
+
+Applies each known bug in tests/mutants/catalogue.ts to a scratch copy of the
+repository and runs the default test run (deno test --allow-all) there. Every
+mutant must be caught (some test fails); a missed, stale or erroring mutant
+makes the exit code 1.
+
+Options:
+  --list               print the mutants and exit
+  --only NAME          run only this mutant (repeatable)
+  --timeout-ms MS      per-mutant limit of the test run (default 600000)
+  --files PATHS        development aid: test only these files (space-separated)
+                       instead of the whole default run
+  --keep               keep the scratch copies (their paths are printed)
+  --help               this text
+`;
+
+/** The failing test names from `deno test` output (its FAILURES section). */
+export function failingTests(output: string): string[] {
+  const section = output.lastIndexOf(" FAILURES ");
+  if (section < 0) return [];
+  const names: string[] = [];
+  for (const line of output.slice(section).split("\n").slice(1)) {
+    const arrow = line.lastIndexOf(" => ");
+    if (arrow > 0) names.push(`${line.slice(0, arrow)} (${line.slice(arrow + 4).trim()})`);
+    else if (/^(FAILED|ok) \|/.test(line.trim())) break;
+  }
+  return names;
+}
+
+/** Decides a verdict from a test run's exit status and output. */
+export function verdictOf(success: boolean, timedOut: boolean, output: string): { verdict: Verdict; detail: string[] } {
+  if (timedOut) return { verdict: "error", detail: ["the test run timed out (a hang must become a failure)"] };
+  if (success) return { verdict: "missed", detail: ["every test passed"] };
+  const failing = failingTests(output);
+  if (failing.length > 0) return { verdict: "caught", detail: failing };
+  const firstError = output.split("\n").find((line) => line.startsWith("error")) ?? "no failing test reported";
+  return { verdict: "error", detail: [`the run failed without a failing test: ${firstError.slice(0, 200)}`] };
+}
+
+async function git(root: string, ...args: string[]): Promise<string> {
+  const { success, stdout, stderr } = await new Deno.Command("git", { args, cwd: root }).output();
+  if (!success) throw new Error(`git ${args.join(" ")}: ${new TextDecoder().decode(stderr)}`);
+  return new TextDecoder().decode(stdout);
+}
+
+/** Copies the repository's files (not tests/mutants itself: the tool is not under test) into a new directory. */
+async function scratchCopy(root: string): Promise<string> {
+  const listed = await git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard");
+  const dir = await Deno.makeTempDir({ prefix: "switchyard-mutant-" });
+  for (const path of new Set(listed.split("\0").filter(Boolean))) {
+    if (path.startsWith("tests/mutants/")) continue;
+    let data: Uint8Array;
+    try {
+      data = await Deno.readFile(`${root}/${path}`);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) continue; // deleted in the working tree
+      throw error;
+    }
+    const target = `${dir}/${path}`;
+    await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
+    await Deno.writeFile(target, data);
+  }
+  // npm packages are not in git; share the installed ones.
+  try {
+    await Deno.symlink(`${root}/node_modules`, `${dir}/node_modules`);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return dir;
+}
+
+/** Plants `mutant` in a scratch copy and runs the tests there. */
+export async function runMutant(
+  root: string,
+  mutant: Mutant,
+  options: { timeoutMs: number; files: string[]; keep: boolean; log: (line: string) => void },
+): Promise<MutantResult> {
+  const started = performance.now();
+  const seconds = () => Math.round((performance.now() - started) / 100) / 10;
+  let source: string;
+  try {
+    source = await Deno.readTextFile(`${root}/${mutant.file}`);
+  } catch (error) {
+    return { name: mutant.name, verdict: "stale", detail: [`${mutant.file}: ${(error as Error).message}`], seconds: 0 };
+  }
+  const applied = applyMutant(source, mutant);
+  if (!applied.ok) {
+    return { name: mutant.name, verdict: "stale", detail: [`${mutant.file}: ${applied.reason}`], seconds: 0 };
+  }
+  const dir = await scratchCopy(root);
+  try {
+    await Deno.writeTextFile(`${dir}/${mutant.file}`, applied.text);
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, options.timeoutMs);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["test", "--allow-all", ...options.files],
+      cwd: dir,
+      env: { NO_COLOR: "1", SWITCHYARD_MUTANT: mutant.name },
+      stdout: "piped",
+      stderr: "piped",
+      signal: controller.signal,
+    }).spawn();
+    const { success, stdout, stderr } = await child.output();
+    clearTimeout(timer);
+    const output = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+    if (options.keep) {
+      await Deno.writeTextFile(`${dir}/mutant-output.txt`, output);
+      options.log(`  kept ${dir}`);
+    }
+    return { name: mutant.name, ...verdictOf(success, timedOut, output), seconds: seconds() };
+  } finally {
+    if (!options.keep) await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** The results as a plain-text table. */
+export function table(results: readonly MutantResult[]): string {
+  const rows = results.map((r) => [r.name, r.verdict.toUpperCase(), r.detail[0] ?? "", `${r.seconds.toFixed(1)} s`]);
+  const header = ["mutant", "verdict", "first failing test / reason", "time"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => Math.min(row[i].length, 110))));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.slice(0, 110).padEnd(widths[i])).join("  ").trimEnd();
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      list: { type: "boolean", default: false },
+      only: { type: "string", multiple: true },
+      "timeout-ms": { type: "string", default: "600000" },
+      files: { type: "string" },
+      keep: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    Deno.exit(0);
+  }
+  if (values.list) {
+    for (const mutant of MUTANTS) {
+      console.log(`${mutant.name}  (${mutant.file})\n  ${mutant.description}\n  caught by: ${mutant.caughtBy}`);
+    }
+    Deno.exit(0);
+  }
+  const only = values.only ?? [];
+  const unknown = only.filter((name) => !MUTANTS.some((mutant) => mutant.name === name));
+  if (unknown.length > 0) {
+    console.error(`unknown mutant(s): ${unknown.join(", ")}; --list shows them`);
+    Deno.exit(2);
+  }
+  const timeoutMs = Number(values["timeout-ms"]);
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    console.error(`--timeout-ms must be a positive number of milliseconds, got ${values["timeout-ms"]}`);
+    Deno.exit(2);
+  }
+  const files = values.files?.split(/\s+/).filter(Boolean) ?? [];
+  const root = (await git(Deno.cwd(), "rev-parse", "--show-toplevel")).trim();
+  const chosen = only.length > 0 ? MUTANTS.filter((mutant) => only.includes(mutant.name)) : MUTANTS;
+  const started = performance.now();
+  const results: MutantResult[] = [];
+  if (files.length > 0) console.log(`(testing only ${files.join(" ")}, not the whole default run)`);
+  for (const mutant of chosen) {
+    const result = await runMutant(root, mutant, { timeoutMs, files, keep: values.keep, log: console.log });
+    console.log(`${result.verdict.padEnd(6)} ${mutant.name} (${result.seconds.toFixed(1)} s)`);
+    for (const line of result.detail.slice(0, 5)) console.log(`         ${line}`);
+    results.push(result);
+  }
+  const minutes = ((performance.now() - started) / 60_000).toFixed(1);
+  const bad = results.filter((result) => result.verdict !== "caught");
+  console.log(`\n${table(results)}\n`);
+  console.log(
+    `${results.length - bad.length}/${results.length} mutants caught in ${minutes} min${
+      bad.length > 0 ? `; not caught: ${bad.map((r) => `${r.name} (${r.verdict})`).join(", ")}` : ""
+    }`,
+  );
+  Deno.exit(bad.length === 0 ? 0 : 1);
+}
