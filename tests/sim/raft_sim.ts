@@ -86,7 +86,7 @@ export function simulateRaft(seed: number, trace?: (line: string) => void): Raft
   };
   // Some schedules aim faults at new leaders: crashed or cut off moments after they win, terms pile up
   // whose entries sit on a minority, the situations of the paper's Figure 8.
-  const leaderFaultRatio = random.next() < 0.3 ? 0 : random.between(0.2, 0.8);
+  const leaderFaultRatio = random.next() < 0.2 ? 0 : random.between(0.3, 0.9);
   // Some schedules crash a voter just after its vote leaves, and restart it at once: a vote it forgot
   // would be given again in the same term.
   const voterCrashRatio = random.next() < 0.5 ? 0 : random.between(0.1, 0.4);
@@ -128,8 +128,11 @@ export function simulateRaft(seed: number, trace?: (line: string) => void): Raft
         const node = nodes.get(id)!;
         if (!faulting() || node.raft?.role !== "leader" || node.raft.term !== term) return;
         counts.leaderFaults++;
-        if (crashIt) crash(node, random.between(20, 300));
-        else isolate([id], random.between(50, 400));
+        if (crashIt) return crash(node, random.between(20, 300));
+        // Cut off alone or with a minority of followers, which then hold its entries while the rest moves on.
+        const members = node.raft.members.filter((other) => other !== id);
+        const company = members.filter(() => random.next() < 0.5).slice(0, Math.floor(members.length / 2) - 1);
+        isolate([id, ...company], random.between(50, 400));
       });
     },
   };
@@ -141,7 +144,7 @@ export function simulateRaft(seed: number, trace?: (line: string) => void): Raft
     maxInflight: 1 + Math.floor(random.next() * 8),
     // 1: one entry per append; 256: a few. Followers that catch up in small steps acknowledge entries of
     // earlier terms on their own, which is when the commit rule's term check matters.
-    maxBatchBytes: [1, 256, 4096][Math.floor(random.next() * 3)],
+    maxBatchBytes: [1, 1, 256, 4096][Math.floor(random.next() * 4)],
     random: () => random.next(),
   };
   const [minGapMs, maxGapMs] = random.next() < 0.5 ? [80, 300] : [20, 120];
