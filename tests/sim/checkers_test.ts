@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import type { Entry } from "../../plugins/consensus-raft/types.ts";
 import { RaftInvariants } from "./invariants.ts";
-import { checkLinearizable, type KvOperation } from "./linearizability.ts";
+import { encodeSimKvCommand, type SimKvCommand, SimKvMachine } from "./sim_kv.ts";
+import { checkLinearizable, type KvOperation, settleUnknownWrites } from "./linearizability.ts";
 
 const op = (
   clientId: string,
@@ -178,7 +179,7 @@ Deno.test("linearizability: appends accumulate in an order every read agrees wit
     ]).ok,
   );
   // An append of unknown outcome: in or out, never half.
-  assert.ok(checkLinearizable([append("a", "1", 0, Infinity), op("c", "get", "", 40, 50)]).ok === false);
+  assert.equal(checkLinearizable([append("a", "1", 0, Infinity), op("c", "get", "", 40, 50)]).ok, false);
   assert.ok(
     checkLinearizable([append("a", "1", 0, Infinity), op("c", "get", null, 40, 50), op("c", "get", "1", 60, 70)]).ok,
   );
@@ -264,5 +265,97 @@ Deno.test("invariants: a leader missing a committed entry violates leader comple
   assert.match(
     checker.violations[1],
     /leader completeness: e, leader of term 5, has term undefined at committed index 3/,
+  );
+});
+
+Deno.test("invariants: a second vote in one term, for another candidate, violates vote safety", () => {
+  const checker = new RaftInvariants();
+  checker.voteGranted("a", "b", 3);
+  checker.voteGranted("a", "b", 3); // the same vote again (a duplicate reply)
+  checker.voteGranted("a", "c", 4);
+  assert.deepEqual(checker.violations, []);
+  checker.voteGranted("a", "d", 4);
+  assert.match(checker.violations[0], /vote safety: a voted for c and for d in term 4/);
+});
+
+Deno.test("invariants: dropping an entry of the current term violates entries kept", () => {
+  const checker = new RaftInvariants();
+  const stored = [entry(1, 1), entry(2, 2), entry(3, 2)];
+  // Replacing entries of an earlier term, or re-writing the same term's entries, is fine.
+  checker.entriesKept("a", 3, stored, { entries: [entry(2, 3)] });
+  checker.entriesKept("a", 2, stored, { entries: [entry(3, 2), entry(4, 2)] });
+  assert.deepEqual(checker.violations, []);
+  checker.entriesKept("a", 2, stored, { entries: [entry(3, 1)] });
+  checker.entriesKept("b", 2, stored, {
+    entries: [],
+    snapshot: { index: 1, term: 1, members: [], data: new Uint8Array() },
+  });
+  assert.match(checker.violations[0], /entries kept: a drops entry 3 of its current term 2/);
+  assert.match(checker.violations[1], /entries kept: b drops entry 2 of its current term 2/);
+});
+
+Deno.test("invariants: a committed entry that a node able to win an election lacks violates commit durability", () => {
+  const node = (id: string, terms: Record<number, number>, members = ["a", "b", "c"]) => {
+    const log = view(terms);
+    return { id, ...log, lastTerm: terms[log.lastIndex] ?? 0, members };
+  };
+  const checker = new RaftInvariants();
+  // a and b hold (2, term 1); c holds (2, term 2) instead, and its last term beats b's: b and c could elect c.
+  const exposed = [node("a", { 1: 1, 2: 1, 3: 3 }), node("b", { 1: 1, 2: 1 }), node("c", { 1: 1, 2: 2 })];
+  checker.committed("a", 2, 1, exposed);
+  assert.match(
+    checker.violations[0],
+    /commit durability: a counts 2 \(term 1\) as committed, but c lacks it and could be elected by b, c/,
+  );
+  // Once b holds the leader's entry of term 3, c can no longer win: committing 3 is safe.
+  const safe = [node("a", { 1: 1, 2: 1, 3: 3 }), node("b", { 1: 1, 2: 1, 3: 3 }), node("c", { 1: 1, 2: 2 })];
+  checker.committed("a", 3, 3, safe);
+  // A node that is not a voter, or has the entry in its snapshot, cannot take it away.
+  checker.committed("a", 2, 1, [safe[0], safe[1], node("c", { 1: 1, 2: 2 }, ["a", "b"])]);
+  checker.committed("a", 2, 1, [safe[0], safe[1], { ...node("c", { 9: 9 }), snapshotIndex: 9 }]);
+  assert.equal(checker.violations.length, 1);
+});
+
+Deno.test("linearizability: unknown writes are settled by what the replicas applied", () => {
+  const history = [
+    op("a", "put", "1", 0, Infinity), // applied at 15
+    op("b", "put", "2", 5, Infinity), // never applied: dropped
+    op("c", "get", "1", 20, 30),
+  ];
+  const settled = settleUnknownWrites(history, (write) => (write.value === "1" ? 15 : undefined));
+  assert.deepEqual(settled.map((write) => [write.value, write.returnMs]), [["1", 15], ["1", 30]]);
+  // Settled, a read before the write's first application can no longer see it.
+  const early = settleUnknownWrites([op("a", "put", "1", 0, Infinity), op("c", "get", null, 20, 30)], () => 10);
+  assert.equal(checkLinearizable(early).ok, false);
+});
+
+Deno.test("linearizability: a search past its budget fails, saying so", () => {
+  // Eight concurrent appends: every order is a distinct state, so a budget of 100 states is not enough.
+  const history = Array.from({ length: 8 }, (_, i) => append(`c${i}`, `${i}`, 0, 100));
+  history.push(op("r", "get", "76543210", 200, 210));
+  const result = checkLinearizable(history, 100);
+  assert.equal(result.ok, false);
+  assert.equal(!result.ok && result.reason, "search budget exceeded");
+  assert.ok(checkLinearizable(history).ok);
+});
+
+Deno.test("sim state machine: put, cas and append return the previous value; cas swaps only from the expected one", () => {
+  const applied: string[] = [];
+  const machine = new SimKvMachine((command, index) => applied.push(`${index}:${command.op}`));
+  const run = (command: SimKvCommand, index: number) => machine.apply(encodeSimKvCommand(command), { index });
+  assert.equal(run({ op: "append", key: "x", value: "a" }, 1), null);
+  assert.equal(run({ op: "append", key: "x", value: "b" }, 2), "a");
+  assert.equal(run({ op: "cas", key: "x", expected: "a", value: "z" }, 3), "ab"); // not swapped
+  assert.equal(machine.get("x"), "ab");
+  assert.equal(run({ op: "cas", key: "x", expected: "ab", value: "c" }, 4), "ab"); // swapped
+  assert.equal(run({ op: "cas", key: "y", expected: null, value: "1" }, 5), null); // swapped from missing
+  assert.equal(run({ op: "put", key: "x", value: "p" }, 6), "c");
+  const copy = new SimKvMachine();
+  copy.restore(machine.snapshot());
+  assert.deepEqual([copy.get("x"), copy.get("y"), copy.get("z")], ["p", "1", null]);
+  assert.deepEqual(applied, ["1:append", "2:append", "3:cas", "4:cas", "5:cas", "6:put"]);
+  assert.throws(
+    () => machine.apply(new TextEncoder().encode(JSON.stringify({ op: "delete", key: "x" }))),
+    /not a command/,
   );
 });

@@ -45,12 +45,14 @@ export class SimKvMachine implements ConsensusStateMachine<string | null> {
   /** Applies one committed command; returns the key's previous value. */
   apply(bytes: Uint8Array, position?: { index: number }): string | null {
     const command = JSON.parse(decoder.decode(bytes)) as SimKvCommand;
+    if (!["put", "cas", "append"].includes(command.op)) {
+      throw new TypeError(`not a command: ${decoder.decode(bytes).slice(0, 80)}`);
+    }
     this.#onApply?.(command, position?.index);
     const previous = this.#map.get(command.key) ?? null;
     if (command.op === "put") this.#map.set(command.key, command.value);
     else if (command.op === "append") this.#map.set(command.key, (previous ?? "") + command.value);
-    else if (command.op === "cas" && previous === command.expected) this.#map.set(command.key, command.value);
-    else if (command.op !== "cas") throw new TypeError(`not a command: ${decoder.decode(bytes).slice(0, 80)}`);
+    else if (previous === command.expected) this.#map.set(command.key, command.value);
     return previous;
   }
 
