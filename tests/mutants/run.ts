@@ -46,7 +46,7 @@ makes the exit code 1.
 Options:
   --list               print the mutants and exit
   --only NAME          run only this mutant (repeatable)
-  --timeout-ms MS      per-mutant limit of the test run (default 600000)
+  --timeout-ms MS      per-mutant limit of the test run (default 300000)
   --files PATHS        development aid: test only these files (space-separated)
                        instead of the whole default run
   --keep               keep the scratch copies (their paths are printed)
@@ -66,12 +66,18 @@ export function failingTests(output: string): string[] {
   return names;
 }
 
+/** The first failing simulation seed and what it found, when a simulation test failed. */
+export function simulationEvidence(output: string): string[] {
+  const match = /seed (\d+) FAILED[^\n]*\n\s*([^\n]+)/.exec(output);
+  return match ? [`first failing seed ${match[1]}: ${match[2].trim()}`] : [];
+}
+
 /** Decides a verdict from a test run's exit status and output. */
 export function verdictOf(success: boolean, timedOut: boolean, output: string): { verdict: Verdict; detail: string[] } {
   if (timedOut) return { verdict: "error", detail: ["the test run timed out (a hang must become a failure)"] };
   if (success) return { verdict: "missed", detail: ["every test passed"] };
   const failing = failingTests(output);
-  if (failing.length > 0) return { verdict: "caught", detail: failing };
+  if (failing.length > 0) return { verdict: "caught", detail: [...failing, ...simulationEvidence(output)] };
   const firstError = output.split("\n").find((line) => line.startsWith("error")) ?? "no failing test reported";
   return { verdict: "error", detail: [`the run failed without a failing test: ${firstError.slice(0, 200)}`] };
 }
@@ -156,12 +162,24 @@ export async function runMutant(
   }
 }
 
-/** The results as a plain-text table. */
+/** The results as a plain-text table: verdict, the first failing test (of how many), what it found, time. */
 export function table(results: readonly MutantResult[]): string {
-  const rows = results.map((r) => [r.name, r.verdict.toUpperCase(), r.detail[0] ?? "", `${r.seconds.toFixed(1)} s`]);
-  const header = ["mutant", "verdict", "first failing test / reason", "time"];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => Math.min(row[i].length, 110))));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.slice(0, 110).padEnd(widths[i])).join("  ").trimEnd();
+  const rows = results.map((r) => {
+    const tests = r.verdict === "caught" ? r.detail.filter((line) => !line.startsWith("first failing seed")) : [];
+    const evidence = r.detail.find((line) => line.startsWith("first failing seed")) ?? "";
+    const test = tests.length > 0 ? `${tests[0].replace(/ \(\.\/.*\)$/, "")} (${tests.length} failed)` : "";
+    return [
+      r.name,
+      r.verdict.toUpperCase(),
+      test,
+      r.verdict === "caught" ? evidence : r.detail[0] ?? "",
+      `${r.seconds.toFixed(1)} s`,
+    ];
+  });
+  const header = ["mutant", "verdict", "failing test", "evidence / reason", "time"];
+  const clip = (cell: string) => (cell.length > 90 ? `${cell.slice(0, 89)}…` : cell);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => clip(row[i]).length)));
+  const line = (cells: string[]) => cells.map((cell, i) => clip(cell).padEnd(widths[i])).join(" | ").trimEnd();
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
@@ -171,7 +189,7 @@ if (import.meta.main) {
     options: {
       list: { type: "boolean", default: false },
       only: { type: "string", multiple: true },
-      "timeout-ms": { type: "string", default: "600000" },
+      "timeout-ms": { type: "string", default: "300000" },
       files: { type: "string" },
       keep: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
