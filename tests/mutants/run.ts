@@ -93,9 +93,10 @@ async function scratchCopy(root: string): Promise<string> {
   const listed = await git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard");
   const dir = await Deno.makeTempDir({ prefix: "switchyard-mutant-" });
   for (const path of new Set(listed.split("\0").filter(Boolean))) {
-    if (path.startsWith("tests/mutants/")) continue;
+    if (path.startsWith("tests/mutants/") || path === "node_modules" || path.startsWith("node_modules/")) continue;
     let data: Uint8Array;
     try {
+      if (!(await Deno.lstat(`${root}/${path}`)).isFile) continue; // a link or a directory (a node_modules link)
       data = await Deno.readFile(`${root}/${path}`);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) continue; // deleted in the working tree
