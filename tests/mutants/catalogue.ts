@@ -135,6 +135,16 @@ export const MUTANTS: readonly Mutant[] = [
     caughtBy: "election safety / state machine safety (two majorities that do not overlap)",
   },
   {
+    name: "snapshot-not-handed-out",
+    file: RAFT,
+    find: `      log.restore(snapshot);
+      this.#pendingSnapshot = snapshot;`,
+    replace: `      log.restore(snapshot);`,
+    description:
+      "A follower installs the leader's snapshot in its log but never hands it out in Ready: not stored, not restored into the state machine.",
+    caughtBy: "linearizability (the follower's state lacks the snapshot) / state machine safety after a restart",
+  },
+  {
     name: "snapshot-keeps-old-entries",
     file: RAFT_LOG,
     find: `    this.snapshot = snapshot;
@@ -143,7 +153,7 @@ export const MUTANTS: readonly Mutant[] = [
     replace: `    this.snapshot = snapshot;
     this.committed = snapshot.index;`,
     description: "Installing a leader's snapshot keeps the old entries, now shifted to the wrong indices.",
-    caughtBy: "log matching / state machine safety",
+    caughtBy: "log matching / state machine safety; the driver's loop spinning on it is stopped as a failure",
   },
   {
     name: "vote-before-fsync",

@@ -63,6 +63,14 @@ const RUN_MS = 3000;
 const KEYS = ["x", "y"];
 /** After the faults, with every node restarted, a put must commit within this long. */
 const LIVENESS_DEADLINE_MS = 2000;
+/**
+ * A schedule sets some 15,000 timers and takes well under a second; far more timers, or 30 s of real time,
+ * means a loop that never settles, which fails the schedule instead of hanging the test run.
+ */
+const MAX_TIMERS = 200_000;
+/** Readies one node handles at one instant of manual time, at most, before its loop counts as spinning. */
+const MAX_READIES_PER_INSTANT = 10_000;
+const MAX_REAL_MS = 30_000;
 
 /**
  * Runs the driver schedule of `seed`.
@@ -76,7 +84,7 @@ const LIVENESS_DEADLINE_MS = 2000;
 export async function simulateRaftDriver(seed: number): Promise<RaftSimResult> {
   const random = seededRandom(seed);
   // Every advance also waits for the nodes' peer cryptography (WebCrypto works off the event loop).
-  const clock: ManualClock = new SettlingClock(() => peerCryptoIdle(() => replicas.map((replica) => replica.node)));
+  const clock = new BoundedClock(MAX_TIMERS, () => peerCryptoIdle(() => replicas.map((replica) => replica.node)));
   const network = new MemoryNetwork({ clock, seed, defaultLink: { delayMs: 1, jitterMs: 0.5 } });
   const ids = ["n1", "n2", "n3"];
   const peers = Object.fromEntries(ids.map((id) => [id, `raft-${id}`]));
@@ -143,6 +151,18 @@ export async function simulateRaftDriver(seed: number): Promise<RaftSimResult> {
     replica.closing = undefined;
     replica.restartAtMs = undefined;
     const incarnation = ++replica.incarnation;
+    // A Ready loop that spins without progress (an engine whose hasReady() stays true) never yields to the
+    // event loop, so manual time stands still: thousands of Readies at one instant mean a spin. Throwing here
+    // stops the driver's loop with a logged error (a violation) instead of hanging the test run.
+    let readiesAtMs = -1;
+    let readies = 0;
+    const spinWatch = () => {
+      if (clock.now() !== readiesAtMs) [readiesAtMs, readies] = [clock.now(), 0];
+      if (++readies > MAX_READIES_PER_INSTANT) {
+        throw new Error(`${readies} Readies at ${clock.now()} ms without time passing: the loop does not settle`);
+      }
+      return 20;
+    };
     replica.machine = new SimKvMachine((command, index) => {
       if (replica.incarnation !== incarnation || !replica.node || index === undefined) return; // a dead process
       const identity = JSON.stringify(command);
@@ -165,7 +185,10 @@ export async function simulateRaftDriver(seed: number): Promise<RaftSimResult> {
       clock,
       tickMs: replica.tickMs,
       timeoutMs: 300,
-      snapshotEveryEntries: 20,
+      // Read once per Ready the driver handles; a watchdog on it stops a loop that spins without progress.
+      get snapshotEveryEntries() {
+        return spinWatch();
+      },
       raft: { random: () => random.next() },
       // An error the driver logs (its loop stopped, apply threw) is a failure of the run, not a quiet stall.
       logger: {
@@ -186,6 +209,7 @@ export async function simulateRaftDriver(seed: number): Promise<RaftSimResult> {
     const everyone = random.next() < (voting ? 0.7 : 0.5);
     const downMs = random.between(1, 30);
     clock.setTimeout(() => {
+      if (!faulting) return; // the faults ended meanwhile
       counts.syncCrashes++;
       if (everyone) counts.clusterCrashes++;
       for (const victim of everyone ? replicas : [replica]) crash(victim, downMs);
@@ -299,7 +323,19 @@ export async function simulateRaftDriver(seed: number): Promise<RaftSimResult> {
     })(),
   );
   for (const replica of replicas) if (replica.node) await whileAdvancing(clock, replica.node.close());
-  if (!live) violations.push(`liveness: no put committed within ${LIVENESS_DEADLINE_MS} ms after every node was back`);
+  if (!live) {
+    const states = replicas.map((replica) => {
+      const stats = replica.node?.stats();
+      if (!stats) return `${replica.id}: down`;
+      const refused = Object.entries(stats.peerRejections).filter(([, count]) => count > 0);
+      return `${replica.id}: ${stats.role} of term ${stats.term}, commit ${stats.commitIndex}, refused ${
+        JSON.stringify(Object.fromEntries(refused))
+      }`;
+    });
+    violations.push(
+      `liveness: no put committed within ${LIVENESS_DEADLINE_MS} ms after every node was back (${states.join("; ")})`,
+    );
+  }
   const settled = settleUnknownWrites(history, (op) => firstAppliedMs.get(op.value!));
   return { seed, violations, linearizability: checkLinearizable(settled), counts };
 }
@@ -314,6 +350,25 @@ function valueAfter(op: KvOperation, result: string | null): string | null {
 function pickKind(random: Random): KvOperation["kind"] {
   const roll = random.next();
   return roll < 0.4 ? "get" : roll < 0.55 ? "put" : roll < 0.75 ? "cas" : "append";
+}
+
+/** A settling clock that refuses timers past a budget, so a driver loop that never settles fails the schedule. */
+class BoundedClock extends SettlingClock {
+  #left: number;
+  readonly #startedMs = performance.now();
+
+  constructor(maxTimers: number, settle: () => Promise<void>) {
+    super(settle);
+    this.#left = maxTimers;
+  }
+
+  override setTimeout(callback: () => void, delayMs: number): number {
+    if (this.#left-- <= 0) throw new Error(`more than ${MAX_TIMERS} timers: the schedule does not settle`);
+    if (performance.now() - this.#startedMs > MAX_REAL_MS) {
+      throw new Error(`still running after ${MAX_REAL_MS / 1000} s of real time: the schedule does not settle`);
+    }
+    return super.setTimeout(callback, delayMs);
+  }
 }
 
 /** Graceful closes over delayed links need time to pass: advance the clock until `promise` settles. */

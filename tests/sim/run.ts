@@ -60,7 +60,12 @@ export async function runSeeds(
   const simulate = engine(engineName);
   const failing: number[] = [];
   for (let seed = from; seed < from + count; seed++) {
-    const failures = failuresOf(await simulate(seed));
+    let failures: string[];
+    try {
+      failures = failuresOf(await simulate(seed));
+    } catch (error) {
+      failures = [`the schedule threw: ${(error as Error).stack ?? error}`];
+    }
     if (failures.length > 0) {
       failing.push(seed);
       report(`seed ${seed} FAILED (rerun: deno task test:sim --engine ${engineName} --seed ${seed} --verbose)`);
