@@ -13,14 +13,14 @@ for (let from = 1; from <= SCHEDULES; from += BATCH) {
   });
 }
 
-Deno.test("raft driver simulation: the schedules crash nodes and whole clusters while they sync", async () => {
+Deno.test("raft driver simulation: the schedules crash nodes and whole clusters while they sync, some authenticated", async () => {
   const totals: Record<string, number> = {};
   for (let seed = 1; seed <= 10; seed++) {
     for (const [name, value] of Object.entries((await simulateRaftDriver(seed)).counts)) {
       totals[name] = (totals[name] ?? 0) + value;
     }
   }
-  for (const fault of ["crashes", "syncCrashes", "clusterCrashes", "unknown"]) {
+  for (const fault of ["crashes", "syncCrashes", "clusterCrashes", "unknown", "authenticated"]) {
     assert.ok(totals[fault] > 0, `no ${fault} in 10 schedules`);
   }
   assert.ok(totals.completed > 500, "the clients got work done");
