@@ -86,3 +86,12 @@ Deno.test("mutants: the table has a row per mutant with its verdict and time", (
   assert.match(lines[2], /41\.2 s$/);
   assert.match(lines[3], /^two +\| STALE +\| +\| plugins\/x\.ts: snippet not found/);
 });
+
+Deno.test("mutants: tests that fail without the mutant too (the baseline) do not catch it", () => {
+  const [simulation, directed] = failingTests(FAILED_RUN);
+  const partly = verdictOf(false, false, FAILED_RUN, new Set([directed]));
+  assert.equal(partly.verdict, "caught");
+  assert.deepEqual(partly.detail.slice(0, 1), [simulation]);
+  const only = verdictOf(false, false, FAILED_RUN, new Set([simulation, directed]));
+  assert.deepEqual(only, { verdict: "missed", detail: ["only tests that fail without the mutant too failed"] });
+});

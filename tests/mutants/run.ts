@@ -39,9 +39,10 @@ export interface MutantResult {
 const HELP = `deno task test:mutants [options]
 
 Applies each known bug in tests/mutants/catalogue.ts to a scratch copy of the
-repository and runs the default test run (deno test --allow-all) there. Every
-mutant must be caught (some test fails); a missed, stale or erroring mutant
-makes the exit code 1.
+repository and runs the default test run (deno test --allow-all) there. First
+the unmutated tree runs once: a test failing there does not count as catching a
+mutant, and makes the exit code 1 too. Every mutant must be caught (a test that
+passes unmutated fails); a missed, stale or erroring mutant makes the exit code 1.
 
 Options:
   --list               print the mutants and exit
@@ -50,6 +51,8 @@ Options:
   --files PATHS        development aid: test only these files (space-separated)
                        instead of the whole default run
   --keep               keep the scratch copies (their paths are printed)
+  --skip-baseline      do not run the unmutated tree first (its failing tests,
+                       which cannot tell a mutant apart, are then not known)
   --help               this text
 `;
 
@@ -72,12 +75,25 @@ export function simulationEvidence(output: string): string[] {
   return match ? [`first failing seed ${match[1]}: ${match[2].trim()}`] : [];
 }
 
-/** Decides a verdict from a test run's exit status and output. */
-export function verdictOf(success: boolean, timedOut: boolean, output: string): { verdict: Verdict; detail: string[] } {
+/**
+ * Decides a verdict from a test run's exit status and output. Tests in
+ * `baseline` fail without any mutant too (see the baseline run), so they do not
+ * count as catching it.
+ */
+export function verdictOf(
+  success: boolean,
+  timedOut: boolean,
+  output: string,
+  baseline: ReadonlySet<string> = new Set(),
+): { verdict: Verdict; detail: string[] } {
   if (timedOut) return { verdict: "error", detail: ["the test run timed out (a hang must become a failure)"] };
   if (success) return { verdict: "missed", detail: ["every test passed"] };
   const failing = failingTests(output);
-  if (failing.length > 0) return { verdict: "caught", detail: [...failing, ...simulationEvidence(output)] };
+  const caughtBy = failing.filter((name) => !baseline.has(name));
+  if (caughtBy.length > 0) return { verdict: "caught", detail: [...caughtBy, ...simulationEvidence(output)] };
+  if (failing.length > 0) {
+    return { verdict: "missed", detail: ["only tests that fail without the mutant too failed"] };
+  }
   const firstError = output.split("\n").find((line) => line.startsWith("error")) ?? "no failing test reported";
   return { verdict: "error", detail: [`the run failed without a failing test: ${firstError.slice(0, 200)}`] };
 }
@@ -115,27 +131,24 @@ async function scratchCopy(root: string): Promise<string> {
   return dir;
 }
 
-/** Plants `mutant` in a scratch copy and runs the tests there. */
-export async function runMutant(
+/** How one test run went. */
+interface TestRun {
+  success: boolean;
+  timedOut: boolean;
+  output: string;
+  seconds: number;
+}
+
+/** Runs the default test run (or `files`) in a scratch copy of `root`, with `patch` applied to one file. */
+async function testRun(
   root: string,
-  mutant: Mutant,
-  options: { timeoutMs: number; files: string[]; keep: boolean; log: (line: string) => void },
-): Promise<MutantResult> {
+  patch: { file: string; text: string } | undefined,
+  options: { timeoutMs: number; files: string[]; keep: boolean; log: (line: string) => void; label: string },
+): Promise<TestRun> {
   const started = performance.now();
-  const seconds = () => Math.round((performance.now() - started) / 100) / 10;
-  let source: string;
-  try {
-    source = await Deno.readTextFile(`${root}/${mutant.file}`);
-  } catch (error) {
-    return { name: mutant.name, verdict: "stale", detail: [`${mutant.file}: ${(error as Error).message}`], seconds: 0 };
-  }
-  const applied = applyMutant(source, mutant);
-  if (!applied.ok) {
-    return { name: mutant.name, verdict: "stale", detail: [`${mutant.file}: ${applied.reason}`], seconds: 0 };
-  }
   const dir = await scratchCopy(root);
   try {
-    await Deno.writeTextFile(`${dir}/${mutant.file}`, applied.text);
+    if (patch) await Deno.writeTextFile(`${dir}/${patch.file}`, patch.text);
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -145,7 +158,7 @@ export async function runMutant(
     const child = new Deno.Command(Deno.execPath(), {
       args: ["test", "--allow-all", ...options.files],
       cwd: dir,
-      env: { NO_COLOR: "1", SWITCHYARD_MUTANT: mutant.name },
+      env: { NO_COLOR: "1", SWITCHYARD_MUTANT: options.label },
       stdout: "piped",
       stderr: "piped",
       signal: controller.signal,
@@ -157,10 +170,42 @@ export async function runMutant(
       await Deno.writeTextFile(`${dir}/mutant-output.txt`, output);
       options.log(`  kept ${dir}`);
     }
-    return { name: mutant.name, ...verdictOf(success, timedOut, output), seconds: seconds() };
+    return { success, timedOut, output, seconds: Math.round((performance.now() - started) / 100) / 10 };
   } finally {
     if (!options.keep) await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** The tests that fail in the unmutated tree (they cannot tell a mutant apart), and how long the run took. */
+export async function runBaseline(
+  root: string,
+  options: { timeoutMs: number; files: string[]; keep: boolean; log: (line: string) => void },
+): Promise<{ failing: string[]; seconds: number; timedOut: boolean }> {
+  const run = await testRun(root, undefined, { ...options, label: "baseline" });
+  const failing = run.success ? [] : failingTests(run.output);
+  if (!run.success && failing.length === 0 && !run.timedOut) failing.push("(the run failed without a failing test)");
+  return { failing, seconds: run.seconds, timedOut: run.timedOut };
+}
+
+/** Plants `mutant` in a scratch copy and runs the tests there. */
+export async function runMutant(
+  root: string,
+  mutant: Mutant,
+  options: { timeoutMs: number; files: string[]; keep: boolean; log: (line: string) => void },
+  baseline: ReadonlySet<string> = new Set(),
+): Promise<MutantResult> {
+  let source: string;
+  try {
+    source = await Deno.readTextFile(`${root}/${mutant.file}`);
+  } catch (error) {
+    return { name: mutant.name, verdict: "stale", detail: [`${mutant.file}: ${(error as Error).message}`], seconds: 0 };
+  }
+  const applied = applyMutant(source, mutant);
+  if (!applied.ok) {
+    return { name: mutant.name, verdict: "stale", detail: [`${mutant.file}: ${applied.reason}`], seconds: 0 };
+  }
+  const run = await testRun(root, { file: mutant.file, text: applied.text }, { ...options, label: mutant.name });
+  return { name: mutant.name, ...verdictOf(run.success, run.timedOut, run.output, baseline), seconds: run.seconds };
 }
 
 /** The results as a plain-text table: verdict, the first failing test (of how many), what it found, time. */
@@ -193,6 +238,7 @@ if (import.meta.main) {
       "timeout-ms": { type: "string", default: "300000" },
       files: { type: "string" },
       keep: { type: "boolean", default: false },
+      "skip-baseline": { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
   });
@@ -223,8 +269,24 @@ if (import.meta.main) {
   const started = performance.now();
   const results: MutantResult[] = [];
   if (files.length > 0) console.log(`(testing only ${files.join(" ")}, not the whole default run)`);
+  const runOptions = { timeoutMs, files, keep: values.keep, log: console.log };
+  let baselineFailures: string[] = [];
+  if (!values["skip-baseline"]) {
+    const baseline = await runBaseline(root, runOptions);
+    baselineFailures = baseline.failing;
+    console.log(
+      baseline.timedOut
+        ? `baseline: the unmutated run timed out after ${baseline.seconds.toFixed(1)} s`
+        : `baseline: the unmutated run took ${
+          baseline.seconds.toFixed(1)
+        } s, ${baselineFailures.length} failing test(s)`,
+    );
+    for (const name of baselineFailures) console.log(`         ${name}`);
+    if (baseline.timedOut) Deno.exit(1);
+  }
+  const baselineSet = new Set(baselineFailures);
   for (const mutant of chosen) {
-    const result = await runMutant(root, mutant, { timeoutMs, files, keep: values.keep, log: console.log });
+    const result = await runMutant(root, mutant, runOptions, baselineSet);
     console.log(`${result.verdict.padEnd(6)} ${mutant.name} (${result.seconds.toFixed(1)} s)`);
     for (const line of result.detail.slice(0, 5)) console.log(`         ${line}`);
     results.push(result);
@@ -237,5 +299,8 @@ if (import.meta.main) {
       bad.length > 0 ? `; not caught: ${bad.map((r) => `${r.name} (${r.verdict})`).join(", ")}` : ""
     }`,
   );
-  Deno.exit(bad.length === 0 ? 0 : 1);
+  if (baselineFailures.length > 0) {
+    console.log(`the unmutated tree fails ${baselineFailures.length} test(s) (listed above): fix them first`);
+  }
+  Deno.exit(bad.length === 0 && baselineFailures.length === 0 ? 0 : 1);
 }
