@@ -47,7 +47,7 @@ passes unmutated fails); a missed, stale or erroring mutant makes the exit code 
 Options:
   --list               print the mutants and exit
   --only NAME          run only this mutant (repeatable)
-  --timeout-ms MS      per-mutant limit of the test run (default 300000)
+  --timeout-ms MS      per-mutant limit of the test run (default 600000)
   --files PATHS        development aid: test only these files (space-separated)
                        instead of the whole default run
   --keep               keep the scratch copies (their paths are printed)
@@ -235,7 +235,7 @@ if (import.meta.main) {
     options: {
       list: { type: "boolean", default: false },
       only: { type: "string", multiple: true },
-      "timeout-ms": { type: "string", default: "300000" },
+      "timeout-ms": { type: "string", default: "600000" },
       files: { type: "string" },
       keep: { type: "boolean", default: false },
       "skip-baseline": { type: "boolean", default: false },
