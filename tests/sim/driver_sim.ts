@@ -400,7 +400,7 @@ function whileAdvancing<T>(clock: ManualClock, promise: Promise<T>): Promise<T> 
  * processes): syncs take time, and after `crash` this handle writes nothing
  * more, neither the syncs under way nor any its dead process still starts.
  */
-class SlowStorage implements RaftStorage {
+export class SlowStorage implements RaftStorage {
   /** Told of every save as it starts, with how long its sync will take (faults aim at that window). */
   onSave: ((update: StorageUpdate, syncMs: number) => void) | undefined;
   readonly #disk: Disk;
@@ -408,6 +408,7 @@ class SlowStorage implements RaftStorage {
   readonly #delayMs: () => number;
   #crashed = false;
 
+  /** A handle on `disk` whose syncs take `delayMs()` of `clock`'s time each. */
   constructor(disk: Disk, clock: ManualClock, delayMs: () => number) {
     this.#disk = disk;
     this.#clock = clock;
@@ -443,7 +444,7 @@ class SlowStorage implements RaftStorage {
 }
 
 /** What survives a node's crashes: its storage, and the vote synced in it. */
-interface Disk {
+export interface Disk {
   storage: MemoryStorage;
   vote: string | null;
 }

@@ -1,8 +1,11 @@
 /**
- * One seeded Raft schedule: nodes, clients, a faulty network, crashes and
- * restarts, partitions, membership changes and leader transfers, then a quiet
- * period in which the cluster must make progress again. Everything follows
- * from the seed, so a failing seed replays exactly.
+ * One seeded Raft schedule: nodes with skewed clocks, clients next to their
+ * home nodes, a faulty network (delay, a long tail, loss, duplicates, slow
+ * nodes, partitions that cut clients off with their node), crashes and
+ * restarts (some aimed at new leaders and at voters just after their vote),
+ * membership changes and leader transfers, then a quiet period in which the
+ * cluster must make progress again. Everything follows from the seed, so a
+ * failing seed replays exactly.
  *
  * @module
  */
