@@ -6,6 +6,7 @@ import rttPlugin, { rttProbe } from "../../plugins/probe-rtt/mod.ts";
 import { validateStandard } from "../../core/standard_schema.ts";
 import { sleep } from "../../core/clock.ts";
 import type { Transport } from "../../core/transport.ts";
+import { wrapConnection, wrapTransport } from "../support/wrapped_transport.ts";
 import { bandwidthProbe } from "../../plugins/probe-bandwidth/mod.ts";
 import { serveProbes } from "../../plugins/probes/responder.ts";
 import { peersForQuorum, quorumValue } from "../../plugins/probes/peers.ts";
@@ -66,38 +67,15 @@ for (
 
 /** A transport whose accepted connections hold each reply back by the next of `noiseMs` (a descheduled responder). */
 function noisyResponder(inner: Transport, clock: ManualClock, noiseMs: number[]): Transport {
-  const noisy = (connection: TransportConnection): TransportConnection => ({
-    get localAddress() {
-      return connection.localAddress;
-    },
-    get remoteAddress() {
-      return connection.remoteAddress;
-    },
-    closed: connection.closed,
-    frames: () => connection.frames(),
-    send: async (frame) => {
-      await sleep(clock, noiseMs.shift() ?? 0);
-      return connection.send(frame);
-    },
-    drain: () => connection.drain(),
-    close: () => connection.close(),
-    stats: () => connection.stats(),
-  });
-  return {
-    name: inner.name,
-    maxFrameBytes: inner.maxFrameBytes,
-    dial: (address) => inner.dial(address),
-    async listen(address) {
-      const listener = await inner.listen(address);
-      return {
-        address: listener.address,
-        async *connections() {
-          for await (const connection of listener.connections()) yield noisy(connection);
+  return wrapTransport(inner, {
+    accepted: (connection) =>
+      wrapConnection(connection, {
+        send: async (frame) => {
+          await sleep(clock, noiseMs.shift() ?? 0);
+          return connection.send(frame);
         },
-        close: () => listener.close(),
-      };
-    },
-  };
+      }),
+  });
 }
 
 Deno.test("probe-rtt: scheduling noise on most pings leaves the RTT at the path's own (a minimum, like BBR's RTprop)", async () => {
