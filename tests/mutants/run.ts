@@ -108,7 +108,18 @@ async function git(root: string, ...args: string[]): Promise<string> {
 async function scratchCopy(root: string): Promise<string> {
   const listed = await git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard");
   const dir = await Deno.makeTempDir({ prefix: "switchyard-mutant-" });
-  for (const path of new Set(listed.split("\0").filter(Boolean))) {
+  try {
+    await copyInto(root, dir, listed.split("\0").filter(Boolean));
+  } catch (error) {
+    await Deno.remove(dir, { recursive: true });
+    throw error;
+  }
+  return dir;
+}
+
+/** Copies `paths` (regular files only; tests/mutants and node_modules left out) from `root` into `dir`. */
+async function copyInto(root: string, dir: string, paths: string[]): Promise<void> {
+  for (const path of new Set(paths)) {
     if (path.startsWith("tests/mutants/") || path === "node_modules" || path.startsWith("node_modules/")) continue;
     let data: Uint8Array;
     try {
@@ -128,7 +139,6 @@ async function scratchCopy(root: string): Promise<string> {
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
-  return dir;
 }
 
 /** How one test run went. */
