@@ -1,8 +1,12 @@
 /**
- * `probe-rtt`: ping/pong frames to each peer over the transport, the median
- * of several per peer; pings unanswered within `pingTimeoutMs` count as lost.
- * The cluster sample is what a quorum sees (not the best link); per-peer
- * values stay visible through `peers()`.
+ * `probe-rtt`: ping/pong frames to each peer over the transport; pings
+ * unanswered within `pingTimeoutMs` count as lost. Each peer's RTT is the
+ * minimum over its pings of the last `filterWindow` measurements, as BBR
+ * estimates RTprop: scheduling delays (a busy host, a late timer), queues and
+ * jitter only ever add to a round trip, so the smallest one is the closest to
+ * the path's own, which is what tells a datacenter link from an internet one.
+ * A median would move with the host's load. The cluster sample is what a
+ * quorum sees (not the best link); per-peer values stay visible through `peers()`.
  *
  * @module
  */
@@ -11,7 +15,7 @@ import type { Clock } from "../../core/clock.ts";
 import { SwitchyardError, toError } from "../../core/errors.ts";
 import { definePlugin, type Plugin } from "../../core/plugin.ts";
 import type { Probe } from "../../core/probe.ts";
-import { median, type NetworkSample } from "../../core/sample.ts";
+import type { NetworkSample } from "../../core/sample.ts";
 import { runWithTimeout } from "../../core/timeout.ts";
 import type { Transport, TransportListener } from "../../core/transport.ts";
 import { peerOptions, type PeerResult, probeTransport, replyKey, TRANSPORT_CAPABILITY } from "../probes/common.ts";
@@ -26,6 +30,8 @@ const options = v.strictObject({
   pings: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000)), 5),
   /** A ping unanswered for this long counts as lost. */
   pingTimeoutMs: v.optional(v.pipe(v.number(), v.gtValue(0)), 1_000),
+  /** How many recent measurements the minimum filter spans (1: this measurement's pings only). */
+  filterWindow: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100)), 1),
 });
 
 /** The options, validated. */
@@ -39,16 +45,29 @@ export interface RttProbe extends Probe {
   close(): Promise<void>;
 }
 
-/** Creates an RTT probe over `transport`. */
+/** Creates an RTT probe over `transport` (`filterWindow` defaults to 1: each measurement's own pings). */
 export function rttProbe(
   transport: Transport,
   clock: Clock,
-  config: Omit<RttOptions, "listen">,
+  config: Omit<RttOptions, "listen" | "filterWindow"> & { filterWindow?: number },
   responder?: TransportListener,
 ): RttProbe {
   const links = new PeerLinks(transport, replyKey);
   const last: Record<string, PeerResult> = {};
+  /** Each peer's smallest RTT of its recent measurements, newest last (undefined: none answered). */
+  const windows = new Map<string, (number | undefined)[]>();
+  const filterWindow = config.filterWindow ?? 1;
   let sequence = 0;
+
+  /** Records this measurement's minimum and returns the minimum over the window. */
+  function filtered(peer: string, roundMinMs: number | undefined): number | undefined {
+    const window = windows.get(peer) ?? [];
+    window.push(roundMinMs);
+    if (window.length > filterWindow) window.shift();
+    windows.set(peer, window);
+    const answered = window.filter((rttMs) => rttMs !== undefined);
+    return answered.length > 0 ? Math.min(...answered) : undefined;
+  }
 
   async function measurePeer(peer: string, signal?: AbortSignal): Promise<PeerResult> {
     try {
@@ -72,7 +91,8 @@ export function rttProbe(
           rtts.push(clock.now() - sentMs);
         }
       }
-      return { ...(rtts.length ? { rttMs: median(rtts) } : {}), lossRatio: lost / config.pings };
+      const rttMs = filtered(peer, rtts.length > 0 ? Math.min(...rtts) : undefined);
+      return { ...(rttMs !== undefined ? { rttMs } : {}), lossRatio: lost / config.pings };
     } catch (error) {
       return { lossRatio: 1, error: toError(error).message };
     }

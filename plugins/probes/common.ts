@@ -21,7 +21,7 @@ export const peerOptions = {
 
 /** What a probe found for one peer. */
 export interface PeerResult {
-  /** Median round trip, when any ping was answered. */
+  /** Round trip (probe-rtt: the minimum of recent pings), when any ping was answered. */
   rttMs?: number;
   /** Bandwidth estimate. */
   bandwidthMbps?: number;

@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import { HybridManager, ManualClock, silentLogger, SystemClock, type TransportConnection } from "../../mod.ts";
 import { probeCompliance, runCompliance } from "../../testing.ts";
 import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
-import { rttProbe } from "../../plugins/probe-rtt/mod.ts";
+import rttPlugin, { rttProbe } from "../../plugins/probe-rtt/mod.ts";
+import { validateStandard } from "../../core/standard_schema.ts";
+import { sleep } from "../../core/clock.ts";
+import type { Transport } from "../../core/transport.ts";
+import { wrapConnection, wrapTransport } from "../support/wrapped_transport.ts";
 import { bandwidthProbe } from "../../plugins/probe-bandwidth/mod.ts";
 import { serveProbes } from "../../plugins/probes/responder.ts";
 import { peersForQuorum, quorumValue } from "../../plugins/probes/peers.ts";
@@ -60,6 +64,60 @@ for (
     await settle(clock, Promise.all([rtt.close(), bandwidth.close(), responder.close()]));
   });
 }
+
+/** A transport whose accepted connections hold each reply back by the next of `noiseMs` (a descheduled responder). */
+function noisyResponder(inner: Transport, clock: ManualClock, noiseMs: number[]): Transport {
+  return wrapTransport(inner, {
+    accepted: (connection) =>
+      wrapConnection(connection, {
+        send: async (frame) => {
+          await sleep(clock, noiseMs.shift() ?? 0);
+          return connection.send(frame);
+        },
+      }),
+  });
+}
+
+Deno.test("probe-rtt: scheduling noise on most pings leaves the RTT at the path's own (a minimum, like BBR's RTprop)", async () => {
+  const clock = new ManualClock();
+  const network = new MemoryNetwork({ clock, seed: 5 });
+  network.setLink("a", "b", { delayMs: 10 });
+  // Five of seven replies are held up by 7-15 ms: their median is 29 ms, the path's round trip 20 ms.
+  const responder = await serveProbes(noisyResponder(network.transport("b"), clock, [12, 0, 9, 15, 7, 0, 11]), "b");
+  const rtt = rttProbe(network.transport("a"), clock, { ...RTT, pings: 7, peers: ["b"] });
+  const sample = await settle(clock, rtt.measure());
+  assert.ok(Math.abs(sample.rttMs! - 20) <= 0.5, `RTT ${sample.rttMs} vs 20`);
+  await settle(clock, Promise.all([rtt.close(), responder.close()]));
+});
+
+Deno.test("probe-rtt: filterWindow keeps the minimum of recent measurements, so one noisy round does not show", async () => {
+  const clock = new ManualClock();
+  const network = new MemoryNetwork({ clock, seed: 5 });
+  network.setLink("a", "b", { delayMs: 10 });
+  // Round one clean, round two noisy on every ping, round three clean again.
+  const noise = [0, 0, 0, 8, 9, 10, 0, 0, 0];
+  const responder = await serveProbes(noisyResponder(network.transport("b"), clock, noise), "b");
+  const windowed = rttProbe(network.transport("a"), clock, { ...RTT, pings: 3, filterWindow: 2, peers: ["b"] });
+  const rounds: number[] = [];
+  for (let round = 0; round < 3; round++) rounds.push((await settle(clock, windowed.measure())).rttMs!);
+  assert.deepEqual(rounds.map(Math.round), [20, 20, 20]);
+  // Without a window, the noisy round reads its own minimum.
+  noise.push(0, 0, 0, 8, 9, 10);
+  const single = rttProbe(network.transport("a"), clock, { ...RTT, pings: 3, peers: ["b"] });
+  const unfiltered = [(await settle(clock, single.measure())).rttMs!, (await settle(clock, single.measure())).rttMs!];
+  assert.deepEqual(unfiltered.map(Math.round), [20, 28]);
+  await settle(clock, Promise.all([windowed.close(), single.close(), responder.close()]));
+});
+
+Deno.test("probe-rtt: filterWindow is validated, naming the field, and defaults to one measurement", async () => {
+  for (const filterWindow of [0, 1.5, 101]) {
+    const result = await validateStandard(rttPlugin.options!, { peers: ["b"], filterWindow }, "options");
+    assert.equal(result.ok, false);
+    assert.deepEqual(!result.ok && result.issues.map((issue) => issue.path), ["options.filterWindow"]);
+  }
+  const defaults = await validateStandard(rttPlugin.options!, { peers: ["b"] }, "options");
+  assert.equal(defaults.ok && defaults.value.filterWindow, 1);
+});
 
 Deno.test("probes: an unreachable peer counts as loss, and per-peer results stay visible", async () => {
   const clock = new SystemClock();

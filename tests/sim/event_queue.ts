@@ -27,10 +27,17 @@ export class EventQueue {
     this.at(this.nowMs + delayMs, run);
   }
 
-  /** Runs events in order until none is due by `untilMs`; returns how many ran. */
-  runUntil(untilMs: number): number {
+  /**
+   * Runs events in order until none is due by `untilMs`; returns how many ran.
+   * Throws after `maxEvents`, so a schedule that never settles (events that
+   * keep scheduling events at the same instant) fails instead of hanging.
+   */
+  runUntil(untilMs: number, maxEvents = Infinity): number {
     let count = 0;
     while (this.#heap.length > 0 && this.#heap[0].atMs <= untilMs) {
+      if (count >= maxEvents) {
+        throw new Error(`more than ${maxEvents} events by ${this.nowMs} ms: the schedule does not settle`);
+      }
       const event = this.#pop();
       this.nowMs = event.atMs;
       event.run();

@@ -1,6 +1,7 @@
 /**
  * The simulated network between nodes: per-message delay (which also
- * reorders), drops, duplicates and partitions, all from one seeded random.
+ * reorders), a long tail of late messages, drops, duplicates, partitions and
+ * slow nodes, all from one seeded random.
  *
  * @module
  */
@@ -17,6 +18,10 @@ export interface NetworkFaults {
   dropRatio: number;
   /** Share of messages delivered twice. */
   duplicateRatio: number;
+  /** Share of messages held up far longer than the rest (a retransmission, a queue behind a burst). */
+  tailRatio?: number;
+  /** Extra milliseconds such a message takes, at most (at least a fifth of it). */
+  tailDelayMs?: number;
 }
 
 /**
@@ -37,6 +42,7 @@ export class SimNetwork {
   readonly #queue: EventQueue;
   readonly #random: Random;
   #group = new Map<string, number>();
+  #extraDelayMs = new Map<string, number>();
 
   /** Creates a network on `queue`. */
   constructor(queue: EventQueue, random: Random, faults: NetworkFaults) {
@@ -55,6 +61,12 @@ export class SimNetwork {
     this.#group.clear();
   }
 
+  /** Slows every message to and from `id` by `extraMs` (0: back to normal): a slow link or an overloaded node. */
+  slow(id: string, extraMs: number): void {
+    if (extraMs > 0) this.#extraDelayMs.set(id, extraMs);
+    else this.#extraDelayMs.delete(id);
+  }
+
   /** True when `from` can reach `to` now. */
   connected(from: string, to: string): boolean {
     return (this.#group.get(from) ?? 0) === (this.#group.get(to) ?? 0);
@@ -63,15 +75,19 @@ export class SimNetwork {
   /** Sends one message; `deliver` runs on arrival unless it is lost or a partition cuts it. */
   send(from: string, to: string, deliver: () => void): void {
     this.counts.sent++;
-    const { minDelayMs, maxDelayMs, dropRatio, duplicateRatio } = this.faults;
+    const { minDelayMs, maxDelayMs, dropRatio, duplicateRatio, tailRatio = 0, tailDelayMs = 0 } = this.faults;
     if (!this.connected(from, to) || this.#random.next() < dropRatio) {
       this.counts.dropped++;
       return;
     }
     const copies = this.#random.next() < duplicateRatio ? 2 : 1;
     if (copies === 2) this.counts.duplicated++;
+    const extraMs = (this.#extraDelayMs.get(from) ?? 0) + (this.#extraDelayMs.get(to) ?? 0);
     for (let i = 0; i < copies; i++) {
-      this.#queue.after(this.#random.between(minDelayMs, maxDelayMs), () => {
+      const tailMs = tailRatio > 0 && this.#random.next() < tailRatio
+        ? this.#random.between(tailDelayMs / 5, tailDelayMs)
+        : 0;
+      this.#queue.after(extraMs + tailMs + this.#random.between(minDelayMs, maxDelayMs), () => {
         if (this.connected(from, to)) deliver();
       });
     }

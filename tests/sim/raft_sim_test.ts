@@ -27,7 +27,19 @@ Deno.test("raft simulation: the schedules exercise every fault", () => {
     for (const [name, value] of Object.entries(simulateRaft(seed).counts)) totals[name] = (totals[name] ?? 0) + value;
   }
   for (
-    const fault of ["crashes", "partitions", "membershipChanges", "transfers", "snapshots", "dropped", "duplicated"]
+    const fault of [
+      "crashes",
+      "partitions",
+      "membershipChanges",
+      "transfers",
+      "slowNodes",
+      "leaderFaults",
+      "voterCrashes",
+      "snapshots",
+      "dropped",
+      "duplicated",
+      "swapped",
+    ]
   ) {
     assert.ok(totals[fault] > 0, `no ${fault} in 50 schedules`);
   }

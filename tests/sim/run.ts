@@ -40,7 +40,12 @@ function engine(name: string) {
 export function failuresOf(result: RaftSimResult): string[] {
   const lines = [...result.violations];
   if (!result.linearizability.ok) {
-    lines.push(`history is not linearizable on key "${result.linearizability.key}"`);
+    const { key, reason } = result.linearizability;
+    lines.push(
+      reason === "not linearizable"
+        ? `history is not linearizable on key "${key}"`
+        : `linearizability check of key "${key}" gave up: ${reason}`,
+    );
   }
   return lines;
 }
@@ -55,7 +60,12 @@ export async function runSeeds(
   const simulate = engine(engineName);
   const failing: number[] = [];
   for (let seed = from; seed < from + count; seed++) {
-    const failures = failuresOf(await simulate(seed));
+    let failures: string[];
+    try {
+      failures = failuresOf(await simulate(seed));
+    } catch (error) {
+      failures = [`the schedule threw: ${(error as Error).stack ?? error}`];
+    }
     if (failures.length > 0) {
       failing.push(seed);
       report(`seed ${seed} FAILED (rerun: deno task test:sim --engine ${engineName} --seed ${seed} --verbose)`);

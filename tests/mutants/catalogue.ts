@@ -1,0 +1,174 @@
+/**
+ * The known bugs `deno task test:mutants` plants, one at a time, in a scratch
+ * copy of the repository; the default test run must fail on each. Most are in
+ * the pure engine (raft.ts, raft_log.ts); the fsync-ordering ones are in the
+ * driver, whose sends around syncs only the driver simulation sees.
+ *
+ * @module
+ */
+import type { Mutant } from "./mutant.ts";
+
+const RAFT = "plugins/consensus-raft/raft.ts";
+const RAFT_LOG = "plugins/consensus-raft/raft_log.ts";
+const DRIVER = "plugins/consensus-raft/driver.ts";
+
+/** Every mutant, in the order the mutation run tries them. */
+export const MUTANTS: readonly Mutant[] = [
+  {
+    name: "read-without-quorum",
+    file: RAFT,
+    find: `      if (this.members.filter((id) => acks.has(id)).length >= quorum) released = i + 1;`,
+    replace: `      released = i + 1;`,
+    description:
+      "A leader answers ReadIndex reads at once, without a quorum confirming it still leads (a local read by a leader that may be deposed).",
+    caughtBy: "linearizability (a stale read from a leader cut off from the others while clients still reach it)",
+  },
+  {
+    name: "read-before-term-commit",
+    file: RAFT,
+    find: `    if (this.log.term(this.log.committed) !== this.term) this.#readsAwaitingTermCommit.push(requestId);`,
+    replace: `    if (this.log.term(this.log.committed) === -1) this.#readsAwaitingTermCommit.push(requestId);`,
+    description:
+      "A new leader serves ReadIndex reads before it has committed an entry of its term, so its commit index may lag the previous leader's.",
+    caughtBy: "linearizability (a read after a leader change misses a write the old leader acknowledged)",
+  },
+  {
+    name: "commit-earlier-term-by-count",
+    file: RAFT,
+    find: `if (candidate <= this.log.committed || this.log.term(candidate) !== this.term) return false;`,
+    replace: `if (candidate <= this.log.committed) return false;`,
+    description: "The Figure 8 rule is gone: a leader commits an earlier term's entry by counting replicas.",
+    caughtBy: "state machine safety / leader completeness (a later leader overwrites the 'committed' entry)",
+  },
+  {
+    name: "vote-ignores-log",
+    file: RAFT,
+    find: `if (canVote && this.log.isUpToDate(request.lastIndex, request.lastTerm)) {`,
+    replace: `if (canVote) {`,
+    description: "Votes are granted without the election restriction (the candidate's log may be behind).",
+    caughtBy: "leader completeness (a leader without a committed entry)",
+  },
+  {
+    name: "vote-twice-in-a-term",
+    file: RAFT,
+    find: `      (this.vote === null && this.leader === null) ||`,
+    replace: `      this.leader === null ||`,
+    description: "A node that already voted in this term votes again for another candidate.",
+    caughtBy: "election safety (two leaders in one term)",
+  },
+  {
+    name: "vote-forgotten-on-restart",
+    file: RAFT,
+    find: `    this.vote = hardState.vote;`,
+    replace: `    this.vote = null;`,
+    description: "The vote is not restored on restart (votedFor not durable), so a restarted node can vote twice.",
+    caughtBy: "election safety (two leaders in one term)",
+  },
+  {
+    name: "append-ignores-prev-term",
+    file: RAFT,
+    find: `    if (!log.matchTerm(message.prevIndex, message.prevTerm)) {`,
+    replace: `    if (log.lastIndex < message.prevIndex) {`,
+    description: "A follower appends without checking the term at prevIndex, only that it has an entry there.",
+    caughtBy: "log matching (an entry after a predecessor of another term)",
+  },
+  {
+    name: "conflicts-not-truncated",
+    file: RAFT_LOG,
+    find: `      if (existing === entry.term) continue;`,
+    replace: `      if (existing !== undefined) continue;`,
+    description: "A follower keeps its conflicting entries instead of replacing them by the leader's.",
+    caughtBy: "log matching / state machine safety",
+  },
+  {
+    name: "follower-commits-past-new-entries",
+    file: RAFT,
+    find: `    this.#commitTo(Math.min(message.commit, lastNew));`,
+    replace: `    this.#commitTo(Math.min(message.commit, log.lastIndex));`,
+    description:
+      "A follower commits up to the leader's commit on its own log, beyond the last entry the append vouched for.",
+    caughtBy: "state machine safety (a stale suffix applied)",
+  },
+  {
+    name: "heartbeat-commit-past-match",
+    file: RAFT,
+    find: `      const commit = Math.min(progress.match, this.log.committed);`,
+    replace: `      const commit = this.log.committed;`,
+    description: "Heartbeats carry the leader's whole commit index, not bounded by what the follower matches.",
+    caughtBy: "state machine safety (a follower applies its stale suffix)",
+  },
+  {
+    name: "quorum-of-half",
+    file: RAFT,
+    find: `    return Math.floor(this.members.length / 2) + 1;`,
+    replace: `    return Math.ceil(this.members.length / 2);`,
+    description: "The quorum is half the voters rounded up: right for odd sizes, one short for four voters.",
+    caughtBy: "election safety / state machine safety (two disjoint halves of a four-voter cluster)",
+  },
+  {
+    name: "stale-append-accepted",
+    file: RAFT,
+    find: `        this.#send({ type: "preVoteResp", to: message.from, granted: false });
+      }
+      return;`,
+    replace: `        this.#send({ type: "preVoteResp", to: message.from, granted: false });
+      }
+      if (message.type !== "append") return;`,
+    description: "Appends from a leader of an older term are taken (after telling it about the newer term).",
+    caughtBy: "leader completeness / state machine safety",
+  },
+  {
+    name: "leader-ignores-higher-term",
+    file: RAFT,
+    find: `        this.#becomeFollower(message.term, fromLeader ? message.from : null);`,
+    replace:
+      `        if (this.role !== "leader") this.#becomeFollower(message.term, fromLeader ? message.from : null);`,
+    description: "A leader that sees a higher term keeps leading its old term.",
+    caughtBy: "liveness (a deposed leader keeps taking proposals it can never commit)",
+  },
+  {
+    name: "membership-changes-overlap",
+    file: RAFT,
+    find: `    if (this.#pendingMembershipIndex > this.log.applied) {`,
+    replace: `    if (this.#pendingMembershipIndex > this.log.lastIndex) {`,
+    description: "A second membership change is proposed before the first one is applied.",
+    caughtBy: "election safety / state machine safety (two majorities that do not overlap)",
+  },
+  {
+    name: "snapshot-not-handed-out",
+    file: RAFT,
+    find: `      log.restore(snapshot);
+      this.#pendingSnapshot = snapshot;`,
+    replace: `      log.restore(snapshot);`,
+    description:
+      "A follower installs the leader's snapshot in its log but never hands it out in Ready: not stored, not restored into the state machine.",
+    caughtBy: "linearizability (the follower's state lacks the snapshot) / state machine safety after a restart",
+  },
+  {
+    name: "snapshot-keeps-old-entries",
+    file: RAFT_LOG,
+    find: `    this.snapshot = snapshot;
+    this.entries = [];
+    this.committed = snapshot.index;`,
+    replace: `    this.snapshot = snapshot;
+    this.committed = snapshot.index;`,
+    description: "Installing a leader's snapshot keeps the old entries, now shifted to the wrong indices.",
+    caughtBy: "log matching / state machine safety; the driver's loop spinning on it is stopped as a failure",
+  },
+  {
+    name: "vote-before-fsync",
+    file: DRIVER,
+    find: `LEADER_MESSAGES.has(message.type) && raft.role === "leader");`,
+    replace: `(LEADER_MESSAGES.has(message.type) && raft.role === "leader") || message.type === "voteResp");`,
+    description: "The driver sends a vote before the vote (and term) it promises is synced.",
+    caughtBy: "driver simulation: election safety (a crash between the reply and the sync lets the node vote again)",
+  },
+  {
+    name: "ack-before-fsync",
+    file: DRIVER,
+    find: `LEADER_MESSAGES.has(message.type) && raft.role === "leader");`,
+    replace: `(LEADER_MESSAGES.has(message.type) && raft.role === "leader") || message.type === "appendResp");`,
+    description: "The driver acknowledges appended entries before they are synced.",
+    caughtBy: "driver simulation: state machine safety (a committed entry lost in a crash)",
+  },
+];
