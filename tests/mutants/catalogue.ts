@@ -1,8 +1,9 @@
 /**
  * The known bugs `deno task test:mutants` plants, one at a time, in a scratch
  * copy of the repository; the default test run must fail on each. Most are in
- * the pure engine (raft.ts, raft_log.ts); the fsync-ordering ones are in the
- * driver, whose sends around syncs only the driver simulation sees.
+ * the pure engines (raft.ts, raft_log.ts, pbft.ts); the Raft fsync-ordering
+ * ones are in the driver, whose sends around syncs only the driver
+ * simulation sees; the PBFT ones are caught by the Byzantine simulation.
  *
  * @module
  */
@@ -11,6 +12,8 @@ import type { Mutant } from "./mutant.ts";
 const RAFT = "plugins/consensus-raft/raft.ts";
 const RAFT_LOG = "plugins/consensus-raft/raft_log.ts";
 const DRIVER = "plugins/consensus-raft/driver.ts";
+const PBFT = "plugins/consensus-pbft/pbft.ts";
+const PBFT_MEMBERSHIP = "plugins/consensus-pbft/membership.ts";
 
 /** Every mutant, in the order the mutation run tries them. */
 export const MUTANTS: readonly Mutant[] = [
@@ -170,5 +173,102 @@ export const MUTANTS: readonly Mutant[] = [
     replace: `(LEADER_MESSAGES.has(message.type) && raft.role === "leader") || message.type === "appendResp");`,
     description: "The driver acknowledges appended entries before they are synced.",
     caughtBy: "driver simulation: state machine safety (a committed entry lost in a crash)",
+  },
+  {
+    name: "pbft-quorum-of-2f",
+    file: PBFT_MEMBERSHIP,
+    find: `    this.quorum = Math.ceil((members.length + this.f + 1) / 2);`,
+    replace: `    this.quorum = Math.max(1, 2 * this.f);`,
+    description: "PBFT's quorums are 2f instead of 2f + 1, so two quorums need not share a correct replica.",
+    caughtBy: "PBFT simulation: agreement (two correct replicas execute different batches at one sequence)",
+  },
+  {
+    name: "pbft-view-change-drops-certificates",
+    file: PBFT,
+    find: `      if (certificate && sequence > this.#stable.sequence) prepared.push(certificate);`,
+    replace: `      if (certificate && sequence > this.#stable.sequence && false) prepared.push(certificate);`,
+    description: "A view change carries no prepared certificates, so the new view may reassign a committed sequence.",
+    caughtBy: "PBFT simulation: agreement / linearizability after a view change",
+  },
+  {
+    name: "pbft-commit-without-prepared-certificate",
+    file: PBFT,
+    find: `    if (matching.length < this.membership.quorum - 1) return;`,
+    replace: `    if (matching.length < 0) return;`,
+    description: "A replica sends its commit on the pre-prepare alone, without 2f matching prepares.",
+    caughtBy: "PBFT simulation: agreement (an equivocating primary gets two batches committed at one sequence)",
+  },
+  {
+    name: "pbft-request-signature-unchecked",
+    file: PBFT,
+    find: `    if (!own && !this.#config.verifier.verify(signer, requestSigningBytes(request), request.signature)) {`,
+    replace: `    if (false) {`,
+    description: "Client requests are taken without checking their signature (an unchecked authenticator).",
+    caughtBy: "PBFT simulation: validity (a request no client issued executes)",
+  },
+  {
+    name: "pbft-pre-prepare-signature-unchecked",
+    file: PBFT,
+    find: `    if (!this.#config.verifier.verify(primary, signed, prePrepare.signature)) {`,
+    replace: `    if (false) {`,
+    description: "A backup takes a pre-prepare without checking that the primary signed it.",
+    caughtBy: "PBFT simulation: integrity of the order (a forger's batch commits in a correct primary's view)",
+  },
+  {
+    name: "pbft-prepare-signature-unchecked",
+    file: PBFT,
+    find: `    if (!this.#config.verifier.verify(prepare.replica, prepareSigningBytes(prepare), prepare.signature)) {`,
+    replace: `    if (false) {`,
+    description: "Prepares are counted without checking their signature: a forger votes in others' names.",
+    caughtBy: "PBFT simulation: liveness (certificates of forged prepares make view changes fail)",
+  },
+  {
+    name: "pbft-primary-counted-as-backup",
+    file: PBFT,
+    find:
+      `    if (!this.membership.has(prepare.replica) || prepare.replica === this.primary || prepare.replica === this.id) {`,
+    replace: `    if (!this.membership.has(prepare.replica) || prepare.replica === this.id) {`,
+    description: "The primary's own prepare counts towards the 2f prepares that only backups may give.",
+    caughtBy: "PBFT simulation: agreement / liveness (an equivocating primary that also votes)",
+  },
+  {
+    name: "pbft-checkpoint-stable-on-f-plus-one",
+    file: PBFT,
+    find: `      if (proof.length >= this.membership.quorum) {`,
+    replace: `      if (proof.length >= this.membership.weak) {`,
+    description: "A checkpoint becomes stable on f + 1 matching checkpoints instead of 2f + 1.",
+    caughtBy: "PBFT simulation: liveness (view changes and state transfers carry proofs others refuse)",
+  },
+  {
+    name: "pbft-catch-up-on-one-claim",
+    file: PBFT,
+    find: `      if (agreeing >= this.membership.weak) {`,
+    replace: `      if (agreeing >= 1) {`,
+    description: "A replica that is behind executes a batch one replica claims committed, not f + 1.",
+    caughtBy: "PBFT simulation: agreement (a forger's fake batch executes on a lagging replica)",
+  },
+  {
+    name: "pbft-view-change-unchecked",
+    file: PBFT,
+    find: `    if (problem) return this.#reject(from, "bad-certificate");`,
+    replace: `    if (problem && false) return this.#reject(from, "bad-certificate");`,
+    description: "View changes are taken without checking signatures, proofs and certificates.",
+    caughtBy: "PBFT simulation: liveness (forged view changes make new views that others refuse)",
+  },
+  {
+    name: "pbft-new-view-unchecked",
+    file: PBFT,
+    find: `    if (checkNewView(newView, this.#context)) return this.#reject(from, "bad-certificate");`,
+    replace: ``,
+    description: "A new view is entered without checking its view changes and the pre-prepares they imply.",
+    caughtBy: "PBFT simulation: agreement / integrity (a stale or forged new view reassigns sequences)",
+  },
+  {
+    name: "pbft-state-unchecked",
+    file: PBFT,
+    find: `    if (checkStable(stable, this.#context) || !sameDigest(sha256(snapshot), stable.stateDigest)) {`,
+    replace: `    if (false) {`,
+    description: "A transferred state is restored without checking it against its checkpoint proof.",
+    caughtBy: "PBFT simulation: agreement (a lying replica's state is taken)",
   },
 ];

@@ -8,6 +8,7 @@
  * deno task test:sim --engine raft --seed 1234 --verbose # replay one
  * deno task test:sim --engine raft --seed 1234 --trace   # and print every node's state each 50 ms
  * deno task test:sim --engine raft-driver --seeds 200    # the real driver on the memory transport
+ * deno task test:sim --engine pbft --seeds 2000          # PBFT with Byzantine replicas
  * ```
  *
  * @module
@@ -16,11 +17,13 @@ import { parseArgs } from "node:util";
 import { HELP_OPTION, parseCommandLine, usageError } from "../../tools/cli.ts";
 import { simulateRaftDriver } from "./driver_sim.ts";
 import { type RaftSimResult, simulateRaft } from "./raft_sim.ts";
+import { runPbftSimulation } from "./pbft/pbft_sim.ts";
 
 /**
  * What the simulator can drive: `raft` is the pure state machine on the
  * discrete-event network; `raft-driver` the real driver on the memory
- * transport under a ManualClock.
+ * transport under a ManualClock; `pbft` the PBFT state machine with up to f
+ * Byzantine replicas (`tests/sim/pbft/`).
  */
 const ENGINES: Record<
   string,
@@ -28,6 +31,7 @@ const ENGINES: Record<
 > = {
   raft: simulateRaft,
   "raft-driver": (seed) => simulateRaftDriver(seed),
+  pbft: (seed, trace) => runPbftSimulation(seed, { trace }),
 };
 
 function engine(name: string) {

@@ -6,6 +6,7 @@
  * `deno task test:sim --engine pbft --seed S --verbose`.
  */
 import assert from "node:assert/strict";
+import { runSeeds } from "../run.ts";
 import { runPbftSimulation } from "./pbft_sim.ts";
 import { BEHAVIOURS } from "./replicas.ts";
 
@@ -13,18 +14,10 @@ const SCHEDULES = 500;
 const BATCH = 100;
 
 for (let from = 1; from <= SCHEDULES; from += BATCH) {
-  Deno.test(`pbft simulation: seeds ${from}-${from + BATCH - 1} keep agreement, validity, linearizability and liveness`, () => {
-    const failing: string[] = [];
-    for (let seed = from; seed < from + BATCH; seed++) {
-      const result = runPbftSimulation(seed);
-      if (result.violations.length > 0) {
-        failing.push(
-          `seed ${seed} (${result.size} replicas, Byzantine ${JSON.stringify(result.byzantine)}): ` +
-            `${result.violations.slice(0, 3).join("; ")} — replay: deno task test:sim --engine pbft --seed ${seed}`,
-        );
-      }
-    }
-    assert.deepEqual(failing, []);
+  Deno.test(`pbft simulation: seeds ${from}-${from + BATCH - 1} keep agreement, validity, linearizability and liveness`, async () => {
+    const lines: string[] = [];
+    const { failing } = await runSeeds("pbft", from, BATCH, (line) => lines.push(line));
+    assert.deepEqual(failing, [], lines.join("\n"));
   });
 }
 
