@@ -15,11 +15,16 @@ const DRIVER = "plugins/consensus-raft/driver.ts";
 const PBFT = "plugins/consensus-pbft/pbft.ts";
 const PBFT_MEMBERSHIP = "plugins/consensus-pbft/membership.ts";
 
+const RAFT_SIM = ["tests/sim/raft_sim_test.ts", "tests/plugins/consensus_raft_test.ts"];
+const DRIVER_SIM = ["tests/sim/driver_sim_test.ts"];
+const PBFT_SIM = ["tests/sim/pbft/pbft_sim_test.ts", "tests/plugins/consensus_pbft_test.ts"];
+
 /** Every mutant, in the order the mutation run tries them. */
 export const MUTANTS: readonly Mutant[] = [
   {
     name: "read-without-quorum",
     file: RAFT,
+    tests: RAFT_SIM,
     find: `      if (this.members.filter((id) => acks.has(id)).length >= quorum) released = i + 1;`,
     replace: `      released = i + 1;`,
     description:
@@ -29,6 +34,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "read-before-term-commit",
     file: RAFT,
+    tests: RAFT_SIM,
     find: `    if (this.log.term(this.log.committed) !== this.term) this.#readsAwaitingTermCommit.push(requestId);`,
     replace: `    if (this.log.term(this.log.committed) === -1) this.#readsAwaitingTermCommit.push(requestId);`,
     description:
@@ -38,6 +44,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "commit-earlier-term-by-count",
     file: RAFT,
+    tests: RAFT_SIM,
     find: `if (candidate <= this.log.committed || this.log.term(candidate) !== this.term) return false;`,
     replace: `if (candidate <= this.log.committed) return false;`,
     description: "The Figure 8 rule is gone: a leader commits an earlier term's entry by counting replicas.",
@@ -46,6 +53,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "vote-ignores-log",
     file: RAFT,
+    tests: RAFT_SIM,
     find: `if (canVote && this.log.isUpToDate(request.lastIndex, request.lastTerm)) {`,
     replace: `if (canVote) {`,
     description: "Votes are granted without the election restriction (the candidate's log may be behind).",
@@ -54,6 +62,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "vote-twice-in-a-term",
     file: RAFT,
+    tests: RAFT_SIM,
     find: `      (this.vote === null && this.leader === null) ||`,
     replace: `      this.leader === null ||`,
     description: "A node that already voted in this term votes again for another candidate.",
@@ -62,6 +71,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "vote-forgotten-on-restart",
     file: RAFT,
+    tests: RAFT_SIM,
     find: `    this.vote = hardState.vote;`,
     replace: `    this.vote = null;`,
     description: "The vote is not restored on restart (votedFor not durable), so a restarted node can vote twice.",
@@ -70,6 +80,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "append-ignores-prev-term",
     file: RAFT,
+    tests: RAFT_SIM,
     find: `    if (!log.matchTerm(message.prevIndex, message.prevTerm)) {`,
     replace: `    if (log.lastIndex < message.prevIndex) {`,
     description: "A follower appends without checking the term at prevIndex, only that it has an entry there.",
@@ -78,6 +89,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "conflicts-not-truncated",
     file: RAFT_LOG,
+    tests: RAFT_SIM,
     find: `      if (existing === entry.term) continue;`,
     replace: `      if (existing !== undefined) continue;`,
     description: "A follower keeps its conflicting entries instead of replacing them by the leader's.",
@@ -86,6 +98,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "follower-commits-past-new-entries",
     file: RAFT,
+    tests: RAFT_SIM,
     find: `    this.#commitTo(Math.min(message.commit, lastNew));`,
     replace: `    this.#commitTo(Math.min(message.commit, log.lastIndex));`,
     description:
@@ -95,6 +108,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "heartbeat-commit-past-match",
     file: RAFT,
+    tests: RAFT_SIM,
     find: `      const commit = Math.min(progress.match, this.log.committed);`,
     replace: `      const commit = this.log.committed;`,
     description: "Heartbeats carry the leader's whole commit index, not bounded by what the follower matches.",
@@ -103,6 +117,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "quorum-of-half",
     file: RAFT,
+    tests: RAFT_SIM,
     find: `    return Math.floor(this.members.length / 2) + 1;`,
     replace: `    return Math.ceil(this.members.length / 2);`,
     description: "The quorum is half the voters rounded up: right for odd sizes, one short for four voters.",
@@ -111,6 +126,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "stale-append-accepted",
     file: RAFT,
+    tests: RAFT_SIM,
     find: `        this.#send({ type: "preVoteResp", to: message.from, granted: false });
       }
       return;`,
@@ -123,6 +139,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "leader-ignores-higher-term",
     file: RAFT,
+    tests: RAFT_SIM,
     find: `        this.#becomeFollower(message.term, fromLeader ? message.from : null);`,
     replace:
       `        if (this.role !== "leader") this.#becomeFollower(message.term, fromLeader ? message.from : null);`,
@@ -132,6 +149,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "membership-changes-overlap",
     file: RAFT,
+    tests: RAFT_SIM,
     find: `    if (this.#pendingMembershipIndex > this.log.applied) {`,
     replace: `    if (this.#pendingMembershipIndex > this.log.lastIndex) {`,
     description: "A second membership change is proposed before the first one is applied.",
@@ -140,6 +158,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "snapshot-not-handed-out",
     file: RAFT,
+    tests: RAFT_SIM,
     find: `      log.restore(snapshot);
       this.#pendingSnapshot = snapshot;`,
     replace: `      log.restore(snapshot);`,
@@ -150,6 +169,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "snapshot-keeps-old-entries",
     file: RAFT_LOG,
+    tests: RAFT_SIM,
     find: `    this.snapshot = snapshot;
     this.entries = [];
     this.committed = snapshot.index;`,
@@ -161,6 +181,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "vote-before-fsync",
     file: DRIVER,
+    tests: DRIVER_SIM,
     find: `LEADER_MESSAGES.has(message.type) && raft.role === "leader");`,
     replace: `(LEADER_MESSAGES.has(message.type) && raft.role === "leader") || message.type === "voteResp");`,
     description: "The driver sends a vote before the vote (and term) it promises is synced.",
@@ -169,6 +190,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "ack-before-fsync",
     file: DRIVER,
+    tests: DRIVER_SIM,
     find: `LEADER_MESSAGES.has(message.type) && raft.role === "leader");`,
     replace: `(LEADER_MESSAGES.has(message.type) && raft.role === "leader") || message.type === "appendResp");`,
     description: "The driver acknowledges appended entries before they are synced.",
@@ -177,6 +199,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "pbft-quorum-of-2f",
     file: PBFT_MEMBERSHIP,
+    tests: PBFT_SIM,
     find: `    this.quorum = Math.ceil((members.length + this.f + 1) / 2);`,
     replace: `    this.quorum = Math.max(1, 2 * this.f);`,
     description: "PBFT's quorums are 2f instead of 2f + 1, so two quorums need not share a correct replica.",
@@ -185,14 +208,16 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "pbft-view-change-drops-certificates",
     file: PBFT,
+    tests: PBFT_SIM,
     find: `      if (certificate && sequence > this.#stable.sequence) prepared.push(certificate);`,
-    replace: `      if (certificate && sequence > this.#stable.sequence && false) prepared.push(certificate);`,
+    replace: `      if (certificate && sequence > this.#stable.sequence && sequence < 0) prepared.push(certificate);`,
     description: "A view change carries no prepared certificates, so the new view may reassign a committed sequence.",
     caughtBy: "PBFT simulation: agreement / linearizability after a view change",
   },
   {
     name: "pbft-commit-without-prepared-certificate",
     file: PBFT,
+    tests: PBFT_SIM,
     find: `    if (matching.length < this.membership.quorum - 1) return;`,
     replace: `    if (matching.length < 0) return;`,
     description: "A replica sends its commit on the pre-prepare alone, without 2f matching prepares.",
@@ -201,6 +226,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "pbft-request-signature-unchecked",
     file: PBFT,
+    tests: PBFT_SIM,
     find: `    if (!own && !this.#config.verifier.verify(signer, requestSigningBytes(request), request.signature)) {`,
     replace: `    if (false) {`,
     description: "Client requests are taken without checking their signature (an unchecked authenticator).",
@@ -209,6 +235,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "pbft-pre-prepare-signature-unchecked",
     file: PBFT,
+    tests: PBFT_SIM,
     find: `    if (!this.#config.verifier.verify(primary, signed, prePrepare.signature)) {`,
     replace: `    if (false) {`,
     description: "A backup takes a pre-prepare without checking that the primary signed it.",
@@ -217,6 +244,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "pbft-prepare-signature-unchecked",
     file: PBFT,
+    tests: PBFT_SIM,
     find: `    if (!this.#config.verifier.verify(prepare.replica, prepareSigningBytes(prepare), prepare.signature)) {`,
     replace: `    if (false) {`,
     description: "Prepares are counted without checking their signature: a forger votes in others' names.",
@@ -225,6 +253,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "pbft-primary-counted-as-backup",
     file: PBFT,
+    tests: PBFT_SIM,
     find:
       `    if (!this.membership.has(prepare.replica) || prepare.replica === this.primary || prepare.replica === this.id) {`,
     replace: `    if (!this.membership.has(prepare.replica) || prepare.replica === this.id) {`,
@@ -234,6 +263,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "pbft-checkpoint-stable-on-f-plus-one",
     file: PBFT,
+    tests: PBFT_SIM,
     find: `      if (proof.length >= this.membership.quorum) {`,
     replace: `      if (proof.length >= this.membership.weak) {`,
     description: "A checkpoint becomes stable on f + 1 matching checkpoints instead of 2f + 1.",
@@ -242,6 +272,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "pbft-catch-up-on-one-claim",
     file: PBFT,
+    tests: PBFT_SIM,
     find: `      if (agreeing >= this.membership.weak) {`,
     replace: `      if (agreeing >= 1) {`,
     description: "A replica that is behind executes a batch one replica claims committed, not f + 1.",
@@ -250,6 +281,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "pbft-view-change-unchecked",
     file: PBFT,
+    tests: PBFT_SIM,
     find: `    if (problem) return this.#reject(from, "bad-certificate");`,
     replace: `    if (problem && false) return this.#reject(from, "bad-certificate");`,
     description: "View changes are taken without checking signatures, proofs and certificates.",
@@ -258,6 +290,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "pbft-new-view-unchecked",
     file: PBFT,
+    tests: PBFT_SIM,
     find: `    if (checkNewView(newView, this.#context)) return this.#reject(from, "bad-certificate");`,
     replace: ``,
     description: "A new view is entered without checking its view changes and the pre-prepares they imply.",
@@ -266,6 +299,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: "pbft-state-unchecked",
     file: PBFT,
+    tests: PBFT_SIM,
     find: `    if (checkStable(stable, this.#context) || !sameDigest(sha256(snapshot), stable.stateDigest)) {`,
     replace: `    if (false) {`,
     description: "A transferred state is restored without checking it against its checkpoint proof.",

@@ -22,6 +22,12 @@ export interface Mutant {
   description: string;
   /** The check expected to catch it (an invariant, the linearizability checker, a liveness check). */
   caughtBy: string;
+  /**
+   * Test files expected to catch it, run first: a failure there is a catch
+   * (the default run contains them); when they pass, the whole default run
+   * decides.
+   */
+  tests?: readonly string[];
 }
 
 /** A mutant applied to a file's text, or why it could not be. */

@@ -2,8 +2,9 @@
  * `deno task test:mutants`: plants each known bug of the catalogue in its own
  * scratch copy of the repository (the files `git ls-files` lists, plus
  * untracked ones not ignored, as they are in the working tree) and runs the
- * default Deno test run there. A mutant is caught when a test fails; missed
- * when every test passes; stale when its snippet is gone; an error when the
+ * tests there: the files the mutant names first, then, when they all pass, the
+ * whole default Deno test run (each stopping at its first failure). A mutant is
+ * caught when a test fails; missed when every test of the default run passes; stale when its snippet is gone; an error when the
  * run failed without a failing test (a type error, say) or timed out. Anything
  * but caught fails the mutation run.
  *
@@ -39,7 +40,9 @@ export interface MutantResult {
 const HELP = `deno task test:mutants [options]
 
 Applies each known bug in tests/mutants/catalogue.ts to a scratch copy of the
-repository and runs the default test run (deno test --allow-all) there. First
+repository and runs the tests there: first the files the mutant names (its
+"tests"), then, if they all pass, the whole default run (deno test --allow-all),
+each stopping at the first failure. First
 the unmutated tree runs once: a test failing there does not count as catching a
 mutant, and makes the exit code 1 too. Every mutant must be caught (a test that
 passes unmutated fails); a missed, stale or erroring mutant makes the exit code 1.
@@ -153,7 +156,14 @@ interface TestRun {
 async function testRun(
   root: string,
   patch: { file: string; text: string } | undefined,
-  options: { timeoutMs: number; files: string[]; keep: boolean; log: (line: string) => void; label: string },
+  options: {
+    timeoutMs: number;
+    files: readonly string[];
+    keep: boolean;
+    log: (line: string) => void;
+    label: string;
+    failFast?: boolean;
+  },
 ): Promise<TestRun> {
   const started = performance.now();
   const dir = await scratchCopy(root);
@@ -166,7 +176,7 @@ async function testRun(
       controller.abort();
     }, options.timeoutMs);
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["test", "--allow-all", ...options.files],
+      args: ["test", "--allow-all", ...(options.failFast ? ["--fail-fast"] : []), ...options.files],
       cwd: dir,
       env: { NO_COLOR: "1", SWITCHYARD_MUTANT: options.label },
       stdout: "piped",
@@ -214,8 +224,24 @@ export async function runMutant(
   if (!applied.ok) {
     return { name: mutant.name, verdict: "stale", detail: [`${mutant.file}: ${applied.reason}`], seconds: 0 };
   }
-  const run = await testRun(root, { file: mutant.file, text: applied.text }, { ...options, label: mutant.name });
-  return { name: mutant.name, ...verdictOf(run.success, run.timedOut, run.output, baseline), seconds: run.seconds };
+  const patch = { file: mutant.file, text: applied.text };
+  let seconds = 0;
+  if (options.files.length === 0 && mutant.tests && mutant.tests.length > 0) {
+    // The focused files are part of the default run: a failure there is a
+    // failure of the default run, found sooner.
+    const focused = await testRun(root, patch, {
+      ...options,
+      files: mutant.tests,
+      label: mutant.name,
+      failFast: true,
+    });
+    seconds += focused.seconds;
+    const verdict = verdictOf(focused.success, focused.timedOut, focused.output, baseline);
+    if (verdict.verdict !== "missed") return { name: mutant.name, ...verdict, seconds };
+  }
+  const run = await testRun(root, patch, { ...options, label: mutant.name, failFast: true });
+  seconds += run.seconds;
+  return { name: mutant.name, ...verdictOf(run.success, run.timedOut, run.output, baseline), seconds };
 }
 
 /** The results as a plain-text table: verdict, the first failing test (of how many), what it found, time. */
