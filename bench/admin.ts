@@ -11,11 +11,11 @@
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { SystemClock } from "../core/clock.ts";
-import { silentLogger } from "../core/logger.ts";
-import { HybridManager } from "../core/manager.ts";
+import { SystemClock } from "../core/util/clock.ts";
+import { silentLogger } from "../core/util/logger.ts";
+import { HybridManager } from "../core/control/manager.ts";
 import admin, { type AdminHttp } from "../plugins/admin-http/mod.ts";
-import { instantiate } from "../tests/compliance/plugin.ts";
+import { instantiate } from "../testing/plugin.ts";
 import { fmt, markdownTable } from "./table.ts";
 
 const run = promisify(execFile);

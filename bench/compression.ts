@@ -12,7 +12,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { type Compressor, framedCompressor } from "../core/compressor.ts";
+import { type Compressor, framedCompressor } from "../core/contracts/compressor.ts";
 import { adaptiveCompressor } from "../plugins/compress-adaptive/mod.ts";
 import { lz4Codec } from "../plugins/compress-lz4/codec.ts";
 import { lz4Compressor } from "../plugins/compress-lz4/mod.ts";

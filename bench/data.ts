@@ -5,8 +5,8 @@
  * @module
  */
 import { readFile } from "node:fs/promises";
-import { seededRandom } from "../core/random.ts";
-import { sampleJson } from "../tests/compliance/compressor.ts";
+import { seededRandom } from "../core/util/random.ts";
+import { sampleJson } from "../testing/compressor.ts";
 
 /** A JSON document of `bytes`. */
 export function jsonDocument(bytes: number): Uint8Array {

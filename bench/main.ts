@@ -10,7 +10,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
-import { currentRuntime } from "../core/runtime.ts";
+import { currentRuntime } from "../core/util/runtime.ts";
 import { benchAdmin } from "./admin.ts";
 import { benchCompression } from "./compression.ts";
 import { benchConsensus } from "./consensus.ts";

@@ -13,8 +13,8 @@
  *
  * @module
  */
-import { SystemClock } from "../core/clock.ts";
-import type { Consensus, ConsensusStateMachine } from "../core/consensus.ts";
+import { SystemClock } from "../core/util/clock.ts";
+import type { Consensus, ConsensusStateMachine } from "../core/contracts/consensus.ts";
 import { launchKvCluster } from "../examples/kv/cluster.ts";
 import { MemoryPbftStorage, PbftConsensus, replicaKeys } from "../plugins/consensus-pbft/mod.ts";
 import { MemoryStorage, RaftConsensus } from "../plugins/consensus-raft/mod.ts";

@@ -6,7 +6,7 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
-import { SystemClock } from "../core/clock.ts";
+import { SystemClock } from "../core/util/clock.ts";
 import { runtimeSockets, tcpTransport } from "../plugins/transport-tcp/mod.ts";
 import { connectedPair } from "../tests/support/connected_pair.ts";
 import { fmt, markdownTable } from "./table.ts";

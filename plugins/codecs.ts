@@ -5,8 +5,8 @@
  * @module
  */
 import * as v from "valibot";
-import { type Codec, DEFAULT_MAX_DECOMPRESSED_BYTES } from "../core/compressor.ts";
-import { parseOrThrow } from "../core/validation.ts";
+import { type Codec, DEFAULT_MAX_DECOMPRESSED_BYTES } from "../core/contracts/compressor.ts";
+import { parseOrThrow } from "../core/util/validation.ts";
 import { lz4Codec } from "./compress-lz4/codec.ts";
 import { createZstdEngine, type ZstdEngine } from "./compress-zstd/engines.ts";
 

@@ -12,7 +12,7 @@
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { SwitchyardError } from "../core/errors.ts";
+import { SwitchyardError } from "../core/util/errors.ts";
 
 const CHUNK_BYTES = 64 * 1024;
 

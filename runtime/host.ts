@@ -8,9 +8,9 @@
  */
 import { cwd } from "node:process";
 import { pathToFileURL } from "node:url";
-import type { ModuleHost } from "../core/loader.ts";
-import type { Permission } from "../core/plugin.ts";
-import { currentRuntime } from "../core/runtime.ts";
+import type { ModuleHost } from "../core/control/loader.ts";
+import type { Permission } from "../core/contracts/plugin.ts";
+import { currentRuntime } from "../core/util/runtime.ts";
 import { readRegularFile } from "./bounded_read.ts";
 
 /** Reads Deno's permission state; other runtimes have no permission model. */

@@ -13,8 +13,8 @@ import { type LinkModel, LinkSchedule } from "../plugins/transport-memory/link.t
 import type { ByteSocket } from "../plugins/transport-tcp/byte_socket.ts";
 import { acceptErrorHandler } from "../plugins/transport-tcp/accept_errors.ts";
 import { parseAddress, runtimeSockets } from "../plugins/transport-tcp/mod.ts";
-import { SystemClock } from "../core/clock.ts";
-import { consoleLogger } from "../core/logger.ts";
+import { SystemClock } from "../core/util/clock.ts";
+import { consoleLogger } from "../core/util/logger.ts";
 
 /** A running proxy. */
 export interface LinkProxy {

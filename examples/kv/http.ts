@@ -26,10 +26,10 @@
  * @module
  */
 import * as v from "valibot";
-import type { Consensus, NodeId } from "../../core/consensus.ts";
-import { SwitchyardError } from "../../core/errors.ts";
-import { type Logger, silentLogger } from "../../core/logger.ts";
-import { parseOrThrow } from "../../core/validation.ts";
+import type { Consensus, NodeId } from "../../core/contracts/consensus.ts";
+import { SwitchyardError } from "../../core/util/errors.ts";
+import { type Logger, silentLogger } from "../../core/util/logger.ts";
+import { parseOrThrow } from "../../core/util/validation.ts";
 import { encodeKvCommand, type KvCommand, type KvStateMachine } from "./state_machine.ts";
 
 /** Header carrying the client id of a write. */

@@ -40,8 +40,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { SystemClock } from "../../core/clock.ts";
-import { consoleLogger } from "../../core/logger.ts";
+import { SystemClock } from "../../core/util/clock.ts";
+import { consoleLogger } from "../../core/util/logger.ts";
 import { serve } from "../../plugins/admin-http/serve.ts";
 import { FileWal, RaftConsensus } from "../../plugins/consensus-raft/mod.ts";
 import { clusterKeys, decodeClusterKey, loadClusterKey } from "../../plugins/peer-auth/mod.ts";

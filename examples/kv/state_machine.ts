@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { ConsensusStateMachine } from "../../core/consensus.ts";
+import type { ConsensusStateMachine } from "../../core/contracts/consensus.ts";
 
 /** A command of the key-value store. */
 export type KvCommand =

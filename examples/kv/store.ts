@@ -19,7 +19,7 @@ import {
   type ConsensusEngine,
   ConsensusError,
   type ProposeOptions,
-} from "../../core/consensus.ts";
+} from "../../core/contracts/consensus.ts";
 import { encodeKvCommand, type KvCommand, KvStateMachine } from "./state_machine.ts";
 
 /**

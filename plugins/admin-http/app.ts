@@ -8,9 +8,9 @@
 import { Hono } from "hono";
 import type { Context, MiddlewareHandler } from "hono";
 import * as v from "valibot";
-import { SwitchyardError, toError, ValidationError } from "../../core/errors.ts";
-import type { HybridManager } from "../../core/manager.ts";
-import { toFieldIssues } from "../../core/validation.ts";
+import { SwitchyardError, toError, ValidationError } from "../../core/util/errors.ts";
+import type { HybridManager } from "../../core/control/manager.ts";
+import { toFieldIssues } from "../../core/util/validation.ts";
 import { bearerToken, tokenChecker } from "./auth.ts";
 import { type BodyRefusal, isJsonMediaType, mediaTypeRefusal, readBodyCapped } from "./body.ts";
 import { DASHBOARD_HEADERS, dashboardHtml } from "./dashboard.ts";

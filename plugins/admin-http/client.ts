@@ -3,13 +3,13 @@
  *
  * @module
  */
-import { SwitchyardError } from "../../core/errors.ts";
-import type { FeatureFlagsPatch, FeatureFlagValues } from "../../core/flags.ts";
-import type { SwitchRecord } from "../../core/history.ts";
-import type { DetectionReport, HybridStats } from "../../core/manager.ts";
-import type { Mode } from "../../core/mode.ts";
-import type { SwitchOutcome } from "../../core/orchestrator.ts";
-import type { NetworkSample } from "../../core/sample.ts";
+import { SwitchyardError } from "../../core/util/errors.ts";
+import type { FeatureFlagsPatch, FeatureFlagValues } from "../../core/control/flags.ts";
+import type { SwitchRecord } from "../../core/control/history.ts";
+import type { DetectionReport, HybridStats } from "../../core/control/manager.ts";
+import type { Mode } from "../../core/contracts/mode.ts";
+import type { SwitchOutcome } from "../../core/control/orchestrator.ts";
+import type { NetworkSample } from "../../core/contracts/sample.ts";
 
 /** An error answer of the admin API. */
 export class AdminApiError extends Error {

@@ -9,10 +9,10 @@
  *
  * @module
  */
-import type { TimerId } from "../../core/clock.ts";
-import type { Unsubscribe } from "../../core/events.ts";
-import type { HybridManager } from "../../core/manager.ts";
-import type { ManagerEvents } from "../../core/manager_events.ts";
+import type { TimerId } from "../../core/util/clock.ts";
+import type { Unsubscribe } from "../../core/util/events.ts";
+import type { HybridManager } from "../../core/control/manager.ts";
+import type { ManagerEvents } from "../../core/control/manager_events.ts";
 
 /** The manager events forwarded to clients. */
 export const FORWARDED: readonly (keyof ManagerEvents)[] = [

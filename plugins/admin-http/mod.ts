@@ -19,8 +19,8 @@
  */
 import { env } from "node:process";
 import * as v from "valibot";
-import { SwitchyardError, ValidationError } from "../../core/errors.ts";
-import { definePlugin, type Plugin } from "../../core/plugin.ts";
+import { SwitchyardError, ValidationError } from "../../core/util/errors.ts";
+import { definePlugin, type Plugin } from "../../core/contracts/plugin.ts";
 import { createAdminHandler } from "./app.ts";
 import { tokenProblem } from "./auth.ts";
 import { hostChecker, isLoopback } from "./guard.ts";

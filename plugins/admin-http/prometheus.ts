@@ -7,9 +7,9 @@
  *
  * @module
  */
-import type { HybridManager } from "../../core/manager.ts";
-import { MODES } from "../../core/mode.ts";
-import type { NetworkSample } from "../../core/sample.ts";
+import type { HybridManager } from "../../core/control/manager.ts";
+import { MODES } from "../../core/contracts/mode.ts";
+import type { NetworkSample } from "../../core/contracts/sample.ts";
 
 type Sample = { labels?: Record<string, string>; value: number };
 

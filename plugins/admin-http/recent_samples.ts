@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { History } from "../../core/history.ts";
-import type { HybridManager } from "../../core/manager.ts";
+import { History } from "../../core/control/history.ts";
+import type { HybridManager } from "../../core/control/manager.ts";
 import type { RecentSample } from "./client.ts";
 
 /** A bounded record of the manager's `sample` events. */

@@ -8,15 +8,15 @@
  * @module
  */
 import * as v from "valibot";
-import type { ComponentStatus } from "../../core/adapter.ts";
-import type { FeatureFlagValues } from "../../core/flags.ts";
-import type { SwitchRecord } from "../../core/history.ts";
-import type { PluginRecord } from "../../core/loader.ts";
-import type { DetectionReport, HybridStats } from "../../core/manager.ts";
-import { MODES } from "../../core/mode.ts";
-import type { ForcedHold, SwitchOutcome } from "../../core/orchestrator.ts";
-import { PLUGIN_KINDS } from "../../core/plugin.ts";
-import type { NetworkSample } from "../../core/sample.ts";
+import type { ComponentStatus } from "../../core/control/adapter.ts";
+import type { FeatureFlagValues } from "../../core/control/flags.ts";
+import type { SwitchRecord } from "../../core/control/history.ts";
+import type { PluginRecord } from "../../core/control/loader.ts";
+import type { DetectionReport, HybridStats } from "../../core/control/manager.ts";
+import { MODES } from "../../core/contracts/mode.ts";
+import type { ForcedHold, SwitchOutcome } from "../../core/control/orchestrator.ts";
+import { PLUGIN_KINDS } from "../../core/contracts/plugin.ts";
+import type { NetworkSample } from "../../core/contracts/sample.ts";
 import type { AdminHealth, AdminResume, AdminSamples, AdminStatus } from "./client.ts";
 
 /** `POST /mode`: force a mode. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { currentRuntime } from "../../core/runtime.ts";
+import { currentRuntime } from "../../core/util/runtime.ts";
 
 /** A listening server. */
 export interface RunningServer {

@@ -10,11 +10,11 @@
  * @module
  */
 import * as v from "valibot";
-import { type Compressor, decodePayload } from "../../core/compressor.ts";
-import { decodeFrameHeader, FLAG_STORED } from "../../core/frame.ts";
-import { definePlugin, type Plugin } from "../../core/plugin.ts";
-import { seededRandom } from "../../core/random.ts";
-import { parseOrThrow } from "../../core/validation.ts";
+import { type Compressor, decodePayload } from "../../core/contracts/compressor.ts";
+import { decodeFrameHeader, FLAG_STORED } from "../../core/contracts/frame.ts";
+import { definePlugin, type Plugin } from "../../core/contracts/plugin.ts";
+import { seededRandom } from "../../core/util/random.ts";
+import { parseOrThrow } from "../../core/util/validation.ts";
 import { builtinDecoder, maxDecompressedBytesOption } from "../codecs.ts";
 import { lz4Compressor } from "../compress-lz4/mod.ts";
 import { noneCompressor } from "../compress-none/mod.ts";

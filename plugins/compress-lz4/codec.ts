@@ -6,8 +6,8 @@
  *
  * @module
  */
-import type { Codec } from "../../core/compressor.ts";
-import { SwitchyardError } from "../../core/errors.ts";
+import type { Codec } from "../../core/contracts/compressor.ts";
+import { SwitchyardError } from "../../core/util/errors.ts";
 import { Lz4Decoder } from "./decoder.ts";
 import { Lz4BlockEncoder } from "./encoder.ts";
 

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { SwitchyardError } from "../../core/errors.ts";
+import { SwitchyardError } from "../../core/util/errors.ts";
 import { lz4DecoderModule } from "../../wasm/lz4_decoder.js";
 
 interface Lz4DecoderExports {

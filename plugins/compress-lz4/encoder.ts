@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { SwitchyardError } from "../../core/errors.ts";
+import { SwitchyardError } from "../../core/util/errors.ts";
 import { lz4BlockModule } from "../../wasm/lz4_block.js";
 
 interface Lz4BlockExports {

@@ -4,8 +4,8 @@
  * @module
  */
 import * as v from "valibot";
-import { type Compressor, DEFAULT_MAX_DECOMPRESSED_BYTES, framedCompressor } from "../../core/compressor.ts";
-import { definePlugin, type Plugin } from "../../core/plugin.ts";
+import { type Compressor, DEFAULT_MAX_DECOMPRESSED_BYTES, framedCompressor } from "../../core/contracts/compressor.ts";
+import { definePlugin, type Plugin } from "../../core/contracts/plugin.ts";
 import { builtinDecoder, checkMaxDecompressedBytes, maxDecompressedBytesOption } from "../codecs.ts";
 import { lz4Codec } from "./codec.ts";
 

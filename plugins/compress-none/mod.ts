@@ -6,8 +6,8 @@
  * @module
  */
 import * as v from "valibot";
-import { type Compressor, DEFAULT_MAX_DECOMPRESSED_BYTES, framedCompressor } from "../../core/compressor.ts";
-import { definePlugin, type Plugin } from "../../core/plugin.ts";
+import { type Compressor, DEFAULT_MAX_DECOMPRESSED_BYTES, framedCompressor } from "../../core/contracts/compressor.ts";
+import { definePlugin, type Plugin } from "../../core/contracts/plugin.ts";
 import { builtinDecoder, checkMaxDecompressedBytes, maxDecompressedBytesOption, noneCodec } from "../codecs.ts";
 
 const options = v.strictObject({

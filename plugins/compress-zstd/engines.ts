@@ -8,7 +8,7 @@
  * @module
  */
 import * as zlib from "node:zlib";
-import { SwitchyardError } from "../../core/errors.ts";
+import { SwitchyardError } from "../../core/util/errors.ts";
 import { createZstd, type ZstdInstance } from "../../wasm/zstd.js";
 import { checkZstdFrame, withoutEmptyTrailingFrames } from "./frame_size.ts";
 import { ZstdWorkerPool } from "./pool.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { SwitchyardError } from "../../core/errors.ts";
+import { SwitchyardError } from "../../core/util/errors.ts";
 
 const MAGIC = 0xfd2fb528;
 const invalid = (message: string) => new SwitchyardError("FRAME_INVALID", `invalid frame: zstd ${message}`);

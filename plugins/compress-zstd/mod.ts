@@ -6,8 +6,8 @@
  * @module
  */
 import * as v from "valibot";
-import { type Compressor, framedCompressor } from "../../core/compressor.ts";
-import { definePlugin, type Plugin } from "../../core/plugin.ts";
+import { type Compressor, framedCompressor } from "../../core/contracts/compressor.ts";
+import { definePlugin, type Plugin } from "../../core/contracts/plugin.ts";
 import { builtinDecoder, checkMaxDecompressedBytes, maxDecompressedBytesOption } from "../codecs.ts";
 import { createZstdEngine, ZSTD_MAX_LEVEL, type ZstdEngineName } from "./engines.ts";
 

@@ -13,12 +13,12 @@
  *
  * @module
  */
-import type { Clock } from "../../core/clock.ts";
-import { encodeClientCommand } from "../../core/client_command.ts";
-import { ConsensusError } from "../../core/consensus.ts";
-import type { ApplyOutcome } from "../../core/deduplicating_machine.ts";
-import { jsonResultCodec, type ResultCodec } from "../../core/result_codec.ts";
-import type { Transport, TransportConnection } from "../../core/transport.ts";
+import type { Clock } from "../../core/util/clock.ts";
+import { encodeClientCommand } from "../../core/contracts/client_command.ts";
+import { ConsensusError } from "../../core/contracts/consensus.ts";
+import type { ApplyOutcome } from "../consensus-kit/deduplicating_machine.ts";
+import { jsonResultCodec, type ResultCodec } from "../../core/contracts/result_codec.ts";
+import type { Transport, TransportConnection } from "../../core/contracts/transport.ts";
 import { decodeMessages, encodeMessages, replySigningBytes, requestSigningBytes } from "./codec.ts";
 import { Ed25519Signer, generatePrivateKey, type Verifier } from "./crypto.ts";
 import { Membership } from "./membership.ts";

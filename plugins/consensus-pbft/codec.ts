@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { SwitchyardError } from "../../core/errors.ts";
+import { SwitchyardError } from "../../core/util/errors.ts";
 import { ByteReader, ByteWriter } from "../consensus-raft/bytes.ts";
 import { sha256 } from "./crypto.ts";
 import type {

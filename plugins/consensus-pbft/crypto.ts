@@ -13,7 +13,7 @@
  * @module
  */
 import { createHash, createPrivateKey, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
-import { SwitchyardError } from "../../core/errors.ts";
+import { SwitchyardError } from "../../core/util/errors.ts";
 import type { Digest } from "./types.ts";
 
 /** Signs as one identity. */

@@ -27,9 +27,9 @@
  *
  * @module
  */
-import { clientRequestOf, encodeClientCommand } from "../../core/client_command.ts";
-import type { ClientTableLimits } from "../../core/client_table.ts";
-import type { Clock, TimerId } from "../../core/clock.ts";
+import { clientRequestOf, encodeClientCommand } from "../../core/contracts/client_command.ts";
+import type { ClientTableLimits } from "../consensus-kit/client_table.ts";
+import type { Clock, TimerId } from "../../core/util/clock.ts";
 import {
   type Committed,
   type Consensus,
@@ -40,11 +40,11 @@ import {
   type LogPosition,
   type NodeId,
   type ProposeOptions,
-} from "../../core/consensus.ts";
-import type { ApplyOutcome } from "../../core/deduplicating_machine.ts";
-import { type Logger, silentLogger } from "../../core/logger.ts";
-import { jsonResultCodec, type ResultCodec } from "../../core/result_codec.ts";
-import type { Transport, TransportConnection, TransportListener } from "../../core/transport.ts";
+} from "../../core/contracts/consensus.ts";
+import type { ApplyOutcome } from "../consensus-kit/deduplicating_machine.ts";
+import { type Logger, silentLogger } from "../../core/util/logger.ts";
+import { jsonResultCodec, type ResultCodec } from "../../core/contracts/result_codec.ts";
+import type { Transport, TransportConnection, TransportListener } from "../../core/contracts/transport.ts";
 import { PeerSender } from "../consensus-raft/peer_sender.ts";
 import {
   PeerAuthenticator,

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { SwitchyardError, ValidationError } from "../../core/errors.ts";
+import { SwitchyardError, ValidationError } from "../../core/util/errors.ts";
 import type { PeerKeys } from "../peer-auth/keys.ts";
 import { Ed25519Signer, Ed25519Verifier, publicKeyOf } from "./crypto.ts";
 

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ConsensusError, type NodeId } from "../../core/consensus.ts";
+import { ConsensusError, type NodeId } from "../../core/contracts/consensus.ts";
 
 /** The fixed replica set of a PBFT cluster. */
 export class Membership {

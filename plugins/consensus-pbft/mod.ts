@@ -28,10 +28,10 @@
 import { readFile } from "node:fs/promises";
 import { env } from "node:process";
 import * as v from "valibot";
-import type { ConsensusEngine } from "../../core/consensus.ts";
-import { ValidationError } from "../../core/errors.ts";
-import { definePlugin, type Plugin } from "../../core/plugin.ts";
-import type { Transport } from "../../core/transport.ts";
+import type { ConsensusEngine } from "../../core/contracts/consensus.ts";
+import { ValidationError } from "../../core/util/errors.ts";
+import { definePlugin, type Plugin } from "../../core/contracts/plugin.ts";
+import type { Transport } from "../../core/contracts/transport.ts";
 import { decodeClusterKey } from "../peer-auth/keys.ts";
 import { PbftConsensus } from "./driver.ts";
 import { replicaKeys } from "./keys.ts";

@@ -34,7 +34,7 @@
  *
  * @module
  */
-import { ConsensusError, type NodeId } from "../../core/consensus.ts";
+import { ConsensusError, type NodeId } from "../../core/contracts/consensus.ts";
 import { checkNewView, checkStable, checkViewChange, digestKey, planNewView, sameDigest } from "./certificates.ts";
 import {
   batchDigest,

@@ -1,7 +1,7 @@
 /**
  * The replicated service PBFT executes requests on: the application's state
  * machine behind two client tables, both built on the one deduplication
- * layer every engine uses (`core/deduplicating_machine.ts`):
+ * layer every engine uses (`plugins/consensus-kit/deduplicating_machine.ts`):
  *
  * - the **request table** (outer) keeps, per PBFT client (a replica's
  *   embedded lane, or an outside client's key), the latest request and its
@@ -21,17 +21,17 @@
  *
  * @module
  */
-import { decodeClientCommand } from "../../core/client_command.ts";
-import type { ClientTableLimits } from "../../core/client_table.ts";
-import type { ConsensusStateMachine, LogPosition } from "../../core/consensus.ts";
+import { decodeClientCommand } from "../../core/contracts/client_command.ts";
+import type { ClientTableLimits } from "../consensus-kit/client_table.ts";
+import type { ConsensusStateMachine, LogPosition } from "../../core/contracts/consensus.ts";
 import {
   type ApplyOutcome,
   DeduplicatingStateMachine,
   type DeduplicationStats,
-} from "../../core/deduplicating_machine.ts";
-import { type ErrorCode, SwitchyardError } from "../../core/errors.ts";
-import type { Logger } from "../../core/logger.ts";
-import { jsonResultCodec, type ResultCodec } from "../../core/result_codec.ts";
+} from "../consensus-kit/deduplicating_machine.ts";
+import { type ErrorCode, SwitchyardError } from "../../core/util/errors.ts";
+import type { Logger } from "../../core/util/logger.ts";
+import { jsonResultCodec, type ResultCodec } from "../../core/contracts/result_codec.ts";
 import { ByteReader, ByteWriter } from "../consensus-raft/bytes.ts";
 import type { ReplicatedService } from "./pbft.ts";
 import type { Request } from "./types.ts";

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { NodeId } from "../../core/consensus.ts";
+import type { NodeId } from "../../core/contracts/consensus.ts";
 
 /** A SHA-256 digest (32 bytes). */
 export type Digest = Uint8Array;

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { NodeId } from "../../core/consensus.ts";
+import type { NodeId } from "../../core/contracts/consensus.ts";
 import type { ViewChange } from "./types.ts";
 
 /** View changes by replica and view. */

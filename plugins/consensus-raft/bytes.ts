@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { SwitchyardError } from "../../core/errors.ts";
+import { SwitchyardError } from "../../core/util/errors.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

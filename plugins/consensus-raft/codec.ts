@@ -11,7 +11,7 @@
  * @module
  */
 import * as v from "valibot";
-import { SwitchyardError } from "../../core/errors.ts";
+import { SwitchyardError } from "../../core/util/errors.ts";
 import { MAX_NODE_ID_BYTES } from "../peer-auth/keys.ts";
 import { ByteReader, ByteWriter } from "./bytes.ts";
 import type { Entry, EntryKind, MembershipData, Message, Snapshot } from "./types.ts";

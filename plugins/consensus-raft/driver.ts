@@ -22,9 +22,9 @@
  *
  * @module
  */
-import { encodeProposal } from "../../core/client_command.ts";
-import type { ClientTableLimits } from "../../core/client_table.ts";
-import type { Clock, TimerId } from "../../core/clock.ts";
+import { encodeProposal } from "../../core/contracts/client_command.ts";
+import type { ClientTableLimits } from "../consensus-kit/client_table.ts";
+import type { Clock, TimerId } from "../../core/util/clock.ts";
 import {
   type Committed,
   type Consensus,
@@ -35,10 +35,10 @@ import {
   type LogPosition,
   type NodeId,
   type ProposeOptions,
-} from "../../core/consensus.ts";
-import { DeduplicatingStateMachine, type DeduplicationStats } from "../../core/deduplicating_machine.ts";
-import { type Logger, silentLogger } from "../../core/logger.ts";
-import type { Transport, TransportConnection, TransportListener } from "../../core/transport.ts";
+} from "../../core/contracts/consensus.ts";
+import { DeduplicatingStateMachine, type DeduplicationStats } from "../consensus-kit/deduplicating_machine.ts";
+import { type Logger, silentLogger } from "../../core/util/logger.ts";
+import type { Transport, TransportConnection, TransportListener } from "../../core/contracts/transport.ts";
 import {
   MAX_NODE_ID_BYTES,
   PeerAuthenticator,

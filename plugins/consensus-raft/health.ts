@@ -16,7 +16,7 @@
  *
  * @module
  */
-import type { NodeId } from "../../core/consensus.ts";
+import type { NodeId } from "../../core/contracts/consensus.ts";
 import type { Raft } from "./raft.ts";
 import type { Message } from "./types.ts";
 

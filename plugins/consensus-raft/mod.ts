@@ -21,10 +21,10 @@
  * @module
  */
 import * as v from "valibot";
-import { DEFAULT_CLIENT_TABLE_LIMITS } from "../../core/client_table.ts";
-import type { ConsensusEngine } from "../../core/consensus.ts";
-import { definePlugin, type Plugin } from "../../core/plugin.ts";
-import type { Transport } from "../../core/transport.ts";
+import { DEFAULT_CLIENT_TABLE_LIMITS } from "../consensus-kit/client_table.ts";
+import type { ConsensusEngine } from "../../core/contracts/consensus.ts";
+import { definePlugin, type Plugin } from "../../core/contracts/plugin.ts";
+import type { Transport } from "../../core/contracts/transport.ts";
 import {
   clusterKeyChoice,
   clusterKeyOptionEntries,

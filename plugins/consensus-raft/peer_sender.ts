@@ -6,9 +6,9 @@
  *
  * @module
  */
-import type { Clock } from "../../core/clock.ts";
-import type { NodeId } from "../../core/consensus.ts";
-import type { Transport, TransportConnection } from "../../core/transport.ts";
+import type { Clock } from "../../core/util/clock.ts";
+import type { NodeId } from "../../core/contracts/consensus.ts";
+import type { Transport, TransportConnection } from "../../core/contracts/transport.ts";
 
 /** Batches waiting for one peer at most; beyond, new batches are dropped. */
 const MAX_QUEUED_BATCHES = 1024;

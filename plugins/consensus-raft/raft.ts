@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { ConsensusError, type NodeId } from "../../core/consensus.ts";
+import { ConsensusError, type NodeId } from "../../core/contracts/consensus.ts";
 import { Progress } from "./progress.ts";
 import { RaftLog } from "./raft_log.ts";
 import type {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { NodeId } from "../../core/consensus.ts";
+import type { NodeId } from "../../core/contracts/consensus.ts";
 import { decodeMembership } from "./codec.ts";
 import type { Entry, MembershipData, Snapshot } from "./types.ts";
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { NodeId } from "../../core/consensus.ts";
+import type { NodeId } from "../../core/contracts/consensus.ts";
 
 /** What an entry carries: an application command, a new membership, or a new leader's no-op. */
 export type EntryKind = "command" | "membership" | "noop";

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import type { Clock } from "../../core/clock.ts";
-import { SwitchyardError } from "../../core/errors.ts";
+import type { Clock } from "../../core/util/clock.ts";
+import { SwitchyardError } from "../../core/util/errors.ts";
 import type { PeerKeys } from "./keys.ts";
 import { DEFAULT_REPLAY_WINDOW, ReplayWindow } from "./replay_window.ts";
 import { layOut, nodeIdBytes, parseSealed, type SealedHeader, TAG_BYTES } from "./sealed_frame.ts";
@@ -98,7 +98,7 @@ let lastSession = -Infinity;
  *
  * @example
  * ```ts
- * import { ManualClock } from "../../core/clock.ts";
+ * import { ManualClock } from "../../core/util/clock.ts";
  * import { clusterKeys, parseClusterKey, PeerAuthenticator } from "./mod.ts";
  * const keys = clusterKeys(parseClusterKey("ab".repeat(32), "clusterKey"));
  * const clock = new ManualClock();

@@ -9,7 +9,7 @@
 import { readFile } from "node:fs/promises";
 import { env } from "node:process";
 import * as v from "valibot";
-import { ValidationError } from "../../core/errors.ts";
+import { ValidationError } from "../../core/util/errors.ts";
 import { DEFAULT_MAX_CLOCK_SKEW_MS } from "./authenticator.ts";
 import { decodeClusterKey } from "./keys.ts";
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ValidationError } from "../../core/errors.ts";
+import { ValidationError } from "../../core/util/errors.ts";
 
 /** The shortest cluster secret accepted, in bytes (256 bits). */
 export const MIN_CLUSTER_KEY_BYTES = 32;

@@ -60,7 +60,7 @@
  *
  * @example
  * ```ts
- * import { SystemClock } from "../../core/clock.ts";
+ * import { SystemClock } from "../../core/util/clock.ts";
  * import { clusterKeys, parseClusterKey, PeerAuthenticator } from "./mod.ts";
  * const keys = clusterKeys(parseClusterKey("6f".repeat(32), "clusterKey")); // use a secret of your own
  * const auth = new PeerAuthenticator({ self: "n1", keys, clock: new SystemClock(), isPeer: (id) => id === "n2" });

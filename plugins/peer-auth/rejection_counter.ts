@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { Clock } from "../../core/clock.ts";
-import type { LogFields, Logger } from "../../core/logger.ts";
+import type { Clock } from "../../core/util/clock.ts";
+import type { LogFields, Logger } from "../../core/util/logger.ts";
 
 /** How a {@linkcode RejectionCounter} logs. */
 export interface RejectionCounterOptions {
@@ -25,8 +25,8 @@ export interface RejectionCounterOptions {
  *
  * @example
  * ```ts
- * import { SystemClock } from "../../core/clock.ts";
- * import { consoleLogger } from "../../core/logger.ts";
+ * import { SystemClock } from "../../core/util/clock.ts";
+ * import { consoleLogger } from "../../core/util/logger.ts";
  * import { RejectionCounter } from "./rejection_counter.ts";
  * const rejected = new RejectionCounter(["bad-mac", "replayed"] as const, {
  *   logger: consoleLogger(), clock: new SystemClock(), subject: "peer frame",

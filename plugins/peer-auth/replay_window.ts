@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { SwitchyardError } from "../../core/errors.ts";
+import { SwitchyardError } from "../../core/util/errors.ts";
 
 /** What a window says of a frame's (session, counter). */
 export type ReplayVerdict =

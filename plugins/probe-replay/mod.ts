@@ -6,11 +6,11 @@
  * @module
  */
 import * as v from "valibot";
-import type { Clock } from "../../core/clock.ts";
-import { definePlugin, type Plugin } from "../../core/plugin.ts";
-import type { Probe } from "../../core/probe.ts";
-import { seededRandom } from "../../core/random.ts";
-import type { NetworkSample } from "../../core/sample.ts";
+import type { Clock } from "../../core/util/clock.ts";
+import { definePlugin, type Plugin } from "../../core/contracts/plugin.ts";
+import type { Probe } from "../../core/contracts/probe.ts";
+import { seededRandom } from "../../core/util/random.ts";
+import type { NetworkSample } from "../../core/contracts/sample.ts";
 
 const measure = (max = Number.POSITIVE_INFINITY) =>
   v.optional(v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(max)));
@@ -44,7 +44,7 @@ export type ReplayOptions = v.InferOutput<typeof options>;
  *
  * @example
  * ```ts
- * import { ManualClock } from "../../core/clock.ts";
+ * import { ManualClock } from "../../core/util/clock.ts";
  * import { replayProbe } from "./mod.ts";
  * const probe = replayProbe(new ManualClock(), {
  *   name: "failover", loop: false, jitterRatio: 0, seed: 1,

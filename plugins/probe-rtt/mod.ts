@@ -11,13 +11,13 @@
  * @module
  */
 import * as v from "valibot";
-import type { Clock } from "../../core/clock.ts";
-import { SwitchyardError, toError } from "../../core/errors.ts";
-import { definePlugin, type Plugin } from "../../core/plugin.ts";
-import type { Probe } from "../../core/probe.ts";
-import type { NetworkSample } from "../../core/sample.ts";
-import { runWithTimeout } from "../../core/timeout.ts";
-import type { Transport, TransportListener } from "../../core/transport.ts";
+import type { Clock } from "../../core/util/clock.ts";
+import { SwitchyardError, toError } from "../../core/util/errors.ts";
+import { definePlugin, type Plugin } from "../../core/contracts/plugin.ts";
+import type { Probe } from "../../core/contracts/probe.ts";
+import type { NetworkSample } from "../../core/contracts/sample.ts";
+import { runWithTimeout } from "../../core/util/timeout.ts";
+import type { Transport, TransportListener } from "../../core/contracts/transport.ts";
 import { peerOptions, type PeerResult, probeTransport, replyKey, TRANSPORT_CAPABILITY } from "../probes/common.ts";
 import { PeerLinks, peersForQuorum, quorumValue } from "../probes/peers.ts";
 import { MessageType, pingMessage } from "../probes/protocol.ts";

@@ -5,9 +5,9 @@
  * @module
  */
 import * as v from "valibot";
-import { SwitchyardError } from "../../core/errors.ts";
-import type { PluginContext } from "../../core/plugin.ts";
-import type { Transport, TransportListener } from "../../core/transport.ts";
+import { SwitchyardError } from "../../core/util/errors.ts";
+import type { PluginContext } from "../../core/contracts/plugin.ts";
+import type { Transport, TransportListener } from "../../core/contracts/transport.ts";
 import { messageId, MessageType } from "./protocol.ts";
 import { serveProbes } from "./responder.ts";
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Transport, TransportConnection } from "../../core/transport.ts";
+import type { Transport, TransportConnection } from "../../core/contracts/transport.ts";
 
 /** One probe connection: sends requests, and one background reader hands each reply to whoever waits for it. */
 export class PeerLink {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Transport, TransportConnection, TransportListener } from "../../core/transport.ts";
+import type { Transport, TransportConnection, TransportListener } from "../../core/contracts/transport.ts";
 import { bulkMessage, messageId, MessageType, pingMessage } from "./protocol.ts";
 
 async function answer(connection: TransportConnection): Promise<void> {

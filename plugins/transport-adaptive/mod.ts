@@ -6,12 +6,12 @@
  * @module
  */
 import * as v from "valibot";
-import type { Clock } from "../../core/clock.ts";
-import { toError } from "../../core/errors.ts";
-import type { Logger } from "../../core/logger.ts";
-import { definePlugin, type Plugin } from "../../core/plugin.ts";
-import type { Transport, TransportConnection, TransportListener } from "../../core/transport.ts";
-import { AsyncQueue } from "../../core/async_queue.ts";
+import type { Clock } from "../../core/util/clock.ts";
+import { toError } from "../../core/util/errors.ts";
+import type { Logger } from "../../core/util/logger.ts";
+import { definePlugin, type Plugin } from "../../core/contracts/plugin.ts";
+import type { Transport, TransportConnection, TransportListener } from "../../core/contracts/transport.ts";
+import { AsyncQueue } from "../transport-kit/async_queue.ts";
 import { openRdmaTransport } from "../transport-rdma/mod.ts";
 import { openTcpTransport, tcpOptions } from "../transport-tcp/mod.ts";
 

@@ -5,11 +5,20 @@
  *
  * @module
  */
-import { AsyncQueue } from "../../core/async_queue.ts";
-import type { Clock, TimerId } from "../../core/clock.ts";
-import { SwitchyardError } from "../../core/errors.ts";
-import { LENGTH_PREFIX_BYTES, LengthPrefixDecoder, lengthPrefixed, oversizedSend } from "../../core/length_prefix.ts";
-import { type ConnectionStats, emptyConnectionStats, type TransportConnection } from "../../core/transport.ts";
+import { AsyncQueue } from "../transport-kit/async_queue.ts";
+import type { Clock, TimerId } from "../../core/util/clock.ts";
+import { SwitchyardError } from "../../core/util/errors.ts";
+import {
+  LENGTH_PREFIX_BYTES,
+  LengthPrefixDecoder,
+  lengthPrefixed,
+  oversizedSend,
+} from "../transport-kit/length_prefix.ts";
+import {
+  type ConnectionStats,
+  emptyConnectionStats,
+  type TransportConnection,
+} from "../../core/contracts/transport.ts";
 import type { LinkSchedule } from "./link.ts";
 
 /** Limits of a connection. */

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { seededRandom } from "../../core/random.ts";
+import { seededRandom } from "../../core/util/random.ts";
 
 /** What a link does to the bytes crossing it. */
 export interface LinkModel {

@@ -7,8 +7,8 @@
  * @module
  */
 import * as v from "valibot";
-import { definePlugin, type Plugin } from "../../core/plugin.ts";
-import type { Transport } from "../../core/transport.ts";
+import { definePlugin, type Plugin } from "../../core/contracts/plugin.ts";
+import type { Transport } from "../../core/contracts/transport.ts";
 import { MemoryNetwork } from "./network.ts";
 
 export { MemoryNetwork } from "./network.ts";

@@ -5,10 +5,10 @@
  *
  * @module
  */
-import { AsyncQueue } from "../../core/async_queue.ts";
-import type { Clock } from "../../core/clock.ts";
-import { SwitchyardError } from "../../core/errors.ts";
-import type { Transport, TransportConnection, TransportListener } from "../../core/transport.ts";
+import { AsyncQueue } from "../transport-kit/async_queue.ts";
+import type { Clock } from "../../core/util/clock.ts";
+import { SwitchyardError } from "../../core/util/errors.ts";
+import type { Transport, TransportConnection, TransportListener } from "../../core/contracts/transport.ts";
 import { connectEndpoints, type PipeLimits } from "./connection.ts";
 import { type LinkModel, LinkSchedule, PERFECT_LINK } from "./link.ts";
 
@@ -38,7 +38,7 @@ function settled<T>(work: () => T): Promise<T> {
  *
  * @example
  * ```ts
- * import { ManualClock } from "../../core/clock.ts";
+ * import { ManualClock } from "../../core/util/clock.ts";
  * import { MemoryNetwork } from "./network.ts";
  * const network = new MemoryNetwork({ clock: new ManualClock(), seed: 1 });
  * network.setLink("a", "b", { delayMs: 20, bandwidthMbps: 100 }); // both directions

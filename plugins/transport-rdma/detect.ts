@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { currentRuntime } from "../../core/runtime.ts";
+import { currentRuntime } from "../../core/util/runtime.ts";
 import { RDMACM_LIBRARIES, type RdmacmLibrary } from "./symbols.ts";
 
 /** The outcome of detection. */

@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { type Clock, sleep } from "../../core/clock.ts";
-import type { Logger } from "../../core/logger.ts";
+import { type Clock, sleep } from "../../core/util/clock.ts";
+import type { Logger } from "../../core/util/logger.ts";
 import { logsOccurrence } from "./guards.ts";
 
 /** First wait after an accept failure that is not one connection's fault. */

@@ -7,9 +7,9 @@
  *
  * @module
  */
-import type { SwitchyardError } from "../../core/errors.ts";
-import { type FrameBudget, FrameBudgetPool } from "../../core/length_prefix.ts";
-import type { Logger } from "../../core/logger.ts";
+import type { SwitchyardError } from "../../core/util/errors.ts";
+import { type FrameBudget, FrameBudgetPool } from "../transport-kit/length_prefix.ts";
+import type { Logger } from "../../core/util/logger.ts";
 import type { AcceptErrorCounts } from "./accept_errors.ts";
 import type { StreamConnection, StreamFault } from "./stream_connection.ts";
 

@@ -20,14 +20,14 @@
  * @module
  */
 import * as v from "valibot";
-import { AsyncQueue } from "../../core/async_queue.ts";
-import { type Clock, sleep } from "../../core/clock.ts";
-import { SwitchyardError, toError, ValidationError } from "../../core/errors.ts";
-import type { Logger } from "../../core/logger.ts";
-import { definePlugin, type Plugin } from "../../core/plugin.ts";
-import { resumableTransport } from "../../core/resumable.ts";
-import { currentRuntime } from "../../core/runtime.ts";
-import type { Transport, TransportConnection } from "../../core/transport.ts";
+import { AsyncQueue } from "../transport-kit/async_queue.ts";
+import { type Clock, sleep } from "../../core/util/clock.ts";
+import { SwitchyardError, toError, ValidationError } from "../../core/util/errors.ts";
+import type { Logger } from "../../core/util/logger.ts";
+import { definePlugin, type Plugin } from "../../core/contracts/plugin.ts";
+import { resumableTransport } from "../transport-kit/resumable.ts";
+import { currentRuntime } from "../../core/util/runtime.ts";
+import type { Transport, TransportConnection } from "../../core/contracts/transport.ts";
 import { readFile } from "node:fs/promises";
 import type { SocketFactory, TlsSettings } from "./byte_socket.ts";
 import { acceptErrorHandler } from "./accept_errors.ts";
@@ -60,7 +60,7 @@ export const tcpOptions = v.strictObject({
    */
   maxPartialFrameBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
   /**
-   * Resume connections after breaks (see `core/resumable.ts`): the dialer dials again with backoff, and what
+   * Resume connections after breaks (see `plugins/transport-kit/resumable.ts`): the dialer dials again with backoff, and what
    * the peer missed is sent again, so frames still arrive exactly once and in order. Both ends must enable it.
    */
   resume: v.optional(v.strictObject({

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { toError } from "../../core/errors.ts";
+import { toError } from "../../core/util/errors.ts";
 import type { AcceptHandlers, ByteSocket, SocketFactory } from "./byte_socket.ts";
 
 interface BunSocket {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { toError } from "../../core/errors.ts";
+import { toError } from "../../core/util/errors.ts";
 import type { AcceptHandlers, ByteSocket, SocketFactory } from "./byte_socket.ts";
 
 /** A connection's first read buffer: small, so a connection that carries little holds little. */

@@ -22,8 +22,8 @@
  *
  * @module
  */
-import { SwitchyardError } from "../../core/errors.ts";
-import { xxhash32 } from "../../core/xxhash32.ts";
+import { SwitchyardError } from "../../core/util/errors.ts";
+import { xxhash32 } from "../../core/util/xxhash32.ts";
 
 /** The format this version writes and reads. */
 export const WAL_FORMAT = 2;

@@ -17,7 +17,7 @@
  */
 import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
-import { SwitchyardError } from "../../core/errors.ts";
+import { SwitchyardError } from "../../core/util/errors.ts";
 import {
   checkFileHeader,
   encodeRecord,

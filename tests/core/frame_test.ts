@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { decodeFrameHeader, encodeFrame, SwitchyardError, xxhash32 } from "../../mod.ts";
+import { decodeFrameHeader, encodeFrame, SwitchyardError } from "../../mod.ts";
+import { xxhash32 } from "../../core/util/xxhash32.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type Compressor, HybridManager, ManualClock, silentLogger, SwitchyardError } from "../../mod.ts";
-import { UnavailableImplementation } from "../../core/slots.ts";
+import { UnavailableImplementation } from "../../core/control/slots.ts";
 import { MemoryHost } from "../support/memory_host.ts";
 import { LINKS } from "../support/scripted_probe.ts";
 import { builtinsOf, compressorPlugin, testPlugin } from "../support/test_plugins.ts";

@@ -6,8 +6,8 @@ import { mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HybridManager, ManualClock, silentLogger, SwitchyardError, ValidationError } from "../../mod.ts";
-import { integrityOf, loadPlugins, type PluginRecord, type ReadFileOptions } from "../../core/loader.ts";
-import { MetricsRegistry } from "../../core/metrics.ts";
+import { integrityOf, loadPlugins, type PluginRecord, type ReadFileOptions } from "../../core/control/loader.ts";
+import { MetricsRegistry } from "../../core/control/metrics.ts";
 import { createHost } from "../../runtime/host.ts";
 import { MemoryHost, probePluginSource } from "../support/memory_host.ts";
 

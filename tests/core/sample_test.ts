@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { median, mergeSamples, SampleWindow } from "../../mod.ts";
-import { sampleIssues } from "../../core/sample.ts";
+import { sampleIssues } from "../../core/contracts/sample.ts";
 
 Deno.test("median handles odd, even and unsorted input", () => {
   assert.equal(median([3, 1, 2]), 2);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { compareVersions, isValidRange, parseVersion, satisfies } from "../../core/semver.ts";
+import { compareVersions, isValidRange, parseVersion, satisfies } from "../../core/util/semver.ts";
 
 Deno.test("parseVersion and compareVersions follow semver precedence", () => {
   assert.deepEqual(parseVersion("1.2.3-rc.1+build"), { major: 1, minor: 2, patch: 3, prerelease: ["rc", "1"] });

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { HybridManager, ManualClock, silentLogger } from "../../mod.ts";
-import { instantiate } from "../../testing.ts";
+import { instantiate } from "../../testing/mod.ts";
 import admin, { type AdminHttp } from "../../plugins/admin-http/mod.ts";
 import { LINKS, ScriptedProbe } from "../support/scripted_probe.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type Compressor, HybridManager, ManualClock, silentLogger } from "../../mod.ts";
-import { pluginCompliance, runCompliance } from "../../testing.ts";
+import { pluginCompliance, runCompliance } from "../../testing/mod.ts";
 import deflate from "../../examples/custom-plugin/compress_deflate.ts";
 
 runCompliance("example compress-deflate", pluginCompliance(deflate));

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { seededRandom } from "../../core/random.ts";
+import { seededRandom } from "../../core/util/random.ts";
 import { KvHttpClient, UnknownOutcome } from "../../examples/kv/client.ts";
 import { KvStore } from "../../examples/kv/store.ts";
 import { stepUntil, stepUntilSettled } from "../support/advance.ts";
 import { type InProcessKvCluster, startKvCluster } from "../support/kv_cluster.ts";
 import type { KvStateMachine } from "../../examples/kv/state_machine.ts";
-import { ManualClock } from "../../core/clock.ts";
-import { type ConsensusEngine, ConsensusError, type ConsensusStateMachine } from "../../core/consensus.ts";
+import { ManualClock } from "../../core/util/clock.ts";
+import { type ConsensusEngine, ConsensusError, type ConsensusStateMachine } from "../../core/contracts/consensus.ts";
 import { MemoryStorage, RaftConsensus } from "../../plugins/consensus-raft/mod.ts";
 import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
 import { testPeerKeys } from "../support/raft_cluster.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
-import type { LogFields, Logger } from "../../core/logger.ts";
+import type { LogFields, Logger } from "../../core/util/logger.ts";
 import { KvHttpClient } from "../../examples/kv/client.ts";
 import { kvHttpApi } from "../../examples/kv/http.ts";
 import { KvStateMachine } from "../../examples/kv/state_machine.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { env } from "node:process";
 import { HybridManager, ManualClock, silentLogger, ValidationError } from "../../mod.ts";
-import { instantiate } from "../../testing.ts";
+import { instantiate } from "../../testing/mod.ts";
 import admin, { type AdminHttp } from "../../plugins/admin-http/mod.ts";
 import { bearerToken, tokenChecker, tokenProblem } from "../../plugins/admin-http/auth.ts";
 

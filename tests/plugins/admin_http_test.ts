@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { HybridManager, ManualClock, silentLogger, SwitchyardError } from "../../mod.ts";
-import { instantiate } from "../../testing.ts";
+import { instantiate } from "../../testing/mod.ts";
 import admin, { type AdminHttp } from "../../plugins/admin-http/mod.ts";
 import { AdminApiError, adminClient } from "../../plugins/admin-http/client.ts";
 import { ROUTES } from "../../plugins/admin-http/openapi.ts";

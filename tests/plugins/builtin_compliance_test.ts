@@ -1,10 +1,10 @@
-import { runCompliance } from "../../testing.ts";
-import { pluginCompliance } from "../compliance/plugin.ts";
-import { consensusCompliance } from "../compliance/consensus.ts";
+import { runCompliance } from "../../testing/mod.ts";
+import { pluginCompliance } from "../../testing/plugin.ts";
+import { consensusCompliance } from "../../testing/consensus.ts";
 import { raftHarness, TEST_CLUSTER_KEY } from "../support/raft_cluster.ts";
 import consensusRaft from "../../plugins/consensus-raft/mod.ts";
 import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
-import { ManualClock } from "../../core/clock.ts";
+import { ManualClock } from "../../core/util/clock.ts";
 import compressAdaptive from "../../plugins/compress-adaptive/mod.ts";
 import compressLz4 from "../../plugins/compress-lz4/mod.ts";
 import compressNone from "../../plugins/compress-none/mod.ts";

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { env } from "node:process";
 import { type Compressor, seededRandom, SwitchyardError } from "../../mod.ts";
-import { randomBytes, sameBytes, sampleJson } from "../../tests/compliance/compressor.ts";
+import { randomBytes, sameBytes, sampleJson } from "../../testing/compressor.ts";
 import { lz4Compressor } from "../../plugins/compress-lz4/mod.ts";
 import { noneCompressor } from "../../plugins/compress-none/mod.ts";
 import { zstdCompressor } from "../../plugins/compress-zstd/mod.ts";

@@ -3,10 +3,10 @@
 // answer on trailing bytes and concatenated frames.
 import assert from "node:assert/strict";
 import { encodeFrame, SwitchyardError, ValidationError } from "../../mod.ts";
-import { sampleJson } from "../../testing.ts";
-import { randomBytes } from "../compliance/compressor.ts";
-import { validateStandard } from "../../core/standard_schema.ts";
-import { xxhash32 } from "../../core/xxhash32.ts";
+import { sampleJson } from "../../testing/mod.ts";
+import { randomBytes } from "../../testing/compressor.ts";
+import { validateStandard } from "../../core/util/standard_schema.ts";
+import { xxhash32 } from "../../core/util/xxhash32.ts";
 import { MAX_DECOMPRESSED_BYTES_LIMIT } from "../../plugins/codecs.ts";
 import lz4Plugin, { lz4Compressor } from "../../plugins/compress-lz4/mod.ts";
 import { lz4Decoder } from "../../plugins/compress-lz4/codec.ts";

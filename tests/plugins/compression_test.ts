@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { encodeFrame, SwitchyardError } from "../../mod.ts";
-import { sampleJson } from "../../testing.ts";
+import { sampleJson } from "../../testing/mod.ts";
 import { lz4Compressor } from "../../plugins/compress-lz4/mod.ts";
 import { noneCompressor } from "../../plugins/compress-none/mod.ts";
 import { zstdCompressor } from "../../plugins/compress-zstd/mod.ts";

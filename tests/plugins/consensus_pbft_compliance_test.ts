@@ -1,10 +1,10 @@
 /** consensus-pbft against the consensus compliance suite and the plugin suite. */
-import { ManualClock } from "../../core/clock.ts";
+import { ManualClock } from "../../core/util/clock.ts";
 import consensusPbft from "../../plugins/consensus-pbft/mod.ts";
 import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
-import { runCompliance } from "../../testing.ts";
-import { consensusCompliance } from "../compliance/consensus.ts";
-import { pluginCompliance } from "../compliance/plugin.ts";
+import { runCompliance } from "../../testing/mod.ts";
+import { consensusCompliance } from "../../testing/consensus.ts";
+import { pluginCompliance } from "../../testing/plugin.ts";
 import { pbftHarness, testIdentities, testReplicaSecret } from "../support/pbft_consensus_cluster.ts";
 
 runCompliance("consensus-pbft", consensusCompliance(pbftHarness));

@@ -12,7 +12,7 @@ import {
   requestSigner,
   sha256,
 } from "../../plugins/consensus-pbft/crypto.ts";
-import { SwitchyardError } from "../../core/errors.ts";
+import { SwitchyardError } from "../../core/util/errors.ts";
 
 const hex = (text: string) => Uint8Array.from(text.match(/../g)!.map((byte) => parseInt(byte, 16)));
 const toHex = (bytes: Uint8Array) => Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");

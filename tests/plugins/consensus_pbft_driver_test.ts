@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ConsensusStateMachine } from "../../core/consensus.ts";
+import type { ConsensusStateMachine } from "../../core/contracts/consensus.ts";
 import {
   Ed25519Verifier,
   FilePbftStorage,
@@ -17,7 +17,7 @@ import {
   replicaKeys,
 } from "../../plugins/consensus-pbft/mod.ts";
 import { PeerAuthenticator } from "../../plugins/peer-auth/mod.ts";
-import { RecordingMachine } from "../compliance/consensus.ts";
+import { RecordingMachine } from "../../testing/consensus.ts";
 import { stepUntil, stepUntilSettled } from "../support/advance.ts";
 import { startPbftCluster, testIdentities, testReplicaSecret } from "../support/pbft_consensus_cluster.ts";
 

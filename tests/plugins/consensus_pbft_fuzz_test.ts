@@ -6,7 +6,7 @@
  * records stay as they were.
  */
 import assert from "node:assert/strict";
-import { seededRandom } from "../../core/random.ts";
+import { seededRandom } from "../../core/util/random.ts";
 import { decodeMessages, encodeMessages } from "../../plugins/consensus-pbft/codec.ts";
 import type { Message, MessageBody } from "../../plugins/consensus-pbft/types.ts";
 import { PbftTestCluster } from "../support/pbft_cluster.ts";

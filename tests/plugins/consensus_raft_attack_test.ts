@@ -3,13 +3,13 @@
 // replayed frames. Each must leave every node's term, durable log, hard state
 // and leadership as they were, and be counted under its reason.
 import assert from "node:assert/strict";
-import type { Transport, TransportConnection } from "../../core/transport.ts";
+import type { Transport, TransportConnection } from "../../core/contracts/transport.ts";
 import { encodeMessages } from "../../plugins/consensus-raft/codec.ts";
 import type { PeerRejectionReason, RaftConsensus } from "../../plugins/consensus-raft/mod.ts";
 import type { Entry, Message } from "../../plugins/consensus-raft/types.ts";
 import { clusterKeys, parseClusterKey, PeerAuthenticator } from "../../plugins/peer-auth/mod.ts";
 import { parseSealed } from "../../plugins/peer-auth/sealed_frame.ts";
-import { RecordingMachine } from "../compliance/consensus.ts";
+import { RecordingMachine } from "../../testing/consensus.ts";
 import { stepUntil, stepUntilSettled } from "../support/advance.ts";
 import { startRaftCluster, testPeerKeys } from "../support/raft_cluster.ts";
 

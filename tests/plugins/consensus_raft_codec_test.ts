@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { SwitchyardError } from "../../core/errors.ts";
+import { SwitchyardError } from "../../core/util/errors.ts";
 import { decodeMessages, encodeMessages } from "../../plugins/consensus-raft/codec.ts";
 import type { Entry, Message } from "../../plugins/consensus-raft/types.ts";
 

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConsensusError } from "../../core/consensus.ts";
+import { ConsensusError } from "../../core/contracts/consensus.ts";
 import { FileWal, MemoryStorage } from "../../plugins/consensus-raft/mod.ts";
-import { RecordingMachine } from "../compliance/consensus.ts";
+import { RecordingMachine } from "../../testing/consensus.ts";
 import { stepUntil, stepUntilSettled } from "../support/advance.ts";
 import { startRaftCluster } from "../support/raft_cluster.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { ManualClock } from "../../core/clock.ts";
-import { ConsensusError } from "../../core/consensus.ts";
-import { validateStandard } from "../../core/standard_schema.ts";
+import { ManualClock } from "../../core/util/clock.ts";
+import { ConsensusError } from "../../core/contracts/consensus.ts";
+import { validateStandard } from "../../core/util/standard_schema.ts";
 import consensusRaft, {
   DEFAULT_RAFT_CONFIG,
   initialState,
@@ -10,7 +10,7 @@ import consensusRaft, {
   RaftConsensus,
 } from "../../plugins/consensus-raft/mod.ts";
 import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
-import { RecordingMachine } from "../compliance/consensus.ts";
+import { RecordingMachine } from "../../testing/consensus.ts";
 import { stepUntilSettled } from "../support/advance.ts";
 import { startRaftCluster } from "../support/raft_cluster.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConsensusError } from "../../core/consensus.ts";
+import { ConsensusError } from "../../core/contracts/consensus.ts";
 import { initialState } from "../../plugins/consensus-raft/raft.ts";
 import type { Entry, Message } from "../../plugins/consensus-raft/types.ts";
 import { appliedCommands, command, RaftHarness } from "../support/raft_harness.ts";

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { xxhash32 } from "../../core/xxhash32.ts";
+import { xxhash32 } from "../../core/util/xxhash32.ts";
 import { FileWal } from "../../plugins/consensus-raft/file_wal.ts";
 import type { Entry, HardState } from "../../plugins/consensus-raft/types.ts";
 import { WalCorruptError, type WalDamage } from "../../plugins/wal-kit/format.ts";

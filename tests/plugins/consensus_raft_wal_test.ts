@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { SwitchyardError } from "../../core/errors.ts";
+import { SwitchyardError } from "../../core/util/errors.ts";
 import { FileWal } from "../../plugins/consensus-raft/file_wal.ts";
 import type { Entry } from "../../plugins/consensus-raft/types.ts";
-import { RecordingMachine } from "../compliance/consensus.ts";
+import { RecordingMachine } from "../../testing/consensus.ts";
 import { startRaftCluster } from "../support/raft_cluster.ts";
 
 const entry = (index: number, term: number, text = `e${index}`): Entry => ({

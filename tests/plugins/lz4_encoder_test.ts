@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import process from "node:process";
-import { sampleJson } from "../../testing.ts";
-import { xxhash32 } from "../../core/xxhash32.ts";
-import { seededRandom } from "../../core/random.ts";
+import { sampleJson } from "../../testing/mod.ts";
+import { xxhash32 } from "../../core/util/xxhash32.ts";
+import { seededRandom } from "../../core/util/random.ts";
 import { lz4BlockBound, Lz4BlockEncoder } from "../../plugins/compress-lz4/encoder.ts";
 import { lz4Compressor } from "../../plugins/compress-lz4/mod.ts";
 import { compress as lz4WasmCompress, decompress as lz4WasmDecompress } from "../../wasm/lz4.js";

@@ -3,9 +3,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { env } from "node:process";
-import { ManualClock } from "../../core/clock.ts";
-import { ValidationError } from "../../core/errors.ts";
-import type { Logger } from "../../core/logger.ts";
+import { ManualClock } from "../../core/util/clock.ts";
+import { ValidationError } from "../../core/util/errors.ts";
+import type { Logger } from "../../core/util/logger.ts";
 import {
   clusterKeys,
   loadClusterKey,

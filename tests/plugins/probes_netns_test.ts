@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { execPath, getuid, pid } from "node:process";
-import { currentRuntime } from "../../core/runtime.ts";
+import { currentRuntime } from "../../core/util/runtime.ts";
 
 function canMakeNamespaces(): string | undefined {
   if (getuid?.() !== 0) return "not root";

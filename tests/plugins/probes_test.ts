@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { HybridManager, ManualClock, silentLogger, SystemClock, type TransportConnection } from "../../mod.ts";
-import { probeCompliance, runCompliance } from "../../testing.ts";
+import { probeCompliance, runCompliance } from "../../testing/mod.ts";
 import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
 import rttPlugin, { rttProbe } from "../../plugins/probe-rtt/mod.ts";
-import { validateStandard } from "../../core/standard_schema.ts";
-import { sleep } from "../../core/clock.ts";
-import type { Transport } from "../../core/transport.ts";
+import { validateStandard } from "../../core/util/standard_schema.ts";
+import { sleep } from "../../core/util/clock.ts";
+import type { Transport } from "../../core/contracts/transport.ts";
 import { wrapConnection, wrapTransport } from "../support/wrapped_transport.ts";
 import { bandwidthProbe } from "../../plugins/probe-bandwidth/mod.ts";
 import { serveProbes } from "../../plugins/probes/responder.ts";

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { ManualClock, SystemClock } from "../../mod.ts";
-import { runCompliance } from "../../testing.ts";
-import { pluginCompliance } from "../compliance/plugin.ts";
-import { transportCompliance } from "../compliance/transport.ts";
+import { runCompliance } from "../../testing/mod.ts";
+import { pluginCompliance } from "../../testing/plugin.ts";
+import { transportCompliance } from "../../testing/transport.ts";
 import transportMemory, { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
 import type { MemoryEndpoint } from "../../plugins/transport-memory/connection.ts";
-import type { TransportConnection } from "../../core/transport.ts";
+import type { TransportConnection } from "../../core/contracts/transport.ts";
 import { connectedPair } from "../support/connected_pair.ts";
 
 runCompliance("transport-memory (plugin)", pluginCompliance(transportMemory, { address: "node-a" }));

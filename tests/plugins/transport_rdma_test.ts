@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { HybridManager, ManualClock, silentLogger, SystemClock, type TransportConnection } from "../../mod.ts";
-import { instantiate } from "../../testing.ts";
+import { instantiate } from "../../testing/mod.ts";
 import { detectRdma } from "../../plugins/transport-rdma/detect.ts";
 import { RDMACM_SYMBOLS } from "../../plugins/transport-rdma/symbols.ts";
 import transportRdma, { rdmaFramingOptions, rsocketTransport } from "../../plugins/transport-rdma/mod.ts";
 import * as v from "valibot";
-import { runCompliance } from "../compliance/case.ts";
+import { runCompliance } from "../../testing/case.ts";
 import { connectedPair, loopbackCompliance } from "../support/connected_pair.ts";
 import { fakeRsocketApi } from "../support/fake_rsocket.ts";
 import { type AdaptiveTransport, adaptiveTransport } from "../../plugins/transport-adaptive/mod.ts";

@@ -1,7 +1,7 @@
 // The accept-failure policy on a ManualClock: which failures back off, how far, and what is counted and logged.
 import assert from "node:assert/strict";
-import { ManualClock } from "../../core/clock.ts";
-import type { Logger } from "../../core/logger.ts";
+import { ManualClock } from "../../core/util/clock.ts";
+import type { Logger } from "../../core/util/logger.ts";
 import {
   ACCEPT_BACKOFF_INITIAL_MS,
   ACCEPT_BACKOFF_MAX_MS,

@@ -5,10 +5,10 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { execPath } from "node:process";
 import { createInterface } from "node:readline";
-import { SystemClock } from "../../core/clock.ts";
-import type { LogFields, Logger } from "../../core/logger.ts";
-import { currentRuntime } from "../../core/runtime.ts";
-import type { TransportConnection, TransportListener } from "../../core/transport.ts";
+import { SystemClock } from "../../core/util/clock.ts";
+import type { LogFields, Logger } from "../../core/util/logger.ts";
+import { currentRuntime } from "../../core/util/runtime.ts";
+import type { TransportConnection, TransportListener } from "../../core/contracts/transport.ts";
 import type { ByteSocket } from "../../plugins/transport-tcp/byte_socket.ts";
 import {
   parseAddress,

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { SystemClock } from "../../core/clock.ts";
-import type { ResumableConnection } from "../../core/resumable.ts";
-import type { TransportConnection } from "../../core/transport.ts";
+import { SystemClock } from "../../core/util/clock.ts";
+import type { ResumableConnection } from "../../plugins/transport-kit/resumable.ts";
+import type { TransportConnection } from "../../core/contracts/transport.ts";
 import tcpPlugin, { parseAddress, type TcpTransport } from "../../plugins/transport-tcp/mod.ts";
 import { startLinkProxy } from "../../tools/link_proxy.ts";
-import { runCompliance } from "../compliance/case.ts";
-import { instantiate } from "../compliance/plugin.ts";
+import { runCompliance } from "../../testing/case.ts";
+import { instantiate } from "../../testing/plugin.ts";
 import { loopbackCompliance } from "../support/connected_pair.ts";
 
 const clock = new SystemClock();

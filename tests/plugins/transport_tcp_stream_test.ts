@@ -1,8 +1,8 @@
 // The stream connection's guards against its peer, on a socket the test drives and a ManualClock: no real time.
 import assert from "node:assert/strict";
-import { ManualClock } from "../../core/clock.ts";
-import { SwitchyardError } from "../../core/errors.ts";
-import { FrameBudgetPool, lengthPrefixed } from "../../core/length_prefix.ts";
+import { ManualClock } from "../../core/util/clock.ts";
+import { SwitchyardError } from "../../core/util/errors.ts";
+import { FrameBudgetPool, lengthPrefixed } from "../../plugins/transport-kit/length_prefix.ts";
 import {
   StreamConnection,
   type StreamFault,

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SystemClock, type TransportConnection } from "../../mod.ts";
-import { instantiate, runCompliance } from "../../testing.ts";
+import { instantiate, runCompliance } from "../../testing/mod.ts";
 import transportTcp, {
   loadTls,
   runtimeSockets,

@@ -22,10 +22,10 @@
  *
  * @module
  */
-import { ManualClock, sleep } from "../../core/clock.ts";
-import { ConsensusError } from "../../core/consensus.ts";
-import { silentLogger } from "../../core/logger.ts";
-import { type Random, seededRandom } from "../../core/random.ts";
+import { ManualClock, sleep } from "../../core/util/clock.ts";
+import { ConsensusError } from "../../core/contracts/consensus.ts";
+import { silentLogger } from "../../core/util/logger.ts";
+import { type Random, seededRandom } from "../../core/util/random.ts";
 import { MemoryStorage, RaftConsensus } from "../../plugins/consensus-raft/mod.ts";
 import type { RaftStorage, StorageUpdate } from "../../plugins/consensus-raft/storage.ts";
 import { peerCryptoIdle, SettlingClock, stepUntilSettled } from "../support/advance.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ManualClock } from "../../core/clock.ts";
+import { ManualClock } from "../../core/util/clock.ts";
 import { MemoryStorage } from "../../plugins/consensus-raft/mod.ts";
 import { simulateRaftDriver, SlowStorage } from "./driver_sim.ts";
 import { runSeeds } from "./run.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Random } from "../../core/random.ts";
+import type { Random } from "../../core/util/random.ts";
 import type { EventQueue } from "./event_queue.ts";
 
 /** How the network misbehaves. */

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { seededRandom } from "../../core/random.ts";
+import { seededRandom } from "../../core/util/random.ts";
 import { DEFAULT_RAFT_CONFIG, initialState } from "../../plugins/consensus-raft/raft.ts";
 import type { Message } from "../../plugins/consensus-raft/types.ts";
 import { EventQueue } from "./event_queue.ts";

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { Random } from "../../core/random.ts";
+import type { Random } from "../../core/util/random.ts";
 import type { EventQueue } from "./event_queue.ts";
 import type { KvOperation } from "./linearizability.ts";
 import type { Reply, SimNode, SimRequest } from "./sim_node.ts";

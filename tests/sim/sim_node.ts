@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ConsensusError } from "../../core/consensus.ts";
+import { ConsensusError } from "../../core/contracts/consensus.ts";
 import { Raft, type RaftConfig, type RaftDurableState } from "../../plugins/consensus-raft/raft.ts";
 import { applyCompaction, applyUpdate } from "../../plugins/consensus-raft/storage.ts";
 import type { Message } from "../../plugins/consensus-raft/types.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { HybridManager, type HybridManagerOptions, ManualClock, silentLogger } from "../../mod.ts";
-import { instantiate } from "../../testing.ts";
+import { instantiate } from "../../testing/mod.ts";
 import admin, { type AdminHttp } from "../../plugins/admin-http/mod.ts";
 import { LINKS, ScriptedProbe } from "./scripted_probe.ts";
 

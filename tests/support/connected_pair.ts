@@ -4,9 +4,9 @@
  *
  * @module
  */
-import type { Transport, TransportConnection } from "../../core/transport.ts";
-import type { ComplianceCase } from "../compliance/case.ts";
-import { transportCompliance } from "../compliance/transport.ts";
+import type { Transport, TransportConnection } from "../../core/contracts/transport.ts";
+import type { ComplianceCase } from "../../testing/case.ts";
+import { transportCompliance } from "../../testing/transport.ts";
 
 /** Listens on `server` at `address`, dials it from `dialer` (the same transport by default). */
 export async function connectedPair(

@@ -7,7 +7,7 @@
  */
 import { type KvHttpApi, kvHttpApi } from "../../examples/kv/http.ts";
 import { KvStateMachine } from "../../examples/kv/state_machine.ts";
-import type { Logger } from "../../core/logger.ts";
+import type { Logger } from "../../core/util/logger.ts";
 import { startRaftCluster } from "./raft_cluster.ts";
 
 /** A running in-process KV cluster. */

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { decodeClientCommand, encodeProposal } from "../../core/client_command.ts";
+import { decodeClientCommand, encodeProposal } from "../../core/contracts/client_command.ts";
 import {
   type Committed,
   type Consensus,
@@ -17,9 +17,9 @@ import {
   type ConsensusStateMachine,
   type LogPosition,
   type ProposeOptions,
-} from "../../core/consensus.ts";
-import { type ApplyOutcome, DeduplicatingStateMachine } from "../../core/deduplicating_machine.ts";
-import type { ConsensusCluster } from "../compliance/consensus.ts";
+} from "../../core/contracts/consensus.ts";
+import { type ApplyOutcome, DeduplicatingStateMachine } from "../../plugins/consensus-kit/deduplicating_machine.ts";
+import type { ConsensusCluster } from "../../testing/consensus.ts";
 
 interface Replica {
   machine: DeduplicatingStateMachine<number>;

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { integrityOf, type ModuleHost, type ReadFileOptions } from "../../core/loader.ts";
-import type { Permission } from "../../core/plugin.ts";
-import { currentRuntime, type Runtime } from "../../core/runtime.ts";
+import { integrityOf, type ModuleHost, type ReadFileOptions } from "../../core/control/loader.ts";
+import type { Permission } from "../../core/contracts/plugin.ts";
+import { currentRuntime, type Runtime } from "../../core/util/runtime.ts";
 
 /** An in-memory host; `files` maps paths under `/virtual/` to text. */
 export class MemoryHost implements ModuleHost {

@@ -1,5 +1,5 @@
 // Runs inside a network namespace: measures bandwidth to the peer given (three rounds, windowed max), prints JSON.
-import { SystemClock } from "../../core/clock.ts";
+import { SystemClock } from "../../core/util/clock.ts";
 import { bandwidthProbe } from "../../plugins/probe-bandwidth/mod.ts";
 import { runtimeSockets, tcpTransport } from "../../plugins/transport-tcp/mod.ts";
 import { argv, exit } from "node:process";

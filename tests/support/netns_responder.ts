@@ -1,5 +1,5 @@
 // Runs inside a network namespace: answers probes at the address given, prints "ready".
-import { SystemClock } from "../../core/clock.ts";
+import { SystemClock } from "../../core/util/clock.ts";
 import { serveProbes } from "../../plugins/probes/responder.ts";
 import { runtimeSockets, tcpTransport } from "../../plugins/transport-tcp/mod.ts";
 import { argv } from "node:process";

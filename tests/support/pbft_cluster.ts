@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { seededRandom } from "../../core/random.ts";
+import { seededRandom } from "../../core/util/random.ts";
 import { decodeMessages, encodeMessages } from "../../plugins/consensus-pbft/codec.ts";
 import { DEFAULT_PBFT_CONFIG, Pbft, type PbftConfig } from "../../plugins/consensus-pbft/pbft.ts";
 import type { DurableRecord, Message, MessageBody, Reply, Request } from "../../plugins/consensus-pbft/types.ts";

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import type { ManualClock } from "../../core/clock.ts";
-import type { ConsensusStateMachine } from "../../core/consensus.ts";
-import type { Transport } from "../../core/transport.ts";
+import type { ManualClock } from "../../core/util/clock.ts";
+import type { ConsensusStateMachine } from "../../core/contracts/consensus.ts";
+import type { Transport } from "../../core/contracts/transport.ts";
 import {
   identityOf,
   MemoryPbftStorage,
@@ -16,7 +16,7 @@ import {
   replicaKeys,
 } from "../../plugins/consensus-pbft/mod.ts";
 import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
-import type { ConsensusCluster, ConsensusHarness } from "../compliance/consensus.ts";
+import type { ConsensusCluster, ConsensusHarness } from "../../testing/consensus.ts";
 import { peerCryptoIdle, SettlingClock } from "./advance.ts";
 import { severable } from "./severable_transport.ts";
 

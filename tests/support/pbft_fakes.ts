@@ -11,7 +11,7 @@ import { requestSigningBytes } from "../../plugins/consensus-pbft/codec.ts";
 import type { Signer, Verifier } from "../../plugins/consensus-pbft/crypto.ts";
 import type { ReplicatedService } from "../../plugins/consensus-pbft/pbft.ts";
 import type { Request } from "../../plugins/consensus-pbft/types.ts";
-import { xxhash32 } from "../../core/xxhash32.ts";
+import { xxhash32 } from "../../core/util/xxhash32.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -5,10 +5,10 @@
  *
  * @module
  */
-import type { ManualClock } from "../../core/clock.ts";
-import type { ConsensusStateMachine } from "../../core/consensus.ts";
-import { seededRandom } from "../../core/random.ts";
-import type { Transport } from "../../core/transport.ts";
+import type { ManualClock } from "../../core/util/clock.ts";
+import type { ConsensusStateMachine } from "../../core/contracts/consensus.ts";
+import { seededRandom } from "../../core/util/random.ts";
+import type { Transport } from "../../core/contracts/transport.ts";
 import {
   MemoryStorage,
   type RaftConfig,
@@ -18,7 +18,7 @@ import {
 } from "../../plugins/consensus-raft/mod.ts";
 import { clusterKeys, parseClusterKey } from "../../plugins/peer-auth/mod.ts";
 import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
-import type { ConsensusCluster, ConsensusHarness } from "../compliance/consensus.ts";
+import type { ConsensusCluster, ConsensusHarness } from "../../testing/consensus.ts";
 import { peerCryptoIdle, SettlingClock } from "./advance.ts";
 import { severable } from "./severable_transport.ts";
 

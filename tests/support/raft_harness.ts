@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { seededRandom } from "../../core/random.ts";
+import { seededRandom } from "../../core/util/random.ts";
 import {
   DEFAULT_RAFT_CONFIG,
   initialState,

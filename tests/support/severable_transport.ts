@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Transport, TransportConnection, TransportListener } from "../../core/transport.ts";
+import type { Transport, TransportConnection, TransportListener } from "../../core/contracts/transport.ts";
 
 /** A connection a test can cut. */
 export interface SeverableConnection extends TransportConnection {

@@ -7,8 +7,8 @@
 // its peak (VmRSS, VmHWM).
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { argv } from "node:process";
-import { SystemClock } from "../../core/clock.ts";
-import type { Logger } from "../../core/logger.ts";
+import { SystemClock } from "../../core/util/clock.ts";
+import type { Logger } from "../../core/util/logger.ts";
 import { runtimeSockets, tcpTransport, type TcpTransportConfig } from "../../plugins/transport-tcp/mod.ts";
 
 const say = (event: Record<string, unknown>) => console.log(JSON.stringify(event));

@@ -3,10 +3,10 @@
  *
  * @module
  */
-import type { Compressor } from "../../core/compressor.ts";
-import type { BuiltinModules } from "../../core/loader.ts";
-import type { Mode } from "../../core/mode.ts";
-import type { Plugin } from "../../core/plugin.ts";
+import type { Compressor } from "../../core/contracts/compressor.ts";
+import type { BuiltinModules } from "../../core/control/loader.ts";
+import type { Mode } from "../../core/contracts/mode.ts";
+import type { Plugin } from "../../core/contracts/plugin.ts";
 import { noneCompressor } from "../../plugins/compress-none/mod.ts";
 
 const ALL: Mode[] = ["datacenter", "internet", "hybrid"];

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Transport, TransportConnection, TransportListener } from "../../core/transport.ts";
+import type { Transport, TransportConnection, TransportListener } from "../../core/contracts/transport.ts";
 
 /** What a wrapper may replace on a connection. */
 export type ConnectionOverrides = Partial<Pick<TransportConnection, "send" | "frames" | "drain" | "close">>;

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { Random } from "../../../core/random.ts";
+import type { Random } from "../../../core/util/random.ts";
 import { replySigningBytes } from "../../../plugins/consensus-pbft/codec.ts";
 import type { Signer, Verifier } from "../../../plugins/consensus-pbft/crypto.ts";
 import type { Membership } from "../../../plugins/consensus-pbft/membership.ts";

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { type Random, seededRandom } from "../../../core/random.ts";
+import { type Random, seededRandom } from "../../../core/util/random.ts";
 import { decodeMessages, encodeMessages } from "../../../plugins/consensus-pbft/codec.ts";
 import { digestKey } from "../../../plugins/consensus-pbft/certificates.ts";
 import { Membership } from "../../../plugins/consensus-pbft/membership.ts";

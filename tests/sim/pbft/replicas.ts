@@ -17,7 +17,7 @@
  *
  * @module
  */
-import type { Random } from "../../../core/random.ts";
+import type { Random } from "../../../core/util/random.ts";
 import {
   batchDigest,
   checkpointSigningBytes,

@@ -1,0 +1,178 @@
+/**
+ * The plugin contract: a plugin is data (what it is, serves, provides,
+ * requires, runs on and may touch) plus a factory. The loader validates all
+ * of it before calling the factory.
+ *
+ * @module
+ */
+import type { Clock } from "../util/clock.ts";
+import { type FieldIssue, ValidationError } from "../util/errors.ts";
+import type { Logger } from "../util/logger.ts";
+import type { HybridManager } from "../control/manager.ts";
+import type { Metrics } from "../control/metrics.ts";
+import { type Mode, MODES } from "./mode.ts";
+import { type Runtime, RUNTIMES } from "../util/runtime.ts";
+import { isValidRange, parseVersion } from "../util/semver.ts";
+import type { NetworkSample } from "./sample.ts";
+import { isStandardSchema, type StandardSchema } from "../util/standard_schema.ts";
+
+/** What a plugin is. The kind decides which contract its instance must meet. */
+export type PluginKind = "transport" | "consensus" | "compressor" | "probe" | "extension";
+
+/** Every plugin kind. */
+export const PLUGIN_KINDS: readonly PluginKind[] = ["transport", "consensus", "compressor", "probe", "extension"];
+
+/** What a plugin may touch. On Deno these are checked against the process's permissions before loading. */
+export type Permission = "net" | "ffi" | "read" | "write" | "env" | "run" | "sys";
+
+/** Every permission name. */
+export const PERMISSIONS: readonly Permission[] = ["net", "ffi", "read", "write", "env", "run", "sys"];
+
+/** What a plugin's factory receives. */
+export interface PluginContext {
+  /** The plugin's id. */
+  pluginId: string;
+  /** The time source; use it for every timer. */
+  clock: Clock;
+  /** A logger that tags every entry with the plugin id. */
+  logger: Logger;
+  /** Metrics, labelled with the plugin id. */
+  metrics: Metrics;
+  /** The runtime this runs on. */
+  runtime: Runtime;
+  /**
+   * The instance providing a capability this plugin declared in `requires`.
+   * Throws `PLUGIN_INVALID` for a capability it did not declare.
+   */
+  require<T>(capability: string): T;
+  /** The manager's latest medians (empty before the first measurement, or outside a manager). */
+  network(): NetworkSample;
+  /** The manager; given to `extension` plugins only, which are created after it. */
+  manager?: HybridManager;
+}
+
+/**
+ * A plugin: data plus a factory.
+ *
+ * @example
+ * ```ts
+ * import { definePlugin } from "./plugin.ts";
+ * export default definePlugin({
+ *   id: "probe-constant",
+ *   version: "1.0.0",
+ *   kind: "probe",
+ *   modes: ["datacenter", "internet", "hybrid"],
+ *   provides: ["probe:constant"],
+ *   compat: { core: "^0.1.0", runtimes: ["deno", "bun", "node"] },
+ *   create: () => ({ name: "constant", measure: () => Promise.resolve({ rttMs: 1 }) }),
+ * });
+ * ```
+ */
+export interface Plugin<Options = unknown, Instance = unknown> {
+  /** Unique id: lowercase letters, digits, `-`, optionally `@scope/`. */
+  id: string;
+  /** The plugin's own version, `MAJOR.MINOR.PATCH`. */
+  version: string;
+  /** Which contract the instance meets. */
+  kind: PluginKind;
+  /** The modes it serves. */
+  modes: readonly Mode[];
+  /** Capabilities it provides, e.g. `"compressor:lz4"`. */
+  provides: readonly string[];
+  /** Capabilities it needs from other plugins; they are created first. */
+  requires?: readonly string[];
+  /** The core versions (a semver range) and runtimes it works with. */
+  compat: { core: string; runtimes: readonly Runtime[] };
+  /** What it may touch (net, ffi, read, ...). */
+  permissions?: readonly Permission[];
+  /** One line for humans. */
+  description?: string;
+  /** Schema of its options (any Standard Schema, e.g. valibot); the manifest's `options` are validated with it. */
+  options?: StandardSchema<unknown, Options>;
+  /** Creates the instance. */
+  create(context: PluginContext, options: Options): Instance | Promise<Instance>;
+}
+
+const ID = /^(@[a-z0-9][a-z0-9-]*\/)?[a-z0-9][a-z0-9-]*$/;
+const CAPABILITY = /^[a-z0-9][a-z0-9:._\/-]*$/;
+
+function listIssues<T extends string>(
+  value: unknown,
+  path: string,
+  allowed: readonly T[] | RegExp,
+  required: boolean,
+): FieldIssue[] {
+  if (value === undefined && !required) return [];
+  if (!Array.isArray(value)) return [{ path, message: "must be an array" }];
+  const issues: FieldIssue[] = [];
+  value.forEach((item, index) => {
+    const ok = typeof item === "string" &&
+      (Array.isArray(allowed) ? allowed.includes(item as T) : (allowed as RegExp).test(item));
+    if (!ok) {
+      issues.push({
+        path: `${path}.${index}`,
+        message: Array.isArray(allowed)
+          ? `must be one of ${allowed.join(", ")}, got ${JSON.stringify(item)}`
+          : `must match ${allowed}, got ${JSON.stringify(item)}`,
+      });
+    }
+  });
+  return issues;
+}
+
+/** Everything wrong with a would-be plugin, each issue with its field path. */
+export function pluginIssues(value: unknown): FieldIssue[] {
+  if (typeof value !== "object" || value === null) return [{ path: "", message: "must be a plugin object" }];
+  const plugin = value as Record<string, unknown>;
+  const issues: FieldIssue[] = [];
+  if (typeof plugin.id !== "string" || !ID.test(plugin.id)) {
+    issues.push({ path: "id", message: `must match ${ID}, got ${JSON.stringify(plugin.id)}` });
+  }
+  if (typeof plugin.version !== "string" || !parseVersion(plugin.version)) {
+    issues.push({ path: "version", message: `must be a version like 1.2.3, got ${JSON.stringify(plugin.version)}` });
+  }
+  if (!PLUGIN_KINDS.includes(plugin.kind as PluginKind)) {
+    issues.push({
+      path: "kind",
+      message: `must be one of ${PLUGIN_KINDS.join(", ")}, got ${JSON.stringify(plugin.kind)}`,
+    });
+  }
+  issues.push(...listIssues(plugin.modes, "modes", MODES, true));
+  if (Array.isArray(plugin.modes) && plugin.modes.length === 0) {
+    issues.push({ path: "modes", message: "must name at least one mode" });
+  }
+  issues.push(...listIssues(plugin.provides, "provides", CAPABILITY, true));
+  issues.push(...listIssues(plugin.requires, "requires", CAPABILITY, false));
+  issues.push(...listIssues(plugin.permissions, "permissions", PERMISSIONS, false));
+  const compat = plugin.compat as Record<string, unknown> | undefined;
+  if (typeof compat !== "object" || compat === null) {
+    issues.push({ path: "compat", message: "must be { core: semver range, runtimes: [...] }" });
+  } else {
+    if (typeof compat.core !== "string" || !isValidRange(compat.core)) {
+      issues.push({ path: "compat.core", message: `must be a semver range, got ${JSON.stringify(compat.core)}` });
+    }
+    issues.push(...listIssues(compat.runtimes, "compat.runtimes", RUNTIMES, true));
+  }
+  if (plugin.options !== undefined && !isStandardSchema(plugin.options)) {
+    issues.push({ path: "options", message: "must be a Standard Schema (e.g. a valibot schema)" });
+  }
+  if (typeof plugin.create !== "function") issues.push({ path: "create", message: "must be a function" });
+  if (plugin.description !== undefined && typeof plugin.description !== "string") {
+    issues.push({ path: "description", message: "must be a string" });
+  }
+  return issues;
+}
+
+/**
+ * Checks a plugin definition and returns it frozen. Throws a
+ * {@linkcode ValidationError} (code `PLUGIN_INVALID`) naming every bad field.
+ * Plugin modules export the result as their default export.
+ */
+export function definePlugin<Options, Instance>(plugin: Plugin<Options, Instance>): Plugin<Options, Instance> {
+  const issues = pluginIssues(plugin);
+  if (issues.length > 0) {
+    const id = typeof plugin?.id === "string" ? plugin.id : "(no id)";
+    throw new ValidationError("PLUGIN_INVALID", `plugin ${id}`, issues);
+  }
+  return Object.freeze({ ...plugin });
+}

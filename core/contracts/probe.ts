@@ -1,0 +1,102 @@
+/**
+ * The probe contract and one bounded, fault-isolated measurement round.
+ *
+ * @module
+ */
+import type { Clock } from "../util/clock.ts";
+import { type FieldIssue, toError, ValidationError } from "../util/errors.ts";
+import type { ProbeResult } from "../control/manager_events.ts";
+import { mergeSamples, type NetworkSample, sampleIssues } from "./sample.ts";
+import { runWithTimeout } from "../util/timeout.ts";
+
+/**
+ * Measures some part of the network. Return only the measures you have;
+ * honour `signal` (it aborts at `probeTimeoutMs` or when the manager stops).
+ *
+ * @example
+ * ```ts
+ * import type { Probe } from "./probe.ts";
+ * const fixed: Probe = { name: "fixed", measure: () => Promise.resolve({ rttMs: 2 }) };
+ * ```
+ */
+export interface Probe {
+  /** Unique name, used in stats, events and logs. */
+  name: string;
+  /** Takes one measurement. */
+  measure(signal?: AbortSignal): Promise<NetworkSample>;
+}
+
+/** Checks a list of probes: each needs a unique non-empty name and a `measure` function. */
+export function validateProbes(probes: unknown): Probe[] {
+  if (!Array.isArray(probes)) {
+    throw new ValidationError("INVALID_ARGUMENT", "HybridManager options", [
+      { path: "probes", message: "must be an array of { name, measure }" },
+    ]);
+  }
+  const issues: FieldIssue[] = [];
+  const seen = new Set<string>();
+  probes.forEach((probe, index) => {
+    const name = (probe as Probe | null)?.name;
+    if (typeof name !== "string" || name.trim() === "") {
+      issues.push({ path: `probes.${index}.name`, message: "must be a non-empty string" });
+    } else if (seen.has(name)) {
+      issues.push({ path: `probes.${index}.name`, message: `"${name}" is used by another probe` });
+    } else {
+      seen.add(name);
+    }
+    if (typeof (probe as Probe | null)?.measure !== "function") {
+      issues.push({ path: `probes.${index}.measure`, message: "must be a function" });
+    }
+  });
+  if (issues.length > 0) throw new ValidationError("INVALID_ARGUMENT", "HybridManager options", issues);
+  return [...probes];
+}
+
+/** The outcome of one round over all probes. */
+export interface MeasureRound {
+  /** The worst value of each measure across the probes that succeeded. */
+  sample: NetworkSample;
+  /** Each probe's result, in probe order. */
+  results: ProbeResult[];
+}
+
+/**
+ * Measures every probe in parallel, each bounded by `timeoutMs`. A probe that
+ * throws, times out or returns an invalid sample yields an `error` result;
+ * it never fails the round.
+ *
+ * @example
+ * ```ts
+ * import { measureProbes } from "./probe.ts";
+ * import { SystemClock } from "../util/clock.ts";
+ * const round = await measureProbes([{ name: "p", measure: async () => ({ rttMs: 1 }) }], new SystemClock(), 1000);
+ * round.sample.rttMs; // 1
+ * ```
+ */
+export async function measureProbes(
+  probes: readonly Probe[],
+  clock: Clock,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<MeasureRound> {
+  const results = await Promise.all(probes.map(async (probe): Promise<ProbeResult> => {
+    const startedMs = clock.now();
+    const elapsed = () => clock.now() - startedMs;
+    try {
+      const outcome = await runWithTimeout(clock, timeoutMs, (probeSignal) => probe.measure(probeSignal), signal);
+      if (outcome.timedOut) {
+        return { probe: probe.name, error: `timed out after ${timeoutMs} ms`, timedOut: true, durationMs: elapsed() };
+      }
+      const issues = sampleIssues(outcome.value);
+      if (issues.length > 0) {
+        const detail = issues.map((issue) => `${issue.path || "sample"} ${issue.message}`).join("; ");
+        return { probe: probe.name, error: `returned an invalid sample: ${detail}`, durationMs: elapsed() };
+      }
+      return { probe: probe.name, sample: { ...outcome.value }, durationMs: elapsed() };
+    } catch (error) {
+      return { probe: probe.name, error: toError(error).message, durationMs: elapsed() };
+    }
+  }));
+  const samples = results.flatMap((result) => result.sample ? [result.sample] : []);
+  return { sample: mergeSamples(samples), results };
+}

@@ -1,0 +1,472 @@
+/**
+ * The HybridManager: detection loop, orchestrator, adapter and flags wired
+ * together behind one object.
+ *
+ * @module
+ */
+import { ModeAwareAdapter } from "./adapter.ts";
+import type { ComponentStatus } from "./adapter.ts";
+import { type Clock, SystemClock, type TimerId } from "../util/clock.ts";
+import type { Implementations } from "../contracts/component.ts";
+import { type HybridConfig, type HybridConfigInput, resolveConfig } from "./config.ts";
+import { type Decision, ModeDetector } from "./detector.ts";
+import { SwitchyardError, toError, ValidationError } from "../util/errors.ts";
+import { TypedEmitter, type Unsubscribe } from "../util/events.ts";
+import { FeatureFlags, type FeatureFlagsPatch, type FeatureFlagValues, rolloutBucket } from "./flags.ts";
+import { consoleLogger, type Logger } from "../util/logger.ts";
+import type { ManagerEvents, ProbeResult } from "./manager_events.ts";
+import type { Mode } from "../contracts/mode.ts";
+import {
+  HybridOrchestrator,
+  type ModeChangeCallback,
+  type OrchestratorStats,
+  type SwitchOutcome,
+} from "./orchestrator.ts";
+import { type BuiltinModules, type LoadedPlugins, loadPlugins, type ModuleHost, type PluginRecord } from "./loader.ts";
+import { type Metrics, MetricsRegistry } from "./metrics.ts";
+import { measureProbes, type Probe, validateProbes } from "../contracts/probe.ts";
+import { assignSlots } from "./slots.ts";
+import type { NetworkSample } from "../contracts/sample.ts";
+
+/** What {@linkcode HybridManager} accepts. Everything is optional. */
+export interface HybridManagerOptions {
+  /** Thresholds, timings and behaviour; validated, defaults from the design. */
+  config?: HybridConfigInput;
+  /** Time source; {@linkcode SystemClock} by default, a `ManualClock` in tests. */
+  clock?: Clock;
+  /** What measures the network; without probes the mode only changes when forced. */
+  probes?: Probe[];
+  /** Where to log; warnings and errors to the console by default. */
+  logger?: Logger;
+  /** Feature flags, or their initial values. */
+  flags?: FeatureFlags | FeatureFlagsPatch;
+  /** This node's id; it decides the v3 rollout bucket, so keep it stable. A random UUID by default. */
+  nodeId?: string;
+  /** Where the core and plugins record metrics; a new registry by default. */
+  metrics?: Metrics;
+  /** Modes that cannot be served, with why (set by `fromManifest` for failed slot plugins). */
+  unavailableModes?: Partial<Record<Mode, string>>;
+  /** The plugin set this manager owns (set by `fromManifest`); closed by `close()`. */
+  plugins?: LoadedPlugins;
+}
+
+/** Options of {@linkcode HybridManager.fromManifest}: the manager's, plus how to load. */
+export interface FromManifestOptions extends Omit<HybridManagerOptions, "plugins" | "unavailableModes"> {
+  /** Files, imports and permissions; the runtime's own by default. */
+  host?: ModuleHost;
+  /** The built-in plugins `builtin:` entries may name; Switchyard's own by default. */
+  builtins?: BuiltinModules;
+  /** Bound of one plugin's `create()` (default 30 s). */
+  createTimeoutMs?: number;
+  /** Largest manifest or path module read, in bytes (default 16 MiB). */
+  maxModuleBytes?: number;
+  /** Bound of reading the manifest, and of reading and importing one module (default 30 s). */
+  importTimeoutMs?: number;
+}
+
+/** Per-probe counters. */
+export interface ProbeStats {
+  /** The probe's name. */
+  name: string;
+  /** Rounds it succeeded in. */
+  successes: number;
+  /** Rounds it failed in (timeouts included). */
+  failures: number;
+  /** Rounds it timed out in. */
+  timeouts: number;
+  /** Its last error, if any. */
+  lastError?: string;
+  /** Its last good sample, if any. */
+  lastSample?: NetworkSample;
+}
+
+/** Everything {@linkcode HybridManager.getStats} reports. */
+export interface HybridStats extends OrchestratorStats {
+  /** This node's id. */
+  nodeId: string;
+  /** Its rollout bucket, 0–99. */
+  rolloutBucket: number;
+  /** True between `start()` and `stop()`. */
+  running: boolean;
+  /** True once `initialize()` succeeded. */
+  initialized: boolean;
+  /** The last round's merged sample, or null before the first. */
+  lastSample: NetworkSample | null;
+  /** The medians decisions are made from. */
+  summary: NetworkSample;
+  /** Detection rounds run. */
+  detections: number;
+  /** Probe failures, in total. */
+  probeErrors: number;
+  /** Per-probe counters. */
+  probes: ProbeStats[];
+  /** Every registered component and what serves it. */
+  components: Record<string, ComponentStatus>;
+  /** The flags now. */
+  flags: Readonly<FeatureFlagValues>;
+  /** Every plugin of the manifest with its state, version and reason (empty without a manifest). */
+  plugins: PluginRecord[];
+}
+
+/** What {@linkcode HybridManager.detectNow} found and did. */
+export interface DetectionReport {
+  /** The merged sample of this round. */
+  sample: NetworkSample;
+  /** The medians after this round. */
+  summary: NetworkSample;
+  /** Each probe's result. */
+  probes: ProbeResult[];
+  /** The detector's decision, or undefined when nothing has been measured. */
+  decision?: Decision;
+  /** What the orchestrator did with it. */
+  outcome: SwitchOutcome;
+}
+
+/**
+ * Keeps a node on the stack that fits its network: measures with probes,
+ * decides with hysteresis and cooldown, and switches registered components
+ * gracefully.
+ *
+ * @example
+ * ```ts
+ * import { HybridManager, ManualClock } from "../../mod.ts";
+ * const clock = new ManualClock();
+ * const manager = new HybridManager({
+ *   clock,
+ *   config: { sampleWindow: 1 },
+ *   probes: [{ name: "lan", measure: async () => ({ rttMs: 0.3, bandwidthMbps: 10_000, lossRatio: 0 }) }],
+ * });
+ * manager.registerComponent("codec", { name: "lz4" }, { name: "zstd" });
+ * manager.onModeChange(({ from, to, reason }) => console.log(from, "->", to, reason));
+ * await manager.start();
+ * await clock.advance(0); // first detection round
+ * manager.getComponent<{ name: string }>("codec").name; // "lz4"
+ * await manager.stop();
+ * ```
+ */
+export class HybridManager {
+  /** The validated configuration. */
+  readonly config: HybridConfig;
+  /** The time source. */
+  readonly clock: Clock;
+  /** The run-time feature flags. */
+  readonly flags: FeatureFlags;
+  /** This node's id. */
+  readonly nodeId: string;
+  /** The logger. */
+  readonly logger: Logger;
+  /** The typed event stream: samples, switches, failures, probe errors, flapping. */
+  readonly events: TypedEmitter<ManagerEvents>;
+  /** The component registry. */
+  readonly adapter: ModeAwareAdapter;
+  /** The switch orchestrator. */
+  readonly orchestrator: HybridOrchestrator;
+  /** The detector. */
+  readonly detector: ModeDetector;
+  /** Metrics of the core and the plugins. */
+  readonly metrics: Metrics;
+
+  readonly #probes: Probe[];
+  readonly #probeStats = new Map<string, ProbeStats>();
+  #initialized = false;
+  #running = false;
+  #timer: TimerId | undefined;
+  #round: Promise<unknown> | undefined;
+  #abort = new AbortController();
+  #lastSample: NetworkSample | null = null;
+  #detections = 0;
+  #probeErrors = 0;
+  #activations = new Set<Promise<unknown>>();
+  readonly #plugins: LoadedPlugins | undefined;
+
+  /** Creates a manager; throws a {@linkcode ValidationError} naming every bad option. */
+  constructor(options: HybridManagerOptions = {}) {
+    this.config = resolveConfig(options.config);
+    this.clock = options.clock ?? new SystemClock();
+    this.logger = options.logger ?? consoleLogger("warn");
+    this.flags = options.flags instanceof FeatureFlags ? options.flags : new FeatureFlags(options.flags ?? {});
+    if (options.nodeId !== undefined && (typeof options.nodeId !== "string" || options.nodeId.trim() === "")) {
+      throw new ValidationError("INVALID_ARGUMENT", "HybridManager options", [
+        { path: "nodeId", message: "must be a non-empty string" },
+      ]);
+    }
+    this.nodeId = options.nodeId ?? crypto.randomUUID();
+    this.#probes = validateProbes(options.probes ?? []);
+    for (const probe of this.#probes) {
+      this.#probeStats.set(probe.name, { name: probe.name, successes: 0, failures: 0, timeouts: 0 });
+    }
+    this.events = new TypedEmitter<ManagerEvents>((error, event) =>
+      this.logger.error("event listener threw", { event: String(event), error: toError(error).message })
+    );
+    this.metrics = options.metrics ?? new MetricsRegistry();
+    this.#plugins = options.plugins;
+    this.adapter = new ModeAwareAdapter(this.clock, this.logger);
+    this.detector = new ModeDetector(this.config);
+    this.orchestrator = new HybridOrchestrator({
+      config: this.config,
+      clock: this.clock,
+      adapter: this.adapter,
+      flags: this.flags,
+      nodeId: this.nodeId,
+      logger: this.logger,
+      events: this.events,
+      activateTimeoutMs: this.config.activateTimeoutMs,
+      ...(options.unavailableModes ? { unavailableModes: options.unavailableModes } : {}),
+    });
+  }
+
+  /**
+   * Loads the plugins a manifest names and wires them: each slot becomes a
+   * component (`transport`, `consensus`, `compression`), slot probes join
+   * `options.probes`, extensions are created with the manager. A plugin that
+   * fails is recorded in `getStats().plugins`, and the modes whose slot it
+   * fills become unavailable: the manager never switches into them.
+   * Rejects with `MANIFEST_INVALID` for a manifest that cannot be read or is
+   * invalid, and `MODE_UNAVAILABLE` when no mode can be served.
+   *
+   * @example
+   * ```ts ignore
+   * import { HybridManager } from "@switchyard/hybrid";
+   * const manager = await HybridManager.fromManifest("plugins/manifest.json", { nodeId: "node-1" });
+   * console.table(manager.getStats().plugins);
+   * await manager.start();
+   * ```
+   */
+  static async fromManifest(location: string | URL, options: FromManifestOptions = {}): Promise<HybridManager> {
+    const clock = options.clock ?? new SystemClock();
+    const logger = options.logger ?? consoleLogger("warn");
+    const metrics = options.metrics ?? new MetricsRegistry();
+    const host = options.host ?? await (await import("../../runtime/host.ts")).createHost();
+    const builtins = options.builtins ?? (await import("../../plugins/builtin.ts")).BUILTIN_PLUGINS;
+    let created: HybridManager | undefined;
+    const loaded = await loadPlugins(location, {
+      host,
+      builtins,
+      clock,
+      logger,
+      metrics,
+      network: () => created?.detector.summary() ?? {},
+      ...(options.createTimeoutMs !== undefined ? { createTimeoutMs: options.createTimeoutMs } : {}),
+      ...(options.maxModuleBytes !== undefined ? { maxModuleBytes: options.maxModuleBytes } : {}),
+      ...(options.importTimeoutMs !== undefined ? { importTimeoutMs: options.importTimeoutMs } : {}),
+    });
+    const slots = assignSlots(loaded);
+    let manager: HybridManager;
+    try {
+      manager = new HybridManager({
+        ...options,
+        clock,
+        logger,
+        metrics,
+        probes: [...(options.probes ?? []), ...slots.probes],
+        unavailableModes: slots.unavailable,
+        plugins: loaded,
+      });
+      for (const component of slots.components) manager.registerComponent(component.name, component.implementations);
+      created = manager;
+    } catch (error) {
+      await loaded.close();
+      throw error;
+    }
+    await loaded.createExtensions(manager);
+    return manager;
+  }
+
+  /** The mode served now. */
+  get currentMode(): Mode {
+    return this.orchestrator.mode;
+  }
+
+  /**
+   * Activates the implementations that serve the initial mode. Idempotent.
+   * Rejects with `SWITCH_FAILED` naming each component whose `activate()`
+   * failed; call it again after fixing them.
+   */
+  async initialize(): Promise<void> {
+    if (this.#initialized) return;
+    await this.orchestrator.runExclusive(async () => {
+      if (this.#initialized) return;
+      const failures = await this.adapter.activatePending();
+      if (failures.length > 0) {
+        const detail = failures.map((failure) => `"${failure.component}": ${failure.message}`).join("; ");
+        throw new SwitchyardError("SWITCH_FAILED", `initialize: components failed to activate: ${detail}`);
+      }
+      this.orchestrator.resetClockAccounting();
+      this.#initialized = true;
+      this.logger.info("initialized", { mode: this.currentMode, nodeId: this.nodeId });
+    });
+  }
+
+  /**
+   * Initializes if needed and starts the detection loop (the first round runs
+   * at once, then every `detectionIntervalMs`). Restartable after `stop()`.
+   */
+  async start(): Promise<void> {
+    if (this.#running) return;
+    await this.initialize();
+    this.#running = true;
+    this.#abort = new AbortController();
+    if (this.config.enabled && this.config.autoDetect) this.#schedule(0);
+    this.logger.info("started", { detectionIntervalMs: this.config.detectionIntervalMs });
+  }
+
+  /**
+   * Stops the detection loop, aborts probes in flight, and waits for a switch
+   * in progress to complete, so nothing is left half switched.
+   */
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    if (this.#timer !== undefined) this.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#abort.abort(new SwitchyardError("PROBE_FAILED", "manager stopped"));
+    await this.#round?.catch(() => {});
+    await Promise.allSettled([...this.#activations]);
+    await this.orchestrator.idle();
+    this.logger.info("stopped");
+  }
+
+  /**
+   * Stops, deactivates the serving implementations, and closes the plugins
+   * this manager owns. Unlike `stop()`, this is final.
+   */
+  async close(): Promise<void> {
+    await this.stop();
+    await this.orchestrator.runExclusive(() => this.adapter.deactivateAll());
+    this.#initialized = false;
+    await this.#plugins?.close();
+  }
+
+  /**
+   * Registers a component: `(name, v1, v3)` where v1 serves datacenter and v3
+   * serves internet and hybrid, or `(name, { datacenter, internet, hybrid })`.
+   * After `initialize()`, the serving implementation is activated right away
+   * (failures show in `getStats().components`).
+   */
+  registerComponent<T>(name: string, v1: T, v3: T): void;
+  /** Registers a component with one implementation per mode. */
+  registerComponent<T>(name: string, implementations: Implementations<T>): void;
+  registerComponent(name: string, v1OrMap: unknown, v3?: unknown): void {
+    this.adapter.register(name, v1OrMap, v3, this.orchestrator.selection);
+    if (!this.#initialized) return;
+    const activation = this.orchestrator.runExclusive(() => this.adapter.activatePending([name]))
+      .then((failures) => {
+        for (const failure of failures) this.logger.error("component failed to activate", { ...failure });
+      });
+    this.#activations.add(activation);
+    activation.finally(() => this.#activations.delete(activation));
+  }
+
+  /** The implementation of `name` serving now. Throws `COMPONENT_UNKNOWN` for an unknown name. */
+  getComponent<T>(name: string): T {
+    return this.adapter.get<T>(name);
+  }
+
+  /**
+   * Calls `callback` during every switch; a callback that throws rolls the
+   * switch back. Returns a function that removes it.
+   */
+  onModeChange(callback: ModeChangeCallback): Unsubscribe {
+    return this.orchestrator.onModeChange(callback);
+  }
+
+  /** Listens to one kind of event; returns a function that stops listening. */
+  on<K extends keyof ManagerEvents>(event: K, listener: (payload: ManagerEvents[K]) => void): Unsubscribe {
+    return this.events.on(event, listener);
+  }
+
+  /**
+   * Switches to `mode` now, ignoring the cooldown, and holds it until
+   * {@linkcode HybridManager.resumeAutoDetection} (or for `holdMs`).
+   */
+  forceMode(mode: Mode, reason?: string, options?: { holdMs?: number }): Promise<SwitchOutcome> {
+    return this.orchestrator.force(mode, reason, options);
+  }
+
+  /** Releases a forced mode; the next detection decides again. */
+  resumeAutoDetection(): void {
+    this.orchestrator.resume();
+  }
+
+  /** Measures every probe now and applies the decision. */
+  detectNow(): Promise<DetectionReport> {
+    return this.#detect();
+  }
+
+  /** A snapshot of everything worth knowing about this node. */
+  getStats(): HybridStats {
+    return {
+      ...this.orchestrator.stats(),
+      nodeId: this.nodeId,
+      rolloutBucket: rolloutBucket(this.nodeId),
+      running: this.#running,
+      initialized: this.#initialized,
+      lastSample: this.#lastSample ? { ...this.#lastSample } : null,
+      summary: this.detector.summary(),
+      detections: this.#detections,
+      probeErrors: this.#probeErrors,
+      probes: [...this.#probeStats.values()].map((stats) => ({ ...stats })),
+      components: this.adapter.status(),
+      flags: this.flags.values,
+      plugins: this.#plugins?.records() ?? [],
+    };
+  }
+
+  #schedule(delayMs: number): void {
+    this.#timer = this.clock.setTimeout(() => this.#tick(), delayMs);
+  }
+
+  #tick(): void {
+    if (!this.#running) return;
+    this.#schedule(this.config.detectionIntervalMs);
+    if (this.#round) {
+      this.logger.warn("detection round still running; skipping this tick");
+      return;
+    }
+    const round = this.#detect().catch((error) =>
+      this.logger.error("detection round failed", { error: toError(error).message })
+    );
+    this.#round = round;
+    round.finally(() => {
+      if (this.#round === round) this.#round = undefined;
+    });
+  }
+
+  async #detect(): Promise<DetectionReport> {
+    const round = await measureProbes(this.#probes, this.clock, this.config.probeTimeoutMs, this.#abort.signal);
+    const atMs = this.clock.now();
+    this.#detections++;
+    for (const result of round.results) this.#recordProbe(result, atMs);
+    const measured = Object.keys(round.sample).length > 0;
+    if (measured) {
+      this.#lastSample = round.sample;
+      this.detector.observe(round.sample);
+    }
+    const summary = this.detector.summary();
+    this.events.emit("sample", { atMs, sample: round.sample, summary, probes: round.results });
+    const decision = this.detector.decide(this.orchestrator.mode);
+    const outcome = await this.orchestrator.reconcile(decision);
+    return { sample: round.sample, summary, probes: round.results, ...(decision ? { decision } : {}), outcome };
+  }
+
+  #recordProbe(result: ProbeResult, atMs: number): void {
+    const stats = this.#probeStats.get(result.probe);
+    if (!stats) return;
+    if (result.error === undefined) {
+      stats.successes++;
+      stats.lastSample = result.sample;
+      return;
+    }
+    stats.failures++;
+    stats.lastError = result.error;
+    if (result.timedOut) stats.timeouts++;
+    this.#probeErrors++;
+    this.logger.warn("probe failed", { probe: result.probe, error: result.error });
+    this.events.emit("probe-error", {
+      atMs,
+      probe: result.probe,
+      error: result.error,
+      timedOut: result.timedOut ?? false,
+    });
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * What transports share: length-prefixed framing with a memory budget for
+ * partial frames, a one-consumer async queue, and resumable connections over
+ * any transport. For writing transports; applications do not need it.
+ *
+ * @example
+ * ```ts
+ * import { resumableTransport } from "@switchyard/hybrid/transport-kit";
+ * import { SystemClock, type Transport } from "@switchyard/hybrid";
+ * declare const tcp: Transport;
+ * const transport = resumableTransport(tcp, { clock: new SystemClock(), maxAttempts: 5 });
+ * ```
+ *
+ * @module
+ */
+export { AsyncQueue } from "./async_queue.ts";
+export {
+  FrameBudgetPool,
+  LENGTH_PREFIX_BYTES,
+  LengthPrefixDecoder,
+  lengthPrefixed,
+  oversizedSend,
+} from "./length_prefix.ts";
+export type { FrameBudget } from "./length_prefix.ts";
+export { ResumableConnection, resumableTransport } from "./resumable.ts";
+export type { ResumeHandshake, ResumeOptions } from "./resumable.ts";
