@@ -57,7 +57,7 @@ export type { Measure, NetworkSample } from "./core/contracts/sample.ts";
 export { classify, ModeDetector } from "./core/control/detector.ts";
 export type { Decision, Thresholds } from "./core/control/detector.ts";
 export { measureProbes } from "./core/contracts/probe.ts";
-export type { MeasureRound, Probe } from "./core/contracts/probe.ts";
+export type { MeasureRound, Probe, ProbeResult } from "./core/contracts/probe.ts";
 export { DEFAULT_FLAGS, FeatureFlags, fnv1a32, rolloutBucket } from "./core/control/flags.ts";
 export type { FeatureFlagsPatch, FeatureFlagValues } from "./core/control/flags.ts";
 export { TypedEmitter } from "./core/util/events.ts";
@@ -76,7 +76,6 @@ export type {
   FlappingEvent,
   ManagerEvents,
   ProbeErrorEvent,
-  ProbeResult,
   SampleEvent,
 } from "./core/control/manager_events.ts";
 export { HybridOrchestrator } from "./core/control/orchestrator.ts";
@@ -89,31 +88,28 @@ export type {
   SwitchOutcome,
 } from "./core/control/orchestrator.ts";
 export { HybridManager } from "./core/control/manager.ts";
-export type {
-  DetectionReport,
-  FromManifestOptions,
-  HybridManagerOptions,
-  HybridStats,
-  ProbeStats,
-} from "./core/control/manager.ts";
+export type { HybridManagerOptions } from "./core/control/manager.ts";
+export type { DetectionReport, HybridStats, ProbeStats } from "./core/control/manager_stats.ts";
+export type { ExtensionHost } from "./core/control/extension_host.ts";
+export type { OwnedPlugins, PluginRecord, PluginStage } from "./core/control/plugin_status.ts";
+export { fromManifest } from "./runtime/from_manifest.ts";
+export type { FromManifestOptions } from "./runtime/from_manifest.ts";
 export { seededRandom } from "./core/util/random.ts";
 export type { Random } from "./core/util/random.ts";
-export { definePlugin, PERMISSIONS, PLUGIN_KINDS } from "./core/contracts/plugin.ts";
-export type { Permission, Plugin, PluginContext, PluginKind } from "./core/contracts/plugin.ts";
+export { definePlugin, PERMISSIONS, PLUGIN_KINDS } from "./core/loading/plugin.ts";
+export type { Permission, Plugin, PluginContext, PluginKind } from "./core/loading/plugin.ts";
 export type { StandardIssue, StandardResult, StandardSchema } from "./core/util/standard_schema.ts";
-export { parseManifest } from "./core/control/manifest.ts";
-export type { Manifest, ManifestEntry, ManifestSlots } from "./core/control/manifest.ts";
-export { integrityOf, loadPlugins } from "./core/control/loader.ts";
+export { parseManifest } from "./core/loading/manifest.ts";
+export type { Manifest, ManifestEntry, ManifestSlots } from "./core/loading/manifest.ts";
+export { integrityOf, loadPlugins } from "./core/loading/loader.ts";
 export type {
   BuiltinModules,
   LoadedPlugins,
   LoaderOptions,
   ModuleHost,
-  PluginRecord,
-  PluginStage,
   ReadFileOptions,
-} from "./core/control/loader.ts";
-export { UnavailableImplementation } from "./core/control/slots.ts";
+} from "./core/loading/loader.ts";
+export { UnavailableImplementation } from "./core/loading/slots.ts";
 export { CORE_VERSION } from "./core/util/version.ts";
 export { currentRuntime, RUNTIMES } from "./core/util/runtime.ts";
 export type { Runtime } from "./core/util/runtime.ts";
@@ -125,6 +121,6 @@ export { DEFAULT_MAX_DECOMPRESSED_BYTES, framedCompressor } from "./core/contrac
 export type { Codec, Compressor, FramedCompressorOptions } from "./core/contracts/compressor.ts";
 export { decodeFrameHeader, encodeFrame, FRAME_VERSION } from "./core/contracts/frame.ts";
 export type { FrameHeader } from "./core/contracts/frame.ts";
-export { manifestJsonSchema } from "./core/control/manifest_json_schema.ts";
+export { manifestJsonSchema } from "./core/loading/manifest_json_schema.ts";
 export type { ConnectionStats, Transport, TransportConnection, TransportListener } from "./core/contracts/transport.ts";
 export { emptyConnectionStats } from "./core/contracts/transport.ts";

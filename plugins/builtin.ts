@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { BuiltinModules } from "../core/control/loader.ts";
+import type { BuiltinModules } from "../core/loading/loader.ts";
 
 /** Built-in plugin modules by id, for `builtin:<id>` manifest entries. */
 export const BUILTIN_PLUGINS: BuiltinModules = {

@@ -8,8 +8,8 @@
  */
 import { cwd } from "node:process";
 import { pathToFileURL } from "node:url";
-import type { ModuleHost } from "../core/control/loader.ts";
-import type { Permission } from "../core/contracts/plugin.ts";
+import type { ModuleHost } from "../core/loading/loader.ts";
+import type { Permission } from "../core/loading/plugin.ts";
 import { currentRuntime } from "../core/util/runtime.ts";
 import { readRegularFile } from "./bounded_read.ts";
 

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Permission } from "../core/contracts/plugin.ts";
+import type { Permission } from "../core/loading/plugin.ts";
 
 /** True when the process holds `permission` in full. */
 export function denoHasPermission(permission: Permission): boolean {

@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { ConsensusError } from "../core/contracts/consensus.ts";
 import { SwitchyardError } from "../core/util/errors.ts";
 import type { ComplianceCase } from "./case.ts";
-import { type ConsensusCluster, RecordingMachine } from "./consensus.ts";
+import { type ConsensusCluster, RecordingMachine } from "./consensus_cluster.ts";
 
 /** What the suite's cases share (built by `consensusCompliance`). */
 export interface ConsensusSuiteKit {

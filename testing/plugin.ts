@@ -12,9 +12,9 @@ import { instanceIssues } from "../core/contracts/instance_checks.ts";
 import { SwitchyardError } from "../core/util/errors.ts";
 import { childLogger, type Logger, silentLogger } from "../core/util/logger.ts";
 import { MetricsRegistry } from "../core/control/metrics.ts";
-import { type Plugin, type PluginContext, pluginIssues } from "../core/contracts/plugin.ts";
+import { type Plugin, type PluginContext, pluginIssues } from "../core/loading/plugin.ts";
 import type { Probe } from "../core/contracts/probe.ts";
-import type { HybridManager } from "../core/control/manager.ts";
+import type { ExtensionHost } from "../core/control/extension_host.ts";
 import { currentRuntime } from "../core/util/runtime.ts";
 import type { NetworkSample } from "../core/contracts/sample.ts";
 import { validateStandard } from "../core/util/standard_schema.ts";
@@ -34,8 +34,8 @@ export interface TestContextOptions {
   provided?: Record<string, unknown>;
   /** What `context.network()` returns (empty by default). */
   network?: NetworkSample;
-  /** The manager, for extension plugins. */
-  manager?: HybridManager;
+  /** The node as extensions see it (a HybridManager will do), for extension plugins. */
+  host?: ExtensionHost;
 }
 
 /** A plugin context for tests, outside the loader. */
@@ -47,7 +47,7 @@ export function createPluginContext(options: TestContextOptions): PluginContext 
     metrics: new MetricsRegistry().scoped({ plugin: options.pluginId }),
     runtime: currentRuntime(),
     network: () => ({ ...options.network }),
-    ...(options.manager ? { manager: options.manager } : {}),
+    ...(options.host ? { host: options.host } : {}),
     require<T>(capability: string): T {
       if (!options.provided || !(capability in options.provided)) {
         throw new SwitchyardError("PLUGIN_INVALID", `test context: nothing provides "${capability}"`);

@@ -6,7 +6,7 @@
  * @module
  */
 import { readFile } from "node:fs/promises";
-import { integrityOf } from "../core/control/loader.ts";
+import { integrityOf } from "../core/loading/loader.ts";
 
 const files = typeof Deno !== "undefined" ? Deno.args : (await import("node:process")).argv.slice(2);
 if (files.length === 0) {

@@ -7,7 +7,7 @@
  * @module
  */
 import { writeFile } from "node:fs/promises";
-import { manifestJsonSchema } from "../core/control/manifest_json_schema.ts";
+import { manifestJsonSchema } from "../core/loading/manifest_json_schema.ts";
 
 const target = new URL("../plugins/manifest.schema.json", import.meta.url);
 await writeFile(target, JSON.stringify(manifestJsonSchema(), null, 2) + "\n");

@@ -5,7 +5,7 @@
  * @module
  */
 import type { FieldIssue } from "../util/errors.ts";
-import type { PluginKind } from "./plugin.ts";
+import type { PluginKind } from "./plugin_kind.ts";
 
 type Shape = Record<string, "function" | "string">;
 

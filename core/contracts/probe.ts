@@ -5,9 +5,22 @@
  */
 import type { Clock } from "../util/clock.ts";
 import { type FieldIssue, toError, ValidationError } from "../util/errors.ts";
-import type { ProbeResult } from "../control/manager_events.ts";
 import { mergeSamples, type NetworkSample, sampleIssues } from "./sample.ts";
 import { runWithTimeout } from "../util/timeout.ts";
+
+/** What one probe returned in a detection round. */
+export interface ProbeResult {
+  /** The probe's name. */
+  probe: string;
+  /** The sample, when it succeeded. */
+  sample?: NetworkSample;
+  /** Why it failed, when it did. */
+  error?: string;
+  /** True when it failed by exceeding `probeTimeoutMs`. */
+  timedOut?: boolean;
+  /** How long it took. */
+  durationMs: number;
+}
 
 /**
  * Measures some part of the network. Return only the measures you have;

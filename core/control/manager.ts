@@ -5,27 +5,22 @@
  * @module
  */
 import { ModeAwareAdapter } from "./adapter.ts";
-import type { ComponentStatus } from "./adapter.ts";
 import { type Clock, SystemClock, type TimerId } from "../util/clock.ts";
 import type { Implementations } from "../contracts/component.ts";
 import { type HybridConfig, type HybridConfigInput, resolveConfig } from "./config.ts";
-import { type Decision, ModeDetector } from "./detector.ts";
+import { ModeDetector } from "./detector.ts";
 import { SwitchyardError, toError, ValidationError } from "../util/errors.ts";
 import { TypedEmitter, type Unsubscribe } from "../util/events.ts";
-import { FeatureFlags, type FeatureFlagsPatch, type FeatureFlagValues, rolloutBucket } from "./flags.ts";
+import type { ExtensionHost } from "./extension_host.ts";
+import { FeatureFlags, type FeatureFlagsPatch, rolloutBucket } from "./flags.ts";
 import { consoleLogger, type Logger } from "../util/logger.ts";
-import type { ManagerEvents, ProbeResult } from "./manager_events.ts";
+import type { ManagerEvents } from "./manager_events.ts";
+import type { DetectionReport, HybridStats, ProbeStats } from "./manager_stats.ts";
 import type { Mode } from "../contracts/mode.ts";
-import {
-  HybridOrchestrator,
-  type ModeChangeCallback,
-  type OrchestratorStats,
-  type SwitchOutcome,
-} from "./orchestrator.ts";
-import { type BuiltinModules, type LoadedPlugins, loadPlugins, type ModuleHost, type PluginRecord } from "./loader.ts";
+import { HybridOrchestrator, type ModeChangeCallback, type SwitchOutcome } from "./orchestrator.ts";
 import { type Metrics, MetricsRegistry } from "./metrics.ts";
-import { measureProbes, type Probe, validateProbes } from "../contracts/probe.ts";
-import { assignSlots } from "./slots.ts";
+import type { OwnedPlugins } from "./plugin_status.ts";
+import { measureProbes, type Probe, type ProbeResult, validateProbes } from "../contracts/probe.ts";
 import type { NetworkSample } from "../contracts/sample.ts";
 
 /** What {@linkcode HybridManager} accepts. Everything is optional. */
@@ -46,80 +41,8 @@ export interface HybridManagerOptions {
   metrics?: Metrics;
   /** Modes that cannot be served, with why (set by `fromManifest` for failed slot plugins). */
   unavailableModes?: Partial<Record<Mode, string>>;
-  /** The plugin set this manager owns (set by `fromManifest`); closed by `close()`. */
-  plugins?: LoadedPlugins;
-}
-
-/** Options of {@linkcode HybridManager.fromManifest}: the manager's, plus how to load. */
-export interface FromManifestOptions extends Omit<HybridManagerOptions, "plugins" | "unavailableModes"> {
-  /** Files, imports and permissions; the runtime's own by default. */
-  host?: ModuleHost;
-  /** The built-in plugins `builtin:` entries may name; Switchyard's own by default. */
-  builtins?: BuiltinModules;
-  /** Bound of one plugin's `create()` (default 30 s). */
-  createTimeoutMs?: number;
-  /** Largest manifest or path module read, in bytes (default 16 MiB). */
-  maxModuleBytes?: number;
-  /** Bound of reading the manifest, and of reading and importing one module (default 30 s). */
-  importTimeoutMs?: number;
-}
-
-/** Per-probe counters. */
-export interface ProbeStats {
-  /** The probe's name. */
-  name: string;
-  /** Rounds it succeeded in. */
-  successes: number;
-  /** Rounds it failed in (timeouts included). */
-  failures: number;
-  /** Rounds it timed out in. */
-  timeouts: number;
-  /** Its last error, if any. */
-  lastError?: string;
-  /** Its last good sample, if any. */
-  lastSample?: NetworkSample;
-}
-
-/** Everything {@linkcode HybridManager.getStats} reports. */
-export interface HybridStats extends OrchestratorStats {
-  /** This node's id. */
-  nodeId: string;
-  /** Its rollout bucket, 0–99. */
-  rolloutBucket: number;
-  /** True between `start()` and `stop()`. */
-  running: boolean;
-  /** True once `initialize()` succeeded. */
-  initialized: boolean;
-  /** The last round's merged sample, or null before the first. */
-  lastSample: NetworkSample | null;
-  /** The medians decisions are made from. */
-  summary: NetworkSample;
-  /** Detection rounds run. */
-  detections: number;
-  /** Probe failures, in total. */
-  probeErrors: number;
-  /** Per-probe counters. */
-  probes: ProbeStats[];
-  /** Every registered component and what serves it. */
-  components: Record<string, ComponentStatus>;
-  /** The flags now. */
-  flags: Readonly<FeatureFlagValues>;
-  /** Every plugin of the manifest with its state, version and reason (empty without a manifest). */
-  plugins: PluginRecord[];
-}
-
-/** What {@linkcode HybridManager.detectNow} found and did. */
-export interface DetectionReport {
-  /** The merged sample of this round. */
-  sample: NetworkSample;
-  /** The medians after this round. */
-  summary: NetworkSample;
-  /** Each probe's result. */
-  probes: ProbeResult[];
-  /** The detector's decision, or undefined when nothing has been measured. */
-  decision?: Decision;
-  /** What the orchestrator did with it. */
-  outcome: SwitchOutcome;
+  /** The plugin set this manager owns (set by `fromManifest`): in `getStats().plugins`, closed by `close()`. */
+  plugins?: OwnedPlugins;
 }
 
 /**
@@ -144,7 +67,7 @@ export interface DetectionReport {
  * await manager.stop();
  * ```
  */
-export class HybridManager {
+export class HybridManager implements ExtensionHost {
   /** The validated configuration. */
   readonly config: HybridConfig;
   /** The time source. */
@@ -177,7 +100,7 @@ export class HybridManager {
   #detections = 0;
   #probeErrors = 0;
   #activations = new Set<Promise<unknown>>();
-  readonly #plugins: LoadedPlugins | undefined;
+  readonly #plugins: OwnedPlugins | undefined;
 
   /** Creates a manager; throws a {@linkcode ValidationError} naming every bad option. */
   constructor(options: HybridManagerOptions = {}) {
@@ -213,63 +136,6 @@ export class HybridManager {
       activateTimeoutMs: this.config.activateTimeoutMs,
       ...(options.unavailableModes ? { unavailableModes: options.unavailableModes } : {}),
     });
-  }
-
-  /**
-   * Loads the plugins a manifest names and wires them: each slot becomes a
-   * component (`transport`, `consensus`, `compression`), slot probes join
-   * `options.probes`, extensions are created with the manager. A plugin that
-   * fails is recorded in `getStats().plugins`, and the modes whose slot it
-   * fills become unavailable: the manager never switches into them.
-   * Rejects with `MANIFEST_INVALID` for a manifest that cannot be read or is
-   * invalid, and `MODE_UNAVAILABLE` when no mode can be served.
-   *
-   * @example
-   * ```ts ignore
-   * import { HybridManager } from "@switchyard/hybrid";
-   * const manager = await HybridManager.fromManifest("plugins/manifest.json", { nodeId: "node-1" });
-   * console.table(manager.getStats().plugins);
-   * await manager.start();
-   * ```
-   */
-  static async fromManifest(location: string | URL, options: FromManifestOptions = {}): Promise<HybridManager> {
-    const clock = options.clock ?? new SystemClock();
-    const logger = options.logger ?? consoleLogger("warn");
-    const metrics = options.metrics ?? new MetricsRegistry();
-    const host = options.host ?? await (await import("../../runtime/host.ts")).createHost();
-    const builtins = options.builtins ?? (await import("../../plugins/builtin.ts")).BUILTIN_PLUGINS;
-    let created: HybridManager | undefined;
-    const loaded = await loadPlugins(location, {
-      host,
-      builtins,
-      clock,
-      logger,
-      metrics,
-      network: () => created?.detector.summary() ?? {},
-      ...(options.createTimeoutMs !== undefined ? { createTimeoutMs: options.createTimeoutMs } : {}),
-      ...(options.maxModuleBytes !== undefined ? { maxModuleBytes: options.maxModuleBytes } : {}),
-      ...(options.importTimeoutMs !== undefined ? { importTimeoutMs: options.importTimeoutMs } : {}),
-    });
-    const slots = assignSlots(loaded);
-    let manager: HybridManager;
-    try {
-      manager = new HybridManager({
-        ...options,
-        clock,
-        logger,
-        metrics,
-        probes: [...(options.probes ?? []), ...slots.probes],
-        unavailableModes: slots.unavailable,
-        plugins: loaded,
-      });
-      for (const component of slots.components) manager.registerComponent(component.name, component.implementations);
-      created = manager;
-    } catch (error) {
-      await loaded.close();
-      throw error;
-    }
-    await loaded.createExtensions(manager);
-    return manager;
   }
 
   /** The mode served now. */

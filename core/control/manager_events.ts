@@ -3,23 +3,10 @@
  *
  * @module
  */
+import type { ProbeResult } from "../contracts/probe.ts";
 import type { SwitchRecord } from "./history.ts";
 import type { Mode } from "../contracts/mode.ts";
 import type { NetworkSample } from "../contracts/sample.ts";
-
-/** What one probe returned in a detection round. */
-export interface ProbeResult {
-  /** The probe's name. */
-  probe: string;
-  /** The sample, when it succeeded. */
-  sample?: NetworkSample;
-  /** Why it failed, when it did. */
-  error?: string;
-  /** True when it failed by exceeding `probeTimeoutMs`. */
-  timedOut?: boolean;
-  /** How long it took. */
-  durationMs: number;
-}
 
 /** A detection round's measurements. */
 export interface SampleEvent {

@@ -7,10 +7,10 @@
  *
  * @module
  */
-import { type Compressor, HybridManager } from "@switchyard/hybrid";
+import { type Compressor, fromManifest } from "@switchyard/hybrid";
 import { sampleJson } from "@switchyard/hybrid/testing";
 
-const manager = await HybridManager.fromManifest(new URL("./manifest.json", import.meta.url), {
+const manager = await fromManifest(new URL("./manifest.json", import.meta.url), {
   nodeId: "plugin-example",
   config: { detectionIntervalMs: 100, sampleWindow: 3, cooldownMs: 300, initialMode: "datacenter" },
 });

@@ -7,10 +7,10 @@
  * @module
  */
 import { env } from "node:process";
-import { HybridManager } from "@switchyard/hybrid";
+import { fromManifest } from "@switchyard/hybrid";
 
 env.SWITCHYARD_TOKEN ??= crypto.randomUUID().replaceAll("-", "");
-const manager = await HybridManager.fromManifest(new URL("./manifest.json", import.meta.url), {
+const manager = await fromManifest(new URL("./manifest.json", import.meta.url), {
   nodeId: "dashboard-demo",
   config: { detectionIntervalMs: 500, sampleWindow: 3, cooldownMs: 2_000 },
 });

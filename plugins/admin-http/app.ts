@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import type { Context, MiddlewareHandler } from "hono";
 import * as v from "valibot";
 import { SwitchyardError, toError, ValidationError } from "../../core/util/errors.ts";
-import type { HybridManager } from "../../core/control/manager.ts";
+import type { ExtensionHost } from "../../core/control/extension_host.ts";
 import { toFieldIssues } from "../../core/util/validation.ts";
 import { bearerToken, tokenChecker } from "./auth.ts";
 import { type BodyRefusal, isJsonMediaType, mediaTypeRefusal, readBodyCapped } from "./body.ts";
@@ -72,7 +72,7 @@ class Refused extends Error {
  * `Host` header (`421`) are checked first, then the app routes.
  */
 export function createAdminHandler(
-  manager: HybridManager,
+  manager: ExtensionHost,
   options: AdminAppOptions,
 ): (request: Request) => Response | Promise<Response> {
   const app = createAdminApp(manager, options);
@@ -100,7 +100,7 @@ export function createAdminHandler(
 }
 
 /** Builds the admin app for `manager` (routes only; {@linkcode createAdminHandler} adds the checks before routing). */
-export function createAdminApp(manager: HybridManager, options: AdminAppOptions): Hono {
+export function createAdminApp(manager: ExtensionHost, options: AdminAppOptions): Hono {
   const app = new Hono();
   const matches = options.token ? tokenChecker(options.token) : () => false;
 

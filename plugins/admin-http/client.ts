@@ -6,7 +6,7 @@
 import { SwitchyardError } from "../../core/util/errors.ts";
 import type { FeatureFlagsPatch, FeatureFlagValues } from "../../core/control/flags.ts";
 import type { SwitchRecord } from "../../core/control/history.ts";
-import type { DetectionReport, HybridStats } from "../../core/control/manager.ts";
+import type { DetectionReport, HybridStats } from "../../core/control/manager_stats.ts";
 import type { Mode } from "../../core/contracts/mode.ts";
 import type { SwitchOutcome } from "../../core/control/orchestrator.ts";
 import type { NetworkSample } from "../../core/contracts/sample.ts";

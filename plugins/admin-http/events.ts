@@ -11,7 +11,7 @@
  */
 import type { TimerId } from "../../core/util/clock.ts";
 import type { Unsubscribe } from "../../core/util/events.ts";
-import type { HybridManager } from "../../core/control/manager.ts";
+import type { ExtensionHost } from "../../core/control/extension_host.ts";
 import type { ManagerEvents } from "../../core/control/manager_events.ts";
 
 /** The manager events forwarded to clients. */
@@ -48,7 +48,7 @@ const HEADERS = {
 const frame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 
 /** Streams events until the client goes away, or is dropped for not reading. */
-export function eventStream(manager: HybridManager, options: EventStreamOptions): Response {
+export function eventStream(manager: ExtensionHost, options: EventStreamOptions): Response {
   const encoder = new TextEncoder();
   const queue: string[] = [];
   let offs: Unsubscribe[] = [];

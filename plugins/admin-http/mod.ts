@@ -20,7 +20,7 @@
 import { env } from "node:process";
 import * as v from "valibot";
 import { SwitchyardError, ValidationError } from "../../core/util/errors.ts";
-import { definePlugin, type Plugin } from "../../core/contracts/plugin.ts";
+import { definePlugin, type Plugin } from "../../core/loading/plugin.ts";
 import { createAdminHandler } from "./app.ts";
 import { tokenProblem } from "./auth.ts";
 import { hostChecker, isLoopback } from "./guard.ts";
@@ -106,8 +106,13 @@ const plugin: Plugin<AdminHttpOptions, AdminHttp> = definePlugin({
   permissions: ["net"],
   options,
   async create(context, config) {
-    const manager = context.manager;
-    if (!manager) throw new SwitchyardError("PLUGIN_INVALID", "admin-http needs the manager (it is an extension)");
+    const manager = context.host;
+    if (!manager) {
+      throw new SwitchyardError(
+        "PLUGIN_INVALID",
+        "admin-http needs its node's extension host (create it as an extension)",
+      );
+    }
     const token = resolveToken(config);
     if (!isLoopback(config.hostname) && !token) {
       throw new SwitchyardError(

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { HybridManager } from "../../core/control/manager.ts";
+import type { ExtensionHost } from "../../core/control/extension_host.ts";
 import { MODES } from "../../core/contracts/mode.ts";
 import type { NetworkSample } from "../../core/contracts/sample.ts";
 
@@ -44,7 +44,7 @@ export const MEASURE_METRICS: readonly [keyof NetworkSample, string, string, num
 ];
 
 /** Renders every metric of `manager` (core state, probes, plugins' own). */
-export function renderPrometheus(manager: HybridManager): string {
+export function renderPrometheus(manager: ExtensionHost): string {
   const stats = manager.getStats();
   const blocks: string[] = [
     family(

@@ -5,7 +5,7 @@
  * @module
  */
 import { History } from "../../core/control/history.ts";
-import type { HybridManager } from "../../core/control/manager.ts";
+import type { ExtensionHost } from "../../core/control/extension_host.ts";
 import type { RecentSample } from "./client.ts";
 
 /** A bounded record of the manager's `sample` events. */
@@ -17,7 +17,7 @@ export interface RecentSamples {
 }
 
 /** Records the last `limit` rounds of `manager`, from now on. */
-export function recordRecentSamples(manager: HybridManager, limit: number): RecentSamples {
+export function recordRecentSamples(manager: ExtensionHost, limit: number): RecentSamples {
   const history = new History<RecentSample>(limit);
   const off = manager.on("sample", ({ atMs, sample, summary }) => history.push({ atMs, sample, summary }));
   return { list: () => history.list(), close: off };

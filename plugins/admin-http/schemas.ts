@@ -11,11 +11,11 @@ import * as v from "valibot";
 import type { ComponentStatus } from "../../core/control/adapter.ts";
 import type { FeatureFlagValues } from "../../core/control/flags.ts";
 import type { SwitchRecord } from "../../core/control/history.ts";
-import type { PluginRecord } from "../../core/control/loader.ts";
-import type { DetectionReport, HybridStats } from "../../core/control/manager.ts";
+import type { PluginRecord } from "../../core/loading/loader.ts";
+import type { DetectionReport, HybridStats } from "../../core/control/manager_stats.ts";
 import { MODES } from "../../core/contracts/mode.ts";
 import type { ForcedHold, SwitchOutcome } from "../../core/control/orchestrator.ts";
-import { PLUGIN_KINDS } from "../../core/contracts/plugin.ts";
+import { PLUGIN_KINDS } from "../../core/loading/plugin.ts";
 import type { NetworkSample } from "../../core/contracts/sample.ts";
 import type { AdminHealth, AdminResume, AdminSamples, AdminStatus } from "./client.ts";
 

@@ -6,22 +6,8 @@
  */
 import { currentRuntime } from "../../core/util/runtime.ts";
 
-/** A listening server. */
-export interface RunningServer {
-  /** The bound address. */
-  hostname: string;
-  /** The bound port (useful when 0 was asked for). */
-  port: number;
-  /** Stops accepting and closes open connections. */
-  close(): Promise<void>;
-}
-
-/** What to serve where. */
-export interface ServeOptions {
-  hostname: string;
-  port: number;
-  fetch: (request: Request) => Response | Promise<Response>;
-}
+export type { RunningServer, ServeOptions } from "./serve_types.ts";
+import type { RunningServer, ServeOptions } from "./serve_types.ts";
 
 /** Starts the runtime's HTTP server. */
 export async function serve(options: ServeOptions): Promise<RunningServer> {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { RunningServer, ServeOptions } from "./serve.ts";
+import type { RunningServer, ServeOptions } from "./serve_types.ts";
 
 interface BunServer {
   hostname: string;

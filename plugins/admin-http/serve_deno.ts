@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { RunningServer, ServeOptions } from "./serve.ts";
+import type { RunningServer, ServeOptions } from "./serve_types.ts";
 
 /**
  * Serves with `Deno.serve`; resolves once listening. `close()` aborts the

@@ -12,7 +12,7 @@
 import * as v from "valibot";
 import { type Compressor, decodePayload } from "../../core/contracts/compressor.ts";
 import { decodeFrameHeader, FLAG_STORED } from "../../core/contracts/frame.ts";
-import { definePlugin, type Plugin } from "../../core/contracts/plugin.ts";
+import { definePlugin, type Plugin } from "../../core/loading/plugin.ts";
 import { seededRandom } from "../../core/util/random.ts";
 import { parseOrThrow } from "../../core/util/validation.ts";
 import { builtinDecoder, maxDecompressedBytesOption } from "../codecs.ts";

@@ -5,7 +5,7 @@
  */
 import * as v from "valibot";
 import { type Compressor, DEFAULT_MAX_DECOMPRESSED_BYTES, framedCompressor } from "../../core/contracts/compressor.ts";
-import { definePlugin, type Plugin } from "../../core/contracts/plugin.ts";
+import { definePlugin, type Plugin } from "../../core/loading/plugin.ts";
 import { builtinDecoder, checkMaxDecompressedBytes, maxDecompressedBytesOption } from "../codecs.ts";
 import { lz4Codec } from "./codec.ts";
 

@@ -7,7 +7,7 @@
  */
 import * as v from "valibot";
 import { type Compressor, framedCompressor } from "../../core/contracts/compressor.ts";
-import { definePlugin, type Plugin } from "../../core/contracts/plugin.ts";
+import { definePlugin, type Plugin } from "../../core/loading/plugin.ts";
 import { builtinDecoder, checkMaxDecompressedBytes, maxDecompressedBytesOption } from "../codecs.ts";
 import { createZstdEngine, ZSTD_MAX_LEVEL, type ZstdEngineName } from "./engines.ts";
 

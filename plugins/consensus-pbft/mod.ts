@@ -30,7 +30,7 @@ import { env } from "node:process";
 import * as v from "valibot";
 import type { ConsensusEngine } from "../../core/contracts/consensus.ts";
 import { ValidationError } from "../../core/util/errors.ts";
-import { definePlugin, type Plugin } from "../../core/contracts/plugin.ts";
+import { definePlugin, type Plugin } from "../../core/loading/plugin.ts";
 import type { Transport } from "../../core/contracts/transport.ts";
 import { decodeClusterKey } from "../peer-auth/keys.ts";
 import { PbftConsensus } from "./driver.ts";

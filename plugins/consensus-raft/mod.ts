@@ -23,7 +23,7 @@
 import * as v from "valibot";
 import { DEFAULT_CLIENT_TABLE_LIMITS } from "../consensus-kit/client_table.ts";
 import type { ConsensusEngine } from "../../core/contracts/consensus.ts";
-import { definePlugin, type Plugin } from "../../core/contracts/plugin.ts";
+import { definePlugin, type Plugin } from "../../core/loading/plugin.ts";
 import type { Transport } from "../../core/contracts/transport.ts";
 import {
   clusterKeyChoice,

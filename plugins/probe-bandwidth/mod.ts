@@ -14,7 +14,7 @@
 import * as v from "valibot";
 import type { Clock } from "../../core/util/clock.ts";
 import { SwitchyardError, toError } from "../../core/util/errors.ts";
-import { definePlugin, type Plugin } from "../../core/contracts/plugin.ts";
+import { definePlugin, type Plugin } from "../../core/loading/plugin.ts";
 import type { Probe } from "../../core/contracts/probe.ts";
 import { runWithTimeout } from "../../core/util/timeout.ts";
 import type { Transport, TransportConnection, TransportListener } from "../../core/contracts/transport.ts";

@@ -7,7 +7,7 @@
  */
 import * as v from "valibot";
 import type { Clock } from "../../core/util/clock.ts";
-import { definePlugin, type Plugin } from "../../core/contracts/plugin.ts";
+import { definePlugin, type Plugin } from "../../core/loading/plugin.ts";
 import type { Probe } from "../../core/contracts/probe.ts";
 import { seededRandom } from "../../core/util/random.ts";
 import type { NetworkSample } from "../../core/contracts/sample.ts";

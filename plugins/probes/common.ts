@@ -6,7 +6,7 @@
  */
 import * as v from "valibot";
 import { SwitchyardError } from "../../core/util/errors.ts";
-import type { PluginContext } from "../../core/contracts/plugin.ts";
+import type { PluginContext } from "../../core/loading/plugin.ts";
 import type { Transport, TransportListener } from "../../core/contracts/transport.ts";
 import { messageId, MessageType } from "./protocol.ts";
 import { serveProbes } from "./responder.ts";

@@ -9,7 +9,7 @@ import * as v from "valibot";
 import type { Clock } from "../../core/util/clock.ts";
 import { toError } from "../../core/util/errors.ts";
 import type { Logger } from "../../core/util/logger.ts";
-import { definePlugin, type Plugin } from "../../core/contracts/plugin.ts";
+import { definePlugin, type Plugin } from "../../core/loading/plugin.ts";
 import type { Transport, TransportConnection, TransportListener } from "../../core/contracts/transport.ts";
 import { AsyncQueue } from "../transport-kit/async_queue.ts";
 import { openRdmaTransport } from "../transport-rdma/mod.ts";

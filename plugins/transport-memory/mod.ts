@@ -7,7 +7,7 @@
  * @module
  */
 import * as v from "valibot";
-import { definePlugin, type Plugin } from "../../core/contracts/plugin.ts";
+import { definePlugin, type Plugin } from "../../core/loading/plugin.ts";
 import type { Transport } from "../../core/contracts/transport.ts";
 import { MemoryNetwork } from "./network.ts";
 

@@ -13,7 +13,7 @@ import * as v from "valibot";
 import type { Clock } from "../../core/util/clock.ts";
 import { SwitchyardError } from "../../core/util/errors.ts";
 import type { Logger } from "../../core/util/logger.ts";
-import { definePlugin, type Plugin } from "../../core/contracts/plugin.ts";
+import { definePlugin, type Plugin } from "../../core/loading/plugin.ts";
 import { tcpOptions, type TcpTransport, tcpTransport } from "../transport-tcp/mod.ts";
 import { detectRdma } from "./detect.ts";
 import { rsocketSockets } from "./rsocket_sockets.ts";

@@ -11,7 +11,7 @@
  */
 import { type Clock, sleep } from "../../core/util/clock.ts";
 import type { Logger } from "../../core/util/logger.ts";
-import { logsOccurrence } from "./guards.ts";
+import { logsOccurrence } from "./log_occurrence.ts";
 
 /** First wait after an accept failure that is not one connection's fault. */
 export const ACCEPT_BACKOFF_INITIAL_MS = 10;

@@ -10,6 +10,7 @@
 import type { SwitchyardError } from "../../core/util/errors.ts";
 import { type FrameBudget, FrameBudgetPool } from "../transport-kit/length_prefix.ts";
 import type { Logger } from "../../core/util/logger.ts";
+import { logsOccurrence } from "./log_occurrence.ts";
 import type { AcceptErrorCounts } from "./accept_errors.ts";
 import type { StreamConnection, StreamFault } from "./stream_connection.ts";
 
@@ -45,9 +46,6 @@ const FAULT_COUNTER = {
   "frame-too-large": "framesTooLarge",
   "frame-invalid": "framesCutShort",
 } as const satisfies Record<StreamFault, keyof GuardCounters>;
-
-/** Whether the `count`-th occurrence of something is logged: the first, and then every power of two. */
-export const logsOccurrence = (count: number): boolean => count > 0 && (count & (count - 1)) === 0;
 
 /** A transport's guard counters and the hooks that keep them. */
 export class ConnectionGuards {

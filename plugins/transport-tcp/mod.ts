@@ -24,7 +24,7 @@ import { AsyncQueue } from "../transport-kit/async_queue.ts";
 import { type Clock, sleep } from "../../core/util/clock.ts";
 import { SwitchyardError, toError, ValidationError } from "../../core/util/errors.ts";
 import type { Logger } from "../../core/util/logger.ts";
-import { definePlugin, type Plugin } from "../../core/contracts/plugin.ts";
+import { definePlugin, type Plugin } from "../../core/loading/plugin.ts";
 import { resumableTransport } from "../transport-kit/resumable.ts";
 import { currentRuntime } from "../../core/util/runtime.ts";
 import type { Transport, TransportConnection } from "../../core/contracts/transport.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { type Compressor, HybridManager, ManualClock, silentLogger, SwitchyardError } from "../../mod.ts";
-import { UnavailableImplementation } from "../../core/control/slots.ts";
+import { type Compressor, fromManifest, ManualClock, silentLogger, SwitchyardError } from "../../mod.ts";
+import { UnavailableImplementation } from "../../core/loading/slots.ts";
 import { MemoryHost } from "../support/memory_host.ts";
 import { LINKS } from "../support/scripted_probe.ts";
 import { builtinsOf, compressorPlugin, testPlugin } from "../support/test_plugins.ts";
@@ -9,7 +9,7 @@ const manifest = (plugins: unknown[], slots: unknown = {}) => JSON.stringify({ p
 
 Deno.test("the built-in manifest loads through the real host and drives a manager", async () => {
   const clock = new ManualClock();
-  const manager = await HybridManager.fromManifest(new URL("../../plugins/manifest.json", import.meta.url), {
+  const manager = await fromManifest(new URL("../../plugins/manifest.json", import.meta.url), {
     clock,
     logger: silentLogger,
     config: { sampleWindow: 1, cooldownMs: 0 },
@@ -57,7 +57,7 @@ Deno.test("a mode whose slot plugin failed is never entered, and the refusal is 
       { compression: { datacenter: "fast", internet: "dense", hybrid: "fast" }, probes: ["wan"] },
     ),
   );
-  const manager = await HybridManager.fromManifest("m.json", {
+  const manager = await fromManifest("m.json", {
     host,
     builtins,
     clock,
@@ -97,7 +97,7 @@ Deno.test("an unavailable initial mode is skipped, and no mode at all is an erro
     "some.json",
     manifest(entries, { compression: { datacenter: "ok", internet: "broken", hybrid: "broken" } }),
   );
-  const manager = await HybridManager.fromManifest("some.json", {
+  const manager = await fromManifest("some.json", {
     host,
     builtins,
     logger: silentLogger,
@@ -113,7 +113,7 @@ Deno.test("an unavailable initial mode is skipped, and no mode at all is an erro
     manifest(entries, { compression: { datacenter: "broken", internet: "broken", hybrid: "broken" } }),
   );
   await assert.rejects(
-    HybridManager.fromManifest("none.json", { host, builtins, logger: silentLogger, clock: new ManualClock() }),
+    fromManifest("none.json", { host, builtins, logger: silentLogger, clock: new ManualClock() }),
     (error: unknown) => {
       assert.ok(error instanceof SwitchyardError);
       assert.equal(error.code, "MODE_UNAVAILABLE");
@@ -141,7 +141,7 @@ Deno.test("extensions receive the manager; close() closes plugins in reverse ord
       id: "admin",
       requires: ["cap:probe-a"],
       create: (context) => {
-        sawManager = context.manager;
+        sawManager = context.host;
         return { close: () => void closed.push("admin") };
       },
     }),
@@ -150,7 +150,7 @@ Deno.test("extensions receive the manager; close() closes plugins in reverse ord
     "m.json",
     manifest([{ id: "admin", module: "builtin:admin" }, { id: "probe-a", module: "builtin:probe-a" }]),
   );
-  const manager = await HybridManager.fromManifest("m.json", {
+  const manager = await fromManifest("m.json", {
     host,
     builtins,
     logger: silentLogger,

@@ -5,8 +5,8 @@ import { execFileSync } from "node:child_process";
 import { mkdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HybridManager, ManualClock, silentLogger, SwitchyardError, ValidationError } from "../../mod.ts";
-import { integrityOf, loadPlugins, type PluginRecord, type ReadFileOptions } from "../../core/control/loader.ts";
+import { fromManifest, ManualClock, silentLogger, SwitchyardError, ValidationError } from "../../mod.ts";
+import { integrityOf, loadPlugins, type PluginRecord, type ReadFileOptions } from "../../core/loading/loader.ts";
 import { MetricsRegistry } from "../../core/control/metrics.ts";
 import { createHost } from "../../runtime/host.ts";
 import { MemoryHost, probePluginSource } from "../support/memory_host.ts";
@@ -46,7 +46,7 @@ Deno.test("fromManifest: a FIFO, a symlink to /dev/zero, an oversize file and a 
     ];
     await writeFile(join(directory, "manifest.json"), JSON.stringify({ plugins: entries }));
     const before = rss();
-    const manager = await HybridManager.fromManifest(join(directory, "manifest.json"), {
+    const manager = await fromManifest(join(directory, "manifest.json"), {
       clock: new ManualClock(), // nothing here may wait for time: each refusal is immediate
       logger: silentLogger,
       maxModuleBytes: 2 * 1024 * 1024,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ManualClock, silentLogger, SwitchyardError, ValidationError } from "../../mod.ts";
-import { type LoaderOptions, loadPlugins, npmToBare, type PluginRecord } from "../../core/control/loader.ts";
+import { type LoaderOptions, loadPlugins, npmToBare, type PluginRecord } from "../../core/loading/loader.ts";
 import { MetricsRegistry } from "../../core/control/metrics.ts";
 import { MemoryHost, pluginFile, probePluginSource } from "../support/memory_host.ts";
 import { builtinsOf, testPlugin } from "../support/test_plugins.ts";

@@ -52,7 +52,7 @@ Deno.test({
     });
     manager.registerComponent("compression", { name: "lz4" }, { name: "zstd" });
     const server = await instantiate<AdminHttp>(admin, { port: 0, token: TOKEN, heartbeatMs: 1_000 }, {
-      manager,
+      host: manager,
       clock,
     });
     await manager.start();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type Compressor, HybridManager, ManualClock, silentLogger } from "../../mod.ts";
+import { type Compressor, fromManifest, ManualClock, silentLogger } from "../../mod.ts";
 import { pluginCompliance, runCompliance } from "../../testing/mod.ts";
 import deflate from "../../examples/custom-plugin/compress_deflate.ts";
 
@@ -7,7 +7,7 @@ runCompliance("example compress-deflate", pluginCompliance(deflate));
 
 Deno.test("the custom plugin example loads through its manifest (integrity current) and follows the mode", async () => {
   const clock = new ManualClock();
-  const manager = await HybridManager.fromManifest(
+  const manager = await fromManifest(
     new URL("../../examples/custom-plugin/manifest.json", import.meta.url),
     { clock, logger: silentLogger, config: { detectionIntervalMs: 100, sampleWindow: 1, cooldownMs: 0 } },
   );

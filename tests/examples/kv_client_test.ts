@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { seededRandom } from "../../core/util/random.ts";
 import { KvHttpClient, UnknownOutcome } from "../../examples/kv/client.ts";
 import { KvStore } from "../../examples/kv/store.ts";
-import { stepUntil, stepUntilSettled } from "../support/advance.ts";
+import { stepUntil, stepUntilSettled } from "../../testing/advance.ts";
 import { type InProcessKvCluster, startKvCluster } from "../support/kv_cluster.ts";
 import type { KvStateMachine } from "../../examples/kv/state_machine.ts";
 import { ManualClock } from "../../core/util/clock.ts";

@@ -5,7 +5,7 @@ import { KvHttpClient } from "../../examples/kv/client.ts";
 import { kvHttpApi } from "../../examples/kv/http.ts";
 import { KvStateMachine } from "../../examples/kv/state_machine.ts";
 import { serve } from "../../plugins/admin-http/serve.ts";
-import { stepUntil } from "../support/advance.ts";
+import { stepUntil } from "../../testing/advance.ts";
 import { startRaftCluster } from "../support/raft_cluster.ts";
 
 function recordingLogger(): Logger & { lines: { level: string; message: string; fields?: LogFields }[] } {

@@ -35,7 +35,9 @@ async function withEnvToken(value: string, options: Record<string, unknown>) {
   const manager = new HybridManager({ logger: silentLogger, clock: new ManualClock() });
   env.SWITCHYARD_TEST_TOKEN = value;
   try {
-    return await instantiate<AdminHttp>(admin, { port: 0, tokenEnv: "SWITCHYARD_TEST_TOKEN", ...options }, { manager });
+    return await instantiate<AdminHttp>(admin, { port: 0, tokenEnv: "SWITCHYARD_TEST_TOKEN", ...options }, {
+      host: manager,
+    });
   } finally {
     delete env.SWITCHYARD_TEST_TOKEN;
   }
@@ -65,7 +67,7 @@ Deno.test("admin-http: a token from tokenEnv meets the same rules as token", asy
 Deno.test("admin-http: a token option holding whitespace is refused with its field", async () => {
   const manager = new HybridManager({ logger: silentLogger, clock: new ManualClock() });
   await assert.rejects(
-    instantiate(admin, { port: 0, token: "                    " }, { manager }),
+    instantiate(admin, { port: 0, token: "                    " }, { host: manager }),
     /token.*whitespace/s,
   );
 });

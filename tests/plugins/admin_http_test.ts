@@ -56,7 +56,7 @@ Deno.test("admin: reads and writes need the bearer token; openReads opens reads 
   } finally {
     await server.close();
   }
-  const open = await instantiate<AdminHttp>(admin, { port: 0, token: TOKEN, openReads: true }, { manager });
+  const open = await instantiate<AdminHttp>(admin, { port: 0, token: TOKEN, openReads: true }, { host: manager });
   try {
     assert.equal((await get(open.url, "/flags")).status, 200);
     const write = await fetch(open.url + "/mode", { method: "DELETE" });
@@ -203,12 +203,15 @@ Deno.test("admin: the OpenAPI document lists every route, bodies from the valibo
 Deno.test("admin: binding beyond loopback without a token is refused at start", async () => {
   const manager = new HybridManager({ logger: silentLogger, clock: new ManualClock() });
   await assert.rejects(
-    instantiate(admin, { hostname: "0.0.0.0", port: 0 }, { manager }),
+    instantiate(admin, { hostname: "0.0.0.0", port: 0 }, { host: manager }),
     (error: unknown) => {
       assert.ok(error instanceof SwitchyardError);
       assert.match(error.message, /refusing to bind 0\.0\.0\.0 without a token/);
       return true;
     },
   );
-  await assert.rejects(instantiate(admin, { tokenEnv: "SWITCHYARD_NO_SUCH_VARIABLE" }, { manager }), /is not set/);
+  await assert.rejects(
+    instantiate(admin, { tokenEnv: "SWITCHYARD_NO_SUCH_VARIABLE" }, { host: manager }),
+    /is not set/,
+  );
 });

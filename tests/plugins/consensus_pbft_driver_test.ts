@@ -18,7 +18,7 @@ import {
 } from "../../plugins/consensus-pbft/mod.ts";
 import { PeerAuthenticator } from "../../plugins/peer-auth/mod.ts";
 import { RecordingMachine } from "../../testing/consensus.ts";
-import { stepUntil, stepUntilSettled } from "../support/advance.ts";
+import { stepUntil, stepUntilSettled } from "../../testing/advance.ts";
 import { startPbftCluster, testIdentities, testReplicaSecret } from "../support/pbft_consensus_cluster.ts";
 
 const encoder = new TextEncoder();

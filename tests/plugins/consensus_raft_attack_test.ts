@@ -10,7 +10,7 @@ import type { Entry, Message } from "../../plugins/consensus-raft/types.ts";
 import { clusterKeys, parseClusterKey, PeerAuthenticator } from "../../plugins/peer-auth/mod.ts";
 import { parseSealed } from "../../plugins/peer-auth/sealed_frame.ts";
 import { RecordingMachine } from "../../testing/consensus.ts";
-import { stepUntil, stepUntilSettled } from "../support/advance.ts";
+import { stepUntil, stepUntilSettled } from "../../testing/advance.ts";
 import { startRaftCluster, testPeerKeys } from "../support/raft_cluster.ts";
 
 const encoder = new TextEncoder();

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { ConsensusError } from "../../core/contracts/consensus.ts";
 import { FileWal, MemoryStorage } from "../../plugins/consensus-raft/mod.ts";
 import { RecordingMachine } from "../../testing/consensus.ts";
-import { stepUntil, stepUntilSettled } from "../support/advance.ts";
+import { stepUntil, stepUntilSettled } from "../../testing/advance.ts";
 import { startRaftCluster } from "../support/raft_cluster.ts";
 
 const encoder = new TextEncoder();

@@ -11,7 +11,7 @@ import consensusRaft, {
 } from "../../plugins/consensus-raft/mod.ts";
 import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
 import { RecordingMachine } from "../../testing/consensus.ts";
-import { stepUntilSettled } from "../support/advance.ts";
+import { stepUntilSettled } from "../../testing/advance.ts";
 import { startRaftCluster } from "../support/raft_cluster.ts";
 
 const encoder = new TextEncoder();

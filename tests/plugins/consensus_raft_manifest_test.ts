@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ConsensusEngine, HybridManager, ManualClock, silentLogger } from "../../mod.ts";
+import { type ConsensusEngine, fromManifest, ManualClock, silentLogger } from "../../mod.ts";
 import { KvStore } from "../../examples/kv/store.ts";
 import { BUILTIN_PLUGINS } from "../../plugins/builtin.ts";
 import { MemoryHost } from "../support/memory_host.ts";
@@ -28,7 +28,7 @@ Deno.test("consensus-raft from a manifest: the manager's consensus slot serves a
     }),
   );
   const clock = new ManualClock();
-  const manager = await HybridManager.fromManifest("m.json", {
+  const manager = await fromManifest("m.json", {
     host,
     builtins: BUILTIN_PLUGINS,
     logger: silentLogger,

@@ -10,7 +10,7 @@ import { wrapConnection, wrapTransport } from "../support/wrapped_transport.ts";
 import { bandwidthProbe } from "../../plugins/probe-bandwidth/mod.ts";
 import { serveProbes } from "../../plugins/probes/responder.ts";
 import { peersForQuorum, quorumValue } from "../../plugins/probes/peers.ts";
-import { stepUntilSettled } from "../support/advance.ts";
+import { stepUntilSettled } from "../../testing/advance.ts";
 
 const RTT = { name: "rtt", pings: 5, pingTimeoutMs: 1_000 };
 const BANDWIDTH = {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { HybridManager, ManualClock, silentLogger, SystemClock, type TransportConnection } from "../../mod.ts";
+import { fromManifest, ManualClock, silentLogger, SystemClock, type TransportConnection } from "../../mod.ts";
 import { instantiate } from "../../testing/mod.ts";
 import { detectRdma } from "../../plugins/transport-rdma/detect.ts";
 import { RDMACM_SYMBOLS } from "../../plugins/transport-rdma/symbols.ts";
@@ -36,7 +36,7 @@ Deno.test("rdma: the plugin fails with the detection's reason; the loader record
   const host = new MemoryHost();
   host.write("m.json", JSON.stringify({ plugins: [{ id: "transport-rdma", module: "builtin:transport-rdma" }] }));
   const { BUILTIN_PLUGINS } = await import("../../plugins/builtin.ts");
-  const manager = await HybridManager.fromManifest("m.json", {
+  const manager = await fromManifest("m.json", {
     host,
     builtins: BUILTIN_PLUGINS,
     logger: silentLogger,

@@ -28,7 +28,7 @@ import { silentLogger } from "../../core/util/logger.ts";
 import { type Random, seededRandom } from "../../core/util/random.ts";
 import { MemoryStorage, RaftConsensus } from "../../plugins/consensus-raft/mod.ts";
 import type { RaftStorage, StorageUpdate } from "../../plugins/consensus-raft/storage.ts";
-import { peerCryptoIdle, SettlingClock, stepUntilSettled } from "../support/advance.ts";
+import { peerCryptoIdle, SettlingClock, stepUntilSettled } from "../../testing/advance.ts";
 import { testPeerKeys } from "../support/raft_cluster.ts";
 import { severable } from "../support/severable_transport.ts";
 import type { Snapshot } from "../../plugins/consensus-raft/types.ts";

@@ -43,7 +43,7 @@ export async function adminNode(
   });
   node.registerComponent("codec", { name: "lz4" }, { name: "zstd" });
   const server = await instantiate<AdminHttp>(admin, { port: 0, token: TOKEN, heartbeatMs: 60_000, ...options }, {
-    manager: node,
+    host: node,
     clock,
   });
   await node.start();

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { integrityOf, type ModuleHost, type ReadFileOptions } from "../../core/control/loader.ts";
-import type { Permission } from "../../core/contracts/plugin.ts";
+import { integrityOf, type ModuleHost, type ReadFileOptions } from "../../core/loading/loader.ts";
+import type { Permission } from "../../core/loading/plugin.ts";
 import { currentRuntime, type Runtime } from "../../core/util/runtime.ts";
 
 /** An in-memory host; `files` maps paths under `/virtual/` to text. */

@@ -17,7 +17,7 @@ import {
 } from "../../plugins/consensus-pbft/mod.ts";
 import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
 import type { ConsensusCluster, ConsensusHarness } from "../../testing/consensus.ts";
-import { peerCryptoIdle, SettlingClock } from "./advance.ts";
+import { peerCryptoIdle, SettlingClock } from "../../testing/advance.ts";
 import { severable } from "./severable_transport.ts";
 
 /** The fixed secret of test replica `id` (never use fixed secrets outside tests). */

@@ -19,7 +19,7 @@ import {
 import { clusterKeys, parseClusterKey } from "../../plugins/peer-auth/mod.ts";
 import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
 import type { ConsensusCluster, ConsensusHarness } from "../../testing/consensus.ts";
-import { peerCryptoIdle, SettlingClock } from "./advance.ts";
+import { peerCryptoIdle, SettlingClock } from "../../testing/advance.ts";
 import { severable } from "./severable_transport.ts";
 
 /** The cluster secret of test clusters (hex). */

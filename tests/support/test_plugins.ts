@@ -4,9 +4,9 @@
  * @module
  */
 import type { Compressor } from "../../core/contracts/compressor.ts";
-import type { BuiltinModules } from "../../core/control/loader.ts";
+import type { BuiltinModules } from "../../core/loading/loader.ts";
 import type { Mode } from "../../core/contracts/mode.ts";
-import type { Plugin } from "../../core/contracts/plugin.ts";
+import type { Plugin } from "../../core/loading/plugin.ts";
 import { noneCompressor } from "../../plugins/compress-none/mod.ts";
 
 const ALL: Mode[] = ["datacenter", "internet", "hybrid"];

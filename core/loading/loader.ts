@@ -13,18 +13,12 @@ import type { Clock } from "../util/clock.ts";
 import { instanceIssues } from "../contracts/instance_checks.ts";
 import { SwitchyardError, toError, ValidationError } from "../util/errors.ts";
 import { childLogger, type Logger } from "../util/logger.ts";
-import type { HybridManager } from "./manager.ts";
+import type { ExtensionHost } from "../control/extension_host.ts";
+import type { OwnedPlugins, PluginRecord, PluginStage } from "../control/plugin_status.ts";
 import { type Manifest, type ManifestEntry, parseManifest } from "./manifest.ts";
 import { parseNpmSpecifier } from "./npm_specifier.ts";
-import type { Metrics } from "./metrics.ts";
-import type { Mode } from "../contracts/mode.ts";
-import {
-  type Permission,
-  type Plugin,
-  type PluginContext,
-  pluginIssues,
-  type PluginKind,
-} from "../contracts/plugin.ts";
+import type { Metrics } from "../control/metrics.ts";
+import { type Permission, type Plugin, type PluginContext, pluginIssues } from "./plugin.ts";
 import type { Runtime } from "../util/runtime.ts";
 import type { NetworkSample } from "../contracts/sample.ts";
 import { satisfies } from "../util/semver.ts";
@@ -33,6 +27,7 @@ import { runWithTimeout } from "../util/timeout.ts";
 import { parseOrThrow } from "../util/validation.ts";
 import { CORE_VERSION } from "../util/version.ts";
 
+export type { PluginRecord, PluginStage };
 /** What the loader needs from the runtime: files, imports, permissions. */
 export interface ModuleHost {
   /** The runtime. */
@@ -62,42 +57,6 @@ export interface ReadFileOptions {
 /** Built-in plugin modules by id, each a literal dynamic import. */
 export type BuiltinModules = Readonly<Record<string, () => Promise<Record<string, unknown>>>>;
 
-/** Where loading a plugin stopped. */
-export type PluginStage =
-  | "import"
-  | "integrity"
-  | "validate"
-  | "compat"
-  | "permissions"
-  | "options"
-  | "dependencies"
-  | "create"
-  | "contract";
-
-/** One plugin's outcome, as `getStats().plugins` reports it. */
-export interface PluginRecord {
-  /** The manifest entry's id. */
-  id: string;
-  /** The manifest entry's module. */
-  module: string;
-  /** `loaded`, `failed` (see `stage` and `reason`) or `disabled`. */
-  state: "pending" | "loaded" | "failed" | "disabled";
-  /** The plugin's version, once known. */
-  version?: string;
-  /** The plugin's kind, once known. */
-  kind?: PluginKind;
-  /** The modes it serves, once known. */
-  modes?: Mode[];
-  /** Its capabilities, once known. */
-  provides?: string[];
-  /** What it needs, once known. */
-  requires?: string[];
-  /** Where it failed. */
-  stage?: PluginStage;
-  /** Why it failed or is disabled. */
-  reason?: string;
-}
-
 /** Options of {@linkcode loadPlugins}. */
 export interface LoaderOptions {
   /** Files, imports and permissions. */
@@ -123,19 +82,15 @@ export interface LoaderOptions {
 }
 
 /** The loaded plugin set. */
-export interface LoadedPlugins {
+export interface LoadedPlugins extends OwnedPlugins {
   /** Where the manifest came from. */
   readonly source: string;
   /** The validated manifest. */
   readonly manifest: Manifest;
-  /** Every entry's outcome, in manifest order. */
-  records(): PluginRecord[];
   /** The instance of a loaded plugin, or undefined. */
   instance<T>(id: string): T | undefined;
-  /** Creates the `extension` plugins, handing them the manager. */
-  createExtensions(manager: HybridManager): Promise<void>;
-  /** Calls `close()` on every instance that has one, in reverse creation order. */
-  close(): Promise<void>;
+  /** Creates the `extension` plugins, handing them `host` (the manager, narrowed). */
+  createExtensions(host: ExtensionHost): Promise<void>;
 }
 
 /** The bounds of the import stage, validated from {@linkcode LoaderOptions}. */
@@ -268,7 +223,7 @@ export async function loadPlugins(location: string | URL, options: LoaderOptions
   const instances = new Map<string, unknown>();
   const created: string[] = [];
   const order = topologicalOrder(manifest, candidates);
-  const create = async (candidate: Candidate, manager?: HybridManager) => {
+  const create = async (candidate: Candidate, extensionHost?: ExtensionHost) => {
     const { plugin, record, entry } = candidate;
     for (const providerId of candidate.providers.values()) {
       if (!instances.has(providerId)) {
@@ -292,7 +247,7 @@ export async function loadPlugins(location: string | URL, options: LoaderOptions
         }
         return instances.get(providerId) as T;
       },
-      ...(manager ? { manager } : {}),
+      ...(extensionHost ? { host: extensionHost } : {}),
     };
     try {
       const timeoutMs = options.createTimeoutMs ?? 30_000;
@@ -320,11 +275,11 @@ export async function loadPlugins(location: string | URL, options: LoaderOptions
     manifest,
     records: () => records.map((record) => ({ ...record })),
     instance: <T>(id: string) => instances.get(id) as T | undefined,
-    createExtensions: async (manager) => {
+    createExtensions: async (extensionHost) => {
       for (const id of order) {
         const candidate = candidates.get(id)!;
         if (candidate.plugin.kind === "extension" && candidate.record.state === "pending") {
-          await create(candidate, manager);
+          await create(candidate, extensionHost);
         }
       }
     },

@@ -19,7 +19,7 @@
  */
 import * as v from "valibot";
 import { type FieldIssue, ValidationError } from "../util/errors.ts";
-import type { PluginKind } from "../contracts/plugin.ts";
+import type { PluginKind } from "./plugin.ts";
 import { NPM_NAME_MAX_LENGTH, NPM_SPECIFIER_PATTERN, npmSpecifierProblem } from "./npm_specifier.ts";
 import { toFieldIssues } from "../util/validation.ts";
 

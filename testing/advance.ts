@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { ManualClock } from "../../core/util/clock.ts";
+import { ManualClock } from "../core/util/clock.ts";
 
 /** Takes `step` until `done()`; fails with `failure` once `maxSteps` steps did not get there. */
 export async function stepUntil(

@@ -8,25 +8,17 @@
 import type { Clock } from "../util/clock.ts";
 import { type FieldIssue, ValidationError } from "../util/errors.ts";
 import type { Logger } from "../util/logger.ts";
-import type { HybridManager } from "../control/manager.ts";
+import type { ExtensionHost } from "../control/extension_host.ts";
 import type { Metrics } from "../control/metrics.ts";
-import { type Mode, MODES } from "./mode.ts";
+import { type Mode, MODES } from "../contracts/mode.ts";
+import { type Permission, PERMISSIONS, PLUGIN_KINDS, type PluginKind } from "../contracts/plugin_kind.ts";
+
+export { PERMISSIONS, PLUGIN_KINDS };
+export type { Permission, PluginKind };
 import { type Runtime, RUNTIMES } from "../util/runtime.ts";
 import { isValidRange, parseVersion } from "../util/semver.ts";
-import type { NetworkSample } from "./sample.ts";
+import type { NetworkSample } from "../contracts/sample.ts";
 import { isStandardSchema, type StandardSchema } from "../util/standard_schema.ts";
-
-/** What a plugin is. The kind decides which contract its instance must meet. */
-export type PluginKind = "transport" | "consensus" | "compressor" | "probe" | "extension";
-
-/** Every plugin kind. */
-export const PLUGIN_KINDS: readonly PluginKind[] = ["transport", "consensus", "compressor", "probe", "extension"];
-
-/** What a plugin may touch. On Deno these are checked against the process's permissions before loading. */
-export type Permission = "net" | "ffi" | "read" | "write" | "env" | "run" | "sys";
-
-/** Every permission name. */
-export const PERMISSIONS: readonly Permission[] = ["net", "ffi", "read", "write", "env", "run", "sys"];
 
 /** What a plugin's factory receives. */
 export interface PluginContext {
@@ -47,8 +39,12 @@ export interface PluginContext {
   require<T>(capability: string): T;
   /** The manager's latest medians (empty before the first measurement, or outside a manager). */
   network(): NetworkSample;
-  /** The manager; given to `extension` plugins only, which are created after it. */
-  manager?: HybridManager;
+  /**
+   * What an extension may read and do on its node (stats, events, force,
+   * resume, detect); given to `extension` plugins only, which are created
+   * once the manager exists.
+   */
+  host?: ExtensionHost;
 }
 
 /**
