@@ -55,6 +55,8 @@ export type { ErrorCode, FieldIssue } from "./core/util/errors.ts";
 export { MEASURES, median, mergeSamples, SampleWindow } from "./core/contracts/sample.ts";
 export type { Measure, NetworkSample } from "./core/contracts/sample.ts";
 export { classify, ModeDetector } from "./core/control/detector.ts";
+export { robustSummary } from "./core/control/robust_summary.ts";
+export type { RobustSummary, RobustSummaryOptions } from "./core/control/robust_summary.ts";
 export type { Decision, Thresholds } from "./core/control/detector.ts";
 export { measureProbes } from "./core/contracts/probe.ts";
 export type { MeasureRound, Probe, ProbeResult } from "./core/contracts/probe.ts";

@@ -16,4 +16,5 @@ export * from "./manager_events.ts";
 export * from "./manager_stats.ts";
 export * from "./metrics.ts";
 export * from "./orchestrator.ts";
+export * from "./robust_summary.ts";
 export * from "./plugin_status.ts";
