@@ -57,6 +57,16 @@ export type { Measure, NetworkSample } from "./core/contracts/sample.ts";
 export { classify, ModeDetector } from "./core/control/detector.ts";
 export { robustSummary } from "./core/control/robust_summary.ts";
 export type { RobustSummary, RobustSummaryOptions } from "./core/control/robust_summary.ts";
+export { ModeTally } from "./core/control/mode_tally.ts";
+export type {
+  AgreedMode,
+  IgnoredReason,
+  ModeForceEntry,
+  ModeReportEntry,
+  ModeTallyEntry,
+  ModeTallyOptions,
+  ModeTallyStats,
+} from "./core/control/mode_tally.ts";
 export type { Decision, Thresholds } from "./core/control/detector.ts";
 export { measureProbes } from "./core/contracts/probe.ts";
 export type { MeasureRound, Probe, ProbeResult } from "./core/contracts/probe.ts";

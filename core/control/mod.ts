@@ -15,6 +15,7 @@ export * from "./manager.ts";
 export * from "./manager_events.ts";
 export * from "./manager_stats.ts";
 export * from "./metrics.ts";
+export * from "./mode_tally.ts";
 export * from "./orchestrator.ts";
 export * from "./robust_summary.ts";
 export * from "./plugin_status.ts";

@@ -4,10 +4,10 @@
  *
  * Each member reports its own medians. With `n` reports of which at most `f`
  * may be lies, any value ranked strictly between the `f` lowest and the `f`
- * highest lies between two correct values; the median is such a value as
- * soon as `n ≥ 2f + 1`. So per measure, the summary is the lower median of
- * the members' values when at least `2f + 1` members reported it, and
- * unknown otherwise: `f` liars can move it only within the range the correct
+ * highest lies between two correct values; the median (the mean of the middle
+ * two for an even count, both of which are such values) lies there as soon as
+ * `n ≥ 2f + 1`. So per measure, the summary is the median of the members'
+ * values when at least `2f + 1` members reported it, and unknown otherwise: `f` liars can move it only within the range the correct
  * members measured, and `f` members withholding their reports cannot block a
  * decision while `2f + 1` others report. Reports from non-members are left
  * out and named.
@@ -21,13 +21,13 @@
  *   ["c", { rttMs: 0.5 }],
  *   ["d", { rttMs: 900 }], // a liar
  * ]);
- * robustSummary(reports, { members: ["a", "b", "c", "d"], faultTolerance: 1 }).sample.rttMs; // 0.4
+ * robustSummary(reports, { members: ["a", "b", "c", "d"], faultTolerance: 1 }).sample.rttMs; // 0.45
  * ```
  *
  * @module
  */
 import { ValidationError } from "../util/errors.ts";
-import { type Measure, MEASURES, type NetworkSample } from "../contracts/sample.ts";
+import { type Measure, MEASURES, median, type NetworkSample } from "../contracts/sample.ts";
 
 /** Who counts, and how many of them may lie. */
 export interface RobustSummaryOptions {
@@ -39,7 +39,7 @@ export interface RobustSummaryOptions {
 
 /** The aggregated sample and what went into it. */
 export interface RobustSummary {
-  /** Per measure, the lower median of the members' values; absent where fewer than `2f + 1` reported it. */
+  /** Per measure, the median of the members' values; absent where fewer than `2f + 1` reported it. */
   sample: NetworkSample;
   /** Per measure, how many members' values were aggregated. */
   reporters: Partial<Record<Measure, number>>;
@@ -47,12 +47,6 @@ export interface RobustSummary {
   required: number;
   /** Reporters that are not members, left out. */
   ignored: string[];
-}
-
-/** The lower median: with `n ≥ 2f + 1` values, at least `f` values lie on each side of it. */
-function lowerMedian(values: number[]): number {
-  const sorted = values.toSorted((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
 /**
@@ -86,7 +80,7 @@ export function robustSummary(
       if (memberSet.has(member) && typeof value === "number" && Number.isFinite(value)) values.push(value);
     }
     reporters[measure] = values.length;
-    if (values.length >= required) sample[measure] = lowerMedian(values);
+    if (values.length >= required) sample[measure] = median(values);
   }
   const ignored = [...reports.keys()].filter((reporter) => !memberSet.has(reporter));
   return { sample, reporters, required, ignored };
