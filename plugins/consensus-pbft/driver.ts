@@ -338,6 +338,21 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
     return this.#auth.idle();
   }
 
+  /**
+   * Work under way off the event loop: frames being sealed or opened, plus
+   * one while the loop persists and hands out a step (file writes and syncs).
+   * Tests on manual time wait for {@linkcode PbftConsensus.offLoopIdle} before
+   * moving time on, so a slow disk does not look like a timeout.
+   */
+  get offLoopWork(): number {
+    return this.#auth.inFlight + (this.#pumping ? 1 : 0);
+  }
+
+  /** Resolves once the crypto under way and the loop's current step are done. */
+  async offLoopIdle(): Promise<void> {
+    await Promise.all([this.#auth.idle(), this.#idle]);
+  }
+
   /** Stops; pending calls reject with `CONSENSUS_CLOSED`. */
   async close(): Promise<void> {
     if (this.#closed) return;

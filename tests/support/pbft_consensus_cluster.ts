@@ -63,7 +63,14 @@ export async function startPbftCluster<Result>(
     lanes?: number;
   } = {},
 ): Promise<PbftTestCluster<Result>> {
-  const clock: ManualClock = new SettlingClock(() => peerCryptoIdle(() => replicas));
+  // Time moves on only once no replica is sealing, opening or persisting (a file log's syncs take real time).
+  const clock: ManualClock = new SettlingClock(() =>
+    peerCryptoIdle(() =>
+      replicas.map((replica) =>
+        replica && { peerCryptoInFlight: replica.offLoopWork, peerCryptoIdle: () => replica.offLoopIdle() }
+      )
+    )
+  );
   const network = new MemoryNetwork({ clock, seed: 1 });
   const ids = machines.map((_, i) => `n${i + 1}`);
   const peers = Object.fromEntries(ids.map((id) => [id, `pbft-${id}`]));
