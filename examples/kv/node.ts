@@ -19,7 +19,9 @@
  * `deno task pbft:keys`). `--checkpoint-interval N` sets PBFT's checkpoint
  * interval, `--batch-requests N` the requests per batch and
  * `--operations-per-request N` the proposals bundled per request (1 and 1:
- * no batching); `--byzantine equivocate` makes the node lie to half of the
+ * no batching), `--lanes N` the requests this node's embedded client keeps
+ * in flight, `--inflight-batches N` the batches a primary proposes before
+ * the first executes; `--byzantine equivocate` makes the node lie to half of the
  * others (fault injection for tests).
  * `--max-body-bytes` bounds request bodies (default 1 MiB; larger ones get
  * 413 without being read).
@@ -67,16 +69,43 @@ const { values } = parseArgs({
     "checkpoint-interval": { type: "string" },
     "batch-requests": { type: "string" },
     "operations-per-request": { type: "string" },
+    lanes: { type: "string" },
+    "inflight-batches": { type: "string" },
     byzantine: { type: "string" },
     "insecure-no-auth": { type: "boolean", default: false },
     quiet: { type: "boolean", default: false },
   },
 });
 const id = values.id;
+/** A whole-number option above 0, or exit 2 naming it. */
+function positive(name: keyof typeof values): number {
+  const value = Number(values[name]);
+  if (!Number.isSafeInteger(value) || value < 1) {
+    console.error(`--${name} must be a whole number above 0, got ${JSON.stringify(values[name])}`);
+    process.exit(2);
+  }
+  return value;
+}
+
 if (!id || !values.node?.length || !values["data-dir"]) {
   console.error("usage: node.ts --id ID --data-dir DIR --node id=raftHost:port,httpHost:port ...");
   process.exit(2);
 }
+
+// PBFT's tuning, checked before anything starts.
+const pbftTuning = {
+  pbft: {
+    ...(values["checkpoint-interval"] !== undefined
+      ? { checkpointInterval: positive("checkpoint-interval"), windowSize: 4 * positive("checkpoint-interval") }
+      : {}),
+    ...(values["batch-requests"] !== undefined ? { maxBatchRequests: positive("batch-requests") } : {}),
+    ...(values["inflight-batches"] !== undefined ? { maxInflightBatches: positive("inflight-batches") } : {}),
+  },
+  ...(values["operations-per-request"] !== undefined
+    ? { maxOperationsPerRequest: positive("operations-per-request") }
+    : {}),
+  ...(values.lanes !== undefined ? { lanes: positive("lanes") } : {}),
+};
 const raftAddresses: Record<string, string> = {};
 const httpAddresses: Record<string, string> = {};
 for (const spec of values.node) {
@@ -160,12 +189,7 @@ async function startPbft() {
     channelKeys: keys.channel,
     tickMs: Number(values["tick-ms"]),
     logger,
-    pbft: values["checkpoint-interval"]
-      ? {
-        checkpointInterval: Number(values["checkpoint-interval"]),
-        windowSize: 4 * Number(values["checkpoint-interval"]),
-      }
-      : {},
+    ...pbftTuning,
     // Fault injection for the crash tests: this replica lies to half of the others.
     outgoing: values.byzantine === "equivocate" ? equivocatingFilter(keys.signer) : undefined,
   });
