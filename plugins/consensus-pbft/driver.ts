@@ -540,6 +540,10 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
   }
 
   async #handle(ready: PbftReady): Promise<void> {
+    // A batch executes once 2f + 1 replicas committed it, each having persisted its commit first: it is
+    // durable at a quorum whatever this replica's disk does next, so its callers hear now, not after the
+    // sync below (which records the execution and whatever else this step persists).
+    this.#report(ready.executed);
     const storage = this.#options.storage;
     if (ready.compact) {
       await storage.rewrite(ready.compact);
@@ -548,7 +552,6 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
       await storage.append(ready.persist);
     }
     this.#send(ready.messages);
-    this.#report(ready.executed);
   }
 
   #send(outgoing: readonly Outgoing[]): void {
