@@ -15,8 +15,8 @@
  * answers writes and reads with 421 and the leader's HTTP address. With
  * PBFT (4 nodes or more: f of 3f + 1 may be Byzantine) every node takes
  * writes and reads; each node needs its own secret (`--secret-file`) and
- * every node's public identity (`--identity id=...`, printed by
- * `deno task pbft:keys`). `--checkpoint-interval N` sets PBFT's checkpoint
+ * every node's public identity (`--identity id=...`; `cluster.ts` makes
+ * both with `generateReplicaSecret` and `identityOf`). `--checkpoint-interval N` sets PBFT's checkpoint
  * interval, `--batch-requests N` the requests per batch and
  * `--operations-per-request N` the proposals bundled per request (1 and 1:
  * no batching), `--lanes N` the requests this node's embedded client keeps

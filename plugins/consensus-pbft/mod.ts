@@ -8,8 +8,10 @@
  * replicated service with its client tables ({@linkcode PbftService}), and an
  * outside client that trusts no single replica ({@linkcode PbftClient}).
  *
- * Each replica has a secret of its own (`deno task pbft:keys` makes one and
- * prints its public identity); every replica lists every member's identity.
+ * Each replica has a secret of its own ({@linkcode generateReplicaSecret}
+ * makes one, {@linkcode identityOf} gives its public identity;
+ * `examples/kv/cluster.ts` does both); every replica lists every member's
+ * identity.
  *
  * As a plugin it gives the manager a {@linkcode ConsensusEngine}; it needs a
  * plugin providing `transport`.
@@ -73,7 +75,7 @@ const options = v.pipe(
       v.record(id, v.pipe(v.string(), v.minLength(1))),
       v.check((peers) => Object.keys(peers).length > 0, "list at least this replica"),
     ),
-    /** Public identity of every replica (`deno task pbft:keys` prints one). */
+    /** Public identity of every replica (`identityOf(secret)` gives one). */
     identities: v.record(id, v.pipe(v.string(), v.minLength(1))),
     /** This replica's secret, hex or base64 (32 bytes)... */
     secret: v.optional(v.pipe(v.string(), v.minLength(1))),
