@@ -1,5 +1,6 @@
 /**
- * Type-checks every TypeScript code block of the README and of `docs/*.md`.
+ * Type-checks every TypeScript code block of the README and of the pages
+ * under `docs/`.
  *
  * Each ` ```ts ` block becomes a module of its own in a scratch folder inside
  * the repository (so `deno.json`'s import map resolves `@switchyard/hybrid`,
@@ -11,8 +12,8 @@
  * are not TypeScript. A block that shows a fragment declares what it uses
  * (`declare const manager: HybridManager;`).
  *
- * Usage: `deno task check:docs [file.md ...]` (default: README.md and
- * docs/*.md). Exit code 1 when a block fails.
+ * Usage: `deno task check:docs [file.md ...]` (default: README.md and every
+ * `.md` under docs/). Exit code 1 when a block fails.
  *
  * @module
  */
@@ -64,9 +65,9 @@ export interface CheckDocBlocksOptions {
   denoPath?: string;
 }
 
-/** The markdown files checked by default: README.md and every `docs/*.md`. */
+/** The markdown files checked by default: README.md and every `.md` under `docs/`. */
 export async function defaultDocFiles(root: string = REPOSITORY_ROOT): Promise<string[]> {
-  const docs = (await readdir(join(root, "docs"))).filter((name) => name.endsWith(".md")).sort();
+  const docs = (await readdir(join(root, "docs"), { recursive: true })).filter((name) => name.endsWith(".md")).sort();
   return [join(root, "README.md"), ...docs.map((name) => join(root, "docs", name))];
 }
 
