@@ -16,7 +16,7 @@ import { type Permission, PERMISSIONS, PLUGIN_KINDS, type PluginKind } from "../
 export { PERMISSIONS, PLUGIN_KINDS };
 export type { Permission, PluginKind };
 import { type Runtime, RUNTIMES } from "../util/runtime.ts";
-import { isValidRange, parseVersion } from "../util/semver.ts";
+import { isValidRange, isVersion } from "../util/semver.ts";
 import type { NetworkSample } from "../contracts/sample.ts";
 import { isStandardSchema, type StandardSchema } from "../util/standard_schema.ts";
 
@@ -124,7 +124,7 @@ export function pluginIssues(value: unknown): FieldIssue[] {
   if (typeof plugin.id !== "string" || !ID.test(plugin.id)) {
     issues.push({ path: "id", message: `must match ${ID}, got ${JSON.stringify(plugin.id)}` });
   }
-  if (typeof plugin.version !== "string" || !parseVersion(plugin.version)) {
+  if (typeof plugin.version !== "string" || !isVersion(plugin.version)) {
     issues.push({ path: "version", message: `must be a version like 1.2.3, got ${JSON.stringify(plugin.version)}` });
   }
   if (!PLUGIN_KINDS.includes(plugin.kind as PluginKind)) {

@@ -11,7 +11,7 @@ const ROOT = normalize(join(dirname(fileURLToPath(import.meta.url)), "..", "..")
 const LIBRARY = ["mod.ts", "core", "plugins", "runtime", "testing"];
 const CORE_LAYERS = ["util", "contracts", "control", "loading"] as const;
 /** Packages and built-ins core may import: portable across Deno, Bun and Node. */
-const CORE_EXTERNALS = new Set(["valibot", "@valibot/to-json-schema", "node:timers", "node:async_hooks"]);
+const CORE_EXTERNALS = new Set(["valibot", "@valibot/to-json-schema", "node:timers", "node:async_hooks", "semver"]);
 
 function sourceFiles(path: string): string[] {
   const absolute = join(ROOT, path);

@@ -1,29 +1,11 @@
 import assert from "node:assert/strict";
-import { compareVersions, isValidRange, parseVersion, satisfies } from "../../core/util/semver.ts";
+import { isValidRange, isVersion, satisfies } from "../../core/util/semver.ts";
 
-Deno.test("parseVersion and compareVersions follow semver precedence", () => {
-  assert.deepEqual(parseVersion("1.2.3-rc.1+build"), { major: 1, minor: 2, patch: 3, prerelease: ["rc", "1"] });
-  assert.equal(parseVersion("1.2"), undefined);
-  assert.equal(parseVersion("one"), undefined);
-  const ordered = [
-    "1.0.0-alpha",
-    "1.0.0-alpha.1",
-    "1.0.0-alpha.beta",
-    "1.0.0-beta",
-    "1.0.0-beta.2",
-    "1.0.0-beta.11",
-    "1.0.0-rc.1",
-    "1.0.0",
-    "1.0.1",
-    "1.1.0",
-    "2.0.0",
-  ];
-  for (let i = 1; i < ordered.length; i++) {
-    assert.ok(
-      compareVersions(parseVersion(ordered[i - 1])!, parseVersion(ordered[i])!) < 0,
-      `${ordered[i - 1]} < ${ordered[i]}`,
-    );
+Deno.test("isVersion accepts full versions only", () => {
+  for (const version of ["1.2.3", "1.2.3-rc.1+build", "v0.1.0", "10.20.30-alpha.beta"]) {
+    assert.equal(isVersion(version), true, version);
   }
+  for (const text of ["1.2", "one", "", "1.2.3.4", "^1.2.3"]) assert.equal(isVersion(text), false, text);
 });
 
 Deno.test("satisfies understands caret, tilde, comparators, x-ranges and alternatives", () => {
@@ -53,11 +35,16 @@ Deno.test("satisfies understands caret, tilde, comparators, x-ranges and alterna
     ["1.0.0-rc.1", "^1.0.0", false],
     ["1.0.0-rc.2", ">=1.0.0-rc.1 <2", true],
     ["1.0.0", ">= 0.1.0", true],
+    // Hyphen ranges: what npm understands and the hand-written parser this replaced did not.
+    ["2.0.0", "1.2.3 - 2.3.4", true],
+    ["2.3.5", "1.2.3 - 2.3.4", false],
+    ["2.3.9", "1.2.3 - 2.3", true],
   ];
   for (const [version, range, expected] of cases) {
     assert.equal(satisfies(version, range), expected, `${version} in ${range}`);
   }
   assert.equal(isValidRange("^1.0.0"), true);
+  assert.equal(isValidRange("1.2.3 - 2.3.4"), true);
   assert.equal(isValidRange("banana"), false);
   assert.equal(isValidRange(""), false);
   assert.equal(satisfies("1.0.0", "banana"), false);
