@@ -51,7 +51,8 @@ export {
   MAX_CLIENT_ID_LENGTH,
 } from "./core/contracts/client_command.ts";
 export type { ClientCommand } from "./core/contracts/client_command.ts";
-export type { ErrorCode, FieldIssue } from "./core/util/errors.ts";
+export { defineErrorCodes, ERROR_CODE_PATTERN, ERROR_CODES } from "./core/util/errors.ts";
+export type { ErrorCode, ErrorCodes, FieldIssue } from "./core/util/errors.ts";
 export { MEASURES, median, mergeSamples, SampleWindow } from "./core/contracts/sample.ts";
 export type { Measure, NetworkSample } from "./core/contracts/sample.ts";
 export { classify, ModeDetector } from "./core/control/detector.ts";

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { SwitchyardError } from "../core/util/errors.ts";
 import * as v from "valibot";
 import { type Codec, DEFAULT_MAX_DECOMPRESSED_BYTES } from "../core/contracts/compressor.ts";
 import { parseOrThrow } from "../core/util/validation.ts";
@@ -58,7 +59,7 @@ const zstdDecoder: Codec = {
   name: "zstd",
   level: 0,
   encode: () => {
-    throw new Error("the shared zstd decoder does not encode");
+    throw new SwitchyardError("INVALID_ARGUMENT", "the shared zstd decoder does not encode");
   },
   decode: async (payload, originalLength) => {
     zstdEngine ??= createZstdEngine("auto");

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { SwitchyardError } from "../core/util/errors.ts";
 
 /** One compliance check: a name and an async body that throws on failure. */
 export interface ComplianceCase {
@@ -28,7 +29,9 @@ export type TestRegistrar = (name: string, fn: () => Promise<void>) => void;
  */
 export function runCompliance(label: string, cases: readonly ComplianceCase[], test?: TestRegistrar): void {
   const registrar = test ?? (globalThis as { Deno?: { test?: TestRegistrar } }).Deno?.test;
-  if (!registrar) throw new Error("runCompliance: no Deno.test here; pass your runner's test function");
+  if (!registrar) {
+    throw new SwitchyardError("INVALID_ARGUMENT", "runCompliance: no Deno.test here; pass your runner's test function");
+  }
   for (const check of cases) registrar(`${label}: ${check.name}`, () => check.run());
 }
 

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { ManualClock } from "../core/util/clock.ts";
 import type { Compressor } from "../core/contracts/compressor.ts";
 import { instanceIssues } from "../core/contracts/instance_checks.ts";
-import { SwitchyardError } from "../core/util/errors.ts";
+import { SwitchyardError, ValidationError } from "../core/util/errors.ts";
 import { childLogger, type Logger, silentLogger } from "../core/util/logger.ts";
 import { MetricsRegistry } from "../core/control/metrics.ts";
 import { type Plugin, type PluginContext, pluginIssues } from "../core/loading/plugin.ts";
@@ -66,7 +66,7 @@ export async function instantiate<T>(
   let parsed = options;
   if (plugin.options) {
     const result = await validateStandard(plugin.options, options, "options");
-    if (!result.ok) throw new Error(`options rejected: ${JSON.stringify(result.issues)}`);
+    if (!result.ok) throw new ValidationError("INVALID_ARGUMENT", `${plugin.id} options`, result.issues);
     parsed = result.value;
   }
   return await plugin.create(createPluginContext({ pluginId: plugin.id, ...context }), parsed) as T;

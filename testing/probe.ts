@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { SwitchyardError } from "../core/util/errors.ts";
 import assert from "node:assert/strict";
 import type { Probe } from "../core/contracts/probe.ts";
 import { MEASURES, sampleIssues } from "../core/contracts/sample.ts";
@@ -50,7 +51,7 @@ export function probeCompliance(
       async run() {
         const probe = await make();
         const controller = new AbortController();
-        controller.abort(new Error("stop"));
+        controller.abort(new SwitchyardError("PROBE_FAILED", "the compliance suite aborted the measurement"));
         let timer: ReturnType<typeof setTimeout> | undefined;
         const bound = new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), settleMs));
         const settled = probe.measure(controller.signal).then(() => "settled", () => "settled");

@@ -66,8 +66,12 @@ export function encodeFrame(
   payload: Uint8Array,
   stored: boolean,
 ): Uint8Array {
-  if (!isCodecName(codec)) throw new RangeError(`codec name ${JSON.stringify(codec)} must match ${CODEC_NAME}`);
-  if (!Number.isInteger(level) || level < -128 || level > 127) throw new RangeError(`level ${level} must fit int8`);
+  if (!isCodecName(codec)) {
+    throw new SwitchyardError("INVALID_ARGUMENT", `codec name ${JSON.stringify(codec)} must match ${CODEC_NAME}`);
+  }
+  if (!Number.isInteger(level) || level < -128 || level > 127) {
+    throw new SwitchyardError("INVALID_ARGUMENT", `level ${level} must fit int8`);
+  }
   const name = new TextEncoder().encode(codec);
   const headerBytes = FIXED_HEADER_BYTES + name.length;
   const frame = new Uint8Array(headerBytes + payload.length);

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { FieldIssue } from "../util/errors.ts";
+import { type FieldIssue, SwitchyardError } from "../util/errors.ts";
 
 /**
  * One measurement of a link or a cluster. Every field is optional: a probe
@@ -81,7 +81,7 @@ export function mergeSamples(samples: readonly NetworkSample[]): NetworkSample {
 
 /** The median of `values` (the mean of the middle two for an even count). */
 export function median(values: readonly number[]): number {
-  if (values.length === 0) throw new RangeError("median of no values");
+  if (values.length === 0) throw new SwitchyardError("INVALID_ARGUMENT", "median of no values");
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
@@ -108,7 +108,7 @@ export class SampleWindow {
   /** Creates a window that keeps `size` values per measure. */
   constructor(size: number) {
     if (!Number.isInteger(size) || size < 1) {
-      throw new RangeError(`SampleWindow size must be a whole number >= 1, got ${size}`);
+      throw new SwitchyardError("INVALID_ARGUMENT", `SampleWindow size must be a whole number >= 1, got ${size}`);
     }
     this.#size = size;
   }

@@ -213,7 +213,9 @@ export class ModeAwareAdapter {
       }
       try {
         const result = await runWithTimeout(this.#clock, activateTimeoutMs, () => activate());
-        if (result.timedOut) throw new Error(`activate() timed out after ${activateTimeoutMs} ms`);
+        if (result.timedOut) {
+          throw new SwitchyardError("SWITCH_FAILED", `activate() timed out after ${activateTimeoutMs} ms`);
+        }
         activated.push(implementation);
       } catch (thrown) {
         const message = toError(thrown).message;

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { SwitchyardError } from "../util/errors.ts";
 
 /** Label names and values of one series. */
 export type Labels = Record<string, string>;
@@ -52,9 +53,9 @@ const seriesKey = (name: string, labels: Labels) =>
 export class MetricsRegistry implements Metrics {
   readonly #series = new Map<string, MetricPoint>();
 
-  /** Adds to a counter; throws a RangeError for a negative step or a bad name. */
+  /** Adds to a counter; throws `INVALID_ARGUMENT` for a negative step or a bad name. */
   increment(name: string, help: string, labels: Labels = {}, by = 1): void {
-    if (!(by >= 0)) throw new RangeError(`metric ${name}: a counter only goes up, got ${by}`);
+    if (!(by >= 0)) throw new SwitchyardError("INVALID_ARGUMENT", `metric ${name}: a counter only goes up, got ${by}`);
     this.#point(name, "counter", help, labels).value += by;
   }
 
@@ -82,14 +83,16 @@ export class MetricsRegistry implements Metrics {
   }
 
   #point(name: string, type: MetricPoint["type"], help: string, labels: Labels): MetricPoint {
-    if (!NAME.test(name)) throw new RangeError(`metric name ${JSON.stringify(name)} is not a valid metric name`);
+    if (!NAME.test(name)) {
+      throw new SwitchyardError("INVALID_ARGUMENT", `metric name ${JSON.stringify(name)} is not a valid metric name`);
+    }
     const key = seriesKey(name, labels);
     let point = this.#series.get(key);
     if (!point) {
       point = { name, type, help, labels: { ...labels }, value: 0 };
       this.#series.set(key, point);
     } else if (point.type !== type) {
-      throw new RangeError(`metric ${name} is a ${point.type}, not a ${type}`);
+      throw new SwitchyardError("INVALID_ARGUMENT", `metric ${name} is a ${point.type}, not a ${type}`);
     }
     return point;
   }

@@ -453,7 +453,7 @@ export class HybridOrchestrator {
     for (const callback of [...this.#callbacks]) {
       try {
         const result = await runWithTimeout(clock, activateTimeoutMs, () => callback(event));
-        if (result.timedOut) throw new Error(`timed out after ${activateTimeoutMs} ms`);
+        if (result.timedOut) throw new SwitchyardError("SWITCH_FAILED", `timed out after ${activateTimeoutMs} ms`);
       } catch (error) {
         await transition.rollback();
         this.#selection = from;

@@ -102,9 +102,11 @@ const ImportLimits = v.object({
   importTimeoutMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 30_000),
 });
 
-class PluginFailure extends Error {
+/** Why a plugin failed at `stage`; caught and recorded, never thrown out of the loader. */
+class PluginFailure extends SwitchyardError {
   constructor(readonly stage: PluginStage, message: string) {
-    super(message);
+    super("PLUGIN_FAILED", message);
+    this.name = "PluginFailure";
   }
 }
 
@@ -178,7 +180,12 @@ export async function loadPlugins(location: string | URL, options: LoaderOptions
       limits.importTimeoutMs,
       (signal) => readBounded(host, url, limits.maxModuleBytes, signal),
     );
-    if (read.timedOut) throw new Error(`reading did not finish within ${limits.importTimeoutMs} ms (importTimeoutMs)`);
+    if (read.timedOut) {
+      throw new SwitchyardError(
+        "MANIFEST_INVALID",
+        `reading did not finish within ${limits.importTimeoutMs} ms (importTimeoutMs)`,
+      );
+    }
     text = new TextDecoder().decode(read.value);
   } catch (error) {
     throw new SwitchyardError("MANIFEST_INVALID", `manifest ${source} cannot be read: ${toError(error).message}`);
@@ -437,7 +444,10 @@ async function importEntry(
 async function readBounded(host: ModuleHost, url: URL, maxBytes: number, signal: AbortSignal): Promise<Uint8Array> {
   const bytes = await host.readFile(url, { maxBytes, signal });
   if (bytes.byteLength > maxBytes) {
-    throw new Error(`${bytes.byteLength} bytes, more than the ${maxBytes}-byte limit (maxModuleBytes)`);
+    throw new SwitchyardError(
+      "FILE_TOO_LARGE",
+      `${bytes.byteLength} bytes, more than the ${maxBytes}-byte limit (maxModuleBytes)`,
+    );
   }
   return bytes;
 }

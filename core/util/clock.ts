@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { SwitchyardError } from "./errors.ts";
 import { setImmediate } from "node:timers";
 
 /** Opaque handle of a scheduled timer. */
@@ -150,11 +151,13 @@ export class ManualClock implements Clock {
   /**
    * Moves time forward by `ms`, firing every timer that falls due (including
    * ones scheduled by the timers it fires) and letting the work they start run.
-   * Errors thrown by timer callbacks are rethrown together at the end.
+   * Errors thrown by timer callbacks are the callbacks' own: rethrown at the
+   * end, one as it is, several as an `AggregateError`. Throws
+   * `INVALID_ARGUMENT` for a negative or non-finite `ms`.
    */
   async advance(ms: number): Promise<void> {
     if (!Number.isFinite(ms) || ms < 0) {
-      throw new RangeError(`advance(ms): ms must be a finite number >= 0, got ${ms}`);
+      throw new SwitchyardError("INVALID_ARGUMENT", `advance(ms): ms must be a finite number >= 0, got ${ms}`);
     }
     const targetMs = this.#nowMs + ms;
     const errors: unknown[] = [];

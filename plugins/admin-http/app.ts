@@ -61,9 +61,10 @@ const failure = ({ status, code, message, issues }: Fail, extra?: Record<string,
   json({ error: { code, message, ...(issues ? { issues } : {}) } }, status, extra);
 
 /** A request refused before its handler ran (`413`, `415`), thrown from the body readers. */
-class Refused extends Error {
+class Refused extends SwitchyardError<string> {
   constructor(readonly refusal: BodyRefusal) {
-    super(refusal.message);
+    super(refusal.code, refusal.message);
+    this.name = "Refused";
   }
 }
 

@@ -11,24 +11,38 @@ import type { Mode } from "../../core/contracts/mode.ts";
 import type { SwitchOutcome } from "../../core/control/orchestrator.ts";
 import type { NetworkSample } from "../../core/contracts/sample.ts";
 
-/** An error answer of the admin API. */
-export class AdminApiError extends Error {
+/**
+ * An error answer of the admin API: `code` is the endpoint's own code
+ * (`UNAUTHORIZED`, `INVALID_ARGUMENT`, …), `NOT_JSON` when the answer was
+ * not JSON, or `HTTP` when an error answer named no code.
+ */
+export class AdminApiError extends SwitchyardError<string> {
   /** Creates the error from a response: HTTP status, error code, message, and field issues for a 400. */
-  constructor(readonly status: number, readonly code: string, message: string, readonly issues?: unknown) {
-    super(`${status} ${code}: ${message}`);
+  constructor(readonly status: number, code: string, message: string, readonly issues?: unknown) {
+    super(code, `${status} ${code}: ${message}`);
     this.name = "AdminApiError";
   }
 }
 
 /**
  * The admin endpoint could not be reached at all (refused, unknown host,
- * reset): `url` is the address tried, `code` a short cause such as
- * `ECONNREFUSED` or `ENOTFOUND` when one is known, and the message names both.
+ * reset), code `ADMIN_UNREACHABLE`: `url` is the address tried,
+ * `networkCode` a short cause such as `ECONNREFUSED` or `ENOTFOUND` when one
+ * is known, and the message names both.
  */
-export class AdminConnectionError extends Error {
+export class AdminConnectionError extends SwitchyardError<"ADMIN_UNREACHABLE"> {
   /** Creates the error for a failed request to `url`, keeping the runtime's error as `cause`. */
-  constructor(readonly url: string, readonly code: string | undefined, detail: string, options?: ErrorOptions) {
-    super(`cannot reach ${url}: ${code && !detail.includes(code) ? `${code} (${detail})` : detail}`, options);
+  constructor(
+    readonly url: string,
+    readonly networkCode: string | undefined,
+    detail: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      "ADMIN_UNREACHABLE",
+      `cannot reach ${url}: ${networkCode && !detail.includes(networkCode) ? `${networkCode} (${detail})` : detail}`,
+      options,
+    );
     this.name = "AdminConnectionError";
   }
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { ADMIN_ERRORS } from "./errors.ts";
 import { currentRuntime } from "../../core/util/runtime.ts";
 
 export type { RunningServer, ServeOptions } from "./serve_types.ts";
@@ -14,5 +15,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const runtime = currentRuntime();
   if (runtime === "bun") return (await import("./serve_bun.ts")).serveBun(options);
   if (runtime === "deno") return (await import("./serve_deno.ts")).serveDeno(options);
-  throw new Error("admin-http serves on Deno or Bun; this runtime has neither Deno.serve nor Bun.serve");
+  throw ADMIN_ERRORS.error(
+    "ADMIN_SERVER_UNAVAILABLE",
+    "admin-http serves on Deno or Bun; this runtime has neither Deno.serve nor Bun.serve",
+  );
 }

@@ -95,7 +95,7 @@ export class Lz4BlockEncoder {
     const have = encoder.memory.buffer.byteLength;
     if (bytes > have) {
       try {
-        if (bytes > MAX_MEMORY_BYTES) throw new RangeError("past the 4 GiB of wasm32");
+        if (bytes > MAX_MEMORY_BYTES) throw new SwitchyardError("INVALID_ARGUMENT", "past the 4 GiB of wasm32");
         encoder.memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
       } catch (error) {
         throw new SwitchyardError(

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { ZSTD_ERRORS } from "./errors.ts";
 import * as zlib from "node:zlib";
 import { SwitchyardError } from "../../core/util/errors.ts";
 import { createZstd, type ZstdInstance } from "../../wasm/zstd.js";
@@ -136,7 +137,10 @@ export async function createZstdEngine(
   const native = preference === "wasm" ? undefined : nativeZstd();
   if (native) return nativeEngine(native);
   if (preference === "native") {
-    throw new Error('native zstd is not available in this runtime (node:zlib has no zstd); use engine "wasm"');
+    throw ZSTD_ERRORS.error(
+      "ZSTD_UNAVAILABLE",
+      'native zstd is not available in this runtime (node:zlib has no zstd); use engine "wasm"',
+    );
   }
   return await wasmEngine(options);
 }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { ZSTD_ERRORS } from "./errors.ts";
 
 interface Job {
   id: number;
@@ -44,7 +45,9 @@ export class ZstdWorkerPool {
   close(): void {
     for (const slot of this.#slots) slot.worker.terminate();
     this.#slots.length = 0;
-    for (const job of this.#jobs.values()) job.reject(new Error("zstd worker pool closed"));
+    for (const job of this.#jobs.values()) {
+      job.reject(ZSTD_ERRORS.error("ZSTD_WORKER_FAILED", "zstd worker pool closed"));
+    }
     this.#jobs.clear();
   }
 
@@ -58,11 +61,13 @@ export class ZstdWorkerPool {
         if (!job) return;
         this.#jobs.delete(job.id);
         if (event.data.out) job.resolve(event.data.out);
-        else job.reject(new Error(event.data.error ?? "zstd worker failed"));
+        else job.reject(ZSTD_ERRORS.error("ZSTD_WORKER_FAILED", event.data.error ?? "zstd worker failed"));
       };
       worker.onerror = (event) => {
         event.preventDefault?.();
-        for (const job of this.#jobs.values()) job.reject(new Error(`zstd worker crashed: ${event.message}`));
+        for (const job of this.#jobs.values()) {
+          job.reject(ZSTD_ERRORS.error("ZSTD_WORKER_FAILED", `zstd worker crashed: ${event.message}`));
+        }
         this.#jobs.clear();
       };
       const slot = { worker, busy: 0 };

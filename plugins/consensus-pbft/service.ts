@@ -29,7 +29,8 @@ import {
   DeduplicatingStateMachine,
   type DeduplicationStats,
 } from "../consensus-kit/deduplicating_machine.ts";
-import { type ErrorCode, SwitchyardError } from "../../core/util/errors.ts";
+import { ERROR_CODE_PATTERN, SwitchyardError } from "../../core/util/errors.ts";
+import { PBFT_ERRORS } from "./errors.ts";
 import type { Logger } from "../../core/util/logger.ts";
 import { jsonResultCodec, type ResultCodec } from "../../core/contracts/result_codec.ts";
 import { ByteReader, ByteWriter } from "../consensus-raft/bytes.ts";
@@ -67,7 +68,7 @@ export function encodeOutcome<Result>(outcome: ApplyOutcome<Result>, codec: Resu
     return bytes;
   }
   // The application's own errors travel as COMMAND_FAILED with their message.
-  const code = outcome.error instanceof SwitchyardError ? outcome.error.code : "COMMAND_FAILED";
+  const code: string = outcome.error instanceof SwitchyardError ? outcome.error.code : "COMMAND_FAILED";
   return new ByteWriter().u8(FAILED).string(code).string(outcome.error.message).finish().slice();
 }
 
@@ -85,8 +86,11 @@ export function decodeOutcome<Result>(bytes: Uint8Array, codec: ResultCodec<Resu
   } else if (status === FAILED) {
     const code = reader.string();
     const message = reader.string();
-    const known = /^[A-Z][A-Z_]{0,39}$/.test(code) ? code as ErrorCode : "COMMAND_FAILED";
-    outcome = { ok: false, error: new SwitchyardError(known, message) };
+    // Any well-formed code travels (the core's, a plugin's, the application's own).
+    const error = ERROR_CODE_PATTERN.test(code)
+      ? new SwitchyardError<string>(code, message)
+      : PBFT_ERRORS.error("COMMAND_FAILED", message);
+    outcome = { ok: false, error };
   } else {
     throw new SwitchyardError("FRAME_INVALID", `an operation's outcome starts with ${status}, not 0 or 1`);
   }
@@ -219,7 +223,7 @@ export class PbftService<Result> implements ReplicatedService {
       if (outcome.committed.duplicate) return undefined;
       outcomes = outcome.committed.result;
     } else {
-      const code = (outcome.error as SwitchyardError).code as ErrorCode | undefined;
+      const code = (outcome.error as SwitchyardError<string>).code as string | undefined;
       if (code === "STALE_REQUEST") return undefined;
       outcomes = request.operations.map(() => ({ ok: false, error: outcome.error }));
     }

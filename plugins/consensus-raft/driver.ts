@@ -452,7 +452,11 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
         resolve: (value) => settled || (finish(), resolve(value)),
         reject: (error) => settled || (finish(), reject(error)),
       };
-      const onAbort = () => waiter.reject(options!.signal!.reason ?? new Error("aborted"));
+      const onAbort = () =>
+        waiter.reject(
+          options!.signal!.reason ??
+            new ConsensusError("CONSENSUS_TIMEOUT", "the call was aborted; its outcome is unknown"),
+        );
       const timer = clock.setTimeout(
         () =>
           waiter.reject(

@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { SwitchyardError } from "../../core/util/errors.ts";
 import { join } from "node:path";
 import { ByteReader, ByteWriter } from "./bytes.ts";
 import { readEntry, readSnapshot, writeEntry, writeSnapshot } from "./codec.ts";
@@ -161,7 +162,9 @@ function replayRecord(state: RaftDurableState, record: WalRecord): void {
     applyCompaction(state, readSnapshot(reader));
   } else {
     const flags = reader.u8();
-    if (flags & ~(HAS_SNAPSHOT | HAS_ENTRIES | HAS_HARD_STATE)) throw new Error(`unknown update flags ${flags}`);
+    if (flags & ~(HAS_SNAPSHOT | HAS_ENTRIES | HAS_HARD_STATE)) {
+      throw new SwitchyardError("FRAME_INVALID", `unknown update flags ${flags}`);
+    }
     const update: StorageUpdate = { entries: [] };
     if (flags & HAS_SNAPSHOT) update.snapshot = readSnapshot(reader);
     if (flags & HAS_ENTRIES) update.entries = Array.from({ length: reader.u32() }, () => readEntry(reader));
@@ -173,7 +176,9 @@ function replayRecord(state: RaftDurableState, record: WalRecord): void {
     }
     applyUpdate(state, update);
   }
-  if (reader.remaining !== 0) throw new Error(`${reader.remaining} bytes left after the record's contents`);
+  if (reader.remaining !== 0) {
+    throw new SwitchyardError("FRAME_INVALID", `${reader.remaining} bytes left after the record's contents`);
+  }
 }
 
 function liveBytes(state: RaftDurableState): number {

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { ValidationError } from "../../core/util/errors.ts";
 import * as v from "valibot";
 import { DEFAULT_CLIENT_TABLE_LIMITS } from "../consensus-kit/client_table.ts";
 import type { ConsensusEngine } from "../../core/contracts/consensus.ts";
@@ -114,7 +115,9 @@ const plugin: Plugin<RaftPluginOptions, ConsensusEngine> = definePlugin({
   options,
   async create(context, config) {
     if (!config.peers[config.nodeId]) {
-      throw new Error(`peers must include this node's own address (peers.${config.nodeId})`);
+      throw new ValidationError("CONFIG_INVALID", "consensus-raft options", [
+        { path: `peers.${config.nodeId}`, message: "peers must include this node's own address" },
+      ]);
     }
     if (!config.dataDir) context.logger.warn("consensus-raft keeps its log in memory: set dataDir for durability");
     const secret = await loadClusterKey(config);

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { RAFT_ERRORS } from "./errors.ts";
 import type { NodeId } from "../../core/contracts/consensus.ts";
 import { decodeMembership } from "./codec.ts";
 import type { Entry, MembershipData, Snapshot } from "./types.ts";
@@ -101,13 +102,19 @@ export class RaftLog {
       if (existing === entry.term) continue;
       if (existing !== undefined) {
         if (entry.index <= this.committed) {
-          throw new Error(`raft: entry ${entry.index} conflicts with the committed log (term ${existing})`);
+          throw RAFT_ERRORS.error(
+            "LOG_INCONSISTENT",
+            `raft: entry ${entry.index} conflicts with the committed log (term ${existing})`,
+          );
         }
         this.entries.length = entry.index - this.firstIndex;
         this.persisted = Math.min(this.persisted, entry.index - 1);
       }
       if (entry.index !== this.lastIndex + 1) {
-        throw new Error(`raft: gap in the log: appending ${entry.index} after ${this.lastIndex}`);
+        throw RAFT_ERRORS.error(
+          "LOG_INCONSISTENT",
+          `raft: gap in the log: appending ${entry.index} after ${this.lastIndex}`,
+        );
       }
       this.entries.push(entry);
       changedFrom ??= entry.index;

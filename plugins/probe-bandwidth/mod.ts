@@ -121,7 +121,9 @@ export function bandwidthProbe(
     }
     try {
       const outcome = await runWithTimeout(clock, config.timeoutMs, () => transfer(peer, signal), signal);
-      if (outcome.timedOut) throw new Error(`transfer not acknowledged within ${config.timeoutMs} ms`);
+      if (outcome.timedOut) {
+        throw new SwitchyardError("PROBE_TIMEOUT", `transfer not acknowledged within ${config.timeoutMs} ms`);
+      }
       window.push(outcome.value);
       if (window.length > config.filterWindow) window.shift();
       return { bandwidthMbps: Math.max(...window), samplesMbps: [...window] };

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { RDMA_ERRORS } from "./errors.ts";
 import { currentRuntime } from "../../core/util/runtime.ts";
 import { RDMACM_LIBRARIES, type RdmacmLibrary } from "./symbols.ts";
 
@@ -23,7 +24,7 @@ async function open(path: string) {
   const runtime = currentRuntime();
   if (runtime === "deno") return (await import("./ffi_deno.ts")).openDeno(path);
   if (runtime === "bun") return await (await import("./ffi_bun.ts")).openBun(path);
-  throw new Error(`FFI is not supported on ${runtime}`);
+  throw RDMA_ERRORS.error("RDMA_UNAVAILABLE", `FFI is not supported on ${runtime}`);
 }
 
 /**

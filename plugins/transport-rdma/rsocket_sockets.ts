@@ -18,6 +18,8 @@
  *
  * @module
  */
+import { SwitchyardError } from "../../core/util/errors.ts";
+import { RDMA_ERRORS } from "./errors.ts";
 import { setImmediate } from "node:timers";
 import type { ByteListener, ByteSocket, SocketFactory } from "../transport-tcp/byte_socket.ts";
 import type { RsocketApi } from "./symbols.ts";
@@ -38,6 +40,7 @@ const READ_CHUNK_BYTES = 64 * 1024;
 const IDLE_POLL_MS = 1;
 const CONNECT_TIMEOUT_MS = 10_000;
 
+const noDevice = () => RDMA_ERRORS.error("RDMA_UNAVAILABLE", "rsocket() failed: no usable RDMA device for AF_INET?");
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 const idle = () => new Promise<void>((resolve) => setTimeout(resolve, IDLE_POLL_MS));
 
@@ -46,7 +49,7 @@ export function sockaddrIn(host: string, port: number): Uint8Array {
   const ip = host === "localhost" ? "127.0.0.1" : host;
   const parts = ip.split(".").map(Number);
   if (parts.length !== 4 || parts.some((part) => !Number.isInteger(part) || part < 0 || part > 255)) {
-    throw new Error(`rsocket addresses are IPv4 (a.b.c.d), got "${host}"`);
+    throw new SwitchyardError("INVALID_ARGUMENT", `rsocket addresses are IPv4 (a.b.c.d), got "${host}"`);
   }
   const address = new Uint8Array(16);
   const view = new DataView(address.buffer);
@@ -112,9 +115,11 @@ class RsocketStream implements ByteSocket {
   async #writeAll(bytes: Uint8Array): Promise<void> {
     let offset = 0;
     while (offset < bytes.length) {
-      if (this.#closed) throw new Error("rsocket closed");
+      if (this.#closed) throw new SwitchyardError("TRANSPORT_CLOSED", "rsocket closed");
       const revents = await pollOnce(this.#api, this.#fd, POLLOUT);
-      if (revents & (POLLERR | POLLHUP)) throw this.#end(new Error("rsocket: the connection failed while writing"));
+      if (revents & (POLLERR | POLLHUP)) {
+        throw this.#end(new SwitchyardError("TRANSPORT_CLOSED", "rsocket: the connection failed while writing"));
+      }
       if (!(revents & POLLOUT)) {
         await idle();
         continue;
@@ -149,7 +154,9 @@ class RsocketStream implements ByteSocket {
         await nextTurn();
         continue;
       }
-      if (revents & POLLERR) return void this.#end(new Error("rsocket: the connection failed"));
+      if (revents & POLLERR) {
+        return void this.#end(new SwitchyardError("TRANSPORT_CLOSED", "rsocket: the connection failed"));
+      }
       await idle();
     }
   }
@@ -209,17 +216,19 @@ export function rsocketSockets(api: RsocketApi): SocketFactory {
   };
   return {
     listen(hostname, port, handlers, tls) {
-      if (tls?.cert) return Promise.reject(new Error("rsocket listeners do not do TLS"));
+      if (tls?.cert) return Promise.reject(new SwitchyardError("INVALID_ARGUMENT", "rsocket listeners do not do TLS"));
       const fd = Number(api.library.rsocket(AF_INET, SOCK_STREAM, 0));
-      if (fd < 0) return Promise.reject(new Error("rsocket() failed: no usable RDMA device for AF_INET?"));
+      if (fd < 0) return Promise.reject(noDevice());
       const address = sockaddrIn(hostname, port);
       if (Number(api.library.rbind(fd, api.pointerOf(address), address.length)) < 0) {
         api.library.rclose(fd);
-        return Promise.reject(new Error(`rbind(${hostname}:${port}) failed (address in use?)`));
+        return Promise.reject(
+          RDMA_ERRORS.error("RDMA_LISTEN_FAILED", `rbind(${hostname}:${port}) failed (address in use?)`),
+        );
       }
       if (Number(api.library.rlisten(fd, 128)) < 0 || !nonBlocking(api, fd)) {
         api.library.rclose(fd);
-        return Promise.reject(new Error(`rlisten(${hostname}:${port}) failed`));
+        return Promise.reject(RDMA_ERRORS.error("RDMA_LISTEN_FAILED", `rlisten(${hostname}:${port}) failed`));
       }
       const local = localOf(fd, `${hostname}:${port}`);
       let open = true;
@@ -247,9 +256,9 @@ export function rsocketSockets(api: RsocketApi): SocketFactory {
       return Promise.resolve(listener);
     },
     async connect(hostname, port, tls) {
-      if (tls) throw new Error("rsocket connections do not do TLS");
+      if (tls) throw new SwitchyardError("INVALID_ARGUMENT", "rsocket connections do not do TLS");
       const fd = Number(api.library.rsocket(AF_INET, SOCK_STREAM, 0));
-      if (fd < 0) throw new Error("rsocket() failed: no usable RDMA device for AF_INET?");
+      if (fd < 0) throw noDevice();
       const address = sockaddrIn(hostname, port);
       nonBlocking(api, fd);
       // Non-blocking connect: -1 (EINPROGRESS) is expected; the poll says how it went.
@@ -259,12 +268,12 @@ export function rsocketSockets(api: RsocketApi): SocketFactory {
         const revents = await pollOnce(api, fd, POLLOUT);
         if (revents & (POLLERR | POLLHUP)) {
           api.library.rclose(fd);
-          throw new Error(`rconnect(${hostname}:${port}) refused`);
+          throw new SwitchyardError("TRANSPORT_UNREACHABLE", `rconnect(${hostname}:${port}) refused`);
         }
         if (revents & POLLOUT) break;
         if (Date.now() > deadline) {
           api.library.rclose(fd);
-          throw new Error(`rconnect(${hostname}:${port}) timed out`);
+          throw new SwitchyardError("TRANSPORT_TIMEOUT", `rconnect(${hostname}:${port}) timed out`);
         }
         await idle();
       }

@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { toError } from "../../core/util/errors.ts";
+import { SwitchyardError, toError } from "../../core/util/errors.ts";
+import { TCP_ERRORS } from "./errors.ts";
 import type { AcceptHandlers, ByteSocket, SocketFactory } from "./byte_socket.ts";
 
 interface BunSocket {
@@ -82,9 +83,9 @@ function wrap(raw: BunSocket, tls: boolean): ByteSocket {
     async write(bytes) {
       await state.ready;
       for (let offset = 0; offset < bytes.length;) {
-        if (state.ended) throw new Error("socket closed");
+        if (state.ended) throw new SwitchyardError("TRANSPORT_CLOSED", "socket closed");
         const written = raw.write(bytes.subarray(offset));
-        if (written < 0) throw new Error("socket closed");
+        if (written < 0) throw new SwitchyardError("TRANSPORT_CLOSED", "socket closed");
         offset += written;
         if (offset < bytes.length) await new Promise<void>((resolve) => state.drained.push(resolve));
       }
@@ -133,7 +134,7 @@ function handlers(onOpen: (socket: BunSocket) => void): Handlers {
     handshake(socket, success, error) {
       if (success) socket.data?.handshaken();
       else {
-        end(socket, error ?? new Error("TLS handshake failed"));
+        end(socket, error ?? TCP_ERRORS.error("TLS_HANDSHAKE_FAILED", "TLS handshake failed"));
         socket.terminate();
       }
     },
@@ -183,7 +184,7 @@ export const bunSockets: SocketFactory = {
     });
     const socket = opened ?? wrap(raw, Boolean(tls));
     await raw.data.ready;
-    if (raw.data.ended) throw new Error("TLS handshake failed");
+    if (raw.data.ended) throw TCP_ERRORS.error("TLS_HANDSHAKE_FAILED", "TLS handshake failed");
     return socket;
   },
 };

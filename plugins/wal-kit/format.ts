@@ -23,6 +23,7 @@
  * @module
  */
 import { SwitchyardError } from "../../core/util/errors.ts";
+import type { WalErrorCode } from "./errors.ts";
 import { xxhash32 } from "../../core/util/xxhash32.ts";
 
 /** The format this version writes and reads. */
@@ -45,7 +46,7 @@ export type WalDamage =
   | "decode"; // the body has a valid checksum but does not decode
 
 /** `STORAGE_CORRUPT`, with where and what: the file was left as it was. */
-export class WalCorruptError extends SwitchyardError {
+export class WalCorruptError extends SwitchyardError<WalErrorCode> {
   /** The log file. */
   readonly path: string;
   /** Byte offset of the damaged record (or of the file header). */

@@ -45,6 +45,12 @@ Deno.test("every single-bit flip anywhere in a frame is caught before decoding",
 });
 
 Deno.test("encodeFrame rejects bad codec names and levels", () => {
-  assert.throws(() => encodeFrame("LZ4!", 0, new Uint8Array(0), new Uint8Array(0), true), RangeError);
-  assert.throws(() => encodeFrame("lz4", 200, new Uint8Array(0), new Uint8Array(0), true), RangeError);
+  assert.throws(() => encodeFrame("LZ4!", 0, new Uint8Array(0), new Uint8Array(0), true), {
+    name: "SwitchyardError",
+    code: "INVALID_ARGUMENT",
+  });
+  assert.throws(() => encodeFrame("lz4", 200, new Uint8Array(0), new Uint8Array(0), true), {
+    name: "SwitchyardError",
+    code: "INVALID_ARGUMENT",
+  });
 });
