@@ -77,8 +77,8 @@ export { TypedEmitter } from "./core/util/events.ts";
 export type { Unsubscribe } from "./core/util/events.ts";
 export { consoleLogger, silentLogger } from "./core/util/logger.ts";
 export type { LogFields, Logger, LogLevel } from "./core/util/logger.ts";
-export { implementationKey, variantOf } from "./core/contracts/component.ts";
-export type { Implementations, Lifecycle, Selection, Variant } from "./core/contracts/component.ts";
+export { componentKey, implementationKey, variantOf } from "./core/contracts/component.ts";
+export type { ComponentKey, Implementations, Lifecycle, Selection, Variant } from "./core/contracts/component.ts";
 export { ModeAwareAdapter } from "./core/control/adapter.ts";
 export type { ComponentStatus, RetireOptions, RetireReport, Transition } from "./core/control/adapter.ts";
 export { History } from "./core/control/history.ts";
@@ -110,7 +110,20 @@ export type { FromManifestOptions } from "./runtime/from_manifest.ts";
 export { seededRandom } from "./core/util/random.ts";
 export type { Random } from "./core/util/random.ts";
 export { definePlugin, PERMISSIONS, PLUGIN_KINDS } from "./core/loading/plugin.ts";
-export type { Permission, Plugin, PluginContext, PluginKind } from "./core/loading/plugin.ts";
+export type {
+  AnyPlugin,
+  Extension,
+  ExtensionContext,
+  Permission,
+  Plugin,
+  PluginContext,
+  PluginContextOf,
+  PluginInstance,
+  PluginInstances,
+  PluginKind,
+} from "./core/loading/plugin.ts";
+export { capability, TRANSPORT_CAPABILITY } from "./core/loading/capability.ts";
+export type { Capability } from "./core/loading/capability.ts";
 export type { StandardIssue, StandardResult, StandardSchema } from "./core/util/standard_schema.ts";
 export { parseManifest } from "./core/loading/manifest.ts";
 export type { Manifest, ManifestEntry, ManifestSlots } from "./core/loading/manifest.ts";
@@ -122,7 +135,7 @@ export type {
   ModuleHost,
   ReadFileOptions,
 } from "./core/loading/loader.ts";
-export { UnavailableImplementation } from "./core/loading/slots.ts";
+export { COMPRESSION, CONSENSUS, TRANSPORT, UnavailableImplementation } from "./core/loading/slots.ts";
 export { CORE_VERSION } from "./core/util/version.ts";
 export { currentRuntime, RUNTIMES } from "./core/util/runtime.ts";
 export type { Runtime } from "./core/util/runtime.ts";

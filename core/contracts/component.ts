@@ -35,6 +35,39 @@ export interface Lifecycle {
   deactivate?(): void | Promise<void>;
 }
 
+/**
+ * A component's name together with the type of its implementations, so
+ * `manager.getComponent(key)` returns that type without a cast at the call
+ * site, and `registerComponent(key, …)` only takes implementations of it.
+ * Make one with {@linkcode componentKey}; the slot components have theirs
+ * (`TRANSPORT`, `CONSENSUS`, `COMPRESSION`).
+ */
+export interface ComponentKey<T> {
+  /** The component's name, e.g. `"compression"`. */
+  readonly name: string;
+  /** Carries `T` for the type checker only; never set. */
+  readonly componentType?: () => T;
+}
+
+/**
+ * A key for the component `name` whose implementations are `T`: the one
+ * place its type is stated.
+ *
+ * @example
+ * ```ts
+ * import { componentKey } from "./component.ts";
+ * interface Cache { get(key: string): string | undefined }
+ * const CACHE = componentKey<Cache>("cache");
+ * // manager.registerComponent(CACHE, lanCache, wanCache); manager.getComponent(CACHE).get("k")
+ * ```
+ */
+export function componentKey<T>(name: string): ComponentKey<T> {
+  if (typeof name !== "string" || name.trim() === "") {
+    throw new SwitchyardError("COMPONENT_INVALID", "componentKey: name must be a non-empty string");
+  }
+  return Object.freeze({ name });
+}
+
 /** The implementation of one component for each mode. */
 export type Implementations<T = unknown> = PerMode<T>;
 

@@ -6,7 +6,7 @@
  */
 import { ModeAwareAdapter } from "./adapter.ts";
 import { type Clock, SystemClock, type TimerId } from "../util/clock.ts";
-import type { Implementations } from "../contracts/component.ts";
+import type { ComponentKey, Implementations } from "../contracts/component.ts";
 import { type HybridConfig, type HybridConfigInput, resolveConfig } from "./config.ts";
 import { ModeDetector } from "./detector.ts";
 import { SwitchyardError, toError, ValidationError } from "../util/errors.ts";
@@ -52,18 +52,19 @@ export interface HybridManagerOptions {
  *
  * @example
  * ```ts
- * import { HybridManager, ManualClock } from "../../mod.ts";
+ * import { componentKey, HybridManager, ManualClock } from "../../mod.ts";
  * const clock = new ManualClock();
  * const manager = new HybridManager({
  *   clock,
  *   config: { sampleWindow: 1 },
  *   probes: [{ name: "lan", measure: async () => ({ rttMs: 0.3, bandwidthMbps: 10_000, lossRatio: 0 }) }],
  * });
- * manager.registerComponent("codec", { name: "lz4" }, { name: "zstd" });
+ * const CODEC = componentKey<{ name: string }>("codec");
+ * manager.registerComponent(CODEC, { name: "lz4" }, { name: "zstd" });
  * manager.onModeChange(({ from, to, reason }) => console.log(from, "->", to, reason));
  * await manager.start();
  * await clock.advance(0); // first detection round
- * manager.getComponent<{ name: string }>("codec").name; // "lz4"
+ * manager.getComponent(CODEC).name; // "lz4"
  * await manager.stop();
  * ```
  */
@@ -209,10 +210,11 @@ export class HybridManager implements ExtensionHost {
    * After `initialize()`, the serving implementation is activated right away
    * (failures show in `getStats().components`).
    */
-  registerComponent<T>(name: string, v1: T, v3: T): void;
+  registerComponent<T>(key: ComponentKey<T> | string, v1: T, v3: T): void;
   /** Registers a component with one implementation per mode. */
-  registerComponent<T>(name: string, implementations: Implementations<T>): void;
-  registerComponent(name: string, v1OrMap: unknown, v3?: unknown): void {
+  registerComponent<T>(key: ComponentKey<T> | string, implementations: Implementations<T>): void;
+  registerComponent(key: ComponentKey<unknown> | string, v1OrMap: unknown, v3?: unknown): void {
+    const name = typeof key === "string" ? key : key?.name;
     this.adapter.register(name, v1OrMap, v3, this.orchestrator.selection);
     if (!this.#initialized) return;
     const activation = this.orchestrator.runExclusive(() => this.adapter.activatePending([name]))
@@ -223,9 +225,16 @@ export class HybridManager implements ExtensionHost {
     activation.finally(() => this.#activations.delete(activation));
   }
 
-  /** The implementation of `name` serving now. Throws `COMPONENT_UNKNOWN` for an unknown name. */
-  getComponent<T>(name: string): T {
-    return this.adapter.get<T>(name);
+  /**
+   * The implementation of the component serving now, typed by its key (see
+   * `componentKey()`; the slot components have `TRANSPORT`, `CONSENSUS` and
+   * `COMPRESSION`). Throws `COMPONENT_UNKNOWN` for an unknown component.
+   */
+  getComponent<T>(key: ComponentKey<T>): T;
+  /** The implementation of the component `name` serving now, untyped: prefer a {@linkcode ComponentKey}. */
+  getComponent(name: string): unknown;
+  getComponent(key: ComponentKey<unknown> | string): unknown {
+    return this.adapter.get(typeof key === "string" ? key : key?.name);
   }
 
   /**

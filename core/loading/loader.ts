@@ -18,7 +18,8 @@ import type { OwnedPlugins, PluginRecord, PluginStage } from "../control/plugin_
 import { type Manifest, type ManifestEntry, parseManifest } from "./manifest.ts";
 import { parseNpmSpecifier } from "./npm_specifier.ts";
 import type { Metrics } from "../control/metrics.ts";
-import { type Permission, type Plugin, type PluginContext, pluginIssues } from "./plugin.ts";
+import type { Capability } from "./capability.ts";
+import { type ExtensionContext, type Permission, type Plugin, type PluginContext, pluginIssues } from "./plugin.ts";
 import type { Runtime } from "../util/runtime.ts";
 import type { NetworkSample } from "../contracts/sample.ts";
 import { satisfies } from "../util/semver.ts";
@@ -237,25 +238,35 @@ export async function loadPlugins(location: string | URL, options: LoaderOptions
         return fail(record, "dependencies", `its dependency "${providerId}" did not load`);
       }
     }
-    const context: PluginContext = {
+    const base: PluginContext = {
       pluginId: plugin.id,
       clock: options.clock,
       logger: childLogger(options.logger, { plugin: plugin.id }),
       metrics: options.metrics.scoped({ plugin: plugin.id }),
       runtime: host.runtime,
       network: () => options.network?.() ?? {},
-      require: <T>(capability: string): T => {
-        const providerId = candidate.providers.get(capability);
+      require: <T>(token: Capability<T>): T => {
+        const providerId = candidate.providers.get(token.name);
         if (providerId === undefined) {
           throw new SwitchyardError(
             "PLUGIN_INVALID",
-            `plugin "${plugin.id}" asked for "${capability}", which it does not declare in requires`,
+            `plugin "${plugin.id}" asked for "${token.name}", which it does not declare in requires`,
           );
         }
+        const providerKind = candidates.get(providerId)?.plugin.kind;
+        if (token.kind !== undefined && providerKind !== token.kind) {
+          throw new SwitchyardError(
+            "PLUGIN_INVALID",
+            `plugin "${plugin.id}" asked for "${token.name}" as a ${token.kind}, but its provider "${providerId}" ` +
+              `is a ${providerKind}`,
+          );
+        }
+        // The provider's instance passed its kind's contract check when it was created.
         return instances.get(providerId) as T;
       },
-      ...(extensionHost ? { host: extensionHost } : {}),
     };
+    // Extensions, and only they, are created with the host.
+    const context: PluginContext | ExtensionContext = extensionHost ? { ...base, host: extensionHost } : base;
     try {
       const timeoutMs = options.createTimeoutMs ?? 30_000;
       const result = await runWithTimeout(options.clock, timeoutMs, () => plugin.create(context, candidate.options));

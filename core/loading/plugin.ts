@@ -19,8 +19,12 @@ import { type Runtime, RUNTIMES } from "../util/runtime.ts";
 import { isValidRange, isVersion } from "../util/semver.ts";
 import type { NetworkSample } from "../contracts/sample.ts";
 import { isStandardSchema, type StandardSchema } from "../util/standard_schema.ts";
+import type { Capability } from "./capability.ts";
+import type { Extension, PluginInstance, PluginInstances } from "../contracts/plugin_instance.ts";
 
-/** What a plugin's factory receives. */
+export type { Extension, PluginInstance, PluginInstances };
+
+/** What a plugin's factory receives (an extension's also has `host`: {@linkcode ExtensionContext}). */
 export interface PluginContext {
   /** The plugin's id. */
   pluginId: string;
@@ -33,22 +37,35 @@ export interface PluginContext {
   /** The runtime this runs on. */
   runtime: Runtime;
   /**
-   * The instance providing a capability this plugin declared in `requires`.
-   * Throws `PLUGIN_INVALID` for a capability it did not declare.
+   * The instance providing a capability this plugin declared in `requires`,
+   * typed by the token (see `capability()`; e.g. `TRANSPORT_CAPABILITY`
+   * yields a `Transport`). Throws `PLUGIN_INVALID` for a capability it did not
+   * declare, or when the token names a kind and the provider is of another.
    */
-  require<T>(capability: string): T;
+  require<T>(capability: Capability<T>): T;
   /** The manager's latest medians (empty before the first measurement, or outside a manager). */
   network(): NetworkSample;
-  /**
-   * What an extension may read and do on its node (stats, events, force,
-   * resume, detect); given to `extension` plugins only, which are created
-   * once the manager exists.
-   */
-  host?: ExtensionHost;
 }
 
 /**
- * A plugin: data plus a factory.
+ * What an `extension` plugin's factory receives: the plugin context and
+ * `host`, what an extension may read and do on its node (stats, events,
+ * force, resume, detect). Extensions are created once the manager exists.
+ */
+export interface ExtensionContext extends PluginContext {
+  /** The node, as extensions see it. */
+  host: ExtensionHost;
+}
+
+/** The context a plugin of kind `K` is created with. */
+export type PluginContextOf<K extends PluginKind> = K extends "extension" ? ExtensionContext : PluginContext;
+
+/**
+ * A plugin: data plus a factory. `K` is its kind, which fixes what `create`
+ * must return ({@linkcode PluginInstances}: a compressor plugin creates a
+ * `Compressor`, and so on) and what it receives (an extension's context has
+ * `host`); `Options` is what its options schema yields; `Instance` may name
+ * the kind's contract more precisely (e.g. a transport with its own stats).
  *
  * @example
  * ```ts
@@ -64,13 +81,17 @@ export interface PluginContext {
  * });
  * ```
  */
-export interface Plugin<Options = unknown, Instance = unknown> {
+export interface Plugin<
+  K extends PluginKind = PluginKind,
+  Options = unknown,
+  Instance extends PluginInstance<K> = PluginInstance<K>,
+> {
   /** Unique id: lowercase letters, digits, `-`, optionally `@scope/`. */
   id: string;
   /** The plugin's own version, `MAJOR.MINOR.PATCH`. */
   version: string;
   /** Which contract the instance meets. */
-  kind: PluginKind;
+  kind: K;
   /** The modes it serves. */
   modes: readonly Mode[];
   /** Capabilities it provides, e.g. `"compressor:lz4"`. */
@@ -86,8 +107,11 @@ export interface Plugin<Options = unknown, Instance = unknown> {
   /** Schema of its options (any Standard Schema, e.g. valibot); the manifest's `options` are validated with it. */
   options?: StandardSchema<unknown, Options>;
   /** Creates the instance. */
-  create(context: PluginContext, options: Options): Instance | Promise<Instance>;
+  create(context: PluginContextOf<K>, options: Options): Instance | Promise<Instance>;
 }
+
+/** Any plugin, as a union by kind: testing `kind` narrows it, and with it what `create` returns. */
+export type AnyPlugin = { [K in PluginKind]: Plugin<K, unknown, PluginInstance<K>> }[PluginKind];
 
 const ID = /^(@[a-z0-9][a-z0-9-]*\/)?[a-z0-9][a-z0-9-]*$/;
 const CAPABILITY = /^[a-z0-9][a-z0-9:._\/-]*$/;
@@ -162,9 +186,13 @@ export function pluginIssues(value: unknown): FieldIssue[] {
 /**
  * Checks a plugin definition and returns it frozen. Throws a
  * {@linkcode ValidationError} (code `PLUGIN_INVALID`) naming every bad field.
- * Plugin modules export the result as their default export.
+ * Plugin modules export the result as their default export. At compile
+ * time, `kind` decides what `create` must return and receives (see
+ * {@linkcode Plugin}).
  */
-export function definePlugin<Options, Instance>(plugin: Plugin<Options, Instance>): Plugin<Options, Instance> {
+export function definePlugin<K extends PluginKind, Options, Instance extends PluginInstance<K>>(
+  plugin: Plugin<K, Options, Instance>,
+): Plugin<K, Options, Instance> {
   const issues = pluginIssues(plugin);
   if (issues.length > 0) {
     const id = typeof plugin?.id === "string" ? plugin.id : "(no id)";

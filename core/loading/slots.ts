@@ -4,11 +4,24 @@
  *
  * @module
  */
-import type { Implementations } from "../contracts/component.ts";
+import { type ComponentKey, componentKey, type Implementations } from "../contracts/component.ts";
+import type { Compressor } from "../contracts/compressor.ts";
+import type { ConsensusEngine } from "../contracts/consensus.ts";
+import type { Transport } from "../contracts/transport.ts";
 import type { LoadedPlugins } from "./loader.ts";
 import { SLOT_KINDS } from "./manifest.ts";
 import { type Mode, MODES } from "../contracts/mode.ts";
 import type { Probe } from "../contracts/probe.ts";
+
+/** The `transport` slot's component: `manager.getComponent(TRANSPORT)` is the transport serving now. */
+export const TRANSPORT: ComponentKey<Transport> = componentKey("transport");
+/** The `consensus` slot's component: the engine serving now; bind it with `create(stateMachine)`. */
+export const CONSENSUS: ComponentKey<ConsensusEngine> = componentKey("consensus");
+/** The `compression` slot's component: the compressor serving now. */
+export const COMPRESSION: ComponentKey<Compressor> = componentKey("compression");
+
+/** The slot components' keys, by slot name. */
+const SLOT_COMPONENTS = { transport: TRANSPORT, consensus: CONSENSUS, compression: COMPRESSION } as const;
 
 /**
  * Stands in for a slot's implementation in a mode whose plugin did not load.
@@ -25,7 +38,7 @@ export class UnavailableImplementation {
 
 /** What the slot table yields. */
 export interface SlotAssignment {
-  /** One component per filled slot, named after the slot. */
+  /** One component per filled slot, named after the slot (its key is {@linkcode TRANSPORT}, … by that name). */
   components: { name: string; implementations: Implementations }[];
   /** The probes that loaded. */
   probes: Probe[];
@@ -69,7 +82,7 @@ export function assignSlots(loaded: LoadedPlugins): SlotAssignment {
         implementations[mode] = loaded.instance(id);
       }
     }
-    components.push({ name: slot, implementations });
+    components.push({ name: SLOT_COMPONENTS[slot].name, implementations });
   }
   const probes: Probe[] = [];
   for (const id of loaded.manifest.slots.probes ?? []) {

@@ -62,7 +62,7 @@ export const deflateCodec: Codec = {
 };
 
 /** The plugin. */
-const plugin: Plugin<v.InferOutput<typeof options>, Compressor> = definePlugin({
+const plugin: Plugin<"compressor", v.InferOutput<typeof options>, Compressor> = definePlugin({
   id: "compress-deflate",
   version: "1.0.0",
   kind: "compressor",

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type Compressor, fromManifest } from "@switchyard/hybrid";
+import { COMPRESSION, fromManifest } from "@switchyard/hybrid";
 import { sampleJson } from "@switchyard/hybrid/testing";
 
 const manager = await fromManifest(new URL("./manifest.json", import.meta.url), {
@@ -22,7 +22,7 @@ for (const plugin of manager.getStats().plugins) {
 
 const document = sampleJson(256 * 1024);
 async function report(label: string) {
-  const codec = manager.getComponent<Compressor>("compression");
+  const codec = manager.getComponent(COMPRESSION);
   const frame = await codec.compress(document);
   const back = await codec.decompress(frame);
   if (back.length !== document.length) throw new Error("round trip failed");

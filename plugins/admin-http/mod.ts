@@ -20,7 +20,8 @@
 import { env } from "node:process";
 import * as v from "valibot";
 import { SwitchyardError, ValidationError } from "../../core/util/errors.ts";
-import { definePlugin, type Plugin } from "../../core/loading/plugin.ts";
+import type { Plugin } from "../../core/loading/plugin.ts";
+import { builtinPlugin } from "../builtin_plugin.ts";
 import { createAdminHandler } from "./app.ts";
 import { tokenProblem } from "./auth.ts";
 import { hostChecker, isLoopback } from "./guard.ts";
@@ -95,24 +96,17 @@ function resolveToken(config: AdminHttpOptions): string | undefined {
 }
 
 /** The plugin. */
-const plugin: Plugin<AdminHttpOptions, AdminHttp> = definePlugin({
+const plugin: Plugin<"extension", AdminHttpOptions, AdminHttp> = builtinPlugin({
   id: "admin-http",
-  version: "0.1.0",
   kind: "extension",
   description: "HTTP admin API, Prometheus metrics, server-sent events and a live dashboard (Hono).",
   modes: ["datacenter", "internet", "hybrid"],
   provides: ["admin:http"],
-  compat: { core: "^0.1.0", runtimes: ["deno", "bun"] },
+  runtimes: ["deno", "bun"],
   permissions: ["net"],
   options,
   async create(context, config) {
     const manager = context.host;
-    if (!manager) {
-      throw new SwitchyardError(
-        "PLUGIN_INVALID",
-        "admin-http needs its node's extension host (create it as an extension)",
-      );
-    }
     const token = resolveToken(config);
     if (!isLoopback(config.hostname) && !token) {
       throw new SwitchyardError(

@@ -12,7 +12,8 @@
 import * as v from "valibot";
 import { type Compressor, decodePayload } from "../../core/contracts/compressor.ts";
 import { decodeFrameHeader, FLAG_STORED } from "../../core/contracts/frame.ts";
-import { definePlugin, type Plugin } from "../../core/loading/plugin.ts";
+import type { Plugin } from "../../core/loading/plugin.ts";
+import { builtinPlugin } from "../builtin_plugin.ts";
 import { seededRandom } from "../../core/util/random.ts";
 import { parseOrThrow } from "../../core/util/validation.ts";
 import { builtinDecoder, maxDecompressedBytesOption } from "../codecs.ts";
@@ -185,14 +186,12 @@ function warmUpSample(bytes: number): Uint8Array {
 }
 
 /** The plugin. */
-const plugin: Plugin<AdaptiveOptions, AdaptiveCompressor> = definePlugin({
+const plugin: Plugin<"compressor", AdaptiveOptions, AdaptiveCompressor> = builtinPlugin({
   id: "compress-adaptive",
-  version: "0.1.0",
   kind: "compressor",
   description: "Chooses codec and level per payload from the measured bandwidth and codec speeds.",
   modes: ["datacenter", "internet", "hybrid"],
   provides: ["compressor:adaptive"],
-  compat: { core: "^0.1.0", runtimes: ["deno", "bun", "node"] },
   options,
   create: (context, config) => adaptiveCompressor(config, () => context.network()),
 });

@@ -5,34 +5,20 @@
  *
  * @module
  */
-import * as v from "valibot";
-import { type Compressor, DEFAULT_MAX_DECOMPRESSED_BYTES, framedCompressor } from "../../core/contracts/compressor.ts";
-import { definePlugin, type Plugin } from "../../core/loading/plugin.ts";
-import { builtinDecoder, checkMaxDecompressedBytes, maxDecompressedBytesOption, noneCodec } from "../codecs.ts";
+import { type Compressor, DEFAULT_MAX_DECOMPRESSED_BYTES } from "../../core/contracts/compressor.ts";
+import type { Plugin } from "../../core/loading/plugin.ts";
+import { noneCodec } from "../codecs.ts";
+import { framedCodecCompressor, type FramedCodecOptions, framedCodecPlugin } from "../framed_codec_plugin.ts";
 
-const options = v.strictObject({
-  /** Frames claiming more than this are rejected before any allocation. */
-  maxDecompressedBytes: maxDecompressedBytesOption,
-});
-
-/** The identity codec as a compressor. */
-export function noneCompressor(maxDecompressedBytes = DEFAULT_MAX_DECOMPRESSED_BYTES): Compressor {
-  return framedCompressor(noneCodec, {
-    maxDecompressedBytes: checkMaxDecompressedBytes(maxDecompressedBytes, "noneCompressor"),
-    decoders: builtinDecoder,
-  });
+/** The identity codec as a compressor; `maxDecompressedBytes` is 1 … 1 GiB. */
+export function noneCompressor(maxDecompressedBytes: number = DEFAULT_MAX_DECOMPRESSED_BYTES): Compressor {
+  return framedCodecCompressor(noneCodec, maxDecompressedBytes, "noneCompressor");
 }
 
 /** The plugin. */
-const plugin: Plugin<v.InferOutput<typeof options>, Compressor> = definePlugin({
+const plugin: Plugin<"compressor", FramedCodecOptions, Compressor> = framedCodecPlugin({
   id: "compress-none",
-  version: "0.1.0",
-  kind: "compressor",
   description: "No compression; frames are still checked.",
-  modes: ["datacenter", "internet", "hybrid"],
-  provides: ["compressor:none"],
-  compat: { core: "^0.1.0", runtimes: ["deno", "bun", "node"] },
-  options,
-  create: (_context, { maxDecompressedBytes }) => noneCompressor(maxDecompressedBytes),
+  codec: noneCodec,
 });
 export default plugin;

@@ -7,7 +7,8 @@
  */
 import * as v from "valibot";
 import { type Compressor, framedCompressor } from "../../core/contracts/compressor.ts";
-import { definePlugin, type Plugin } from "../../core/loading/plugin.ts";
+import type { Plugin } from "../../core/loading/plugin.ts";
+import { builtinPlugin } from "../builtin_plugin.ts";
 import { builtinDecoder, checkMaxDecompressedBytes, maxDecompressedBytesOption } from "../codecs.ts";
 import { createZstdEngine, ZSTD_MAX_LEVEL, type ZstdEngineName } from "./engines.ts";
 
@@ -65,14 +66,12 @@ export async function zstdCompressor(config: Partial<ZstdOptions> = {}): Promise
 }
 
 /** The plugin. */
-const plugin: Plugin<ZstdOptions, ZstdCompressor> = definePlugin({
+const plugin: Plugin<"compressor", ZstdOptions, ZstdCompressor> = builtinPlugin({
   id: "compress-zstd",
-  version: "0.1.0",
   kind: "compressor",
   description: "zstd (native where available, else WASM): dense compression for internet links.",
   modes: ["datacenter", "internet", "hybrid"],
   provides: ["compressor:zstd"],
-  compat: { core: "^0.1.0", runtimes: ["deno", "bun", "node"] },
   options,
   create: async (context, config) => {
     const compressor = await zstdCompressor(config);

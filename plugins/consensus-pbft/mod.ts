@@ -27,13 +27,14 @@
  *
  * @module
  */
+import { TRANSPORT_CAPABILITY } from "../../core/loading/capability.ts";
 import { readFile } from "node:fs/promises";
 import { env } from "node:process";
 import * as v from "valibot";
 import type { ConsensusEngine } from "../../core/contracts/consensus.ts";
 import { ValidationError } from "../../core/util/errors.ts";
-import { definePlugin, type Plugin } from "../../core/loading/plugin.ts";
-import type { Transport } from "../../core/contracts/transport.ts";
+import type { Plugin } from "../../core/loading/plugin.ts";
+import { builtinPlugin } from "../builtin_plugin.ts";
 import { decodeClusterKey } from "../peer-auth/keys.ts";
 import { PbftConsensus } from "./driver.ts";
 import { replicaKeys } from "./keys.ts";
@@ -150,22 +151,20 @@ async function loadSecret(config: PbftPluginOptions): Promise<Uint8Array> {
 }
 
 /** The plugin. */
-const plugin: Plugin<PbftPluginOptions, ConsensusEngine> = definePlugin({
+const plugin: Plugin<"consensus", PbftPluginOptions, ConsensusEngine> = builtinPlugin({
   id: "consensus-pbft",
-  version: "0.1.0",
   kind: "consensus",
   description: "PBFT: f Byzantine replicas of 3f + 1 tolerated; batching, checkpoints, view changes, state transfer.",
   modes: ["internet", "hybrid"],
   provides: ["consensus", "consensus:pbft"],
-  requires: ["transport"],
-  compat: { core: "^0.1.0", runtimes: ["deno", "bun", "node"] },
+  requires: [TRANSPORT_CAPABILITY.name],
   permissions: ["read", "write", "env"],
   options,
   async create(context, config) {
     const secret = await loadSecret(config);
     const keys = await replicaKeys(config.nodeId, secret, config.identities);
     if (!config.dataDir) context.logger.warn("consensus-pbft keeps its log in memory: set dataDir for durability");
-    const transport = context.require<Transport>("transport");
+    const transport = context.require(TRANSPORT_CAPABILITY);
     return {
       name: "pbft",
       create: (stateMachine) =>

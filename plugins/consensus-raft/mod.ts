@@ -20,12 +20,13 @@
  *
  * @module
  */
+import { TRANSPORT_CAPABILITY } from "../../core/loading/capability.ts";
 import { ValidationError } from "../../core/util/errors.ts";
 import * as v from "valibot";
 import { DEFAULT_CLIENT_TABLE_LIMITS } from "../consensus-kit/client_table.ts";
 import type { ConsensusEngine } from "../../core/contracts/consensus.ts";
-import { definePlugin, type Plugin } from "../../core/loading/plugin.ts";
-import type { Transport } from "../../core/contracts/transport.ts";
+import type { Plugin } from "../../core/loading/plugin.ts";
+import { builtinPlugin } from "../builtin_plugin.ts";
 import {
   clusterKeyChoice,
   clusterKeyOptionEntries,
@@ -102,15 +103,13 @@ const options = v.pipe(fields, clusterKeyChoice());
 export type RaftPluginOptions = v.InferOutput<typeof options>;
 
 /** The plugin. */
-const plugin: Plugin<RaftPluginOptions, ConsensusEngine> = definePlugin({
+const plugin: Plugin<"consensus", RaftPluginOptions, ConsensusEngine> = builtinPlugin({
   id: "consensus-raft",
-  version: "0.1.0",
   kind: "consensus",
   description: "Raft: pre-vote, pipelined replication, snapshots, membership changes, ReadIndex, leader transfer.",
   modes: ["datacenter", "hybrid"],
   provides: ["consensus", "consensus:raft"],
-  requires: ["transport"],
-  compat: { core: "^0.1.0", runtimes: ["deno", "bun", "node"] },
+  requires: [TRANSPORT_CAPABILITY.name],
   permissions: ["read", "write"],
   options,
   async create(context, config) {
@@ -122,7 +121,7 @@ const plugin: Plugin<RaftPluginOptions, ConsensusEngine> = definePlugin({
     if (!config.dataDir) context.logger.warn("consensus-raft keeps its log in memory: set dataDir for durability");
     const secret = await loadClusterKey(config);
     const peerAuth = secret ? { keys: clusterKeys(secret), maxClockSkewMs: config.maxClockSkewMs } : "none" as const;
-    const transport = context.require<Transport>("transport");
+    const transport = context.require(TRANSPORT_CAPABILITY);
     return {
       name: "raft",
       create: (stateMachine) =>

@@ -14,11 +14,13 @@
 import * as v from "valibot";
 import type { Clock } from "../../core/util/clock.ts";
 import { SwitchyardError, toError } from "../../core/util/errors.ts";
-import { definePlugin, type Plugin } from "../../core/loading/plugin.ts";
+import type { Plugin } from "../../core/loading/plugin.ts";
+import { builtinPlugin } from "../builtin_plugin.ts";
 import type { Probe } from "../../core/contracts/probe.ts";
 import { runWithTimeout } from "../../core/util/timeout.ts";
 import type { Transport, TransportConnection, TransportListener } from "../../core/contracts/transport.ts";
-import { peerOptions, type PeerResult, probeTransport, replyKey, TRANSPORT_CAPABILITY } from "../probes/common.ts";
+import { peerOptions, type PeerResult, probeTransport, replyKey } from "../probes/common.ts";
+import { TRANSPORT_CAPABILITY } from "../../core/loading/capability.ts";
 import { PeerLinks, quorumValue } from "../probes/peers.ts";
 import { ackedBytes, bulkMessage, MessageType, pingMessage } from "../probes/protocol.ts";
 
@@ -164,15 +166,13 @@ export function bandwidthProbe(
 }
 
 /** The plugin. */
-const plugin: Plugin<BandwidthOptions, BandwidthProbe> = definePlugin({
+const plugin: Plugin<"probe", BandwidthOptions, BandwidthProbe> = builtinPlugin({
   id: "probe-bandwidth",
-  version: "0.1.0",
   kind: "probe",
   description: "Bandwidth to each peer by a timed transfer, with a BBR-style windowed maximum.",
   modes: ["datacenter", "internet", "hybrid"],
   provides: ["probe:bandwidth"],
-  requires: [TRANSPORT_CAPABILITY],
-  compat: { core: "^0.1.0", runtimes: ["deno", "bun", "node"] },
+  requires: [TRANSPORT_CAPABILITY.name],
   options,
   async create(context, config) {
     const { transport, responder } = await probeTransport(context, config);

@@ -7,7 +7,8 @@
  */
 import * as v from "valibot";
 import type { Clock } from "../../core/util/clock.ts";
-import { definePlugin, type Plugin } from "../../core/loading/plugin.ts";
+import type { Plugin } from "../../core/loading/plugin.ts";
+import { builtinPlugin } from "../builtin_plugin.ts";
 import type { Probe } from "../../core/contracts/probe.ts";
 import { seededRandom } from "../../core/util/random.ts";
 import type { NetworkSample } from "../../core/contracts/sample.ts";
@@ -82,14 +83,12 @@ export function replayProbe(clock: Clock, config: ReplayOptions): Probe {
 }
 
 /** The plugin. */
-const plugin: Plugin<ReplayOptions, Probe> = definePlugin({
+const plugin: Plugin<"probe", ReplayOptions, Probe> = builtinPlugin({
   id: "probe-replay",
-  version: "0.1.0",
   kind: "probe",
   description: "Replays a network timeline on the clock.",
   modes: ["datacenter", "internet", "hybrid"],
   provides: ["probe:replay"],
-  compat: { core: "^0.1.0", runtimes: ["deno", "bun", "node"] },
   options,
   create: (context, config) => replayProbe(context.clock, config),
 });

@@ -13,12 +13,14 @@
 import * as v from "valibot";
 import type { Clock } from "../../core/util/clock.ts";
 import { SwitchyardError, toError } from "../../core/util/errors.ts";
-import { definePlugin, type Plugin } from "../../core/loading/plugin.ts";
+import type { Plugin } from "../../core/loading/plugin.ts";
+import { builtinPlugin } from "../builtin_plugin.ts";
 import type { Probe } from "../../core/contracts/probe.ts";
 import type { NetworkSample } from "../../core/contracts/sample.ts";
 import { runWithTimeout } from "../../core/util/timeout.ts";
 import type { Transport, TransportListener } from "../../core/contracts/transport.ts";
-import { peerOptions, type PeerResult, probeTransport, replyKey, TRANSPORT_CAPABILITY } from "../probes/common.ts";
+import { peerOptions, type PeerResult, probeTransport, replyKey } from "../probes/common.ts";
+import { TRANSPORT_CAPABILITY } from "../../core/loading/capability.ts";
 import { PeerLinks, peersForQuorum, quorumValue } from "../probes/peers.ts";
 import { MessageType, pingMessage } from "../probes/protocol.ts";
 
@@ -127,15 +129,13 @@ export function rttProbe(
 }
 
 /** The plugin. */
-const plugin: Plugin<RttOptions, RttProbe> = definePlugin({
+const plugin: Plugin<"probe", RttOptions, RttProbe> = builtinPlugin({
   id: "probe-rtt",
-  version: "0.1.0",
   kind: "probe",
   description: "Round-trip time and loss to each peer, by ping/pong over the transport.",
   modes: ["datacenter", "internet", "hybrid"],
   provides: ["probe:rtt"],
-  requires: [TRANSPORT_CAPABILITY],
-  compat: { core: "^0.1.0", runtimes: ["deno", "bun", "node"] },
+  requires: [TRANSPORT_CAPABILITY.name],
   options,
   async create(context, config) {
     const { transport, responder } = await probeTransport(context, config);

@@ -5,7 +5,7 @@
  * @module
  */
 import * as v from "valibot";
-import { SwitchyardError } from "../../core/util/errors.ts";
+import { TRANSPORT_CAPABILITY } from "../../core/loading/capability.ts";
 import type { PluginContext } from "../../core/loading/plugin.ts";
 import type { Transport, TransportListener } from "../../core/contracts/transport.ts";
 import { messageId, MessageType } from "./protocol.ts";
@@ -38,18 +38,12 @@ export function replyKey(reply: Uint8Array): string {
   return "other";
 }
 
-/** The capability network probes require: any transport plugin provides it. */
-export const TRANSPORT_CAPABILITY = "transport";
-
 /** The transport the probe requires, and the responder if `listen` is set. */
 export async function probeTransport(
   context: PluginContext,
   config: { listen?: string },
 ): Promise<{ transport: Transport; responder?: TransportListener }> {
-  const transport = context.require<Transport>(TRANSPORT_CAPABILITY);
-  if (!transport || typeof transport.dial !== "function") {
-    throw new SwitchyardError("PLUGIN_INVALID", `no transport provides "${TRANSPORT_CAPABILITY}"`);
-  }
+  const transport = context.require(TRANSPORT_CAPABILITY);
   const responder = config.listen ? await serveProbes(transport, config.listen) : undefined;
   if (responder) context.logger.info(`answering probes at ${responder.address}`);
   return { transport, ...(responder ? { responder } : {}) };

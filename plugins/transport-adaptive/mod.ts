@@ -9,7 +9,8 @@ import * as v from "valibot";
 import type { Clock } from "../../core/util/clock.ts";
 import { toError } from "../../core/util/errors.ts";
 import type { Logger } from "../../core/util/logger.ts";
-import { definePlugin, type Plugin } from "../../core/loading/plugin.ts";
+import type { Plugin } from "../../core/loading/plugin.ts";
+import { builtinPlugin } from "../builtin_plugin.ts";
 import type { Transport, TransportConnection, TransportListener } from "../../core/contracts/transport.ts";
 import { AsyncQueue } from "../transport-kit/async_queue.ts";
 import { openRdmaTransport } from "../transport-rdma/mod.ts";
@@ -111,14 +112,13 @@ async function create(
 }
 
 /** The plugin. */
-const plugin: Plugin<v.InferOutput<typeof options>, AdaptiveTransport> = definePlugin({
+const plugin: Plugin<"transport", v.InferOutput<typeof options>, AdaptiveTransport> = builtinPlugin({
   id: "transport-adaptive",
-  version: "0.1.0",
   kind: "transport",
   description: "RDMA where available, else TCP, per peer; records which is in use.",
   modes: ["datacenter", "internet", "hybrid"],
   provides: ["transport", "transport:adaptive"],
-  compat: { core: "^0.1.0", runtimes: ["deno", "bun"] },
+  runtimes: ["deno", "bun"],
   permissions: ["net"],
   options,
   create: (context, config) => create(config, context.clock, context.logger),

@@ -7,7 +7,8 @@
  * @module
  */
 import * as v from "valibot";
-import { definePlugin, type Plugin } from "../../core/loading/plugin.ts";
+import type { Plugin } from "../../core/loading/plugin.ts";
+import { builtinPlugin } from "../builtin_plugin.ts";
 import type { Transport } from "../../core/contracts/transport.ts";
 import { MemoryNetwork } from "./network.ts";
 
@@ -42,14 +43,12 @@ export type MemoryTransportOptions = v.InferOutput<typeof options>;
 const networks = new Map<string, MemoryNetwork>();
 
 /** The plugin. */
-const plugin: Plugin<MemoryTransportOptions, Transport> = definePlugin({
+const plugin: Plugin<"transport", MemoryTransportOptions, Transport> = builtinPlugin({
   id: "transport-memory",
-  version: "0.1.0",
   kind: "transport",
   description: "In-process links with emulated delay, jitter, bandwidth and loss.",
   modes: ["datacenter", "internet", "hybrid"],
   provides: ["transport", "transport:memory"],
-  compat: { core: "^0.1.0", runtimes: ["deno", "bun", "node"] },
   options,
   create(context, config) {
     let network = networks.get(config.network);

@@ -13,7 +13,8 @@ import * as v from "valibot";
 import type { Clock } from "../../core/util/clock.ts";
 import { SwitchyardError } from "../../core/util/errors.ts";
 import type { Logger } from "../../core/util/logger.ts";
-import { definePlugin, type Plugin } from "../../core/loading/plugin.ts";
+import type { Plugin } from "../../core/loading/plugin.ts";
+import { builtinPlugin } from "../builtin_plugin.ts";
 import { tcpOptions, type TcpTransport, tcpTransport } from "../transport-tcp/mod.ts";
 import { detectRdma } from "./detect.ts";
 import { rsocketSockets } from "./rsocket_sockets.ts";
@@ -57,14 +58,13 @@ export async function openRdmaTransport(
 }
 
 /** The plugin. */
-const plugin: Plugin<v.InferOutput<typeof options>, TcpTransport> = definePlugin({
+const plugin: Plugin<"transport", v.InferOutput<typeof options>, TcpTransport> = builtinPlugin({
   id: "transport-rdma",
-  version: "0.1.0",
   kind: "transport",
   description: "RDMA via librdmacm rsockets over FFI; fails with the reason where RDMA cannot be used.",
   modes: ["datacenter", "hybrid"],
   provides: ["transport:rdma"],
-  compat: { core: "^0.1.0", runtimes: ["deno", "bun"] },
+  runtimes: ["deno", "bun"],
   permissions: ["ffi"],
   options,
   async create(context, config) {

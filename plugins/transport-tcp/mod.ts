@@ -24,7 +24,8 @@ import { AsyncQueue } from "../transport-kit/async_queue.ts";
 import { type Clock, sleep } from "../../core/util/clock.ts";
 import { SwitchyardError, toError, ValidationError } from "../../core/util/errors.ts";
 import type { Logger } from "../../core/util/logger.ts";
-import { definePlugin, type Plugin } from "../../core/loading/plugin.ts";
+import type { Plugin } from "../../core/loading/plugin.ts";
+import { builtinPlugin } from "../builtin_plugin.ts";
 import { resumableTransport } from "../transport-kit/resumable.ts";
 import { currentRuntime } from "../../core/util/runtime.ts";
 import type { Transport, TransportConnection } from "../../core/contracts/transport.ts";
@@ -299,14 +300,13 @@ export async function openTcpTransport(config: TcpOptions, clock: Clock, logger?
 }
 
 /** The plugin. */
-const plugin: Plugin<TcpOptions, TcpTransport> = definePlugin({
+const plugin: Plugin<"transport", TcpOptions, TcpTransport> = builtinPlugin({
   id: "transport-tcp",
-  version: "0.1.0",
   kind: "transport",
   description: "Frames over TCP (Deno.connect/listen, Bun native sockets), BBR reported.",
   modes: ["datacenter", "internet", "hybrid"],
   provides: ["transport", "transport:tcp"],
-  compat: { core: "^0.1.0", runtimes: ["deno", "bun"] },
+  runtimes: ["deno", "bun"],
   permissions: ["net"],
   options: tcpOptions,
   create: (context, config) => openTcpTransport(config, context.clock, context.logger),

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ManualClock, silentLogger, SwitchyardError, ValidationError } from "../../mod.ts";
+import { capability, ManualClock, silentLogger, SwitchyardError, ValidationError } from "../../mod.ts";
 import { type LoaderOptions, loadPlugins, npmToBare, type PluginRecord } from "../../core/loading/loader.ts";
 import { MetricsRegistry } from "../../core/control/metrics.ts";
 import { MemoryHost, pluginFile, probePluginSource } from "../support/memory_host.ts";
@@ -177,8 +177,8 @@ Deno.test("requires are resolved against provides; creation follows dependencies
       requires: ["cap:provider"],
       create: (context) => {
         order.push("consumer");
-        seen.provider = context.require("cap:provider");
-        assert.throws(() => context.require("cap:undeclared"), /does not declare/);
+        seen.provider = context.require(capability("cap:provider"));
+        assert.throws(() => context.require(capability("cap:undeclared")), /does not declare/);
         return {};
       },
     }),
@@ -211,6 +211,40 @@ Deno.test("requires are resolved against provides; creation follows dependencies
   assert.equal(after["orphan-child"].stage, "dependencies");
   assert.match(after["cycle-a"].reason ?? "", /dependency cycle: "cycle-a" -> "cycle-b" -> "cycle-a"/);
   assert.equal(after["cycle-b"].stage, "dependencies");
+});
+
+Deno.test("a capability token naming a kind is refused when its provider is of another kind", async () => {
+  const host = new MemoryHost();
+  const outcomes: string[] = [];
+  const builtins = builtinsOf([
+    testPlugin({
+      id: "consumer",
+      kind: "probe",
+      requires: ["cap:provider"],
+      create: (context) => {
+        try {
+          context.require(capability("cap:provider", "transport"));
+          outcomes.push("handed over");
+        } catch (error) {
+          outcomes.push(error instanceof SwitchyardError ? `${error.code}: ${error.message}` : String(error));
+        }
+        outcomes.push(`as a probe: ${context.require(capability("cap:provider", "probe")).name}`);
+        return { name: "consumer", measure: () => Promise.resolve({ rttMs: 1 }) };
+      },
+    }),
+    testPlugin({
+      id: "provider",
+      kind: "probe",
+      create: () => ({ name: "provided", measure: () => Promise.resolve({ rttMs: 2 }) }),
+    }),
+  ]);
+  host.write("m.json", manifest(["consumer", "provider"].map((id) => ({ id, module: `builtin:${id}` }))));
+  const records = byId((await loadPlugins("m.json", options(host, { builtins }))).records());
+  assert.equal(records.consumer.state, "loaded");
+  assert.deepEqual(outcomes, [
+    'PLUGIN_INVALID: plugin "consumer" asked for "cap:provider" as a transport, but its provider "provider" is a probe',
+    "as a probe: provided",
+  ]);
 });
 
 Deno.test("options are validated with the plugin's schema, naming the field", async () => {

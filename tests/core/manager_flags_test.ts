@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { rolloutBucket } from "../../mod.ts";
 import { rig } from "../support/harness.ts";
-import type { RecordingComponent } from "../support/recording_component.ts";
+import { CODEC } from "../support/recording_component.ts";
 import { LINKS } from "../support/scripted_probe.ts";
 
-const serving = (rigged: ReturnType<typeof rig>) => rigged.manager.getComponent<RecordingComponent>("codec").label;
+const serving = (rigged: ReturnType<typeof rig>) => rigged.manager.getComponent(CODEC).label;
 
 Deno.test("enableHybridMode off pins datacenter with v1 at the next decision", async () => {
   const rigged = rig({ initialMode: "internet" });

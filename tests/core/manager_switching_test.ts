@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import type { CooldownEvent, DrainTimeoutEvent, FlappingEvent, SwitchRecord } from "../../mod.ts";
-import { SwitchyardError, ValidationError } from "../../mod.ts";
+import { componentKey, SwitchyardError, ValidationError } from "../../mod.ts";
 import { rig } from "../support/harness.ts";
-import type { RecordingComponent } from "../support/recording_component.ts";
+import { CODEC } from "../support/recording_component.ts";
 import { LINKS } from "../support/scripted_probe.ts";
+
+const LATE = componentKey<{ name: string }>("late");
 
 Deno.test("cooldown blocks a second automatic switch until it has passed", async () => {
   const { clock, probe, manager } = rig({ cooldownMs: 30_000 });
@@ -79,7 +81,7 @@ Deno.test("a failing activate() rolls the switch back", async () => {
   probe.next = LINKS.internet;
   await clock.advance(0);
   assert.equal(manager.currentMode, "datacenter");
-  assert.equal(manager.getComponent<RecordingComponent>("codec").label, "v1");
+  assert.equal(manager.getComponent(CODEC).label, "v1");
   const stats = manager.getStats();
   assert.equal(stats.failedSwitches, 1);
   assert.equal(stats.successfulSwitches, 0);
@@ -100,7 +102,7 @@ Deno.test("a failing mode-change callback rolls the switch back", async () => {
   const { clock, probe, manager, log } = rig({ initialMode: "datacenter" });
   const seen: string[] = [];
   manager.onModeChange((event) => {
-    seen.push(`${event.from}->${event.to} sees ${manager.getComponent<RecordingComponent>("codec").label}`);
+    seen.push(`${event.from}->${event.to} sees ${manager.getComponent(CODEC).label}`);
     throw new Error("application refused");
   });
   await manager.start();
@@ -109,7 +111,7 @@ Deno.test("a failing mode-change callback rolls the switch back", async () => {
   await clock.advance(0);
   assert.deepEqual(seen, ["datacenter->internet sees v3"]);
   assert.equal(manager.currentMode, "datacenter");
-  assert.equal(manager.getComponent<RecordingComponent>("codec").label, "v1");
+  assert.equal(manager.getComponent(CODEC).label, "v1");
   assert.deepEqual(log, ["activate v3", "deactivate v3"]);
   const stats = manager.getStats();
   assert.equal(stats.failedSwitches, 1);
@@ -183,7 +185,7 @@ Deno.test("a callback that calls back into the manager does not deadlock", async
       once = false;
       const outcome = await manager.forceMode("hybrid", "callback changed its mind");
       answers.push(`forceMode -> ${outcome.status}`);
-      manager.registerComponent("late", { name: "late-v1" }, { name: "late-v3" });
+      manager.registerComponent(LATE, { name: "late-v1" }, { name: "late-v3" });
     }
   });
   await manager.start();
@@ -195,7 +197,7 @@ Deno.test("a callback that calls back into the manager does not deadlock", async
     "hybrid: stats say hybrid",
   ]);
   assert.equal(manager.currentMode, "hybrid");
-  assert.equal(manager.getComponent<{ name: string }>("late").name, "late-v3");
+  assert.equal(manager.getComponent(LATE).name, "late-v3");
   assert.deepEqual(manager.getStats().history.map((r) => [r.from, r.to, r.origin]), [
     ["datacenter", "internet", "auto"],
     ["internet", "hybrid", "forced"],

@@ -12,7 +12,7 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { HybridManager, ManualClock, silentLogger } from "../../mod.ts";
 import { instantiate } from "../../testing/mod.ts";
-import admin, { type AdminHttp } from "../../plugins/admin-http/mod.ts";
+import admin from "../../plugins/admin-http/mod.ts";
 import { LINKS, ScriptedProbe } from "../support/scripted_probe.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -51,7 +51,7 @@ Deno.test({
       probes: [probe],
     });
     manager.registerComponent("compression", { name: "lz4" }, { name: "zstd" });
-    const server = await instantiate<AdminHttp>(admin, { port: 0, token: TOKEN, heartbeatMs: 1_000 }, {
+    const server = await instantiate(admin, { port: 0, token: TOKEN, heartbeatMs: 1_000 }, {
       host: manager,
       clock,
     });

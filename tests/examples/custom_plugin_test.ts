@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type Compressor, fromManifest, ManualClock, silentLogger } from "../../mod.ts";
+import { COMPRESSION, fromManifest, ManualClock, silentLogger } from "../../mod.ts";
 import { pluginCompliance, runCompliance } from "../../testing/mod.ts";
 import deflate from "../../examples/custom-plugin/compress_deflate.ts";
 
@@ -19,10 +19,10 @@ Deno.test("the custom plugin example loads through its manifest (integrity curre
   await manager.start();
   await clock.advance(0);
   assert.equal(manager.currentMode, "datacenter");
-  assert.equal(manager.getComponent<Compressor>("compression").codec, "none");
+  assert.equal(manager.getComponent(COMPRESSION).codec, "none");
   await clock.advance(1_300);
   assert.equal(manager.currentMode, "internet");
-  const codec = manager.getComponent<Compressor>("compression");
+  const codec = manager.getComponent(COMPRESSION);
   assert.equal(codec.codec, "deflate");
   const data = new TextEncoder().encode("abc".repeat(10_000));
   const frame = await codec.compress(data);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { env } from "node:process";
 import { HybridManager, ManualClock, silentLogger, ValidationError } from "../../mod.ts";
 import { instantiate } from "../../testing/mod.ts";
-import admin, { type AdminHttp } from "../../plugins/admin-http/mod.ts";
+import admin from "../../plugins/admin-http/mod.ts";
 import { bearerToken, tokenChecker, tokenProblem } from "../../plugins/admin-http/auth.ts";
 
 Deno.test("tokenChecker accepts exactly the expected token", () => {
@@ -35,7 +35,7 @@ async function withEnvToken(value: string, options: Record<string, unknown>) {
   const manager = new HybridManager({ logger: silentLogger, clock: new ManualClock() });
   env.SWITCHYARD_TEST_TOKEN = value;
   try {
-    return await instantiate<AdminHttp>(admin, { port: 0, tokenEnv: "SWITCHYARD_TEST_TOKEN", ...options }, {
+    return await instantiate(admin, { port: 0, tokenEnv: "SWITCHYARD_TEST_TOKEN", ...options }, {
       host: manager,
     });
   } finally {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { HybridManager, ManualClock, silentLogger, SwitchyardError } from "../../mod.ts";
 import { instantiate } from "../../testing/mod.ts";
-import admin, { type AdminHttp } from "../../plugins/admin-http/mod.ts";
+import admin from "../../plugins/admin-http/mod.ts";
 import { AdminApiError, adminClient } from "../../plugins/admin-http/client.ts";
 import { ROUTES } from "../../plugins/admin-http/openapi.ts";
 import { adminNode, TOKEN } from "../support/admin_node.ts";
@@ -56,7 +56,7 @@ Deno.test("admin: reads and writes need the bearer token; openReads opens reads 
   } finally {
     await server.close();
   }
-  const open = await instantiate<AdminHttp>(admin, { port: 0, token: TOKEN, openReads: true }, { host: manager });
+  const open = await instantiate(admin, { port: 0, token: TOKEN, openReads: true }, { host: manager });
   try {
     assert.equal((await get(open.url, "/flags")).status, 200);
     const write = await fetch(open.url + "/mode", { method: "DELETE" });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ConsensusEngine, fromManifest, ManualClock, silentLogger } from "../../mod.ts";
+import { CONSENSUS, fromManifest, ManualClock, silentLogger } from "../../mod.ts";
 import { KvStore } from "../../examples/kv/store.ts";
 import { BUILTIN_PLUGINS } from "../../plugins/builtin.ts";
 import { MemoryHost } from "../support/memory_host.ts";
@@ -41,7 +41,7 @@ Deno.test("consensus-raft from a manifest: the manager's consensus slot serves a
   ]);
   assert.match(stats.unavailableModes.internet ?? "", /consensus-raft" does not serve internet/);
   await manager.initialize();
-  const engine = manager.getComponent<ConsensusEngine>("consensus");
+  const engine = manager.getComponent(CONSENSUS);
   assert.equal(engine.name, "raft");
   const store = new KvStore(engine);
   await store.start();

@@ -8,7 +8,7 @@ import * as v from "valibot";
 import { runCompliance } from "../../testing/case.ts";
 import { connectedPair, loopbackCompliance } from "../support/connected_pair.ts";
 import { fakeRsocketApi } from "../support/fake_rsocket.ts";
-import { type AdaptiveTransport, adaptiveTransport } from "../../plugins/transport-adaptive/mod.ts";
+import { adaptiveTransport } from "../../plugins/transport-adaptive/mod.ts";
 import transportAdaptive from "../../plugins/transport-adaptive/mod.ts";
 import { runtimeSockets, tcpTransport } from "../../plugins/transport-tcp/mod.ts";
 import { MemoryHost } from "../support/memory_host.ts";
@@ -89,7 +89,7 @@ if (detected.available) {
 }
 
 Deno.test("transport-adaptive: falls back to TCP per peer and records which is used and why", async () => {
-  const adaptive = await instantiate<AdaptiveTransport>(transportAdaptive, {});
+  const adaptive = await instantiate(transportAdaptive, {});
   const stats = adaptive.stats();
   assert.equal(stats.rdma.available, false);
   assert.ok((stats.rdma.reason ?? "").length > 0);

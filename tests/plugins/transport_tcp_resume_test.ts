@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { SystemClock } from "../../core/util/clock.ts";
 import type { ResumableConnection } from "../../plugins/transport-kit/resumable.ts";
 import type { TransportConnection } from "../../core/contracts/transport.ts";
-import tcpPlugin, { parseAddress, type TcpTransport } from "../../plugins/transport-tcp/mod.ts";
+import tcpPlugin, { parseAddress } from "../../plugins/transport-tcp/mod.ts";
 import { startLinkProxy } from "../../tools/link_proxy.ts";
 import { runCompliance } from "../../testing/case.ts";
 import { instantiate } from "../../testing/plugin.ts";
@@ -10,7 +10,7 @@ import { loopbackCompliance } from "../support/connected_pair.ts";
 
 const clock = new SystemClock();
 const resumeOptions = { resume: { initialBackoffMs: 10, maxBackoffMs: 100, maxAttempts: 20 } };
-const transport = await instantiate<TcpTransport>(tcpPlugin, resumeOptions, { clock });
+const transport = await instantiate(tcpPlugin, resumeOptions, { clock });
 
 runCompliance("transport-tcp with resume (loopback)", loopbackCompliance(transport, transport.maxFrameBytes));
 

@@ -8,12 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SystemClock, type TransportConnection } from "../../mod.ts";
 import { instantiate, runCompliance } from "../../testing/mod.ts";
-import transportTcp, {
-  loadTls,
-  runtimeSockets,
-  type TcpTransport,
-  tcpTransport,
-} from "../../plugins/transport-tcp/mod.ts";
+import transportTcp, { loadTls, runtimeSockets, tcpTransport } from "../../plugins/transport-tcp/mod.ts";
 
 /** A throwaway CA and a server certificate it signs for 127.0.0.1 and localhost. */
 function makeCertificate(): { certFile: string; keyFile: string; caFile: string } | undefined {
@@ -90,7 +85,7 @@ if (!files) {
     );
     await assert.rejects(rejected);
     await listener.close();
-    const plugin = await instantiate<TcpTransport>(transportTcp, {
+    const plugin = await instantiate(transportTcp, {
       tls: { ...files, serverName: "localhost" },
     });
     assert.equal(plugin.stats().tls, true);

@@ -42,7 +42,7 @@ export async function adminNode(
     config: { sampleWindow: 1, cooldownMs: 0, ...config },
   });
   node.registerComponent("codec", { name: "lz4" }, { name: "zstd" });
-  const server = await instantiate<AdminHttp>(admin, { port: 0, token: TOKEN, heartbeatMs: 60_000, ...options }, {
+  const server = await instantiate(admin, { port: 0, token: TOKEN, heartbeatMs: 60_000, ...options }, {
     host: node,
     clock,
   });

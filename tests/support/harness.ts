@@ -11,7 +11,7 @@ import {
   ManualClock,
   silentLogger,
 } from "../../mod.ts";
-import { RecordingComponent } from "./recording_component.ts";
+import { CODEC, RecordingComponent } from "./recording_component.ts";
 import { LINKS, ScriptedProbe } from "./scripted_probe.ts";
 
 /** A manager under test, with handles to everything a test pokes. */
@@ -39,6 +39,6 @@ export function rig(config: HybridConfigInput = {}, options: Partial<HybridManag
     ...options,
     config: { detectionIntervalMs: 1_000, probeTimeoutMs: 500, sampleWindow: 1, cooldownMs: 0, ...config },
   });
-  manager.registerComponent("codec", v1, v3);
+  manager.registerComponent(CODEC, v1, v3);
   return { clock, probe, manager, v1, v3, log };
 }

@@ -4,7 +4,10 @@
  *
  * @module
  */
-import type { Lifecycle } from "../../mod.ts";
+import { componentKey, type Lifecycle } from "../../mod.ts";
+
+/** The key the harness registers its recording component under. */
+export const CODEC = componentKey<RecordingComponent>("codec");
 
 /** Records `activate`, `drain` and `deactivate` calls into a shared log. */
 export class RecordingComponent implements Lifecycle {
