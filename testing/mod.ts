@@ -3,6 +3,13 @@
  * plugin passes. Register them with `runCompliance` (Deno.test by default,
  * or your runner's test function).
  *
+ * Time: `pluginCompliance` gives the plugin real time (`context.clock` is a
+ * `SystemClock`) unless its third argument passes a clock, so a plugin that
+ * times through `context.clock` passes as it runs in production; a
+ * `ManualClock` passed in is yours to advance. `createPluginContext` and
+ * `instantiate`, for your own tests, default to a `ManualClock`. The
+ * consensus suite moves time only through its harness's `advance`.
+ *
  * @example
  * ```ts ignore
  * import plugin from "./my_plugin.ts";
