@@ -2,7 +2,9 @@
 // detectNow() measures and decides, but the forced switch started the cooldown, so the outcome is "cooldown" and the
 // mode stays; once the cooldown has passed, the detection loop switches by itself.
 import assert from "node:assert/strict";
-import { HybridManager, ManualClock, type Probe, silentLogger } from "../../mod.ts";
+import { componentKey, HybridManager, ManualClock, type Probe, silentLogger } from "../../mod.ts";
+
+const CODEC = componentKey<{ name: string }>("codec");
 
 Deno.test("a forced switch starts the cooldown: detectNow() after resuming answers cooldown until it has passed", async () => {
   const clock = new ManualClock();
@@ -17,14 +19,14 @@ Deno.test("a forced switch starts the cooldown: detectNow() after resuming answe
     probes: [lan],
     config: { cooldownMs: 30_000 },
   });
-  manager.registerComponent("compression", { name: "lz4" }, { name: "zstd" });
+  manager.registerComponent(CODEC, { name: "lz4" }, { name: "zstd" });
   await manager.start();
   await clock.advance(0); // the first round: hybrid -> datacenter, never held by the cooldown
   assert.equal(manager.currentMode, "datacenter");
 
   const forced = await manager.forceMode("internet", "maintenance", { holdMs: 600_000 });
   assert.equal(forced.status, "switched");
-  assert.equal(manager.getComponent<{ name: string }>("compression").name, "zstd");
+  assert.equal(manager.getComponent(CODEC).name, "zstd");
   manager.resumeAutoDetection();
   const { decision, outcome } = await manager.detectNow();
   assert.equal(decision?.mode, "datacenter");
@@ -36,6 +38,6 @@ Deno.test("a forced switch starts the cooldown: detectNow() after resuming answe
   assert.equal(manager.currentMode, "internet");
   await clock.advance(10_000); // 30 s after the forced switch
   assert.equal(manager.currentMode, "datacenter");
-  assert.equal(manager.getComponent<{ name: string }>("compression").name, "lz4");
+  assert.equal(manager.getComponent(CODEC).name, "lz4");
   await manager.close();
 });
