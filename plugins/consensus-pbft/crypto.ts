@@ -35,38 +35,14 @@ export function sha256(bytes: Uint8Array): Digest {
   return new Uint8Array(createHash("sha256").update(bytes).digest());
 }
 
-const PKCS8_ED25519_PREFIX = Uint8Array.from([
-  0x30,
-  0x2e,
-  0x02,
-  0x01,
-  0x00,
-  0x30,
-  0x05,
-  0x06,
-  0x03,
-  0x2b,
-  0x65,
-  0x70,
-  0x04,
-  0x22,
-  0x04,
-  0x20,
-]);
-const SPKI_ED25519_PREFIX = Uint8Array.from([
-  0x30,
-  0x2a,
-  0x30,
-  0x05,
-  0x06,
-  0x03,
-  0x2b,
-  0x65,
-  0x70,
-  0x03,
-  0x21,
-  0x00,
-]);
+/** The bytes that `hex` spells (two hex digits a byte). */
+export function fromHex(hex: string): Uint8Array {
+  return Uint8Array.from(hex.match(/../g) ?? [], (byte) => parseInt(byte, 16));
+}
+
+// The DER headers that wrap a raw 32-byte Ed25519 key into PKCS #8 (private) and SPKI (public).
+const PKCS8_ED25519_PREFIX = fromHex("302e020100300506032b657004220420");
+const SPKI_ED25519_PREFIX = fromHex("302a300506032b6570032100");
 const CLIENT_KEY_PREFIX = "key:";
 
 function concat(prefix: Uint8Array, rest: Uint8Array): Uint8Array {

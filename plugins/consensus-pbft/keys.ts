@@ -15,27 +15,10 @@
  */
 import { SwitchyardError, ValidationError } from "../../core/util/errors.ts";
 import type { PeerKeys } from "../peer-auth/keys.ts";
-import { Ed25519Signer, Ed25519Verifier, publicKeyOf } from "./crypto.ts";
+import { Ed25519Signer, Ed25519Verifier, fromHex, publicKeyOf } from "./crypto.ts";
 
 const encoder = new TextEncoder();
-const X25519_PKCS8_PREFIX = Uint8Array.from([
-  0x30,
-  0x2e,
-  0x02,
-  0x01,
-  0x00,
-  0x30,
-  0x05,
-  0x06,
-  0x03,
-  0x2b,
-  0x65,
-  0x6e,
-  0x04,
-  0x22,
-  0x04,
-  0x20,
-]);
+const X25519_PKCS8_PREFIX = fromHex("302e020100300506032b656e04220420");
 const SEED_BYTES = 32;
 
 /** A replica's public keys. */

@@ -711,18 +711,21 @@ export class Pbft {
     const slot = this.#slot(prePrepare.sequence);
     slot.prePrepare = prePrepare;
     this.#record({ kind: "prePrepare", prePrepare });
-    if (this.primary !== this.id) {
-      const body = { view: this.#view, sequence: prePrepare.sequence, digest: prePrepare.digest, replica: this.id };
-      const prepare: Prepare = {
-        type: "prepare",
-        ...body,
-        signature: this.#config.signer.sign(prepareSigningBytes(body)),
-      };
-      slot.prepares.set(this.id, prepare);
-      this.#record({ kind: "prepare", prepare });
-      this.#broadcast(prepare);
-    }
+    if (this.primary !== this.id) this.#prepare(slot, prePrepare);
     this.#checkPrepared(slot);
+  }
+
+  /** As a backup: records and sends this replica's prepare of `prePrepare` in the current view. */
+  #prepare(slot: Slot, prePrepare: PrePrepare): void {
+    const body = { view: this.#view, sequence: prePrepare.sequence, digest: prePrepare.digest, replica: this.id };
+    const prepare: Prepare = {
+      type: "prepare",
+      ...body,
+      signature: this.#config.signer.sign(prepareSigningBytes(body)),
+    };
+    slot.prepares.set(this.id, prepare);
+    this.#record({ kind: "prepare", prepare });
+    this.#broadcast(prepare);
   }
 
   #onPrepare(prepare: Prepare, from: string): void {
@@ -1006,17 +1009,7 @@ export class Pbft {
         continue;
       }
       slot.prePrepare = prePrepare;
-      if (!primary) {
-        const body = { view: this.#view, sequence: prePrepare.sequence, digest: prePrepare.digest, replica: this.id };
-        const prepare: Prepare = {
-          type: "prepare",
-          ...body,
-          signature: this.#config.signer.sign(prepareSigningBytes(body)),
-        };
-        slot.prepares.set(this.id, prepare);
-        this.#record({ kind: "prepare", prepare });
-        this.#broadcast(prepare);
-      }
+      if (!primary) this.#prepare(slot, prePrepare);
       this.#checkPrepared(slot);
       for (const request of prePrepare.batch ?? []) this.#assigned.add(requestKey(request.client, request.sequence));
     }
