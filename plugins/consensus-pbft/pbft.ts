@@ -395,8 +395,6 @@ export class Pbft {
     this.#propose();
   }
 
-  /** True when the primary may cut a batch now. */
-
   /**
    * Takes in one message. `from` must be the authenticated sender: a member,
    * or for a request the outside client itself. Anything invalid is refused
