@@ -184,7 +184,7 @@ async function emitDeclarations(roots: string[], outDir: string): Promise<void> 
   };
   const program = ts.createProgram(roots, options);
   // The compiler rewrites `.ts` import extensions in JavaScript only; declarations get the same rewrite here.
-  const writeFile: ts.WriteFileCallback = (fileName, text, bom, onError, sources, data) =>
+  const writeFile: ts.WriteFileCallback = (fileName, text, bom) =>
     ts.sys.writeFile(fileName, text.replace(RELATIVE_TS_SPECIFIER, "$1$2.js$3"), bom);
   const emitted = program.emit(undefined, writeFile, undefined, true);
   const failures = emitted.diagnostics.filter((diagnostic) => diagnostic.category === ts.DiagnosticCategory.Error);

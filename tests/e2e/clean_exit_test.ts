@@ -6,7 +6,7 @@
  * bundled package (built here without declarations, which takes a second).
  * Run with the built-in manifest, and with one that adds the built-ins
  * holding sockets (the admin endpoint; on Deno and Bun also a TCP transport
- * and an RTT probe answering on a TCP listener). A runtime that is missing
+ * and the RTT and bandwidth probes answering on TCP listeners). A runtime that is missing
  * is skipped with a message.
  */
 import assert from "node:assert/strict";
@@ -98,8 +98,13 @@ function socketsManifest(runtime: Runtime): string {
         module: "builtin:probe-rtt",
         options: { listen: "127.0.0.1:0", peers: ["127.0.0.1:1"], pingTimeoutMs: 200 },
       },
+      {
+        id: "probe-bandwidth",
+        module: "builtin:probe-bandwidth",
+        options: { listen: "127.0.0.1:0", peers: ["127.0.0.1:1"] },
+      },
     );
-    manifest.slots.probes.push("probe-rtt");
+    manifest.slots.probes.push("probe-rtt", "probe-bandwidth");
   }
   return JSON.stringify(manifest);
 }
