@@ -2,7 +2,8 @@
 // An application of the installed npm package, run by tests/e2e/npm_package_test.ts in a scratch project on
 // Node, Bun and Deno (through node_modules): the core (a manager with a probe, a forced switch), the codecs
 // of the built-in manifest in every mode (WASM zstd on Node 20, the compress-adaptive worker pool), the admin
-// endpoint on the runtime's server, a plugin this runtime cannot run refused at load, and a clean exit.
+// endpoint on the runtime's server, the in-memory transport and the RTT probe, a plugin this runtime cannot
+// run refused at load, and a clean exit.
 // Usage: <runtime> package_consumer.mjs <expected runtime>
 import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -34,15 +35,19 @@ assert.equal(core.currentMode, "internet");
 assert.equal(/** @type {{ name: string }} */ (core.getComponent("codec")).name, "zstd");
 await core.close();
 
-// The built-in manifest as shipped, plus the admin endpoint and the TCP transport (Deno and Bun only).
+// The built-in manifest as shipped, plus the admin endpoint, an RTT probe pinging itself over the in-memory
+// transport, and the TCP transport (Deno and Bun only).
 const builtin = JSON.parse(
   await readFile(new URL(import.meta.resolve("@switchyard/hybrid/plugins/manifest.json")), "utf8"),
 );
 const token = "package-test-token-0123456789";
 builtin.plugins.push(
   { id: "admin-http", module: "builtin:admin-http", options: { port: 0, token } },
+  { id: "transport-memory", module: "builtin:transport-memory", options: { address: "self", link: { delayMs: 1 } } },
+  { id: "probe-rtt", module: "builtin:probe-rtt", options: { name: "rtt", listen: "self", peers: ["self"] } },
   { id: "transport-tcp", module: "builtin:transport-tcp" },
 );
+builtin.slots.probes.push("probe-rtt");
 const scratch = await mkdtemp(join(tmpdir(), "switchyard-consumer-"));
 const manifestPath = join(scratch, "manifest.json");
 await writeFile(manifestPath, JSON.stringify(builtin));
@@ -52,7 +57,8 @@ const logger = { ...silentLogger, info: (/** @type {string} */ message) => void 
 const manager = await fromManifest(manifestPath, { nodeId: "package-test", logger });
 await rm(scratch, { recursive: true, force: true });
 const records = Object.fromEntries(manager.getStats().plugins.map((record) => [record.id, record]));
-for (const id of ["compress-lz4", "compress-zstd", "compress-adaptive", "probe-replay", "admin-http"]) {
+const portable = ["compress-lz4", "compress-zstd", "compress-adaptive", "probe-replay", "admin-http"];
+for (const id of [...portable, "transport-memory", "probe-rtt"]) {
   assert.equal(records[id].state, "loaded", `${id}: ${records[id].reason}`);
 }
 if (runtime === "node") {
@@ -87,6 +93,8 @@ const admin = adminClient(listening, token);
 assert.equal((await admin.status()).mode, "hybrid");
 await admin.forceMode("datacenter", "through the admin endpoint");
 assert.equal(manager.currentMode, "datacenter");
+const rtt = (await manager.detectNow()).probes.find((result) => result.probe === "rtt");
+assert.ok((rtt?.sample?.rttMs ?? 0) > 0, `the RTT probe measured its link: ${JSON.stringify(rtt)}`);
 
 await manager.close();
 console.log(JSON.stringify({ runtime, engines, admin: listening }));
