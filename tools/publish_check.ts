@@ -11,6 +11,7 @@ import { execPath } from "node:process";
 import process from "node:process";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { SwitchyardError } from "../core/util/errors.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -29,7 +30,7 @@ export function dryRunFiles(): string[] {
     env: { ...process.env, NO_COLOR: "1" },
   });
   const output = `${result.stdout}${result.stderr}`;
-  if (result.status !== 0) throw new Error(`deno publish --dry-run failed:\n${output}`);
+  if (result.status !== 0) throw new SwitchyardError("CONFIG_INVALID", `deno publish --dry-run failed:\n${output}`);
   const root = new URL(`file://${ROOT}`).href;
   return [...output.matchAll(/^\s+(file:\/\/\S+)/gm)].map((match) => match[1].slice(root.length));
 }

@@ -6,9 +6,9 @@ import { ZstdWorkerPool } from "../../plugins/compress-zstd/pool.ts";
 
 const CRASHING_WORKER = new URL("../support/crashing_worker.ts", import.meta.url);
 const failed = (pattern: RegExp) => (error: unknown) =>
-  error instanceof SwitchyardError && error.code === "PLUGIN_FAILED" && pattern.test(error.message);
+  error instanceof SwitchyardError && error.code === "ZSTD_WORKER_FAILED" && pattern.test(error.message);
 
-Deno.test("zstd pool: close() ends the workers; later work is refused with PLUGIN_FAILED", async () => {
+Deno.test("zstd pool: close() ends the workers; later work is refused with ZSTD_WORKER_FAILED", async () => {
   const pool = new ZstdWorkerPool(2);
   const data = new TextEncoder().encode("abc".repeat(1000));
   const frame = await pool.compress(data, 19, "wasm");
