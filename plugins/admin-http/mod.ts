@@ -102,7 +102,6 @@ const plugin: Plugin<"extension", AdminHttpOptions, AdminHttp> = builtinPlugin({
   description: "HTTP admin API, Prometheus metrics, server-sent events and a live dashboard (Hono).",
   modes: ["datacenter", "internet", "hybrid"],
   provides: ["admin:http"],
-  runtimes: ["deno", "bun", "node"],
   permissions: ["net"],
   options,
   async create(context, config) {
