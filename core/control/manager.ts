@@ -178,8 +178,11 @@ export class HybridManager implements ExtensionHost {
   }
 
   /**
-   * Stops the detection loop, aborts probes in flight, and waits for a switch
-   * in progress to complete, so nothing is left half switched.
+   * Pauses: stops the detection loop, aborts probes in flight, and waits for
+   * a switch in progress to complete, so nothing is left half switched. The
+   * components stay active and keep serving (`getComponent()` still answers),
+   * the plugins stay open, and `start()` resumes detection. Use `close()`
+   * when the node is done.
    */
   async stop(): Promise<void> {
     if (!this.#running) return;
@@ -194,8 +197,14 @@ export class HybridManager implements ExtensionHost {
   }
 
   /**
-   * Stops, deactivates the serving implementations, and closes the plugins
-   * this manager owns. Unlike `stop()`, this is final.
+   * Shuts down for good: `stop()`, then deactivates the serving
+   * implementations, then closes every plugin this manager owns (those
+   * `fromManifest` loaded, in reverse creation order), which ends their
+   * worker threads, sockets, servers and timers. Afterwards nothing of
+   * Switchyard keeps the process alive, so a program exits by itself.
+   * Meant as the last call: the plugins are closed, so do not start the
+   * manager again. Components registered by hand are deactivated, not
+   * closed; close what you created yourself.
    */
   async close(): Promise<void> {
     await this.stop();

@@ -1,6 +1,6 @@
 /**
  * `admin-http`: steer and observe a node over HTTP. A Hono app served with
- * `Deno.serve` or `Bun.serve`: status, stats, history, components, plugins,
+ * `Deno.serve`, `Bun.serve` or, on Node, Hono's Node adapter: status, stats, history, components, plugins,
  * flags, forcing and resuming modes, on-demand detection, Prometheus metrics,
  * server-sent events, an OpenAPI document and a live dashboard at `/`.
  *
@@ -55,7 +55,7 @@ const options = v.strictObject({
   maxBodyBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(64), v.maxValue(1_048_576)), 16_384),
   /**
    * Longest request URL accepted (414 beyond it). At most 12288: longer ones
-   * would meet the runtimes' own head limits first (Bun 16 KiB, Deno 64 KiB).
+   * would meet the runtimes' own head limits first (Bun and Node 16 KiB, Deno 64 KiB).
    */
   maxUrlBytes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(256), v.maxValue(12_288)), 8_192),
   /** SSE heartbeat interval. */
@@ -102,7 +102,6 @@ const plugin: Plugin<"extension", AdminHttpOptions, AdminHttp> = builtinPlugin({
   description: "HTTP admin API, Prometheus metrics, server-sent events and a live dashboard (Hono).",
   modes: ["datacenter", "internet", "hybrid"],
   provides: ["admin:http"],
-  runtimes: ["deno", "bun"],
   permissions: ["net"],
   options,
   async create(context, config) {

@@ -1,6 +1,7 @@
 /**
  * Serving a fetch handler on the runtime's own server, chosen by a literal
- * dynamic import: `serve_deno.ts` (`Deno.serve`) or `serve_bun.ts` (`Bun.serve`).
+ * dynamic import: `serve_deno.ts` (`Deno.serve`), `serve_bun.ts` (`Bun.serve`)
+ * or `serve_node.ts` (`node:http` through Hono's Node adapter).
  *
  * @module
  */
@@ -15,8 +16,12 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const runtime = currentRuntime();
   if (runtime === "bun") return (await import("./serve_bun.ts")).serveBun(options);
   if (runtime === "deno") return (await import("./serve_deno.ts")).serveDeno(options);
-  throw ADMIN_ERRORS.error(
-    "ADMIN_SERVER_UNAVAILABLE",
-    "admin-http serves on Deno or Bun; this runtime has neither Deno.serve nor Bun.serve",
-  );
+  const node = await import("./serve_node.ts").catch((error: Error) => {
+    throw ADMIN_ERRORS.error(
+      "ADMIN_SERVER_UNAVAILABLE",
+      `admin-http serves with Deno.serve, Bun.serve or node:http; none is available here (${error.message})`,
+      { cause: error },
+    );
+  });
+  return node.serveNode(options);
 }

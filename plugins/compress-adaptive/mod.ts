@@ -65,8 +65,8 @@ export interface AdaptiveCompressor extends Compressor {
   stats(): AdaptiveStats;
   /** Sets a fixed bandwidth (undefined: follow the measurement again). */
   setBandwidthMbps(mbps: number | undefined): void;
-  /** Releases worker threads. */
-  close(): void;
+  /** Closes every candidate compressor, ending their worker threads; final. */
+  close(): Promise<void>;
 }
 
 /**
@@ -80,7 +80,7 @@ export async function adaptiveCompressor(
 ): Promise<AdaptiveCompressor> {
   const settings = parseOrThrow(options, config, "adaptiveCompressor");
   const maxBytes = settings.maxDecompressedBytes;
-  const compressors = new Map<string, Compressor & { close?(): void }>();
+  const compressors = new Map<string, Compressor & { close?(): Promise<void> }>();
   for (const label of settings.candidates) {
     if (label === "none") compressors.set(label, noneCompressor(maxBytes));
     else if (label === "lz4") compressors.set(label, lz4Compressor(maxBytes));
@@ -169,8 +169,8 @@ export async function adaptiveCompressor(
     setBandwidthMbps(mbps) {
       fixedMbps = mbps;
     },
-    close() {
-      for (const compressor of compressors.values()) compressor.close?.();
+    async close() {
+      await Promise.all([...compressors.values()].map((compressor) => compressor.close?.()));
     },
   };
 }

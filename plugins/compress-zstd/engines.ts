@@ -29,8 +29,8 @@ export interface ZstdEngine {
    * frames are refused (`FRAME_INVALID`) by both engines alike.
    */
   decompress(payload: Uint8Array, originalLength: number): Promise<Uint8Array>;
-  /** Releases workers. */
-  close(): void;
+  /** Ends the worker threads (if any were started); offloaded compression is refused afterwards. */
+  close(): Promise<void>;
 }
 
 /** The highest zstd level. */
@@ -73,7 +73,7 @@ function nativeEngine(native: NativeZstd): ZstdEngine {
         plain(native.zstdDecompressSync(payload, { maxOutputLength: Math.max(1, originalLength) })),
       );
     },
-    close() {},
+    close: async () => await pool?.close(),
   };
 }
 
@@ -125,7 +125,7 @@ async function wasmEngine(options: ZstdEngineOptions): Promise<ZstdEngine> {
       if (originalLength === 0) return new Uint8Array(0);
       return await run("decompress", (zstd) => zstd.decompress(payload));
     },
-    close: () => pool?.close(),
+    close: async () => await pool?.close(),
   };
 }
 

@@ -37,8 +37,11 @@ export interface ZstdCompressor extends Compressor {
   readonly level: number;
   /** Which engine and level, for stats. */
   stats(): { engine: ZstdEngineName; level: number; offloaded: boolean };
-  /** Terminates worker threads. */
-  close(): void;
+  /**
+   * Ends the worker threads that heavy levels run on, so that nothing of the
+   * compressor keeps the process alive; final (offloaded compression is refused afterwards).
+   */
+  close(): Promise<void>;
 }
 
 /** Creates a zstd compressor (`maxDecompressedBytes`: 1 … 1 GiB, checked). */

@@ -17,7 +17,6 @@ const ROOT = normalize(join(dirname(fileURLToPath(import.meta.url)), "..", "..")
 
 /** Runtimes a built-in names on purpose, because it cannot run everywhere. */
 const NARROWER: Record<string, readonly string[]> = {
-  "admin-http": ["deno", "bun"],
   "transport-adaptive": ["deno", "bun"],
   "transport-rdma": ["deno", "bun"],
   "transport-tcp": ["deno", "bun"],
