@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { HybridManager, type Lifecycle, type NetworkSample, type Probe, seededRandom } from "../mod.ts";
+import { HybridManager, type Lifecycle, type NetworkSample, type Probe, seededRandom } from "@switchyard/hybrid";
 
 const random = seededRandom(2026);
 const startedMs = Date.now();

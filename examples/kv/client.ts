@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { type Clock, sleep, SystemClock } from "../../core/util/clock.ts";
+import { type Clock, sleep, SystemClock } from "@switchyard/hybrid";
 import { CLIENT_ID_HEADER, CLIENT_SEQUENCE_HEADER } from "./http.ts";
 
 /** A write may or may not have executed (at most once). */

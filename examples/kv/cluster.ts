@@ -19,8 +19,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { generateClusterKey } from "../../plugins/peer-auth/mod.ts";
-import { generateReplicaSecret, identityOf } from "../../plugins/consensus-pbft/mod.ts";
+import { generateClusterKey } from "@switchyard/hybrid/peer-auth";
+import { generateReplicaSecret, identityOf } from "@switchyard/hybrid/consensus-pbft";
 
 /** One node process. */
 export interface KvNodeProcess {

@@ -26,10 +26,9 @@
  * @module
  */
 import * as v from "valibot";
-import type { Consensus, NodeId } from "../../core/contracts/consensus.ts";
-import { SwitchyardError } from "../../core/util/errors.ts";
-import { type Logger, silentLogger } from "../../core/util/logger.ts";
-import { parseOrThrow } from "../../core/util/validation.ts";
+import type { Consensus, NodeId } from "@switchyard/hybrid";
+import { SwitchyardError, ValidationError } from "@switchyard/hybrid";
+import { type Logger, silentLogger } from "@switchyard/hybrid";
 import { encodeKvCommand, type KvCommand, type KvStateMachine } from "./state_machine.ts";
 
 /** Header carrying the client id of a write. */
@@ -160,7 +159,12 @@ function identityOf(request: Request): { clientId: string; sequence: number } | 
  * ```
  */
 export function kvHttpApi(input: KvHttpApiOptions): KvHttpApi {
-  const { maxBodyBytes } = parseOrThrow(options, { maxBodyBytes: input.maxBodyBytes }, "kv http options");
+  const parsed = v.safeParse(options, { maxBodyBytes: input.maxBodyBytes }, { abortEarly: false });
+  if (!parsed.success) {
+    const issues = parsed.issues.map((issue) => ({ path: v.getDotPath(issue) ?? "", message: issue.message }));
+    throw new ValidationError("INVALID_ARGUMENT", "kv http options", issues);
+  }
+  const { maxBodyBytes } = parsed.output;
   const { consensus, machine } = input;
   const logger = input.logger ?? silentLogger;
   const counts: KvHttpCounts = { tooLarge: 0, badRequest: 0, internal: 0 };

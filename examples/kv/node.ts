@@ -42,15 +42,14 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { SystemClock } from "../../core/util/clock.ts";
-import { consoleLogger } from "../../core/util/logger.ts";
-import { serve } from "../../plugins/admin-http/serve.ts";
-import { FileWal, RaftConsensus } from "../../plugins/consensus-raft/mod.ts";
-import { clusterKeys, decodeClusterKey, loadClusterKey } from "../../plugins/peer-auth/mod.ts";
-import { equivocatingFilter, FilePbftStorage, PbftConsensus, replicaKeys } from "../../plugins/consensus-pbft/mod.ts";
+import { SystemClock } from "@switchyard/hybrid";
+import { consoleLogger } from "@switchyard/hybrid";
+import { serve } from "@switchyard/hybrid/admin";
+import { FileWal, RaftConsensus } from "@switchyard/hybrid/consensus-raft";
+import { clusterKeys, decodeClusterKey, loadClusterKey } from "@switchyard/hybrid/peer-auth";
+import { equivocatingFilter, FilePbftStorage, PbftConsensus, replicaKeys } from "@switchyard/hybrid/consensus-pbft";
 import { readFile } from "node:fs/promises";
-import { openTcpTransport, tcpOptions } from "../../plugins/transport-tcp/mod.ts";
-import * as v from "valibot";
+import { openTcpTransport, parseTcpOptions } from "@switchyard/hybrid/transport-tcp";
 import { kvHttpApi } from "./http.ts";
 import { KvStateMachine } from "./state_machine.ts";
 
@@ -124,7 +123,7 @@ if (values.engine !== "raft" && values.engine !== "pbft") {
 }
 const machine = new KvStateMachine();
 const transport = await openTcpTransport(
-  v.parse(tcpOptions, { maxFrameBytes: 64 * 1024 * 1024, initialBackoffMs: 50, maxBackoffMs: 500 }),
+  parseTcpOptions({ maxFrameBytes: 64 * 1024 * 1024, initialBackoffMs: 50, maxBackoffMs: 500 }),
   clock,
   logger,
 );

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { ConsensusStateMachine } from "../../core/contracts/consensus.ts";
+import type { ConsensusStateMachine } from "@switchyard/hybrid";
 
 /** A command of the key-value store. */
 export type KvCommand =

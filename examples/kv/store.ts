@@ -19,7 +19,7 @@ import {
   type ConsensusEngine,
   ConsensusError,
   type ProposeOptions,
-} from "../../core/contracts/consensus.ts";
+} from "@switchyard/hybrid";
 import { encodeKvCommand, type KvCommand, KvStateMachine } from "./state_machine.ts";
 
 /**

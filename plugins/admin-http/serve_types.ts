@@ -17,7 +17,10 @@ export interface RunningServer {
 
 /** What to serve where. */
 export interface ServeOptions {
+  /** The address to bind (e.g. `127.0.0.1`). */
   hostname: string;
+  /** The port; 0 picks a free one (read it from the result). */
   port: number;
+  /** Answers each request. */
   fetch: (request: Request) => Response | Promise<Response>;
 }

@@ -8,7 +8,7 @@
  * @module
  */
 import { join } from "node:path";
-import { RecordFile } from "../wal-kit/record_file.ts";
+import { RecordFile, type RecordFileRecovery } from "../wal-kit/record_file.ts";
 import { decodeRecords, encodeRecords } from "./codec.ts";
 import type { DurableRecord } from "./types.ts";
 
@@ -82,7 +82,7 @@ export class FilePbftStorage implements PbftStorage {
   }
 
   /** What the last load found (a torn tail cut, and where its bytes were kept). */
-  get recovery(): RecordFile["recovery"] {
+  get recovery(): RecordFileRecovery {
     return this.#file.recovery;
   }
 

@@ -52,7 +52,7 @@ export interface Snapshot {
 }
 
 /** Fields every message has. */
-interface Envelope {
+export interface Envelope {
   /** Sender. */
   from: NodeId;
   /** Receiver. */

@@ -20,6 +20,7 @@
  * @module
  */
 import * as v from "valibot";
+import { parseOrThrow } from "../../core/util/validation.ts";
 import { AsyncQueue } from "../transport-kit/async_queue.ts";
 import { type Clock, sleep } from "../../core/util/clock.ts";
 import { SwitchyardError, toError, ValidationError } from "../../core/util/errors.ts";
@@ -85,8 +86,54 @@ export const tcpOptions = v.strictObject({
   })),
 });
 
-/** The options, validated. */
-export type TcpOptions = v.InferOutput<typeof tcpOptions>;
+/** The options, validated: every field of {@linkcode tcpOptions} with its default filled in. */
+export interface TcpOptions {
+  /** Largest frame, in bytes (default 16 MiB). */
+  maxFrameBytes: number;
+  /** Reading pauses while this many received bytes wait for the application (default 4 MiB). */
+  highWaterBytes: number;
+  /** Attempts per dial when the peer refuses (default 1: no retry). */
+  dialAttempts: number;
+  /** First wait between attempts, doubling up to `maxBackoffMs` (default 100). */
+  initialBackoffMs: number;
+  /** Longest wait between attempts (default 5,000). */
+  maxBackoffMs: number;
+  /** Open connections one listener keeps (default 1,024). */
+  maxConnections: number;
+  /** An accepted connection that sends nothing for this long is closed; 0: never (default 30,000). */
+  firstByteTimeoutMs: number;
+  /** A connection that stops for this long in the middle of a frame is closed; 0: never (default 30,000). */
+  frameStallTimeoutMs: number;
+  /** Bytes one listener's connections may hold in unfinished frames (default 128 MiB, or `maxFrameBytes`). */
+  maxPartialFrameBytes?: number;
+  /** Resumable connections (both ends must enable them). */
+  resume?: {
+    /** Dial attempts after a break before the connection fails (default 8). */
+    maxAttempts: number;
+    /** First wait before dialling again (default 50). */
+    initialBackoffMs: number;
+    /** Longest wait between attempts (default 2,000). */
+    maxBackoffMs: number;
+    /** How long a listening end keeps a broken session (default 10,000). */
+    resumeTimeoutMs: number;
+    /** Bytes sent and not yet acknowledged before `send` waits (default 8 MiB). */
+    maxUnackedBytes: number;
+  };
+  /** TLS: PEM file paths; listeners need cert and key, dialers may pin a CA. */
+  tls?: { certFile?: string; keyFile?: string; caFile?: string; serverName?: string };
+}
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** Compile-time check that the interface above is exactly what the schema produces. */
+const _TCP_OPTIONS_MATCH_SCHEMA: true = true satisfies Same<v.InferOutput<typeof tcpOptions>, TcpOptions>;
+
+/**
+ * Validates transport options (a manifest's `options`, or your own) and
+ * fills in the defaults; throws a `ValidationError` naming every bad field.
+ */
+export function parseTcpOptions(input: unknown = {}): TcpOptions {
+  return parseOrThrow(tcpOptions, input, "transport-tcp options");
+}
 
 /** The options that guard listeners against their peers; each has a default. */
 type GuardOption = "maxConnections" | "firstByteTimeoutMs" | "frameStallTimeoutMs" | "maxPartialFrameBytes";
