@@ -27,6 +27,7 @@
  *
  * @module
  */
+import { InboundConnections } from "../consensus-kit/inbound.ts";
 import { clientRequestOf, encodeClientCommand } from "../../core/contracts/client_command.ts";
 import type { ClientTableLimits } from "../consensus-kit/client_table.ts";
 import type { Clock, TimerId } from "../../core/util/clock.ts";
@@ -164,7 +165,7 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
   #machine: Pbft | undefined;
   #service: PbftService<Result> | undefined;
   #listener: TransportListener | undefined;
-  #inbound = new Set<TransportConnection>();
+  readonly #inbound: InboundConnections;
   #clients = new Map<string, TransportConnection>();
   #inbox: ((machine: Pbft) => void)[] = [];
   #pumping = false;
@@ -189,6 +190,12 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
     }
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
+    this.#inbound = new InboundConnections({
+      engine: "pbft",
+      receive: (frame, connection) => this.#receive(frame, connection),
+      closed: () => this.#closed,
+      logger: this.#logger,
+    });
     this.#codec = options.stateMachine.resultCodec ?? (jsonResultCodec as ResultCodec<Result>);
     this.#members = Object.keys(options.peers);
     const isPeer = (id: string) => id !== options.id && this.#members.includes(id);
@@ -241,7 +248,7 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
       service: this.#service,
     }, records);
     this.#listener = await options.transport.listen(options.peers[options.id]);
-    this.#accept(this.#listener);
+    void this.#inbound.accept(this.#listener);
     this.#scheduleTick();
     this.#kick();
   }
@@ -366,7 +373,7 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
     }
     await this.#idle;
     await this.#listener?.close().catch(() => {});
-    for (const connection of this.#inbound) await connection.close().catch(() => {});
+    await this.#inbound.closeAll();
     await this.#sender.close();
     await this.#options.storage.close();
   }
@@ -576,30 +583,6 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
   }
 
   // ---- receiving ------------------------------------------------------------------------
-
-  async #accept(listener: TransportListener): Promise<void> {
-    try {
-      for await (const connection of listener.connections()) void this.#read(connection);
-    } catch (error) {
-      if (!this.#closed) this.#logger.warn("pbft listener ended", { error: String(error) });
-    }
-  }
-
-  async #read(connection: TransportConnection): Promise<void> {
-    if (this.#closed) return void connection.close().catch(() => {});
-    this.#inbound.add(connection);
-    connection.closed.finally(() => this.#inbound.delete(connection));
-    try {
-      for await (const frame of connection.frames()) {
-        if (!await this.#receive(frame, connection)) {
-          await connection.close().catch(() => {});
-          return;
-        }
-      }
-    } catch (error) {
-      this.#logger.debug("pbft connection closed with an error", { error: String(error) });
-    }
-  }
 
   /** Opens and decodes one frame and queues its messages; false when the connection should be closed. */
   async #receive(frame: Uint8Array, connection: TransportConnection): Promise<boolean> {

@@ -41,23 +41,10 @@ import { replicaKeys } from "./keys.ts";
 import { DEFAULT_PBFT_CONFIG } from "./pbft.ts";
 import { FilePbftStorage, MemoryPbftStorage } from "./storage.ts";
 
-export { PbftConsensus } from "./driver.ts";
-export type { PbftConsensusOptions, PbftDropReason } from "./driver.ts";
-export { PbftClient } from "./client.ts";
-export type { PbftClientOptions } from "./client.ts";
-export { DEFAULT_PBFT_CONFIG, Pbft } from "./pbft.ts";
-export type { PbftConfig, PbftStats, RejectReason, ReplicatedService } from "./pbft.ts";
+export * from "./public.ts";
+export { Pbft } from "./pbft.ts";
 export { PbftService } from "./service.ts";
-export { FilePbftStorage, MemoryPbftStorage } from "./storage.ts";
-export type { PbftStorage } from "./storage.ts";
-export { generateReplicaSecret, identityOf, parseIdentity, replicaKeys } from "./keys.ts";
-export type { PublicIdentity, ReplicaKeys } from "./keys.ts";
-export { Ed25519Signer, Ed25519Verifier } from "./crypto.ts";
-export type { Signer, Verifier } from "./crypto.ts";
 export { Membership } from "./membership.ts";
-export { equivocatingFilter } from "./equivocation.ts";
-export type { OutgoingFilter } from "./equivocation.ts";
-export type * from "./types.ts";
 
 const positiveInteger = v.pipe(v.number(), v.integer(), v.minValue(1));
 const id = v.pipe(

@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { InboundConnections } from "../consensus-kit/inbound.ts";
 import { encodeProposal } from "../../core/contracts/client_command.ts";
 import type { ClientTableLimits } from "../consensus-kit/client_table.ts";
 import type { Clock, TimerId } from "../../core/util/clock.ts";
@@ -38,7 +39,7 @@ import {
 } from "../../core/contracts/consensus.ts";
 import { DeduplicatingStateMachine, type DeduplicationStats } from "../consensus-kit/deduplicating_machine.ts";
 import { type Logger, silentLogger } from "../../core/util/logger.ts";
-import type { Transport, TransportConnection, TransportListener } from "../../core/contracts/transport.ts";
+import type { Transport, TransportListener } from "../../core/contracts/transport.ts";
 import {
   MAX_NODE_ID_BYTES,
   PeerAuthenticator,
@@ -173,7 +174,7 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
   #auth: PeerAuthenticator | undefined;
   #sender: PeerSender;
   #listener: TransportListener | undefined;
-  readonly #inbound = new Set<TransportConnection>();
+  readonly #inbound: InboundConnections;
   #inbox: (() => void)[] = [];
   #pumping = false;
   #tickTimer: TimerId | undefined;
@@ -207,6 +208,12 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
     this.#options = options;
     this.#addresses = new Map(Object.entries(options.peers));
     this.#logger = options.logger ?? silentLogger;
+    this.#inbound = new InboundConnections({
+      engine: "raft",
+      receive: (frame, connection) => this.#receive(frame, connection.remoteAddress),
+      closed: () => this.#closed,
+      logger: this.#logger,
+    });
     this.#machine = new DeduplicatingStateMachine(options.stateMachine, {
       ...options.deduplication,
       logger: this.#logger,
@@ -249,7 +256,7 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
       });
     }
     this.#listener = await this.#options.transport.listen(this.#options.peers[id]);
-    this.#accept(this.#listener);
+    void this.#inbound.accept(this.#listener);
     const tickMs = this.#options.tickMs ?? 10;
     const tick = () => {
       if (this.#closed) return;
@@ -414,7 +421,7 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
     this.#reads.clear();
     this.#transfers = [];
     await this.#listener?.close();
-    await Promise.all([...this.#inbound].map((connection) => connection.close().catch(() => {})));
+    await this.#inbound.closeAll();
     await this.#sender.close();
     await this.#options.storage.close();
   }
@@ -590,28 +597,6 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
   #learnAddresses(entry: Entry): void {
     if (entry.kind !== "membership") return;
     for (const [id, address] of Object.entries(membershipOf(entry).addresses ?? {})) this.#addresses.set(id, address);
-  }
-
-  #accept(listener: TransportListener): void {
-    (async () => {
-      for await (const connection of listener.connections()) this.#read(connection);
-    })().catch((error) => this.#logger.warn("raft listener stopped", { error: String(error) }));
-  }
-
-  async #read(connection: TransportConnection): Promise<void> {
-    if (this.#closed) return void connection.close().catch(() => {});
-    this.#inbound.add(connection);
-    connection.closed.finally(() => this.#inbound.delete(connection));
-    try {
-      for await (const frame of connection.frames()) {
-        if (!await this.#receive(frame, connection.remoteAddress)) {
-          await connection.close().catch(() => {});
-          return;
-        }
-      }
-    } catch (error) {
-      this.#logger.warn("raft connection closed with an error", { error: String(error) });
-    }
   }
 
   /** Opens, decodes and queues one frame's messages; false when the connection should be closed. */

@@ -39,17 +39,8 @@ import { FileWal } from "./file_wal.ts";
 import { DEFAULT_RAFT_CONFIG } from "./raft.ts";
 import { MemoryStorage } from "./storage.ts";
 
-export { PEER_REJECTION_REASONS, RaftConsensus } from "./driver.ts";
-export type { PeerRejectionReason, RaftConsensusOptions, RaftConsensusStats } from "./driver.ts";
-export { FileWal } from "./file_wal.ts";
-export type { WalRecovery } from "./file_wal.ts";
-export { WalCorruptError } from "../wal-kit/format.ts";
-export type { TornTail, WalDamage } from "../wal-kit/format.ts";
-export { MemoryStorage } from "./storage.ts";
-export type { RaftStorage, StorageUpdate } from "./storage.ts";
-export { DEFAULT_RAFT_CONFIG, initialState, Raft } from "./raft.ts";
-export type { RaftConfig, RaftDurableState } from "./raft.ts";
-export type * from "./types.ts";
+export * from "./public.ts";
+export { initialState, Raft } from "./raft.ts";
 
 const positiveInteger = v.pipe(v.number(), v.integer(), v.minValue(1));
 

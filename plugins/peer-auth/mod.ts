@@ -70,29 +70,7 @@
  *
  * @module
  */
-export {
-  DEFAULT_MAX_CLOCK_SKEW_MS,
-  type OpenResult,
-  PeerAuthenticator,
-  type PeerAuthenticatorOptions,
-  REJECTION_REASONS,
-  type RejectionReason,
-} from "./authenticator.ts";
-export {
-  clusterKeys,
-  decodeClusterKey,
-  generateClusterKey,
-  MAX_NODE_ID_BYTES,
-  MIN_CLUSTER_KEY_BYTES,
-  parseClusterKey,
-  type PeerKeys,
-} from "./keys.ts";
-export {
-  clusterKeyChoice,
-  clusterKeyChoiceProblem,
-  clusterKeyOptionEntries,
-  type ClusterKeyOptions,
-  loadClusterKey,
-} from "./key_options.ts";
+export * from "./public.ts";
+export { clusterKeyChoice, clusterKeyChoiceProblem, clusterKeyOptionEntries } from "./key_options.ts";
 export { DEFAULT_REPLAY_WINDOW, type ReplayVerdict, ReplayWindow } from "./replay_window.ts";
 export { RejectionCounter, type RejectionCounterOptions } from "./rejection_counter.ts";
