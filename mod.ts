@@ -22,8 +22,6 @@ export { isMode, Mode, MODES, perMode } from "./core/contracts/mode.ts";
 export type { PerMode } from "./core/contracts/mode.ts";
 export { ManualClock, sleep, SystemClock } from "./core/util/clock.ts";
 export type { Clock, TimerId } from "./core/util/clock.ts";
-export { runWithTimeout } from "./core/util/timeout.ts";
-export type { TimedResult } from "./core/util/timeout.ts";
 export { resolveConfig } from "./core/control/config.ts";
 export type { HybridConfig, HybridConfigInput } from "./core/control/config.ts";
 export { SwitchyardError, ValidationError } from "./core/util/errors.ts";
@@ -43,17 +41,9 @@ export type {
 } from "./core/contracts/consensus.ts";
 export { bytesResultCodec, jsonResultCodec } from "./core/contracts/result_codec.ts";
 export type { ResultCodec } from "./core/contracts/result_codec.ts";
-export {
-  clientRequestOf,
-  decodeClientCommand,
-  encodeClientCommand,
-  encodeProposal,
-  MAX_CLIENT_ID_LENGTH,
-} from "./core/contracts/client_command.ts";
-export type { ClientCommand } from "./core/contracts/client_command.ts";
 export { defineErrorCodes, ERROR_CODE_PATTERN, ERROR_CODES } from "./core/util/errors.ts";
 export type { ErrorCode, ErrorCodes, FieldIssue } from "./core/util/errors.ts";
-export { MEASURES, median, mergeSamples, SampleWindow } from "./core/contracts/sample.ts";
+export { MEASURES } from "./core/contracts/sample.ts";
 export type { Measure, NetworkSample } from "./core/contracts/sample.ts";
 export { classify, ModeDetector } from "./core/control/detector.ts";
 export { robustSummary } from "./core/control/robust_summary.ts";
@@ -69,19 +59,16 @@ export type {
   ModeTallyStats,
 } from "./core/control/mode_tally.ts";
 export type { Decision, Thresholds } from "./core/control/detector.ts";
-export { measureProbes } from "./core/contracts/probe.ts";
-export type { MeasureRound, Probe, ProbeResult } from "./core/contracts/probe.ts";
-export { DEFAULT_FLAGS, FeatureFlags, fnv1a32, rolloutBucket } from "./core/control/flags.ts";
+export type { Probe, ProbeResult } from "./core/contracts/probe.ts";
+export { DEFAULT_FLAGS, FeatureFlags } from "./core/control/flags.ts";
 export type { FeatureFlagsPatch, FeatureFlagValues } from "./core/control/flags.ts";
 export { TypedEmitter } from "./core/util/events.ts";
 export type { Unsubscribe } from "./core/util/events.ts";
 export { consoleLogger, silentLogger } from "./core/util/logger.ts";
 export type { LogFields, Logger, LogLevel } from "./core/util/logger.ts";
-export { componentKey, implementationKey, variantOf } from "./core/contracts/component.ts";
+export { componentKey } from "./core/contracts/component.ts";
 export type { ComponentKey, Implementations, Lifecycle, Selection, Variant } from "./core/contracts/component.ts";
-export { ModeAwareAdapter } from "./core/control/adapter.ts";
-export type { ComponentStatus, RetireOptions, RetireReport, Transition } from "./core/control/adapter.ts";
-export { History } from "./core/control/history.ts";
+export type { ComponentStatus } from "./core/control/adapter.ts";
 export type { SwitchOrigin, SwitchRecord } from "./core/control/history.ts";
 export type {
   CooldownEvent,
@@ -91,12 +78,10 @@ export type {
   ProbeErrorEvent,
   SampleEvent,
 } from "./core/control/manager_events.ts";
-export { HybridOrchestrator } from "./core/control/orchestrator.ts";
 export type {
   ForcedHold,
   ModeChangeCallback,
   ModeChangeEvent,
-  OrchestratorOptions,
   OrchestratorStats,
   SwitchOutcome,
 } from "./core/control/orchestrator.ts";
@@ -127,15 +112,8 @@ export type { Capability } from "./core/loading/capability.ts";
 export type { StandardIssue, StandardResult, StandardSchema } from "./core/util/standard_schema.ts";
 export { parseManifest } from "./core/loading/manifest.ts";
 export type { Manifest, ManifestEntry, ManifestSlots } from "./core/loading/manifest.ts";
-export { integrityOf, loadPlugins } from "./core/loading/loader.ts";
-export type {
-  BuiltinModules,
-  LoadedPlugins,
-  LoaderOptions,
-  ModuleHost,
-  ReadFileOptions,
-} from "./core/loading/loader.ts";
-export { COMPRESSION, CONSENSUS, TRANSPORT, UnavailableImplementation } from "./core/loading/slots.ts";
+export type { BuiltinModules, ModuleHost, ReadFileOptions } from "./core/loading/loader.ts";
+export { COMPRESSION, CONSENSUS, TRANSPORT } from "./core/loading/slots.ts";
 export { CORE_VERSION } from "./core/util/version.ts";
 export { currentRuntime, RUNTIMES } from "./core/util/runtime.ts";
 export type { Runtime } from "./core/util/runtime.ts";
@@ -147,6 +125,4 @@ export { DEFAULT_MAX_DECOMPRESSED_BYTES, framedCompressor } from "./core/contrac
 export type { Codec, Compressor, FramedCompressorOptions } from "./core/contracts/compressor.ts";
 export { decodeFrameHeader, encodeFrame, FRAME_VERSION } from "./core/contracts/frame.ts";
 export type { FrameHeader } from "./core/contracts/frame.ts";
-export { manifestJsonSchema } from "./core/loading/manifest_json_schema.ts";
 export type { ConnectionStats, Transport, TransportConnection, TransportListener } from "./core/contracts/transport.ts";
-export { emptyConnectionStats } from "./core/contracts/transport.ts";

@@ -138,7 +138,8 @@ export interface OrchestratorOptions {
  *
  * @example
  * ```ts
- * import { HybridOrchestrator, ModeAwareAdapter, FeatureFlags, ManualClock, resolveConfig, silentLogger, TypedEmitter } from "../../mod.ts";
+ * import { FeatureFlags, ManualClock, resolveConfig, silentLogger, TypedEmitter } from "@switchyard/hybrid";
+ * import { HybridOrchestrator, ModeAwareAdapter } from "@switchyard/hybrid/control";
  * const clock = new ManualClock();
  * const adapter = new ModeAwareAdapter(clock);
  * const orchestrator = new HybridOrchestrator({

@@ -14,6 +14,7 @@
  * @module
  */
 export { AsyncQueue } from "./async_queue.ts";
+export { emptyConnectionStats } from "../../core/contracts/transport.ts";
 export {
   FrameBudgetPool,
   LENGTH_PREFIX_BYTES,

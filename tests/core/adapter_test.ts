@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { ManualClock, ModeAwareAdapter, SwitchyardError } from "../../mod.ts";
+import { ManualClock, SwitchyardError } from "../../mod.ts";
+import { ModeAwareAdapter } from "../../core/control/public.ts";
 import { RecordingComponent } from "../support/recording_component.ts";
 
 const v3Selection = (mode: "datacenter" | "internet" | "hybrid") => ({ mode, useV3: true });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { ManualClock, runWithTimeout, sleep, SystemClock } from "../../mod.ts";
+import { ManualClock, sleep, SystemClock } from "../../mod.ts";
+import { runWithTimeout } from "../../core/control/public.ts";
 
 Deno.test("ManualClock fires timers in due order, ties in insertion order", async () => {
   const clock = new ManualClock(1_000);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { FeatureFlags, fnv1a32, rolloutBucket, ValidationError } from "../../mod.ts";
+import { FeatureFlags, ValidationError } from "../../mod.ts";
+import { fnv1a32, rolloutBucket } from "../../core/control/public.ts";
 
 Deno.test("fnv1a32 matches the published test vectors", () => {
   assert.equal(fnv1a32(""), 0x811c9dc5);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { rolloutBucket } from "../../mod.ts";
+import { rolloutBucket } from "../../core/control/public.ts";
 import { rig } from "../support/harness.ts";
 import { CODEC } from "../support/recording_component.ts";
 import { LINKS } from "../support/scripted_probe.ts";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { CORE_VERSION, manifestJsonSchema, parseManifest, ValidationError } from "../../mod.ts";
+import { CORE_VERSION, parseManifest, ValidationError } from "../../mod.ts";
+import { manifestJsonSchema } from "../../core/loading/public.ts";
 
 Deno.test("the committed manifest JSON Schema matches a fresh one (run `deno task build:schema`)", async () => {
   const committed = JSON.parse(await readFile(new URL("../../plugins/manifest.schema.json", import.meta.url), "utf8"));

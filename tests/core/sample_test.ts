@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { median, mergeSamples, SampleWindow } from "../../mod.ts";
+import { median, mergeSamples, SampleWindow } from "../../core/control/public.ts";
 import { sampleIssues } from "../../core/contracts/sample.ts";
 
 Deno.test("median handles odd, even and unsorted input", () => {

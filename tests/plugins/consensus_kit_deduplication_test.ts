@@ -3,14 +3,12 @@ import { ClientTable, DeduplicatingStateMachine } from "../../plugins/consensus-
 import {
   bytesResultCodec,
   type ConsensusStateMachine,
-  decodeClientCommand,
-  encodeClientCommand,
-  encodeProposal,
   jsonResultCodec,
   type LogPosition,
   SwitchyardError,
   ValidationError,
 } from "../../mod.ts";
+import { decodeClientCommand, encodeClientCommand, encodeProposal } from "../../plugins/consensus-kit/mod.ts";
 import { seededRandom } from "../../core/util/random.ts";
 
 const encoder = new TextEncoder();
