@@ -59,7 +59,7 @@ import type { Signer, Verifier } from "./crypto.ts";
 import { DEFAULT_PBFT_CONFIG, Pbft, type PbftConfig, type PbftStats } from "./pbft.ts";
 import { decodeOutcome, PbftService } from "./service.ts";
 import type { PbftStorage } from "./storage.ts";
-import type { Execution, MessageBody, Outgoing, PbftReady, Request } from "./types.ts";
+import type { DurableRecord, Execution, MessageBody, Outgoing, PbftReady, Request } from "./types.ts";
 
 /** First byte of a frame between replicas (sealed). */
 const PEER_FRAME = 1;
@@ -138,6 +138,24 @@ export type PbftDropReason = RejectionReason | "malformed" | "client-not-request
 
 const DROP_REASONS: readonly PbftDropReason[] = [...REJECTION_REASONS, "malformed", "client-not-request"];
 
+/** Held-back records written before this many more are held back (a replica that never commits again). */
+const MAX_DEFERRED_RECORDS = 4096;
+
+/**
+ * Records a crash may lose without harm, so they need no sync of their own and
+ * go out with the next record that does: another replica's prepare (it is
+ * needed on disk only once this replica commits on the certificate it
+ * completes, or reports it in a view change, and both of those steps persist
+ * a record of their own, synced with the held-back ones before anything is
+ * sent), and a batch's execution (it committed at a quorum; after a crash
+ * it is learned again from the others). This replica's own prepares,
+ * commits, pre-prepares and views are synced before anything that relies on
+ * them leaves.
+ */
+function isDeferrable(record: DurableRecord, self: NodeId): boolean {
+  return record.kind === "committed" || (record.kind === "prepare" && record.prepare.replica !== self);
+}
+
 /**
  * A PBFT replica behind the consensus contract.
  *
@@ -169,6 +187,8 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
   #clients = new Map<string, TransportConnection>();
   #inbox: ((machine: Pbft) => void)[] = [];
   #pumping = false;
+  /** Records held back until the next sync (see {@linkcode isDeferrable}). */
+  #deferred: DurableRecord[] = [];
   #tickTimer: TimerId | undefined;
   #closed = false;
   #lanes: Lane[] = [];
@@ -375,6 +395,14 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
     await this.#listener?.close().catch(() => {});
     await this.#inbound.closeAll();
     await this.#sender.close();
+    if (this.#deferred.length > 0) {
+      // A clean stop keeps what a crash could lose.
+      const records = this.#deferred;
+      this.#deferred = [];
+      await this.#options.storage.append(records).catch((error) =>
+        this.#logger.warn("pbft could not write its held-back records at close", { error: String(error) })
+      );
+    }
     await this.#options.storage.close();
   }
 
@@ -553,10 +581,20 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
     this.#report(ready.executed);
     const storage = this.#options.storage;
     if (ready.compact) {
+      this.#deferred = []; // the compacted state holds them
       await storage.rewrite(ready.compact);
       this.#snapshotOperations = this.#service!.executedOperations;
     } else if (ready.persist.length > 0) {
-      await storage.append(ready.persist);
+      if (
+        ready.persist.every((record) => isDeferrable(record, this.#options.id)) &&
+        this.#deferred.length < MAX_DEFERRED_RECORDS
+      ) {
+        this.#deferred.push(...ready.persist);
+      } else {
+        const records = [...this.#deferred, ...ready.persist];
+        this.#deferred = [];
+        await storage.append(records);
+      }
     }
     this.#send(ready.messages);
   }
