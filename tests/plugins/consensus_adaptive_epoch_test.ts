@@ -1,0 +1,142 @@
+import assert from "node:assert/strict";
+import { bytesResultCodec, type ConsensusStateMachine, ModeTally, resolveConfig } from "../../mod.ts";
+import { DeduplicatingStateMachine, encodeClientCommand } from "../../plugins/consensus-kit/mod.ts";
+import { encodeEntry } from "../../plugins/consensus-adaptive/entries.ts";
+import { type EngineName, EpochMachine, type EpochResult } from "../../plugins/consensus-adaptive/epoch_machine.ts";
+import type { NetworkSample } from "../../core/contracts/sample.ts";
+
+const MEMBERS = ["a", "b", "c", "d"];
+const WAN: NetworkSample = { rttMs: 120, bandwidthMbps: 40, lossRatio: 0.02 };
+const RACK: NetworkSample = { rttMs: 0.3, bandwidthMbps: 20_000, lossRatio: 0 };
+const engineFor = (mode: string): EngineName => mode === "datacenter" ? "raft" : "pbft";
+
+/** An append-only log of strings; `apply` returns the whole log so far as bytes. */
+class Log implements ConsensusStateMachine<Uint8Array> {
+  entries: string[] = [];
+  readonly resultCodec = bytesResultCodec;
+  apply(command: Uint8Array): Uint8Array {
+    this.entries.push(new TextDecoder().decode(command));
+    return new TextEncoder().encode(this.entries.join(","));
+  }
+  snapshot(): Uint8Array {
+    return new TextEncoder().encode(JSON.stringify(this.entries));
+  }
+  restore(snapshot: Uint8Array): void {
+    this.entries = JSON.parse(new TextDecoder().decode(snapshot));
+  }
+}
+
+function epoch(number = 0, engine: EngineName = "raft") {
+  const log = new Log();
+  const app = new DeduplicatingStateMachine(log);
+  const tally = new ModeTally({ members: MEMBERS, faultTolerance: 1, thresholds: resolveConfig({}), cooldownMs: 0 });
+  return { log, machine: new EpochMachine({ epoch: number, engine, engineFor, app, tally }) };
+}
+const command = (text: string, clientId = "c1", sequence = 1) =>
+  encodeEntry({
+    kind: "command",
+    bytes: encodeClientCommand(new TextEncoder().encode(text), { clientId, sequence }),
+  });
+const report = (member: string, atMs: number, summary: NetworkSample) =>
+  encodeEntry({ kind: "report", member, atMs, summary });
+
+function applyAll(machine: EpochMachine<Uint8Array>, entries: Uint8Array[], first = 1): EpochResult<Uint8Array>[] {
+  return entries.map((entry, i) => machine.apply(entry, { index: first + i, term: 1 }));
+}
+
+Deno.test("epoch machine: commands apply through the carried client table; reports go to the tally", () => {
+  const { log, machine } = epoch();
+  const [first, retry, other, measured] = applyAll(machine, [
+    command("x", "c1", 1),
+    command("x", "c1", 1),
+    command("y", "c2", 1),
+    report("a", 1_000, RACK),
+  ]);
+  assert.equal(first.kind, "command");
+  assert.ok(first.kind === "command" && first.outcome.ok && !first.outcome.committed.duplicate);
+  assert.ok(retry.kind === "command" && retry.outcome.ok && retry.outcome.committed.duplicate, "executed once");
+  assert.ok(other.kind === "command" && other.outcome.ok);
+  assert.deepEqual(measured, { kind: "recorded" });
+  assert.deepEqual(log.entries, ["x", "y"]);
+  assert.equal(machine.handover, undefined);
+});
+
+Deno.test("epoch machine: the epoch seals at the entry that moved the cluster to another engine; later entries are not applied", () => {
+  const { log, machine } = epoch();
+  const results = applyAll(machine, [
+    command("before"),
+    report("a", 1_000, WAN),
+    report("b", 1_000, WAN),
+    report("c", 1_000, WAN), // index 4: three of four members see a WAN: internet, PBFT
+    command("after", "c2", 1),
+  ]);
+  assert.equal(results[3].kind, "recorded");
+  assert.equal(results[3].kind === "recorded" ? results[3].agreed?.mode : undefined, "internet");
+  assert.deepEqual(results[4], { kind: "sealed", epoch: 0, sealedAt: 4 });
+  assert.deepEqual(log.entries, ["before"]);
+  const handover = machine.handover!;
+  assert.equal(handover.sealedAt, 4);
+  assert.equal(handover.next, "pbft");
+  // The next epoch starts from the handover state: the same application state, client table and tally.
+  const next = epoch(1, "pbft");
+  next.machine.restore(handover.state);
+  assert.deepEqual(next.log.entries, ["before"]);
+  assert.equal(next.machine.handover, undefined, "the new epoch starts unsealed");
+  const [retried, again] = applyAll(next.machine, [command("before"), command("after", "c2", 1)]);
+  assert.ok(retried.kind === "command" && retried.outcome.ok && retried.outcome.committed.duplicate, "not twice");
+  assert.ok(again.kind === "command" && again.outcome.ok && !again.outcome.committed.duplicate);
+  assert.deepEqual(next.log.entries, ["before", "after"]);
+});
+
+Deno.test("epoch machine: a change the current engine serves does not seal; garbage answers invalid and changes nothing", () => {
+  const { machine } = epoch(0, "pbft");
+  const results = applyAll(machine, [
+    report("a", 1_000, { rttMs: 30, bandwidthMbps: 5_000, lossRatio: 0 }),
+    report("b", 1_000, { rttMs: 30, bandwidthMbps: 5_000, lossRatio: 0 }),
+    report("c", 1_000, { rttMs: 30, bandwidthMbps: 5_000, lossRatio: 0 }),
+    Uint8Array.of(2, 0),
+  ]);
+  assert.equal(results[2].kind === "recorded" ? results[2].agreed?.mode : undefined, "hybrid");
+  assert.equal(machine.handover, undefined, "hybrid runs on PBFT here: no new epoch");
+  assert.equal(results[3].kind, "invalid");
+});
+
+Deno.test("epoch machine: replicas fed the same entries seal at the same index with the same bytes, a restored one too", () => {
+  const entries = [command("w1"), report("a", 1, RACK), command("w2", "c1", 2)];
+  for (const member of ["a", "b", "c"]) entries.push(report(member, 2_000, WAN));
+  entries.push(command("w3", "c1", 3));
+  const one = epoch();
+  applyAll(one.machine, entries);
+  const two = epoch();
+  applyAll(two.machine, entries.slice(0, 3));
+  const restored = epoch();
+  restored.machine.restore(two.machine.snapshot());
+  applyAll(restored.machine, entries.slice(3), 4);
+  assert.equal(one.machine.handover?.sealedAt, 6);
+  assert.equal(restored.machine.handover?.sealedAt, 6);
+  assert.deepEqual(restored.machine.handover?.state, one.machine.handover?.state);
+  // A snapshot taken after the seal restores sealed.
+  const again = epoch();
+  again.machine.restore(one.machine.snapshot());
+  assert.equal(again.machine.handover?.sealedAt, 6);
+  assert.equal(again.machine.apply(command("w4", "c1", 4), { index: 8, term: 1 }).kind, "sealed");
+});
+
+Deno.test("epoch machine: results survive their codec, byte results and errors included", () => {
+  const { machine } = epoch();
+  const codec = machine.resultCodec;
+  const results = applyAll(machine, [command("x"), command("y", "c9", 3), report("a", 1, RACK)]);
+  for (const result of results) {
+    const decoded = codec.decode(codec.encode(result));
+    if (result.kind === "command" && !result.outcome.ok) {
+      assert.ok(decoded.kind === "command" && !decoded.outcome.ok);
+      assert.equal((decoded.outcome.error as { code?: string }).code, (result.outcome.error as { code?: string }).code);
+    } else {
+      assert.deepEqual(decoded, result);
+    }
+  }
+  assert.ok(
+    results[1].kind === "command" && !results[1].outcome.ok,
+    "a client the table does not know, past sequence 1, fails (UNKNOWN_CLIENT)",
+  );
+});
