@@ -157,6 +157,16 @@ function isDeferrable(record: DurableRecord, self: NodeId): boolean {
 }
 
 /**
+ * Whether a step's executions may be reported to local callers before the
+ * step is synced: not when it compacts the log, nor when it carries this
+ * replica's own commit (the only commits a replica records), which may be
+ * one of the 2f + 1 its executions rest on.
+ */
+export function reportsBeforeSync(ready: Pick<PbftReady, "persist" | "compact">): boolean {
+  return !ready.compact && !ready.persist.some((record) => record.kind === "commit");
+}
+
+/**
  * A PBFT replica behind the consensus contract.
  *
  * @example
@@ -189,6 +199,8 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
   #pumping = false;
   /** Records held back until the next sync (see {@linkcode isDeferrable}). */
   #deferred: DurableRecord[] = [];
+  /** Local snapshots asked for, written with the next step (see #handle). */
+  #localSnapshots: { record: DurableRecord; resolve(): void; reject(error: unknown): void }[] = [];
   #tickTimer: TimerId | undefined;
   #closed = false;
   #lanes: Lane[] = [];
@@ -323,10 +335,16 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
     return new Promise((resolve, reject) => {
       this.#enqueue((machine) => {
         const { record, sequence } = machine.localSnapshot();
-        this.#options.storage.append([record]).then(() => {
-          this.#snapshotOperations = this.#service!.executedOperations;
-          resolve({ index: this.#snapshotOperations, term: sequence });
-        }, reject);
+        const operations = this.#service!.executedOperations;
+        // Written by the loop after this turn's records (see #handle), never beside them.
+        this.#localSnapshots.push({
+          record,
+          resolve: () => {
+            this.#snapshotOperations = operations;
+            resolve({ index: operations, term: sequence });
+          },
+          reject,
+        });
       });
     });
   }
@@ -395,6 +413,7 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
     await this.#listener?.close().catch(() => {});
     await this.#inbound.closeAll();
     await this.#sender.close();
+    for (const snapshot of this.#localSnapshots.splice(0)) snapshot.reject(closedError());
     if (this.#deferred.length > 0) {
       // A clean stop keeps what a crash could lose.
       const records = this.#deferred;
@@ -562,8 +581,8 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
         this.#inbox = [];
         for (const input of inputs) input(machine);
         this.#fillLanes(machine);
-        if (!machine.hasReady()) continue;
-        await this.#handle(machine.ready());
+        if (!machine.hasReady() && this.#localSnapshots.length === 0) continue;
+        await this.#handle(machine.hasReady() ? machine.ready() : undefined);
       }
     } catch (error) {
       this.#logger.error("pbft loop failed", { error: String(error) });
@@ -574,29 +593,51 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
     }
   }
 
-  async #handle(ready: PbftReady): Promise<void> {
-    // A batch executes once 2f + 1 replicas committed it, each having persisted its commit first: it is
-    // durable at a quorum whatever this replica's disk does next, so its callers hear now, not after the
-    // sync below (which records the execution and whatever else this step persists).
-    this.#report(ready.executed);
+  /**
+   * Persists a step, then sends its messages. Local callers hear a batch's
+   * results before the sync when that is safe: the batch executed on 2f + 1
+   * commits, each persisted by its sender before it left, so it is durable
+   * at a quorum, unless this replica's own commit is among them and in this
+   * very step (prepares and commits that arrived together): then f + 1
+   * certificates on disk are not guaranteed until this step is, and callers
+   * hear after it. Local snapshots asked for in this turn are written after
+   * the step's records, so no snapshot reaches the disk before the commits of
+   * the batches it contains.
+   */
+  async #handle(ready: PbftReady | undefined): Promise<void> {
+    const persist = ready?.persist ?? [];
+    const reportFirst = ready !== undefined && reportsBeforeSync(ready);
+    if (ready && reportFirst) this.#report(ready.executed);
     const storage = this.#options.storage;
-    if (ready.compact) {
-      this.#deferred = []; // the compacted state holds them
-      await storage.rewrite(ready.compact);
-      this.#snapshotOperations = this.#service!.executedOperations;
-    } else if (ready.persist.length > 0) {
-      if (
-        ready.persist.every((record) => isDeferrable(record, this.#options.id)) &&
-        this.#deferred.length < MAX_DEFERRED_RECORDS
-      ) {
-        this.#deferred.push(...ready.persist);
-      } else {
-        const records = [...this.#deferred, ...ready.persist];
-        this.#deferred = [];
-        await storage.append(records);
+    const snapshots = this.#localSnapshots.splice(0);
+    const snapshotRecords = snapshots.map((snapshot) => snapshot.record);
+    try {
+      if (ready?.compact) {
+        this.#deferred = []; // the compacted state holds them
+        await storage.rewrite(ready.compact);
+        this.#snapshotOperations = this.#service!.executedOperations;
+        if (snapshotRecords.length > 0) await storage.append(snapshotRecords);
+      } else if (persist.length > 0 || snapshotRecords.length > 0) {
+        if (
+          snapshotRecords.length === 0 &&
+          persist.every((record) => isDeferrable(record, this.#options.id)) &&
+          this.#deferred.length < MAX_DEFERRED_RECORDS
+        ) {
+          this.#deferred.push(...persist);
+        } else {
+          const records = [...this.#deferred, ...persist, ...snapshotRecords];
+          this.#deferred = [];
+          await storage.append(records);
+        }
       }
+    } catch (error) {
+      for (const snapshot of snapshots) snapshot.reject(error);
+      throw error;
     }
+    for (const snapshot of snapshots) snapshot.resolve();
+    if (!ready) return;
     this.#send(ready.messages);
+    if (!reportFirst) this.#report(ready.executed);
   }
 
   #send(outgoing: readonly Outgoing[]): void {

@@ -12,6 +12,7 @@ import {
   Ed25519Verifier,
   FilePbftStorage,
   identityOf,
+  MemoryPbftStorage,
   parseIdentity,
   PbftClient,
   replicaKeys,
@@ -20,6 +21,10 @@ import { PeerAuthenticator } from "../../plugins/peer-auth/mod.ts";
 import { RecordingMachine } from "../../testing/consensus.ts";
 import { stepUntil, stepUntilSettled } from "../../testing/advance.ts";
 import { startPbftCluster, testIdentities, testReplicaSecret } from "../support/pbft_consensus_cluster.ts";
+import { reportsBeforeSync } from "../../plugins/consensus-pbft/driver.ts";
+import type { DurableRecord } from "../../plugins/consensus-pbft/types.ts";
+import { setImmediate } from "node:timers";
+import { wrapConnection, wrapTransport } from "../support/wrapped_transport.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -130,6 +135,92 @@ Deno.test("pbft driver: a write costs each replica two syncs (its prepare or pre
     const records = await reopened.load();
     const executed = records.filter((record) => record.kind === "committed").length;
     assert.ok(executed >= 21, `${id}: ${executed} executions on disk`);
+    await reopened.close();
+  }
+  await rm(directory, { recursive: true, force: true });
+});
+
+Deno.test("pbft driver: callers hear a batch before the sync only when the step carries no commit of this replica and no compaction", () => {
+  const digest = new Uint8Array(32);
+  const committed = { kind: "committed" as const, sequence: 1, digest };
+  const othersPrepare = {
+    kind: "prepare" as const,
+    prepare: { type: "prepare" as const, view: 0, sequence: 2, digest, replica: "n2", signature: new Uint8Array(64) },
+  };
+  const ownCommit = { kind: "commit" as const, view: 0, sequence: 1, digest };
+  assert.equal(reportsBeforeSync({ persist: [committed, othersPrepare] }), true);
+  assert.equal(reportsBeforeSync({ persist: [] }), true);
+  // Prepares and commits that arrived together: this replica's commit and the execution in one step. Its commit
+  // may be one of the 2f + 1 the execution counted, so the batch is not yet on f + 1 disks.
+  assert.equal(reportsBeforeSync({ persist: [ownCommit, committed] }), false);
+  assert.equal(reportsBeforeSync({ persist: [], compact: [committed] }), false);
+});
+
+Deno.test("pbft driver: a replica that prepares and commits in the step that executes answers only once its commit is on disk", async () => {
+  // n1 (the primary) holds every frame for n2 until the others have executed: n2 then gets the pre-prepare
+  // after the others' prepares and commits, and prepares, commits and executes in one step.
+  const held: (() => void)[] = [];
+  let holding = true;
+  /** Memory storage that stores a moment later, as a disk does; remembers which own commits are stored. */
+  class SlowStorage extends MemoryPbftStorage {
+    readonly commitsStored = new Set<number>();
+    override async append(records: readonly DurableRecord[]): Promise<void> {
+      await new Promise((resolve) => setImmediate(resolve));
+      await super.append(records);
+      for (const record of records) if (record.kind === "commit") this.commitsStored.add(record.sequence);
+    }
+  }
+  const storage = new SlowStorage();
+  const machines = Array.from({ length: 4 }, () => new RecordingMachine());
+  const cluster = await startPbftCluster(machines, {
+    storage: (id) => id === "n2" ? storage : new MemoryPbftStorage(),
+    transport: (id, transport) =>
+      id !== "n1" ? transport : wrapTransport(transport, {
+        dialed: (connection) =>
+          connection.remoteAddress !== "pbft-n2" ? connection : wrapConnection(connection, {
+            send: (frame) =>
+              holding
+                ? new Promise<void>((resolve, reject) => held.push(() => connection.send(frame).then(resolve, reject)))
+                : connection.send(frame),
+          }),
+      }),
+  });
+  try {
+    assert.equal(cluster.replicas[0].stats().role, "leader");
+    const proposal = cluster.replicas[1].propose(encoder.encode("from n2"));
+    // Whether n2's own commit of the batch was stored when n2 answered, read at that moment.
+    let storedWhenAnswered: boolean | undefined;
+    proposal.then((committed) => storedWhenAnswered = storage.commitsStored.has(committed.term), () => {});
+    await until(cluster, () => [0, 2, 3].every((i) => machines[i].commands.length === 1), "the others to execute");
+    holding = false;
+    for (const release of held.splice(0)) release();
+    await settle(cluster, proposal);
+    assert.equal(storedWhenAnswered, true, "n2 answered before its own commit of the batch was stored");
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("pbft driver: local snapshots taken while writes run are written by the loop, after the step's records: every log loads", async () => {
+  const directory = await mkdtemp(join(tmpdir(), "pbft-snapshots-"));
+  const machines = Array.from({ length: 4 }, () => new RecordingMachine());
+  const cluster = await startPbftCluster(machines, {
+    storage: (id) => new FilePbftStorage(join(directory, id)),
+    pbft: { checkpointInterval: 8, windowSize: 32 },
+  });
+  try {
+    const writes = Array.from({ length: 24 }, (_, i) => cluster.replicas[i % 4].propose(encoder.encode(`w${i}`)));
+    const snapshots = Array.from({ length: 8 }, (_, i) => cluster.replicas[i % 4].snapshot());
+    await settle(cluster, Promise.all([...writes, ...snapshots]));
+    await until(cluster, () => machines.every((machine) => machine.commands.length === 24), "every replica");
+  } finally {
+    await cluster.close();
+  }
+  for (const id of ["n1", "n2", "n3", "n4"]) {
+    const reopened = new FilePbftStorage(join(directory, id));
+    const records = await reopened.load();
+    assert.ok(records.length > 0, id);
+    assert.equal(reopened.recovery.tornTailBytes, 0, `${id}: no torn tail after a clean stop`);
     await reopened.close();
   }
   await rm(directory, { recursive: true, force: true });
