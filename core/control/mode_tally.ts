@@ -32,7 +32,7 @@ import { ValidationError } from "../util/errors.ts";
 import { isMode, type Mode } from "../contracts/mode.ts";
 import { MEASURES, median, type NetworkSample, sampleIssues } from "../contracts/sample.ts";
 import { classify, type Thresholds } from "./detector.ts";
-import { robustSummary } from "./robust_summary.ts";
+import { membershipIssues, robustSummary } from "./robust_summary.ts";
 
 /** A member's measurements, as it put them in the log. */
 export interface ModeReportEntry {
@@ -130,13 +130,7 @@ export class ModeTally {
 
   /** Starts in `initialMode`, epoch 0. Throws a `ValidationError` naming a bad option. */
   constructor(options: ModeTallyOptions) {
-    const issues = [];
-    if (!Number.isInteger(options.faultTolerance) || options.faultTolerance < 0) {
-      issues.push({ path: "faultTolerance", message: `must be a non-negative integer, got ${options.faultTolerance}` });
-    }
-    if (options.members.length === 0 || new Set(options.members).size !== options.members.length) {
-      issues.push({ path: "members", message: "must name at least one member, each once" });
-    }
+    const issues = membershipIssues(options);
     for (const field of ["cooldownMs", "maxReportAgeMs"] as const) {
       const value = options[field];
       if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
@@ -243,7 +237,6 @@ export class ModeTally {
     const now = this.#robustNow()!; // the entry just applied has a time
     const hold = this.#forcedMode();
     if (hold !== undefined) {
-      if (hold === this.#agreed.mode && this.#agreed.forced) return undefined;
       return this.#change(
         { mode: hold, reason: `forced: ${forceReason ?? "held by members"}`, summary: {} },
         index,

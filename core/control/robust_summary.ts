@@ -26,7 +26,7 @@
  *
  * @module
  */
-import { ValidationError } from "../util/errors.ts";
+import { type FieldIssue, ValidationError } from "../util/errors.ts";
 import { type Measure, MEASURES, median, type NetworkSample } from "../contracts/sample.ts";
 
 /** Who counts, and how many of them may lie. */
@@ -49,6 +49,18 @@ export interface RobustSummary {
   ignored: string[];
 }
 
+/** What is wrong with `members` and `faultTolerance`, each issue naming its field (none when both are fine). */
+export function membershipIssues(options: RobustSummaryOptions): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  if (!Number.isInteger(options.faultTolerance) || options.faultTolerance < 0) {
+    issues.push({ path: "faultTolerance", message: `must be a non-negative integer, got ${options.faultTolerance}` });
+  }
+  if (options.members.length === 0 || new Set(options.members).size !== options.members.length) {
+    issues.push({ path: "members", message: "must name at least one member, each once" });
+  }
+  return issues;
+}
+
 /**
  * Aggregates `reports` (member id → that member's medians). Throws a
  * `ValidationError` when `faultTolerance` is not a non-negative integer or
@@ -59,16 +71,8 @@ export function robustSummary(
   options: RobustSummaryOptions,
 ): RobustSummary {
   const { members, faultTolerance } = options;
-  if (!Number.isInteger(faultTolerance) || faultTolerance < 0) {
-    throw new ValidationError("INVALID_ARGUMENT", "robustSummary options", [
-      { path: "faultTolerance", message: `must be a non-negative integer, got ${faultTolerance}` },
-    ]);
-  }
-  if (members.length === 0 || new Set(members).size !== members.length) {
-    throw new ValidationError("INVALID_ARGUMENT", "robustSummary options", [
-      { path: "members", message: "must name at least one member, each once" },
-    ]);
-  }
+  const issues = membershipIssues(options);
+  if (issues.length > 0) throw new ValidationError("INVALID_ARGUMENT", "robustSummary options", issues);
   const memberSet = new Set(members);
   const required = 2 * faultTolerance + 1;
   const sample: NetworkSample = {};

@@ -75,30 +75,34 @@ export function encodeEntry(entry: AdaptiveEntry): Uint8Array {
   if (entry.kind === "report") {
     const issues = sampleIssues(entry.summary);
     if (issues.length > 0) throw invalid(`summary.${issues[0].path}`, issues[0].message);
-    const bytes = new Uint8Array(1 + 1 + member.byteLength + 8 + 8 * MEASURES.length);
-    const view = new DataView(bytes.buffer);
-    bytes[0] = ENTRY_TAGS.report;
-    bytes[1] = member.byteLength;
-    bytes.set(member, 2);
-    let offset = 2 + member.byteLength;
-    view.setFloat64(offset, entry.atMs);
-    for (const measure of MEASURES) view.setFloat64(offset += 8, entry.summary[measure] ?? Number.NaN);
+    const { bytes, view, offset } = memberEntry(ENTRY_TAGS.report, member, entry.atMs, 8 * MEASURES.length);
+    MEASURES.forEach((measure, i) => view.setFloat64(offset + 8 * i, entry.summary[measure] ?? Number.NaN));
     return bytes;
   }
   const mode = MODE_CODES.indexOf(entry.mode);
   if (mode < 0) throw invalid("mode", `must be a mode or null, got ${JSON.stringify(entry.mode)}`);
   const reason = text(entry.reason, "reason", MAX_REASON_BYTES, 0);
-  const bytes = new Uint8Array(1 + 1 + member.byteLength + 8 + 1 + 2 + reason.byteLength);
+  const { bytes, view, offset } = memberEntry(ENTRY_TAGS.force, member, entry.atMs, 1 + 2 + reason.byteLength);
+  bytes[offset] = mode;
+  view.setUint16(offset + 1, reason.byteLength);
+  bytes.set(reason, offset + 3);
+  return bytes;
+}
+
+/** An entry of a member: its tag, the member (u8 length, UTF-8) and `atMs`, then `restBytes` for the caller to fill from `offset`. */
+function memberEntry(
+  tag: number,
+  member: Uint8Array,
+  atMs: number,
+  restBytes: number,
+): { bytes: Uint8Array; view: DataView; offset: number } {
+  const bytes = new Uint8Array(2 + member.byteLength + 8 + restBytes);
   const view = new DataView(bytes.buffer);
-  bytes[0] = ENTRY_TAGS.force;
+  bytes[0] = tag;
   bytes[1] = member.byteLength;
   bytes.set(member, 2);
-  let offset = 2 + member.byteLength;
-  view.setFloat64(offset, entry.atMs);
-  bytes[offset += 8] = mode;
-  view.setUint16(offset += 1, reason.byteLength);
-  bytes.set(reason, offset + 2);
-  return bytes;
+  view.setFloat64(2 + member.byteLength, atMs);
+  return { bytes, view, offset: 2 + member.byteLength + 8 };
 }
 
 /** Reads fields in order, failing with the field's name when the bytes run out or a value is out of range. */

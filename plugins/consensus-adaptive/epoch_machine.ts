@@ -26,7 +26,7 @@ import { jsonResultCodec, type ResultCodec } from "../../core/contracts/result_c
 import type { AgreedMode, ModeTally } from "../../core/control/mode_tally.ts";
 import { SwitchyardError } from "../../core/util/errors.ts";
 import type { ApplyOutcome, DeduplicatingStateMachine } from "../consensus-kit/deduplicating_machine.ts";
-import { decodeEntry } from "./entries.ts";
+import { type AdaptiveEntry, decodeEntry } from "./entries.ts";
 
 /** The engines an epoch can run. */
 export type EngineName = "raft" | "pbft";
@@ -92,7 +92,7 @@ export class EpochMachine<Result> implements ConsensusStateMachine<EpochResult<R
   /** Applies the entry at `position`. */
   apply(bytes: Uint8Array, position: LogPosition): EpochResult<Result> {
     if (this.#handover) return { kind: "sealed", epoch: this.#options.epoch, sealedAt: this.#handover.sealedAt };
-    let entry;
+    let entry: AdaptiveEntry;
     try {
       entry = decodeEntry(bytes);
     } catch (error) {

@@ -7,6 +7,7 @@ import {
   clientIdOf,
   Ed25519Signer,
   Ed25519Verifier,
+  fromHex,
   generatePrivateKey,
   publicKeyOf,
   requestSigner,
@@ -14,10 +15,9 @@ import {
 } from "../../plugins/consensus-pbft/crypto.ts";
 import { SwitchyardError } from "../../core/util/errors.ts";
 
-const hex = (text: string) => Uint8Array.from(text.match(/../g)!.map((byte) => parseInt(byte, 16)));
 const toHex = (bytes: Uint8Array) => Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 
-const PKCS8_PREFIX = hex("302e020100300506032b657004220420");
+const PKCS8_PREFIX = fromHex("302e020100300506032b657004220420");
 
 async function webCryptoKeys(seed: Uint8Array) {
   const pkcs8 = new Uint8Array(PKCS8_PREFIX.length + 32);
@@ -31,18 +31,18 @@ async function webCryptoKeys(seed: Uint8Array) {
 }
 
 Deno.test("pbft crypto: the RFC 8032 test vector (test 2) signs and verifies", () => {
-  const seed = hex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb");
-  const publicKey = hex("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c");
-  const signature = hex(
+  const seed = fromHex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb");
+  const publicKey = fromHex("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c");
+  const signature = fromHex(
     "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da" +
       "085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00",
   );
   assert.equal(toHex(publicKeyOf(seed)), toHex(publicKey));
   const signer = new Ed25519Signer(seed, "r0");
-  assert.equal(toHex(signer.sign(hex("72"))), toHex(signature));
+  assert.equal(toHex(signer.sign(fromHex("72"))), toHex(signature));
   const verifier = new Ed25519Verifier({ r0: publicKey });
-  assert.equal(verifier.verify("r0", hex("72"), signature), true);
-  assert.equal(verifier.verify("r0", hex("73"), signature), false, "another message");
+  assert.equal(verifier.verify("r0", fromHex("72"), signature), true);
+  assert.equal(verifier.verify("r0", fromHex("73"), signature), false, "another message");
 });
 
 Deno.test("pbft crypto: node:crypto and WebCrypto make the same signature and verify each other's", async () => {
