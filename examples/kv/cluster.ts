@@ -54,15 +54,28 @@ export interface KvCluster {
 
 const NODE_SCRIPT = fileURLToPath(new URL("./node.ts", import.meta.url));
 
-/** A free loopback TCP port. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports for nodes come from below Linux's default ephemeral range
+ * (32768-60999): a port picked by the kernel for `listen(0)` is one it may
+ * later hand to an outgoing connection as its source port, and a node
+ * restarted while such a connection holds its port could not bind it again.
+ */
+const NODE_PORTS = { first: 20_000, count: 12_000 };
+
+/** A loopback TCP port nothing listens on now, outside the ephemeral range. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 64; attempt++) {
+    const port = NODE_PORTS.first + Math.floor(Math.random() * NODE_PORTS.count);
+    if (await canListen(port)) return port;
+  }
+  throw new Error("no free loopback port found in 64 attempts");
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
 }
 
@@ -120,15 +133,19 @@ export async function launchKvCluster(
       const child = spawn(command, commandArgs, { stdio: ["ignore", "pipe", "pipe"], env });
       node.process = child;
       let output = "";
+      let errors = "";
       const onData = (chunk: Buffer) => {
         output += chunk.toString();
         if (output.includes(`ready ${node.id}`)) resolve();
       };
       child.stdout!.on("data", onData);
-      child.stderr!.on("data", (chunk: Buffer) => options.log?.(`${node.id}: ${chunk.toString().trimEnd()}`));
+      child.stderr!.on("data", (chunk: Buffer) => {
+        errors = (errors + chunk.toString()).slice(-4000);
+        options.log?.(`${node.id}: ${chunk.toString().trimEnd()}`);
+      });
       child.on("exit", (code, signal) => {
         if (node.process === child) node.process = undefined;
-        reject(new Error(`${node.id} exited (${signal ?? code}) before it was ready:\n${output}`));
+        reject(new Error(`${node.id} exited (${signal ?? code}) before it was ready:\n${output}\n${errors}`));
       });
     });
   const byId = (id: string) => {
