@@ -387,8 +387,9 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
   }
 
   /**
-   * Peer frames being sealed or opened right now (WebCrypto works off the
-   * event loop): a test on a `ManualClock` waits for 0 before advancing it.
+   * Peer frames being sealed or opened right now (a pair's first key is
+   * derived by WebCrypto, off the event loop): a test on a `ManualClock`
+   * waits for 0 before advancing it.
    */
   get peerCryptoInFlight(): number {
     return this.#auth?.inFlight ?? 0;

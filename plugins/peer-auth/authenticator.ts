@@ -1,6 +1,6 @@
 /**
- * Seals frames for one peer and opens frames from peers: HMAC-SHA-256 through
- * WebCrypto under the pair's key, with replay protection from sessions,
+ * Seals frames for one peer and opens frames from peers: HMAC-SHA-256 under
+ * the pair's key, with replay protection from sessions,
  * counters and send times. See `mod.ts` for the guarantees and what they
  * assume.
  *
@@ -8,6 +8,7 @@
  */
 import type { Clock } from "../../core/util/clock.ts";
 import { SwitchyardError } from "../../core/util/errors.ts";
+import { hmacSha256, verifyHmacSha256 } from "./hmac.ts";
 import type { PeerKeys } from "./keys.ts";
 import { DEFAULT_REPLAY_WINDOW, ReplayWindow } from "./replay_window.ts";
 import { layOut, nodeIdBytes, parseSealed, type SealedHeader, TAG_BYTES } from "./sealed_frame.ts";
@@ -199,9 +200,8 @@ export class PeerAuthenticator {
       sentAtMs: this.#clock.now(),
     };
     const frame = layOut(header, this.#selfBytes, toBytes, payload);
-    const body = frame.subarray(0, frame.byteLength - TAG_BYTES) as Uint8Array<ArrayBuffer>;
-    const tag = await crypto.subtle.sign("HMAC", await this.#keys.keyFor(this.self, to), body);
-    frame.set(new Uint8Array(tag), body.byteLength);
+    const body = frame.subarray(0, frame.byteLength - TAG_BYTES);
+    frame.set(hmacSha256(await this.#keys.keyFor(this.self, to), body), body.byteLength);
     return frame;
   }
 
@@ -229,13 +229,7 @@ export class PeerAuthenticator {
     if (from === this.self || !this.#isPeer(from)) return refuse("unknown-sender", `${from} is not a peer`);
     let authentic: boolean;
     try {
-      const key = await this.#keys.keyFor(from, this.self);
-      authentic = await crypto.subtle.verify(
-        "HMAC",
-        key,
-        parsed.tag as Uint8Array<ArrayBuffer>,
-        parsed.signed as Uint8Array<ArrayBuffer>,
-      );
+      authentic = verifyHmacSha256(await this.#keys.keyFor(from, this.self), parsed.signed, parsed.tag);
     } catch (error) {
       return refuse("bad-mac", `cannot verify: ${error}`);
     }

@@ -1,7 +1,7 @@
 /**
  * Keys for peer authentication: parsing a cluster secret, and the HMAC-SHA-256
- * key of each ordered pair of nodes, derived from it with HKDF-SHA-256 and
- * imported into WebCrypto once per pair.
+ * key of each ordered pair of nodes, derived from it with HKDF-SHA-256 once
+ * per pair.
  *
  * @module
  */
@@ -13,7 +13,7 @@ export const MIN_CLUSTER_KEY_BYTES = 32;
 /** The longest node id a sealed frame can name, in UTF-8 bytes. */
 export const MAX_NODE_ID_BYTES = 255;
 
-/** Pair keys kept imported at most; beyond, the oldest is dropped and derived again when needed. */
+/** Pair keys kept at most; beyond, the oldest is dropped and derived again when needed. */
 const MAX_CACHED_PAIR_KEYS = 4096;
 
 const encoder = new TextEncoder();
@@ -23,11 +23,11 @@ const HKDF_SALT = encoder.encode("switchyard peer-auth v1");
  * Where an authenticator gets the key that authenticates frames from one
  * node to another. `keyFor(a, b)` and `keyFor(b, a)` are different keys, so a
  * frame cannot be reflected back to its sender. Implementations cache the
- * imported keys; PBFT can give each replica only its own pairs.
+ * derived keys; PBFT can give each replica only its own pairs.
  */
 export interface PeerKeys {
-  /** The HMAC-SHA-256 key (usages `sign` and `verify`) of frames sent by `from` to `to`. */
-  keyFor(from: string, to: string): Promise<CryptoKey>;
+  /** The HMAC-SHA-256 key (32 bytes; treat as secret, do not modify) of frames sent by `from` to `to`. */
+  keyFor(from: string, to: string): Promise<Uint8Array>;
 }
 
 /**
@@ -41,7 +41,7 @@ export interface PeerKeys {
  * ```ts
  * import { clusterKeys, parseClusterKey } from "./keys.ts";
  * const keys = clusterKeys(parseClusterKey("00".repeat(32), "clusterKey"));
- * const key = await keys.keyFor("n1", "n2"); // imported once, then cached
+ * const key = await keys.keyFor("n1", "n2"); // derived once, then cached
  * ```
  */
 export function clusterKeys(secret: Uint8Array): PeerKeys {
@@ -52,16 +52,15 @@ export function clusterKeys(secret: Uint8Array): PeerKeys {
   }
   const material = secret.slice();
   let base: Promise<CryptoKey> | undefined;
-  const cache = new Map<string, Promise<CryptoKey>>();
-  const derive = async (from: string, to: string): Promise<CryptoKey> => {
-    base ??= crypto.subtle.importKey("raw", material, "HKDF", false, ["deriveKey"]);
-    return crypto.subtle.deriveKey(
+  const cache = new Map<string, Promise<Uint8Array>>();
+  const derive = async (from: string, to: string): Promise<Uint8Array> => {
+    base ??= crypto.subtle.importKey("raw", material, "HKDF", false, ["deriveBits"]);
+    const bits = await crypto.subtle.deriveBits(
       { name: "HKDF", hash: "SHA-256", salt: HKDF_SALT, info: pairInfo(from, to) },
       await base,
-      { name: "HMAC", hash: "SHA-256", length: 256 },
-      false,
-      ["sign", "verify"],
+      256,
     );
+    return new Uint8Array(bits);
   };
   return {
     keyFor(from, to) {

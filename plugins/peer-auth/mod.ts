@@ -6,7 +6,8 @@
  * (a batch of messages) with {@linkcode PeerAuthenticator.seal}, and opens
  * each incoming frame with {@linkcode PeerAuthenticator.open}, which returns
  * the sender and payload or a typed {@linkcode RejectionReason}.
- * WebCrypto (`crypto.subtle`) only, so it runs on Deno, Bun and Node.
+ * HMAC-SHA-256 through `node:crypto` (synchronous; present on Deno, Bun and
+ * Node) and key derivation through WebCrypto, so it runs on all three.
  *
  * **Keys.** One cluster secret (at least 32 bytes, hex or base64), from which
  * the key of each ordered pair (`from → to`) is derived with HKDF-SHA-256 and

@@ -17,12 +17,14 @@ import {
   RejectionCounter,
   ReplayWindow,
 } from "../../plugins/peer-auth/mod.ts";
+import { hmacSha256, verifyHmacSha256 } from "../../plugins/peer-auth/hmac.ts";
 import { TAG_BYTES } from "../../plugins/peer-auth/sealed_frame.ts";
 
 const KEY = "5a".repeat(32);
 const keys = clusterKeys(parseClusterKey(KEY, "KEY"));
 const payload = new TextEncoder().encode("a batch of messages");
-const hex = (bytes: ArrayBuffer) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
+const hex = (bytes: ArrayBuffer | Uint8Array) =>
+  Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
 
 /** Two nodes on one manual clock, past their start-up window. */
 async function pair(options: Partial<PeerAuthenticatorOptions> = {}) {
@@ -40,11 +42,28 @@ function reason(result: OpenResult): string {
 Deno.test("peer-auth: pair keys follow the documented HKDF-SHA-256 derivation, differ per direction, and agree on every runtime", async () => {
   // Expected values computed independently (Python's hmac module) from the derivation in keys.ts.
   const data = new TextEncoder().encode("switchyard");
-  const forward = await crypto.subtle.sign("HMAC", await keys.keyFor("n1", "n2"), data);
-  const backward = await crypto.subtle.sign("HMAC", await keys.keyFor("n2", "n1"), data);
+  const forwardKey = await keys.keyFor("n1", "n2");
+  const forward = hmacSha256(forwardKey, data);
+  const backward = hmacSha256(await keys.keyFor("n2", "n1"), data);
   assert.equal(hex(forward), "c930fd3764d46e3d0f831a51944b0db6a7f67d4bca5f65a1d1b58103343e43aa");
   assert.equal(hex(backward), "b506c614a10c0b0290cea35d71bd205f57663c799133db5de4570668771bcea6");
-  assert.equal(await keys.keyFor("n1", "n2"), await keys.keyFor("n1", "n2"), "imported once, then cached");
+  assert.equal(await keys.keyFor("n1", "n2"), forwardKey, "derived once, then cached");
+  // The synchronous tag is WebCrypto's, byte for byte, and verifies only unaltered.
+  const web = await crypto.subtle.importKey(
+    "raw",
+    new Uint8Array(forwardKey),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    [
+      "sign",
+    ],
+  );
+  assert.equal(hex(await crypto.subtle.sign("HMAC", web, data)), hex(forward));
+  assert.equal(verifyHmacSha256(forwardKey, data, forward), true);
+  assert.equal(verifyHmacSha256(forwardKey, data, forward.subarray(1)), false, "a short tag");
+  const altered = forward.slice();
+  altered[31] ^= 1;
+  assert.equal(verifyHmacSha256(forwardKey, data, altered), false);
 });
 
 Deno.test("peer-auth: a sealed frame opens once, at its receiver, with its sender and payload", async () => {
