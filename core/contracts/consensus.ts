@@ -21,6 +21,13 @@ export interface LogPosition {
   index: number;
   /** The leader term that wrote it. */
   term: number;
+  /**
+   * The member whose signed request carried the command, in engines that
+   * authenticate each proposer (PBFT: the replica whose key signed it, or an
+   * outside client's `key:` identity). Absent where members are trusted and
+   * the leader proposes for everyone (Raft).
+   */
+  proposer?: NodeId;
 }
 
 /**

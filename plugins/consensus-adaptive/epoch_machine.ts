@@ -43,6 +43,19 @@ export interface EpochMachineOptions<Result> {
   app: DeduplicatingStateMachine<Result>;
   /** The mode tally, carried from epoch to epoch. */
   tally: ModeTally;
+  /**
+   * The adaptive log's index just before this epoch's first entry (the seal
+   * of the epoch before, counted from the first epoch; 0 for the first): the
+   * application sees `baseIndex + index`, so its indices grow across epochs.
+   */
+  baseIndex?: number;
+  /**
+   * True when the engine names each entry's authenticated proposer
+   * (`LogPosition.proposer`, PBFT): a report or force is then counted only
+   * when its member is its proposer, so a Byzantine member cannot speak for
+   * another. False where members are trusted (Raft).
+   */
+  authenticatedProposers?: boolean;
 }
 
 /** What applying one entry gave. */
@@ -64,6 +77,8 @@ export interface Handover {
   agreed: AgreedMode;
   /** The next epoch's initial state: {@linkcode EpochMachine.snapshot} at the seal. */
   state: Uint8Array;
+  /** The next epoch's {@linkcode EpochMachineOptions.baseIndex}: this epoch's base plus `sealedAt`. */
+  nextBaseIndex: number;
 }
 
 const SNAPSHOT_VERSION = 1;
@@ -73,7 +88,11 @@ const decoder = new TextDecoder();
 /** Applies the adaptive log's entries of one epoch; seals it where the cluster agreed to change engines. */
 export class EpochMachine<Result> implements ConsensusStateMachine<EpochResult<Result>> {
   readonly #options: EpochMachineOptions<Result>;
+  readonly #baseIndex: number;
   #handover: Handover | undefined;
+  #retired = false;
+  /** Called once, right after the entry that seals the epoch was applied. */
+  onSealed: ((handover: Handover) => void) | undefined;
 
   /** How the results travel in replies (PBFT encodes them; the application's results through its own codec). */
   readonly resultCodec: ResultCodec<EpochResult<Result>>;
@@ -81,12 +100,39 @@ export class EpochMachine<Result> implements ConsensusStateMachine<EpochResult<R
   /** An epoch machine over `options.app` and `options.tally`. */
   constructor(options: EpochMachineOptions<Result>) {
     this.#options = options;
+    this.#baseIndex = options.baseIndex ?? 0;
+    if (!Number.isSafeInteger(this.#baseIndex) || this.#baseIndex < 0) {
+      throw new SwitchyardError(
+        "INVALID_ARGUMENT",
+        `baseIndex: must be a whole number from 0, got ${options.baseIndex}`,
+      );
+    }
     this.resultCodec = epochResultCodec(options.app.machine.resultCodec ?? (jsonResultCodec as ResultCodec<Result>));
   }
 
   /** Where this epoch ended, once it has. */
   get handover(): Handover | undefined {
     return this.#handover;
+  }
+
+  /** The epoch this machine applies. */
+  get epoch(): number {
+    return this.#options.epoch;
+  }
+
+  /** The adaptive log's index of this epoch's entry `index`. */
+  globalIndex(index: number): number {
+    return this.#baseIndex + index;
+  }
+
+  /**
+   * Detaches a sealed epoch from the shared machines, once the next epoch
+   * has taken them over: its engine may go on applying (answering `sealed`)
+   * or restoring snapshots for a while, and none of that may touch them.
+   */
+  retire(): void {
+    if (!this.#handover) throw new SwitchyardError("INVALID_ARGUMENT", `epoch ${this.#options.epoch} is not sealed`);
+    this.#retired = true;
   }
 
   /** Applies the entry at `position`. */
@@ -98,13 +144,27 @@ export class EpochMachine<Result> implements ConsensusStateMachine<EpochResult<R
     } catch (error) {
       return { kind: "invalid", message: (error as Error).message };
     }
-    if (entry.kind === "command") return { kind: "command", outcome: this.#options.app.apply(entry.bytes, position) };
-    const agreed = this.#options.tally.apply(entry, position.index);
+    const index = this.#baseIndex + position.index;
+    if (entry.kind === "command") {
+      return { kind: "command", outcome: this.#options.app.apply(entry.bytes, { ...position, index }) };
+    }
+    if (this.#options.authenticatedProposers && position.proposer !== entry.member) {
+      return { kind: "invalid", message: `${entry.kind} for ${entry.member} proposed by ${position.proposer}` };
+    }
+    const agreed = this.#options.tally.apply(entry, index);
     if (!agreed) return { kind: "recorded" };
     const next = this.#options.engineFor(agreed.mode);
     if (next !== this.#options.engine) {
-      this.#handover = { epoch: this.#options.epoch, sealedAt: position.index, next, agreed, state: new Uint8Array() };
+      this.#handover = {
+        epoch: this.#options.epoch,
+        sealedAt: position.index,
+        next,
+        agreed,
+        state: new Uint8Array(),
+        nextBaseIndex: index,
+      };
       this.#handover.state = this.snapshot();
+      this.onSealed?.(this.#handover);
     }
     return { kind: "recorded", agreed };
   }
@@ -115,10 +175,12 @@ export class EpochMachine<Result> implements ConsensusStateMachine<EpochResult<R
    * and the client table).
    */
   snapshot(): Uint8Array {
+    if (this.#retired) return this.#handover!.state;
     const header = encoder.encode(JSON.stringify({
       version: SNAPSHOT_VERSION,
       epoch: this.#options.epoch,
       engine: this.#options.engine,
+      baseIndex: this.#baseIndex,
       sealedAt: this.#handover?.sealedAt ?? null,
       next: this.#handover?.next ?? null,
     }));
@@ -137,11 +199,25 @@ export class EpochMachine<Result> implements ConsensusStateMachine<EpochResult<R
 
   /** Restores a snapshot of this epoch, or the handover state of the epoch before (which starts this one unsealed). */
   restore(snapshot: Uint8Array): void {
+    if (this.#retired) return;
     const parts = splitSnapshot(snapshot);
     if (parts.header.epoch > this.#options.epoch) {
       throw new SwitchyardError(
         "FRAME_INVALID",
         `epoch snapshot of epoch ${parts.header.epoch} given to epoch ${this.#options.epoch}`,
+      );
+    }
+    const { header } = parts;
+    const expectedBase = header.epoch === this.#options.epoch
+      ? header.baseIndex
+      : header.sealedAt === null
+      ? undefined
+      : header.baseIndex + header.sealedAt;
+    if (expectedBase !== this.#baseIndex) {
+      throw new SwitchyardError(
+        "FRAME_INVALID",
+        `epoch snapshot of epoch ${header.epoch} (base ${header.baseIndex}, sealed at ${header.sealedAt}) ` +
+          `does not start epoch ${this.#options.epoch} at base ${this.#baseIndex}`,
       );
     }
     this.#options.tally.restore(parts.tally);
@@ -154,6 +230,7 @@ export class EpochMachine<Result> implements ConsensusStateMachine<EpochResult<R
         next: parts.header.next,
         agreed: this.#options.tally.agreed,
         state: snapshot,
+        nextBaseIndex: parts.header.baseIndex + parts.header.sealedAt,
       };
     }
   }
@@ -163,6 +240,7 @@ interface SnapshotHeader {
   version: number;
   epoch: number;
   engine: EngineName;
+  baseIndex: number;
   sealedAt: number | null;
   next: EngineName | null;
 }

@@ -90,6 +90,8 @@ export interface PbftConsensusOptions<Result> {
   channelKeys: PeerKeys;
   /** Largest clock difference between replicas the channel allows, ms (default 250). */
   maxClockSkewMs?: number;
+  /** The process's start, when the replica starts later than it under channel keys of its own (the peer-auth kit's `startedAtMs`). */
+  channelStartedAtMs?: number;
   /** Milliseconds per PBFT tick (default 10). */
   tickMs?: number;
   /** Default limit of `propose` and `read` (default 5,000 ms). */
@@ -237,6 +239,7 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
       clock: options.clock,
       isPeer,
       maxClockSkewMs: options.maxClockSkewMs,
+      startedAtMs: options.channelStartedAtMs,
     });
     this.#drops = new RejectionCounter(DROP_REASONS, {
       logger: this.#logger,

@@ -36,6 +36,7 @@ import { jsonResultCodec, type ResultCodec } from "../../core/contracts/result_c
 import { ByteReader, ByteWriter } from "../consensus-raft/bytes.ts";
 import type { ReplicatedService } from "./pbft.ts";
 import type { Request } from "./types.ts";
+import { isOutsideClient } from "./crypto.ts";
 
 const OK = 1;
 const HANDED_OVER = new Uint8Array();
@@ -98,6 +99,16 @@ export function decodeOutcome<Result>(bytes: Uint8Array, codec: ResultCodec<Resu
   return outcome;
 }
 
+/**
+ * The authenticated proposer of a request: the replica before `#` of an
+ * embedded client's name, or the `key:` identity of an outside client (the
+ * machine checked the request's signature by that key before it ordered it).
+ */
+function proposerOf(client: string): string {
+  if (isOutsideClient(client)) return client;
+  return client.slice(0, client.indexOf("#"));
+}
+
 function encodeOperations(operations: readonly Uint8Array[]): Uint8Array {
   const writer = new ByteWriter();
   writer.u32(operations.length);
@@ -137,7 +148,8 @@ class BundleMachine<Result> implements ConsensusStateMachine<ApplyOutcome<Result
     const operations = this.handedOver ?? decodeOperations(bundle);
     this.handedOver = undefined;
     return operations.map((operation) => {
-      const at = { index: ++this.executedOperations, term: position.term };
+      const at: LogPosition = { index: ++this.executedOperations, term: position.term };
+      if (position.proposer !== undefined) at.proposer = position.proposer;
       // An empty operation is a barrier: it changes nothing.
       if (operation.byteLength === 0) return { ok: true, committed: { ...at, result: undefined as Result } };
       return this.commands.apply(operation, at);
@@ -209,7 +221,11 @@ export class PbftService<Result> implements ReplicatedService {
 
   /** Executes a request once; `undefined` for a request already executed (or an older one). */
   execute(request: Request, sequence: number): Uint8Array[] | undefined {
-    const position = { index: this.#bundle.executedOperations + 1, term: sequence };
+    const position: LogPosition = {
+      index: this.#bundle.executedOperations + 1,
+      term: sequence,
+      proposer: proposerOf(request.client),
+    };
     // The request table only passes the command on to the bundle machine, so the operations go to it directly.
     this.#bundle.handedOver = request.operations;
     const outcome = this.#requests.applyRequest(

@@ -69,10 +69,11 @@ export interface RaftConsensusOptions<Result> {
   /**
    * How peer frames are authenticated. `{ keys }` (e.g. `clusterKeys(secret)` from `plugins/peer-auth`) seals every
    * frame with HMAC-SHA-256 and refuses forged, redirected and replayed ones; `maxClockSkewMs` (default 250) bounds
-   * the difference between the nodes' clocks (see the peer-auth guarantees). `"none"` sends and accepts frames
+   * the difference between the nodes' clocks (see the peer-auth guarantees); `startedAtMs` is the process's start when
+   * the engine starts later than it under keys of its own (the peer-auth kit's `startedAtMs`). `"none"` sends and accepts frames
    * unauthenticated: anyone who can reach the port can forge messages (logged as a warning at start).
    */
-  peerAuth: { keys: PeerKeys; maxClockSkewMs?: number } | "none";
+  peerAuth: { keys: PeerKeys; maxClockSkewMs?: number; startedAtMs?: number } | "none";
   /** Durable storage: `FileWal` for real nodes, `MemoryStorage` in tests. */
   storage: RaftStorage;
   /** The application. */
@@ -252,6 +253,7 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
         keys: peerAuth.keys,
         clock,
         maxClockSkewMs: peerAuth.maxClockSkewMs,
+        startedAtMs: peerAuth.startedAtMs,
         isPeer: (from) => this.acceptsSender(from),
       });
     }

@@ -86,6 +86,14 @@ export interface PeerAuthenticatorOptions {
   replayWindow?: number;
   /** Senders whose replay state is kept at most (default 1,024); frames from further senders are refused. */
   maxSenders?: number;
+  /**
+   * When this node's process started (default: now). Frames stamped before
+   * it (plus the skew) are refused, since an earlier run may have taken them.
+   * An engine started later in a running process under keys of its own (a
+   * new epoch of the adaptive engine, see `epochKeys`) passes the process's
+   * start, so it does not refuse its peers' first frames.
+   */
+  startedAtMs?: number;
 }
 
 /** Default {@linkcode PeerAuthenticatorOptions.maxClockSkewMs}. */
@@ -148,7 +156,11 @@ export class PeerAuthenticator {
     new ReplayWindow(this.#windowSize); // validates the size now rather than at the first frame
     this.#maxSenders = options.maxSenders ?? 1024;
     this.maxClockSkewMs = skew;
-    this.startedAtMs = options.clock.now();
+    const startedAtMs = options.startedAtMs ?? options.clock.now();
+    if (!Number.isFinite(startedAtMs) || startedAtMs > options.clock.now()) {
+      throw new SwitchyardError("INVALID_ARGUMENT", `startedAtMs: must be a time not after now, got ${startedAtMs}`);
+    }
+    this.startedAtMs = startedAtMs;
     this.session = lastSession = Math.max(this.startedAtMs, lastSession + 1);
   }
 

@@ -6,6 +6,7 @@
  * @module
  */
 import { ValidationError } from "../../core/util/errors.ts";
+import { hmacSha256 } from "./hmac.ts";
 
 /** The shortest cluster secret accepted, in bytes (256 bits). */
 export const MIN_CLUSTER_KEY_BYTES = 32;
@@ -140,4 +141,43 @@ export function parseClusterKey(text: string, field: string): Uint8Array {
 export function generateClusterKey(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(MIN_CLUSTER_KEY_BYTES));
   return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Keys of their own for one epoch (or any other numbered run) of an engine:
+ * the key of `from → to` is HMAC-SHA-256 under `keys`' key of the pair, over
+ * `"switchyard epoch <epoch>"`. Frames sealed in one epoch do not open in
+ * another, so a frame captured in epoch 3 cannot be replayed into epoch 5,
+ * even by the same engine kind on the same channel.
+ *
+ * @example
+ * ```ts
+ * import { clusterKeys, epochKeys, parseClusterKey } from "./keys.ts";
+ * const keys = clusterKeys(parseClusterKey("00".repeat(32), "clusterKey"));
+ * const epoch2 = epochKeys(keys, 2);
+ * const key = await epoch2.keyFor("n1", "n2"); // differs from epoch 1's and from keys' own
+ * ```
+ */
+export function epochKeys(keys: PeerKeys, epoch: number): PeerKeys {
+  if (!Number.isSafeInteger(epoch) || epoch < 0) {
+    throw new ValidationError("INVALID_ARGUMENT", "epoch keys", [
+      { path: "epoch", message: `must be a whole number from 0, got ${epoch}` },
+    ]);
+  }
+  const label = encoder.encode(`switchyard epoch ${epoch}`);
+  const cache = new Map<string, Promise<Uint8Array>>();
+  return {
+    keyFor(from, to) {
+      const id = JSON.stringify([from, to]);
+      let key = cache.get(id);
+      if (!key) {
+        if (cache.size >= MAX_CACHED_PAIR_KEYS) cache.delete(cache.keys().next().value!);
+        key = keys.keyFor(from, to).then((base) => hmacSha256(base, label));
+        const pending = key;
+        pending.catch(() => cache.get(id) === pending && cache.delete(id));
+        cache.set(id, key);
+      }
+      return key;
+    },
+  };
 }

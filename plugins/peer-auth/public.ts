@@ -26,6 +26,7 @@ export {
 export {
   clusterKeys,
   decodeClusterKey,
+  epochKeys,
   generateClusterKey,
   MAX_NODE_ID_BYTES,
   MIN_CLUSTER_KEY_BYTES,

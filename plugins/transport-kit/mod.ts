@@ -1,7 +1,7 @@
 /**
  * What transports share: length-prefixed framing with a memory budget for
- * partial frames, a one-consumer async queue, and resumable connections over
- * any transport. For writing transports; applications do not need it.
+ * partial frames, a one-consumer async queue, resumable connections over any
+ * transport, and numbered channels sharing one transport's addresses. For writing transports; applications do not need it.
  *
  * @example
  * ```ts
@@ -14,6 +14,8 @@
  * @module
  */
 export { AsyncQueue } from "./async_queue.ts";
+export { MAX_CHANNEL, TransportChannels } from "./channels.ts";
+export type { TransportChannelsOptions, TransportChannelsStats } from "./channels.ts";
 export { emptyConnectionStats } from "../../core/contracts/transport.ts";
 export {
   FrameBudgetPool,

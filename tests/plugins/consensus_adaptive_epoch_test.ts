@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { bytesResultCodec, type ConsensusStateMachine, ModeTally, resolveConfig } from "../../mod.ts";
 import { DeduplicatingStateMachine, encodeClientCommand } from "../../plugins/consensus-kit/mod.ts";
 import { encodeEntry } from "../../plugins/consensus-adaptive/entries.ts";
-import { type EngineName, EpochMachine, type EpochResult } from "../../plugins/consensus-adaptive/epoch_machine.ts";
+import {
+  type EngineName,
+  EpochMachine,
+  type EpochMachineOptions,
+  type EpochResult,
+} from "../../plugins/consensus-adaptive/epoch_machine.ts";
+import type { LogPosition } from "../../core/contracts/consensus.ts";
 import type { NetworkSample } from "../../core/contracts/sample.ts";
 
 const MEMBERS = ["a", "b", "c", "d"];
@@ -13,8 +19,11 @@ const engineFor = (mode: string): EngineName => mode === "datacenter" ? "raft" :
 /** An append-only log of strings; `apply` returns the whole log so far as bytes. */
 class Log implements ConsensusStateMachine<Uint8Array> {
   entries: string[] = [];
+  /** The positions the application was given (not part of its state). */
+  positions: LogPosition[] = [];
   readonly resultCodec = bytesResultCodec;
-  apply(command: Uint8Array): Uint8Array {
+  apply(command: Uint8Array, position: LogPosition): Uint8Array {
+    this.positions.push(position);
     this.entries.push(new TextDecoder().decode(command));
     return new TextEncoder().encode(this.entries.join(","));
   }
@@ -26,11 +35,11 @@ class Log implements ConsensusStateMachine<Uint8Array> {
   }
 }
 
-function epoch(number = 0, engine: EngineName = "raft") {
+function epoch(number = 0, engine: EngineName = "raft", options: Partial<EpochMachineOptions<Uint8Array>> = {}) {
   const log = new Log();
   const app = new DeduplicatingStateMachine(log);
   const tally = new ModeTally({ members: MEMBERS, faultTolerance: 1, thresholds: resolveConfig({}), cooldownMs: 0 });
-  return { log, machine: new EpochMachine({ epoch: number, engine, engineFor, app, tally }) };
+  return { log, machine: new EpochMachine({ epoch: number, engine, engineFor, app, tally, ...options }) };
 }
 const command = (text: string, clientId = "c1", sequence = 1) =>
   encodeEntry({
@@ -76,9 +85,11 @@ Deno.test("epoch machine: the epoch seals at the entry that moved the cluster to
   assert.deepEqual(log.entries, ["before"]);
   const handover = machine.handover!;
   assert.equal(handover.sealedAt, 4);
+  assert.equal(handover.nextBaseIndex, 4);
   assert.equal(handover.next, "pbft");
   // The next epoch starts from the handover state: the same application state, client table and tally.
-  const next = epoch(1, "pbft");
+  const next = epoch(1, "pbft", { baseIndex: handover.nextBaseIndex });
+  assert.throws(() => epoch(1, "pbft").machine.restore(handover.state), /does not start epoch 1 at base 0/);
   next.machine.restore(handover.state);
   assert.deepEqual(next.log.entries, ["before"]);
   assert.equal(next.machine.handover, undefined, "the new epoch starts unsealed");
@@ -86,6 +97,35 @@ Deno.test("epoch machine: the epoch seals at the entry that moved the cluster to
   assert.ok(retried.kind === "command" && retried.outcome.ok && retried.outcome.committed.duplicate, "not twice");
   assert.ok(again.kind === "command" && again.outcome.ok && !again.outcome.committed.duplicate);
   assert.deepEqual(next.log.entries, ["before", "after"]);
+  assert.deepEqual(next.log.positions.map((position) => position.index), [6], "indices go on from the seal");
+});
+
+Deno.test("epoch machine: the seal is announced once; a retired epoch leaves the shared machines alone", () => {
+  const { log, machine } = epoch();
+  const seen: number[] = [];
+  machine.onSealed = (handover) => seen.push(handover.sealedAt);
+  applyAll(machine, [command("w1"), report("a", 1_000, WAN), report("b", 1_000, WAN), report("c", 1_000, WAN)]);
+  applyAll(machine, [report("d", 1_000, WAN), command("w2", "c1", 2)], 5);
+  assert.deepEqual(seen, [4]);
+  assert.throws(() => epoch().machine.retire(), /not sealed/);
+  const sealedState = machine.handover!.state;
+  machine.retire();
+  log.entries.push("the next epoch's work");
+  machine.restore(sealedState);
+  assert.deepEqual(log.entries, ["w1", "the next epoch's work"], "restore of a retired epoch changes nothing");
+  assert.deepEqual(machine.snapshot(), sealedState);
+});
+
+Deno.test("epoch machine: with authenticated proposers a member's report counts only from that member", () => {
+  const { machine } = epoch(0, "pbft", { authenticatedProposers: true });
+  const forged = machine.apply(report("a", 1_000, RACK), { index: 1, term: 0, proposer: "b" });
+  assert.equal(forged.kind, "invalid");
+  const unnamed = machine.apply(report("a", 1_000, RACK), { index: 2, term: 0 });
+  assert.equal(unnamed.kind, "invalid");
+  const own = machine.apply(report("a", 1_000, RACK), { index: 3, term: 0, proposer: "a" });
+  assert.deepEqual(own, { kind: "recorded" });
+  const trusted = epoch(0, "raft").machine.apply(report("a", 1_000, RACK), { index: 1, term: 1 });
+  assert.deepEqual(trusted, { kind: "recorded" }, "members are trusted without the option (Raft)");
 });
 
 Deno.test("epoch machine: a change the current engine serves does not seal; garbage answers invalid and changes nothing", () => {

@@ -8,6 +8,7 @@ import { ValidationError } from "../../core/util/errors.ts";
 import type { Logger } from "../../core/util/logger.ts";
 import {
   clusterKeys,
+  epochKeys,
   loadClusterKey,
   type OpenResult,
   parseClusterKey,
@@ -281,4 +282,26 @@ Deno.test("peer-auth: refusals are counted per reason and logged at most once pe
   counter.record("bad-mac");
   assert.equal(lines.length, 3);
   assert.deepEqual(lines[2].fields, { total: 6, suppressed: 4 });
+});
+
+Deno.test("peer-auth: epoch keys differ per epoch and from the base keys, so a frame sealed in one epoch opens in no other", async () => {
+  const clock = new ManualClock(1_000);
+  const startedAtMs = clock.now();
+  await clock.advance(500);
+  const seal = (epoch: number) =>
+    new PeerAuthenticator({ self: "n1", keys: epochKeys(keys, epoch), clock, maxClockSkewMs: 100 });
+  const opener = (epoch: number) =>
+    new PeerAuthenticator({ self: "n2", keys: epochKeys(keys, epoch), clock, maxClockSkewMs: 100, startedAtMs });
+  await clock.advance(1);
+  const frame = await seal(3).seal("n2", payload);
+  assert.equal(reason(await opener(5).open(frame)), "bad-mac", "another epoch's keys");
+  assert.equal(
+    reason(await new PeerAuthenticator({ self: "n2", keys, clock, maxClockSkewMs: 100, startedAtMs }).open(frame)),
+    "bad-mac",
+  );
+  // Started after the process (startedAtMs), an epoch's engine takes its peers' first frames at once.
+  assert.equal(reason(await opener(3).open(frame)), "ok");
+  assert.notDeepEqual(await epochKeys(keys, 1).keyFor("n1", "n2"), await keys.keyFor("n1", "n2"));
+  assert.throws(() => epochKeys(keys, -1), /epoch/);
+  assert.throws(() => new PeerAuthenticator({ self: "n2", keys, clock, startedAtMs: clock.now() + 1 }), /startedAtMs/);
 });

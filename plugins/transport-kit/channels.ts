@@ -1,0 +1,212 @@
+/**
+ * Several independent transports over one: each **channel** (a number) is a
+ * `Transport` of its own with the base transport's addresses, and one base
+ * listener per address serves every channel listening there. A dialled
+ * connection first sends a 5-byte hello (`0xC7` and the channel, `u32` big
+ * endian); the listening side reads it and hands the connection to that
+ * channel's listener, so the frames after it are the channel's alone.
+ * Connections naming a channel nobody listens on, or that do not start with
+ * a hello within `helloTimeoutMs`, are closed.
+ *
+ * The adaptive consensus engine runs each epoch's engine on its own channel:
+ * the epochs share the node's port, and their frames never mix.
+ *
+ * @example
+ * ```ts ignore
+ * import { TransportChannels } from "./channels.ts";
+ * const channels = new TransportChannels(tcp, { clock });
+ * const epoch3 = channels.channel(3);
+ * const listener = await epoch3.listen("127.0.0.1:7001"); // shares the port with every other channel
+ * const connection = await epoch3.dial("127.0.0.1:7002");
+ * ```
+ *
+ * @module
+ */
+import type { Clock, TimerId } from "../../core/util/clock.ts";
+import { SwitchyardError } from "../../core/util/errors.ts";
+import type { Transport, TransportConnection, TransportListener } from "../../core/contracts/transport.ts";
+import { AsyncQueue } from "./async_queue.ts";
+
+const HELLO_MARK = 0xc7;
+const HELLO_BYTES = 5;
+
+/** The largest channel number. */
+export const MAX_CHANNEL = 0xffff_ffff;
+
+/** Options of {@linkcode TransportChannels}. */
+export interface TransportChannelsOptions {
+  /** Times the hello. */
+  clock: Clock;
+  /** A connection that sends no hello this long after it was accepted is closed (default 5,000 ms). */
+  helloTimeoutMs?: number;
+}
+
+/** Counters of a {@linkcode TransportChannels}. */
+export interface TransportChannelsStats {
+  /** Connections handed to a channel's listener. */
+  routed: number;
+  /** Connections closed because their hello was missing, malformed, late, or named a channel nobody listens on. */
+  refused: number;
+}
+
+interface SharedListener {
+  base: TransportListener;
+  channels: Map<number, AsyncQueue<TransportConnection>>;
+}
+
+/** Channels over one base transport; see the module documentation. */
+export class TransportChannels {
+  readonly #base: Transport;
+  readonly #options: Required<TransportChannelsOptions>;
+  readonly #listeners = new Map<string, Promise<SharedListener>>();
+  readonly #stats: TransportChannelsStats = { routed: 0, refused: 0 };
+
+  /** Channels over `base`. */
+  constructor(base: Transport, options: TransportChannelsOptions) {
+    this.#base = base;
+    this.#options = { helloTimeoutMs: 5_000, ...options };
+  }
+
+  /** Connections routed and refused so far. */
+  stats(): TransportChannelsStats {
+    return { ...this.#stats };
+  }
+
+  /** The transport of channel `id` (0 to {@linkcode MAX_CHANNEL}). */
+  channel(id: number): Transport {
+    if (!Number.isInteger(id) || id < 0 || id > MAX_CHANNEL) {
+      throw new SwitchyardError("INVALID_ARGUMENT", `channel must be an integer from 0 to ${MAX_CHANNEL}, got ${id}`);
+    }
+    return {
+      name: this.#base.name,
+      maxFrameBytes: this.#base.maxFrameBytes,
+      listen: (address) => this.#listen(address, id),
+      dial: (address) => this.#dial(address, id),
+    };
+  }
+
+  async #dial(address: string, channel: number): Promise<TransportConnection> {
+    const connection = await this.#base.dial(address);
+    try {
+      await connection.send(hello(channel));
+    } catch (error) {
+      await connection.close().catch(() => {});
+      throw error;
+    }
+    return withoutHello(connection, "sent");
+  }
+
+  async #listen(address: string, channel: number): Promise<TransportListener> {
+    let pending = this.#listeners.get(address);
+    if (!pending) {
+      pending = this.#base.listen(address).then((base) => {
+        const shared: SharedListener = { base, channels: new Map() };
+        this.#accept(shared).catch(() => {});
+        return shared;
+      });
+      this.#listeners.set(address, pending);
+      pending.catch(() => this.#listeners.get(address) === pending && this.#listeners.delete(address));
+    }
+    const shared = await pending;
+    if (shared.channels.has(channel)) {
+      throw new SwitchyardError("INVALID_ARGUMENT", `channel ${channel} already listens on ${address}`);
+    }
+    const queue = new AsyncQueue<TransportConnection>();
+    shared.channels.set(channel, queue);
+    let closed = false;
+    return {
+      address: shared.base.address,
+      connections: () => queue,
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        queue.end();
+        shared.channels.delete(channel);
+        if (shared.channels.size === 0 && this.#listeners.get(address) === pending) {
+          this.#listeners.delete(address);
+          await shared.base.close();
+        }
+      },
+    };
+  }
+
+  async #accept(shared: SharedListener): Promise<void> {
+    for await (const connection of shared.base.connections()) this.#route(shared, connection);
+    for (const queue of shared.channels.values()) queue.end();
+  }
+
+  /** Reads the hello off a new connection and hands the rest of it to its channel. */
+  async #route(shared: SharedListener, connection: TransportConnection): Promise<void> {
+    const frames = connection.frames()[Symbol.asyncIterator]();
+    let timer: TimerId | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = this.#options.clock.setTimeout(() => resolve(undefined), this.#options.helloTimeoutMs);
+    });
+    let first: IteratorResult<Uint8Array> | undefined;
+    try {
+      first = await Promise.race([frames.next(), late]);
+    } catch {
+      first = undefined;
+    } finally {
+      this.#options.clock.clearTimeout(timer!);
+    }
+    const channel = first && !first.done ? channelOf(first.value) : undefined;
+    const queue = channel === undefined ? undefined : shared.channels.get(channel);
+    if (!queue) {
+      this.#stats.refused++;
+      await connection.close().catch(() => {});
+      return;
+    }
+    this.#stats.routed++;
+    queue.push(withoutHello(connection, "received", frames));
+  }
+}
+
+function hello(channel: number): Uint8Array {
+  const bytes = new Uint8Array(HELLO_BYTES);
+  bytes[0] = HELLO_MARK;
+  new DataView(bytes.buffer).setUint32(1, channel);
+  return bytes;
+}
+
+function channelOf(frame: Uint8Array): number | undefined {
+  if (frame.byteLength !== HELLO_BYTES || frame[0] !== HELLO_MARK) return undefined;
+  return new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(1);
+}
+
+/**
+ * `connection` as its channel sees it: the hello left out of its counters
+ * and, on the accepting side, its frames continuing after the hello.
+ */
+function withoutHello(
+  connection: TransportConnection,
+  hello: "sent" | "received",
+  frames?: AsyncIterator<Uint8Array>,
+): TransportConnection {
+  return {
+    get localAddress() {
+      return connection.localAddress;
+    },
+    get remoteAddress() {
+      return connection.remoteAddress;
+    },
+    get closed() {
+      return connection.closed;
+    },
+    send: (frame) => connection.send(frame),
+    frames: () => frames ? { [Symbol.asyncIterator]: () => frames } : connection.frames(),
+    drain: () => connection.drain(),
+    close: () => connection.close(),
+    stats: () => {
+      const stats = connection.stats();
+      if (hello === "sent") {
+        stats.framesSent = Math.max(0, stats.framesSent - 1);
+        stats.bytesSent = Math.max(0, stats.bytesSent - HELLO_BYTES);
+      } else {
+        stats.framesReceived = Math.max(0, stats.framesReceived - 1);
+        stats.bytesReceived = Math.max(0, stats.bytesReceived - HELLO_BYTES);
+      }
+      return stats;
+    },
+  };
+}

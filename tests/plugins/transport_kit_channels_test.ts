@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import { ManualClock, SystemClock } from "../../mod.ts";
+import { runCompliance } from "../../testing/mod.ts";
+import { transportCompliance } from "../../testing/transport.ts";
+import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
+import type { MemoryEndpoint } from "../../plugins/transport-memory/connection.ts";
+import { TransportChannels } from "../../plugins/transport-kit/channels.ts";
+import type { TransportConnection } from "../../core/contracts/transport.ts";
+import { connectedPair } from "../support/connected_pair.ts";
+
+const network = new MemoryNetwork({ clock: new SystemClock(), seed: 9 });
+let servers = 0;
+const rawOf = new WeakMap<TransportConnection, TransportConnection>();
+const LIMITS = { maxFrameBytes: 1024 * 1024, highWaterBytes: 4 * 1024 * 1024 };
+
+// A channel is a transport: it passes the transport suite with another channel listening beside it.
+runCompliance(
+  "transport-kit channels (channel 7 of a memory transport)",
+  transportCompliance({
+    maxFrameBytes: 1024 * 1024,
+    pair: async () => {
+      const address = `channels-${++servers}`;
+      const serverChannels = new TransportChannels(network.transport(address, LIMITS), { clock: new SystemClock() });
+      const neighbour = await serverChannels.channel(8).listen(address);
+      // The client's raw connection underneath its channel, for writeRaw.
+      const base = network.transport("client", LIMITS);
+      let dialled: TransportConnection | undefined;
+      const recording = { ...base, dial: async (to: string) => dialled = await base.dial(to) };
+      const clientChannels = new TransportChannels(recording, { clock: new SystemClock() });
+      const pair = await connectedPair(serverChannels.channel(7), address, clientChannels.channel(7));
+      rawOf.set(pair.client, dialled!);
+      return { ...pair, release: async () => (await pair.release(), await neighbour.close()) };
+    },
+    writeRaw: (connection, bytes) => (rawOf.get(connection) as MemoryEndpoint).writeRaw(bytes),
+    dialNowhere: () =>
+      new TransportChannels(network.transport("client"), { clock: new SystemClock() }).channel(1).dial("nobody"),
+  }),
+);
+
+async function first(listener: { connections(): AsyncIterable<TransportConnection> }) {
+  return (await listener.connections()[Symbol.asyncIterator]().next()).value as TransportConnection;
+}
+
+async function firstFrame(connection: TransportConnection): Promise<string> {
+  const next = await connection.frames()[Symbol.asyncIterator]().next();
+  return next.done ? "(closed)" : new TextDecoder().decode(next.value);
+}
+
+Deno.test("channels: two channels share one address and their frames never mix", async () => {
+  const address = "shared-address";
+  const server = new TransportChannels(network.transport(address), { clock: new SystemClock() });
+  const client = new TransportChannels(network.transport("client"), { clock: new SystemClock() });
+  const [one, two] = [await server.channel(1).listen(address), await server.channel(2).listen(address)];
+  await assert.rejects(server.channel(1).listen(address), /channel 1 already listens/);
+  const toTwo = await client.channel(2).dial(address);
+  const toOne = await client.channel(1).dial(address);
+  await toTwo.send(new TextEncoder().encode("for two"));
+  await toOne.send(new TextEncoder().encode("for one"));
+  assert.equal(await firstFrame(await first(one)), "for one");
+  assert.equal(await firstFrame(await first(two)), "for two");
+  assert.deepEqual(server.stats(), { routed: 2, refused: 0 });
+  // Closing one channel leaves the other listening on the shared address.
+  await one.close();
+  const again = await client.channel(2).dial(address);
+  await again.send(new TextEncoder().encode("still two"));
+  assert.equal(await firstFrame(await first(two)), "still two");
+  for (const connection of [toOne, toTwo, again]) await connection.close();
+  await two.close();
+  assert.throws(() => server.channel(-1), /channel must be an integer/);
+});
+
+Deno.test("channels: a connection to a channel nobody listens on, without a hello, or silent, is closed and counted", async () => {
+  const clock = new ManualClock();
+  const address = "refusing-address";
+  const server = new TransportChannels(network.transport(address), { clock, helloTimeoutMs: 1_000 });
+  const listener = await server.channel(1).listen(address);
+  const raw = network.transport("raw");
+  const wrongChannel = await new TransportChannels(raw, { clock }).channel(5).dial(address);
+  const noHello = await raw.dial(address);
+  await noHello.send(new TextEncoder().encode("no hello here"));
+  const silent = await raw.dial(address);
+  await wrongChannel.closed;
+  await noHello.closed;
+  assert.deepEqual(server.stats(), { routed: 0, refused: 2 });
+  await clock.advance(1_000);
+  await silent.closed;
+  assert.deepEqual(server.stats(), { routed: 0, refused: 3 });
+  await listener.close();
+});
