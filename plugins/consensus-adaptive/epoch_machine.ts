@@ -91,8 +91,11 @@ export class EpochMachine<Result> implements ConsensusStateMachine<EpochResult<R
   readonly #baseIndex: number;
   #handover: Handover | undefined;
   #retired = false;
+  #retiredState: Uint8Array | undefined;
   /** Called once, right after the entry that seals the epoch was applied. */
   onSealed: ((handover: Handover) => void) | undefined;
+  /** Called after every entry that changed the agreed mode (sealing or not), with its index in the adaptive log. */
+  onAgreed: ((agreed: AgreedMode) => void) | undefined;
 
   /** How the results travel in replies (PBFT encodes them; the application's results through its own codec). */
   readonly resultCodec: ResultCodec<EpochResult<Result>>;
@@ -126,18 +129,23 @@ export class EpochMachine<Result> implements ConsensusStateMachine<EpochResult<R
   }
 
   /**
-   * Detaches a sealed epoch from the shared machines, once the next epoch
-   * has taken them over: its engine may go on applying (answering `sealed`)
-   * or restoring snapshots for a while, and none of that may touch them.
+   * Detaches this epoch from the shared machines once the next epoch has
+   * taken them over: its engine may go on applying or restoring snapshots
+   * for a while, and none of that may touch them. From then on entries
+   * answer `sealed` (not applied here), `restore` does nothing and
+   * `snapshot` gives the state at retirement (the handover's, when sealed).
    */
   retire(): void {
-    if (!this.#handover) throw new SwitchyardError("INVALID_ARGUMENT", `epoch ${this.#options.epoch} is not sealed`);
+    if (this.#retired) return;
+    this.#retiredState = this.#handover?.state ?? this.snapshot();
     this.#retired = true;
   }
 
   /** Applies the entry at `position`. */
   apply(bytes: Uint8Array, position: LogPosition): EpochResult<Result> {
-    if (this.#handover) return { kind: "sealed", epoch: this.#options.epoch, sealedAt: this.#handover.sealedAt };
+    if (this.#handover || this.#retired) {
+      return { kind: "sealed", epoch: this.#options.epoch, sealedAt: this.#handover?.sealedAt ?? position.index - 1 };
+    }
     let entry: AdaptiveEntry;
     try {
       entry = decodeEntry(bytes);
@@ -153,6 +161,7 @@ export class EpochMachine<Result> implements ConsensusStateMachine<EpochResult<R
     }
     const agreed = this.#options.tally.apply(entry, index);
     if (!agreed) return { kind: "recorded" };
+    this.onAgreed?.(agreed);
     const next = this.#options.engineFor(agreed.mode);
     if (next !== this.#options.engine) {
       this.#handover = {
@@ -175,7 +184,7 @@ export class EpochMachine<Result> implements ConsensusStateMachine<EpochResult<R
    * and the client table).
    */
   snapshot(): Uint8Array {
-    if (this.#retired) return this.#handover!.state;
+    if (this.#retiredState) return this.#retiredState;
     const header = encoder.encode(JSON.stringify({
       version: SNAPSHOT_VERSION,
       epoch: this.#options.epoch,

@@ -107,7 +107,11 @@ Deno.test("epoch machine: the seal is announced once; a retired epoch leaves the
   applyAll(machine, [command("w1"), report("a", 1_000, WAN), report("b", 1_000, WAN), report("c", 1_000, WAN)]);
   applyAll(machine, [report("d", 1_000, WAN), command("w2", "c1", 2)], 5);
   assert.deepEqual(seen, [4]);
-  assert.throws(() => epoch().machine.retire(), /not sealed/);
+  const unsealed = epoch();
+  applyAll(unsealed.machine, [command("u1")]);
+  unsealed.machine.retire();
+  assert.equal(unsealed.machine.apply(command("u2", "c1", 2), { index: 2, term: 1 }).kind, "sealed");
+  assert.deepEqual(unsealed.log.entries, ["u1"], "a retired epoch, sealed or not, applies nothing more");
   const sealedState = machine.handover!.state;
   machine.retire();
   log.entries.push("the next epoch's work");

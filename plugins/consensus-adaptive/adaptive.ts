@@ -1,0 +1,679 @@
+/**
+ * `consensus-adaptive`: Raft and PBFT behind one consensus contract, the
+ * cluster switching between them, live and both ways, at a position its log
+ * agrees on (the plan is `docs/design/adaptive-consensus.md`).
+ *
+ * The engine runs a sequence of **epochs**, each one engine (Raft or PBFT)
+ * on its own transport channel under keys of its own, applying the adaptive
+ * log to an {@linkcode EpochMachine}. Members put their measurements
+ * (`report`) and operators' holds (`force`) in the log; every replica feeds
+ * them to the same deterministic tally, so every replica decides a change
+ * of engine at the same index and seals the epoch there. The handover state
+ * at the seal (the application's state, the client table, the tally) is
+ * kept on disk and starts the next epoch's engine; entries after the seal
+ * are not applied and their proposers propose them again in the next epoch
+ * under the same client identity, so each executes exactly once. A replica
+ * that missed a switch fetches the newest handover from `f + 1` peers that
+ * agree on it (the epoch service) and joins.
+ *
+ * Every proposal carries a client identity: the caller's, or one of the
+ * engine's own (a lane per concurrent proposal), which is what makes a
+ * proposal safe to propose again in the next epoch.
+ *
+ * @module
+ */
+import type {
+  Committed,
+  Consensus,
+  ConsensusCallOptions,
+  ConsensusStateMachine,
+  ConsensusStats,
+  LogPosition,
+  NodeId,
+  ProposeOptions,
+} from "../../core/contracts/consensus.ts";
+import { ConsensusError } from "../../core/contracts/consensus.ts";
+import { clientRequestOf, encodeClientCommand } from "../../core/contracts/client_command.ts";
+import type { Mode } from "../../core/contracts/mode.ts";
+import type { NetworkSample } from "../../core/contracts/sample.ts";
+import type { Transport } from "../../core/contracts/transport.ts";
+import { resolveConfig } from "../../core/control/config.ts";
+import type { Thresholds } from "../../core/control/detector.ts";
+import { type AgreedMode, ModeTally, type ModeTallyStats } from "../../core/control/mode_tally.ts";
+import type { Clock, TimerId } from "../../core/util/clock.ts";
+import { type Logger, silentLogger } from "../../core/util/logger.ts";
+import type { ClientTableLimits } from "../consensus-kit/client_table.ts";
+import { DeduplicatingStateMachine } from "../consensus-kit/deduplicating_machine.ts";
+import { epochKeys, type PeerKeys } from "../peer-auth/keys.ts";
+import { MAX_CHANNEL, TransportChannels } from "../transport-kit/channels.ts";
+import { decodeEntry, encodeEntry } from "./entries.ts";
+import { type EngineName, EpochMachine, type EpochResult, type Handover } from "./epoch_machine.ts";
+import { EpochService, type EpochServiceStats } from "./epoch_service.ts";
+import { encodeHandover, type HandoverStore } from "./handover_store.ts";
+
+/** What an engine factory gets for one epoch. */
+export interface EpochContext {
+  /** The epoch's number (0 for the first). */
+  epoch: number;
+  /** The engine to make. */
+  engine: EngineName;
+  /** The epoch's own channel of the node's transport: listen and dial the members' usual addresses on it. */
+  transport: Transport;
+  /** The epoch's own pair keys (the base keys through `epochKeys`), for the engine's peer authentication. */
+  keys: PeerKeys;
+  /** When the adaptive engine started: the engine's peer authentication takes it as its `startedAtMs`. */
+  startedAtMs: number;
+  /** The state machine the engine replicates. */
+  stateMachine: EpochMachine<unknown>;
+}
+
+/**
+ * Makes one epoch's engine, not started. Each epoch needs storage of its
+ * own (e.g. `<dataDir>/epoch-<n>/`): a new epoch starts on an empty log.
+ */
+export type EngineFactory = (context: EpochContext) => Consensus<EpochResult<unknown>>;
+
+/** How an {@linkcode AdaptiveConsensus} runs. */
+export interface AdaptiveConsensusOptions<Result> {
+  /** This replica. */
+  id: NodeId;
+  /** Every member's address, this replica's included (the epochs and the control channel share them). */
+  peers: Record<NodeId, string>;
+  /** The node's transport; the engine makes its channels over it. */
+  transport: Transport;
+  /** Time source. */
+  clock: Clock;
+  /** The application. */
+  stateMachine: ConsensusStateMachine<Result>;
+  /** The replicas' base pair keys (cluster keys, or PBFT's `replicaKeys(...).channel`): each epoch derives its own. */
+  channelKeys: PeerKeys;
+  /** The engines. Without `pbft`, or with fewer than 4 members, PBFT is unavailable and every epoch runs Raft. */
+  engines: { raft: EngineFactory; pbft?: EngineFactory };
+  /** Where the handover that starts the current epoch is kept. */
+  handovers: HandoverStore;
+  /** Thresholds and hysteresis of the cluster's decision (default: the detector's defaults). */
+  thresholds?: Thresholds;
+  /** The mode before any decision (default `datacenter`). */
+  initialMode?: Mode;
+  /** Shortest time between two decided changes, on the members' robust clock (default 30,000 ms). */
+  cooldownMs?: number;
+  /** This replica's medians, reported every `reportEveryMs` when given (undefined: nothing to report yet). */
+  measure?: () => NetworkSample | undefined;
+  /** How often `measure` is reported (default 1,000 ms). */
+  reportEveryMs?: number;
+  /** How long a sealed epoch's engine keeps serving replicas that have not reached the seal (default 2,000 ms). */
+  graceMs?: number;
+  /** How often replicas tell each other their epoch (default 250 ms). */
+  statusIntervalMs?: number;
+  /** Largest clock difference between replicas, ms (default 250). */
+  maxClockSkewMs?: number;
+  /** Default limit of `propose` and `read`, across epochs (default 5,000 ms). */
+  timeoutMs?: number;
+  /** Prefix of the engine's own client identities (default: this id and a random tag; give a fixed one only in deterministic simulations, unique per start). */
+  clientPrefix?: string;
+  /** Bounds of the client table carried from epoch to epoch (the same on every replica). */
+  deduplication?: Partial<ClientTableLimits>;
+  /** Where to log. */
+  logger?: Logger;
+}
+
+/** A switch this replica made. */
+export interface SwitchRecord {
+  /** The epoch it left. */
+  fromEpoch: number;
+  /** The epoch it started. */
+  toEpoch: number;
+  /** The engine it left. */
+  from: EngineName;
+  /** The engine it started. */
+  to: EngineName;
+  /** The agreed decision. */
+  agreed: AgreedMode;
+  /** How: it applied the seal itself, or fetched the handover from its peers (it missed the seal). */
+  how: "sealed" | "fetched";
+  /** This replica's clock when it applied the seal (or took the fetched handover). */
+  sealedAtMs: number;
+  /** When the new epoch's engine was running. */
+  startedAtMs?: number;
+  /** When the new epoch first committed a proposal of this replica. */
+  firstCommitAtMs?: number;
+}
+
+/** What the adaptive engine reports besides the contract's stats. */
+export interface AdaptiveStats {
+  /** The current epoch. */
+  epoch: number;
+  /** Its engine. */
+  engine: EngineName;
+  /** The agreed mode. */
+  agreed: AgreedMode;
+  /** The tally: every member's latest report, the holds, what was ignored. */
+  tally: ModeTallyStats;
+  /** Whether PBFT can run here, and why not. */
+  pbft: { available: boolean; reason?: string };
+  /** The latest switches (up to 64), oldest first. */
+  switches: SwitchRecord[];
+  /** The control channel's counters. */
+  service: EpochServiceStats;
+}
+
+/** What the engine tells its subscribers. */
+export type AdaptiveEvent =
+  | { type: "agreed"; epoch: number; agreed: AgreedMode }
+  | { type: "switched"; switch: SwitchRecord };
+
+interface Epoch {
+  number: number;
+  engine: EngineName;
+  machine: EpochMachine<unknown>;
+  consensus: Consensus<EpochResult<unknown>>;
+  /** Encoded handover that started it (undefined for epoch 0). */
+  handoverBytes: Uint8Array | undefined;
+  started: boolean;
+  sealed: boolean;
+  switchRecord?: SwitchRecord;
+}
+
+interface Lane {
+  clientId: string;
+  sequence: number;
+}
+
+const MAX_SWITCH_RECORDS = 64;
+
+/** The adaptive engine; see the module documentation. */
+export class AdaptiveConsensus<Result = unknown> implements Consensus<Result> {
+  /** Engine name. */
+  readonly name = "adaptive";
+  readonly #options: AdaptiveConsensusOptions<Result>;
+  readonly #logger: Logger;
+  readonly #members: NodeId[];
+  readonly #faultTolerance: number;
+  readonly #pbft: { available: boolean; reason?: string };
+  readonly #app: DeduplicatingStateMachine<Result>;
+  readonly #tally: ModeTally;
+  readonly #channels: TransportChannels;
+  readonly #timeoutMs: number;
+  #service: EpochService | undefined;
+  #current: Epoch | undefined;
+  #retiring = new Set<Epoch>();
+  #retireTimers = new Set<TimerId>();
+  #switches: SwitchRecord[] = [];
+  #switchChain: Promise<void> = Promise.resolve();
+  #epochWaiters = new Set<() => void>();
+  #listeners = new Set<(event: AdaptiveEvent) => void>();
+  #lanes: Lane[] = [];
+  #lanesMade = 0;
+  #clientPrefix: string;
+  #startedAtMs = 0;
+  #lastEntryAtMs = -Infinity;
+  #reportTimer: TimerId | undefined;
+  #closed = false;
+
+  /** A stopped replica; call {@linkcode AdaptiveConsensus.start}. */
+  constructor(options: AdaptiveConsensusOptions<Result>) {
+    if (!options.peers[options.id]) {
+      throw new ConsensusError(
+        "INVALID_ARGUMENT",
+        `peers must include this replica's own address (peers.${options.id})`,
+      );
+    }
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+    this.#members = Object.keys(options.peers).sort();
+    this.#faultTolerance = Math.floor((this.#members.length - 1) / 3);
+    this.#pbft = !options.engines.pbft
+      ? { available: false, reason: "no PBFT engine was given" }
+      : this.#members.length < 4
+      ? {
+        available: false,
+        reason: `PBFT needs at least 4 replicas (3f + 1), this cluster has ${this.#members.length}`,
+      }
+      : { available: true };
+    this.#app = new DeduplicatingStateMachine(options.stateMachine, { ...options.deduplication, logger: this.#logger });
+    this.#tally = new ModeTally({
+      members: this.#members,
+      faultTolerance: this.#faultTolerance,
+      thresholds: options.thresholds ?? resolveConfig(),
+      initialMode: options.initialMode,
+      cooldownMs: options.cooldownMs,
+    });
+    this.#channels = new TransportChannels(options.transport, { clock: options.clock });
+    this.#timeoutMs = options.timeoutMs ?? 5_000;
+    this.#clientPrefix = options.clientPrefix ?? `${options.id}~${crypto.randomUUID().slice(0, 8)}`;
+  }
+
+  /** The engine that serves `mode` here: PBFT for `internet` when it can run, Raft otherwise. */
+  engineFor(mode: Mode): EngineName {
+    return mode === "internet" && this.#pbft.available ? "pbft" : "raft";
+  }
+
+  /** The agreed mode now. */
+  get agreed(): AgreedMode {
+    return this.#tally.agreed;
+  }
+
+  /** The current epoch's number. */
+  get epoch(): number {
+    return this.#current?.number ?? 0;
+  }
+
+  /** Calls `listener` with every agreed mode and switch; returns the unsubscribe function. */
+  subscribe(listener: (event: AdaptiveEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Starts the newest epoch on disk (restoring its handover), the control channel, and the reports. */
+  async start(): Promise<void> {
+    this.#startedAtMs = this.#options.clock.now();
+    const handover = await this.#options.handovers.latest();
+    this.#service = new EpochService({
+      id: this.#options.id,
+      peers: this.#options.peers,
+      transport: this.#channels.channel(MAX_CHANNEL),
+      keys: this.#options.channelKeys,
+      clock: this.#options.clock,
+      startedAtMs: this.#startedAtMs,
+      maxClockSkewMs: this.#options.maxClockSkewMs,
+      faultTolerance: this.#faultTolerance,
+      statusIntervalMs: this.#options.statusIntervalMs ?? 250,
+      currentEpoch: () => this.epoch,
+      currentHandover: () => this.#current?.handoverBytes,
+      adopt: (fetched) => this.#adopt(fetched),
+      relayed: (from, entry) => this.#relayed(from, entry),
+      logger: this.#logger,
+    });
+    await this.#startEpoch(handover, undefined);
+    await this.#service.start();
+    if (this.#options.measure) this.#scheduleReport();
+  }
+
+  /** Proposes a command; it executes once, whichever epoch commits it (see the contract). */
+  async propose(command: Uint8Array, options: ProposeOptions = {}): Promise<Committed<Result>> {
+    const given = clientRequestOf(options);
+    const deadline = this.#deadline(options);
+    for (let attempt = 0;; attempt++) {
+      const lane = given ? undefined : this.#takeLane();
+      const request = given ?? { clientId: lane!.clientId, sequence: ++lane!.sequence };
+      const entry = encodeEntry({ kind: "command", bytes: encodeClientCommand(command, request) });
+      const result = await this.#submit(entry, deadline, options.signal); // on failure the lane is dropped: its outcome is unknown
+      if (result.kind !== "command") {
+        throw new ConsensusError("PROPOSAL_DROPPED", `the epoch machine answered ${result.kind} to a command`);
+      }
+      const { outcome } = result;
+      if (outcome.ok) {
+        if (lane) this.#lanes.push(lane);
+        return outcome.committed as Committed<Result>;
+      }
+      // A lane the table no longer knows (evicted) never executed this command: once more on a fresh lane.
+      if (lane && (outcome.error as ConsensusError).code === "UNKNOWN_CLIENT" && attempt === 0) continue;
+      throw outcome.error;
+    }
+  }
+
+  /** A linearizable read barrier, across epochs: a read answered by an epoch that was sealed meanwhile is read again in the next. */
+  async read(options: ConsensusCallOptions = {}): Promise<void> {
+    const deadline = this.#deadline(options);
+    for (;;) {
+      const epoch = await this.#activeEpoch(deadline, options.signal);
+      try {
+        await epoch.consensus.read({ timeoutMs: this.#remaining(deadline), signal: options.signal });
+      } catch (error) {
+        if (this.#closed || !epoch.sealed) throw error;
+        continue;
+      }
+      if (!epoch.sealed) return;
+    }
+  }
+
+  /**
+   * Puts this replica's medians in the adaptive log. On a Raft follower the
+   * report is relayed to the leader, which proposes it; resolves with how
+   * it went.
+   */
+  report(summary: NetworkSample, options: ConsensusCallOptions = {}): Promise<"committed" | "relayed"> {
+    const entry = encodeEntry({ kind: "report", member: this.#options.id, atMs: this.#entryTime(), summary });
+    return this.#submitMemberEntry(entry, options);
+  }
+
+  /**
+   * Asks, for this replica's operator, that the cluster be held in `mode`
+   * (or released, with `null`). A hold takes effect once `f + 1` members ask
+   * for the same mode.
+   */
+  force(mode: Mode | null, reason: string, options: ConsensusCallOptions = {}): Promise<"committed" | "relayed"> {
+    const entry = encodeEntry({ kind: "force", member: this.#options.id, atMs: this.#entryTime(), mode, reason });
+    return this.#submitMemberEntry(entry, options);
+  }
+
+  /** Membership changes are not supported across epochs yet: refused with `INVALID_ARGUMENT`. */
+  addMember(id: NodeId): Promise<void> {
+    return Promise.reject(
+      new ConsensusError("INVALID_ARGUMENT", `consensus-adaptive cannot add ${id}: membership is fixed across epochs`),
+    );
+  }
+
+  /** Membership changes are not supported across epochs yet: refused with `INVALID_ARGUMENT`. */
+  removeMember(id: NodeId): Promise<void> {
+    return Promise.reject(
+      new ConsensusError(
+        "INVALID_ARGUMENT",
+        `consensus-adaptive cannot remove ${id}: membership is fixed across epochs`,
+      ),
+    );
+  }
+
+  /** Hands leadership to `id` in the current epoch's engine. */
+  async transferLeadership(id: NodeId, options: ConsensusCallOptions = {}): Promise<void> {
+    const epoch = await this.#activeEpoch(this.#deadline(options), options.signal);
+    await epoch.consensus.transferLeadership(id, options);
+  }
+
+  /** Snapshots the current epoch's engine; the position is in the adaptive log. */
+  async snapshot(): Promise<LogPosition> {
+    const epoch = await this.#activeEpoch(this.#deadline({}), undefined);
+    const position = await epoch.consensus.snapshot();
+    return { ...position, index: epoch.machine.globalIndex(position.index) };
+  }
+
+  /** The current epoch's engine's stats, with indices in the adaptive log; not healthy while switching. */
+  stats(): ConsensusStats {
+    const epoch = this.#current;
+    const inner = epoch?.started ? epoch.consensus.stats() : undefined;
+    const global = (index: number | undefined) => epoch?.machine.globalIndex(index ?? 0) ?? 0;
+    return {
+      engine: this.name,
+      nodeId: this.#options.id,
+      role: inner?.role ?? "follower",
+      term: inner?.term ?? 0,
+      leaderId: inner?.leaderId ?? null,
+      members: [...this.#members],
+      commitIndex: global(inner?.commitIndex),
+      appliedIndex: global(inner?.appliedIndex),
+      snapshotIndex: global(inner?.snapshotIndex),
+      healthy: Boolean(inner?.healthy) && !epoch!.sealed,
+    };
+  }
+
+  /** The epoch, the agreed mode, the tally, PBFT's availability and the latest switches. */
+  adaptiveStats(): AdaptiveStats {
+    return {
+      epoch: this.epoch,
+      engine: this.#current?.engine ?? this.engineFor(this.#tally.agreed.mode),
+      agreed: this.#tally.agreed,
+      tally: this.#tally.stats(),
+      pbft: { ...this.#pbft },
+      switches: this.#switches.map((record) => ({ ...record })),
+      service: this.#service?.stats() ?? { handoversSent: 0, handoversReceived: 0, handoversAdopted: 0, refused: 0 },
+    };
+  }
+
+  /** Stops every epoch's engine and the control channel; pending calls reject with `CONSENSUS_CLOSED`. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#reportTimer !== undefined) this.#options.clock.clearTimeout(this.#reportTimer);
+    for (const timer of this.#retireTimers) this.#options.clock.clearTimeout(timer);
+    this.#wakeEpochWaiters();
+    await this.#switchChain;
+    await this.#service?.close();
+    const epochs = [...this.#retiring, ...(this.#current ? [this.#current] : [])];
+    await Promise.all(epochs.map((epoch) => epoch.consensus.close().catch(() => {})));
+  }
+
+  // ---- proposals -------------------------------------------------------------------------
+
+  /** Proposes `entry` in the current epoch, again in the next whenever an epoch ends under it. */
+  async #submit(entry: Uint8Array, deadline: number, signal: AbortSignal | undefined): Promise<EpochResult<Result>> {
+    for (;;) {
+      const epoch = await this.#activeEpoch(deadline, signal);
+      let committed: Committed<EpochResult<unknown>>;
+      try {
+        committed = await epoch.consensus.propose(entry, { timeoutMs: this.#remaining(deadline), signal });
+      } catch (error) {
+        if (this.#closed) throw this.#closedError();
+        if (epoch.sealed && isUnknownOutcome(error)) continue; // the same identity again: at most once
+        throw error;
+      }
+      const result = committed.result as EpochResult<Result>;
+      if (result.kind === "sealed") continue;
+      const record = epoch.switchRecord;
+      if (record && record.firstCommitAtMs === undefined) record.firstCommitAtMs = this.#options.clock.now();
+      return result;
+    }
+  }
+
+  async #submitMemberEntry(entry: Uint8Array, options: ConsensusCallOptions): Promise<"committed" | "relayed"> {
+    const deadline = this.#deadline(options);
+    try {
+      const result = await this.#submit(entry, deadline, options.signal);
+      if (result.kind === "invalid") throw new ConsensusError("INVALID_ARGUMENT", result.message);
+      return "committed";
+    } catch (error) {
+      const leader = (error as ConsensusError).code === "NOT_LEADER" ? (error as ConsensusError).leaderHint : null;
+      if (!leader || !this.#service) throw error;
+      this.#service.relay(leader, entry);
+      return "relayed";
+    }
+  }
+
+  /** A follower's report or force, relayed on the control channel: the leader proposes it if it is the sender's own. */
+  #relayed(from: NodeId, bytes: Uint8Array): void {
+    let member: string;
+    try {
+      const entry = decodeEntry(bytes);
+      if (entry.kind === "command") return;
+      member = entry.member;
+    } catch {
+      return;
+    }
+    const epoch = this.#current;
+    if (member !== from || !epoch?.started || epoch.sealed || epoch.engine !== "raft") return;
+    if (epoch.consensus.stats().role !== "leader") return;
+    epoch.consensus.propose(bytes, { timeoutMs: this.#timeoutMs }).catch(() => {});
+  }
+
+  #scheduleReport(): void {
+    this.#reportTimer = this.#options.clock.setTimeout(() => {
+      if (this.#closed) return;
+      const summary = this.#options.measure?.();
+      if (summary) this.report(summary).catch((error) => this.#logger.debug("report failed", { error: String(error) }));
+      this.#scheduleReport();
+    }, this.#options.reportEveryMs ?? 1_000);
+  }
+
+  #takeLane(): Lane {
+    return this.#lanes.pop() ?? { clientId: `${this.#clientPrefix}~${++this.#lanesMade}`, sequence: 0 };
+  }
+
+  /** A time for this replica's next entry: its clock, but always later than its previous entry. */
+  #entryTime(): number {
+    this.#lastEntryAtMs = Math.max(this.#options.clock.now(), this.#lastEntryAtMs + 1);
+    return this.#lastEntryAtMs;
+  }
+
+  #deadline(options: ConsensusCallOptions): number {
+    return this.#options.clock.now() + (options.timeoutMs ?? this.#timeoutMs);
+  }
+
+  #remaining(deadline: number): number {
+    return Math.max(1, deadline - this.#options.clock.now());
+  }
+
+  #closedError(): ConsensusError {
+    return new ConsensusError("CONSENSUS_CLOSED", `adaptive replica ${this.#options.id} is closed`);
+  }
+
+  /** The current epoch once it runs and is not sealed; waits through a switch until `deadline`. */
+  async #activeEpoch(deadline: number, signal: AbortSignal | undefined): Promise<Epoch> {
+    for (;;) {
+      if (this.#closed) throw this.#closedError();
+      const epoch = this.#current;
+      if (epoch?.started && !epoch.sealed) return epoch;
+      const left = deadline - this.#options.clock.now();
+      if (left <= 0 || signal?.aborted) {
+        throw new ConsensusError(
+          "CONSENSUS_TIMEOUT",
+          `no epoch ready within the time allowed (epoch ${this.epoch} is switching)`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const finish = () => {
+          this.#options.clock.clearTimeout(timer);
+          signal?.removeEventListener("abort", finish);
+          this.#epochWaiters.delete(finish);
+          resolve();
+        };
+        const timer = this.#options.clock.setTimeout(finish, left);
+        signal?.addEventListener("abort", finish, { once: true });
+        this.#epochWaiters.add(finish);
+      });
+    }
+  }
+
+  #wakeEpochWaiters(): void {
+    for (const wake of [...this.#epochWaiters]) wake();
+  }
+
+  // ---- epochs ----------------------------------------------------------------------------
+
+  /** Starts the epoch `handover` begins (epoch 0 without one), restoring the handover before its engine replays. */
+  async #startEpoch(handover: Handover | undefined, record: SwitchRecord | undefined): Promise<void> {
+    const number = handover ? handover.epoch + 1 : 0;
+    const engine = handover ? handover.next : this.engineFor(this.#tally.agreed.mode);
+    const machine = new EpochMachine<unknown>({
+      epoch: number,
+      engine,
+      engineFor: (mode) => this.engineFor(mode),
+      app: this.#app as DeduplicatingStateMachine<unknown>,
+      tally: this.#tally,
+      baseIndex: handover?.nextBaseIndex ?? 0,
+      authenticatedProposers: engine === "pbft",
+    });
+    if (handover) machine.restore(handover.state);
+    const factory = engine === "pbft" ? this.#options.engines.pbft! : this.#options.engines.raft;
+    const consensus = factory({
+      epoch: number,
+      engine,
+      transport: this.#channels.channel(number),
+      keys: epochKeys(this.#options.channelKeys, number),
+      startedAtMs: this.#startedAtMs,
+      stateMachine: machine,
+    });
+    const epoch: Epoch = {
+      number,
+      engine,
+      machine,
+      consensus,
+      handoverBytes: handover && encodeHandover(handover),
+      started: false,
+      sealed: false,
+      switchRecord: record,
+    };
+    machine.onAgreed = (agreed) => this.#emit({ type: "agreed", epoch: number, agreed });
+    machine.onSealed = (sealed) => this.#sealed(epoch, sealed);
+    this.#current = epoch;
+    this.#logger.info("epoch starting", { epoch: number, engine, baseIndex: handover?.nextBaseIndex ?? 0 });
+    await consensus.start();
+    epoch.started = true;
+    if (record) record.startedAtMs = this.#options.clock.now();
+    this.#wakeEpochWaiters();
+    this.#service?.announce();
+  }
+
+  /** The epoch applied its seal: keep the handover, start the next epoch, let the old engine serve laggards a while. */
+  #sealed(epoch: Epoch, handover: Handover): void {
+    if (epoch !== this.#current || epoch.sealed) return;
+    epoch.sealed = true;
+    epoch.machine.retire(); // from now on the shared machines belong to the next epoch
+    const record: SwitchRecord = {
+      fromEpoch: epoch.number,
+      toEpoch: epoch.number + 1,
+      from: epoch.engine,
+      to: handover.next,
+      agreed: handover.agreed,
+      how: "sealed",
+      sealedAtMs: this.#options.clock.now(),
+    };
+    this.#logger.info("epoch sealed", {
+      epoch: epoch.number,
+      at: handover.nextBaseIndex,
+      next: handover.next,
+      mode: handover.agreed.mode,
+      reason: handover.agreed.reason,
+    });
+    this.#enqueueSwitch(async () => {
+      await this.#options.handovers.save(handover);
+      if (this.#closed) return;
+      this.#retireLater(epoch);
+      await this.#startEpoch(handover, record);
+      this.#recordSwitch(record);
+    });
+  }
+
+  /** A newer epoch's handover, agreed by `f + 1` peers: this replica missed a switch. */
+  #adopt(handover: Handover): void {
+    this.#enqueueSwitch(async () => {
+      const old = this.#current;
+      if (this.#closed || !old || handover.epoch + 1 <= old.number) return;
+      old.sealed = true;
+      old.machine.retire();
+      const record: SwitchRecord = {
+        fromEpoch: old.number,
+        toEpoch: handover.epoch + 1,
+        from: old.engine,
+        to: handover.next,
+        agreed: handover.agreed,
+        how: "fetched",
+        sealedAtMs: this.#options.clock.now(),
+      };
+      this.#logger.info("joining a newer epoch from peers' handover", { from: old.number, to: handover.epoch + 1 });
+      await old.consensus.close().catch(() => {});
+      await this.#options.handovers.save(handover);
+      if (this.#closed) return;
+      await this.#startEpoch(handover, record);
+      this.#recordSwitch(record);
+    });
+  }
+
+  #enqueueSwitch(step: () => Promise<void>): void {
+    this.#switchChain = this.#switchChain.then(step).catch((error) => {
+      this.#logger.error("switching epochs failed", { error: String(error) });
+    });
+  }
+
+  #recordSwitch(record: SwitchRecord): void {
+    this.#switches.push(record);
+    if (this.#switches.length > MAX_SWITCH_RECORDS) this.#switches.shift();
+    this.#emit({ type: "switched", switch: record });
+  }
+
+  /** Closes a sealed epoch's engine after the grace period. */
+  #retireLater(epoch: Epoch): void {
+    this.#retiring.add(epoch);
+    const timer = this.#options.clock.setTimeout(() => {
+      this.#retireTimers.delete(timer);
+      this.#retiring.delete(epoch);
+      epoch.consensus.close().catch(() => {});
+    }, this.#options.graceMs ?? 2_000);
+    this.#retireTimers.add(timer);
+  }
+
+  #emit(event: AdaptiveEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.#logger.warn("an adaptive event listener threw", { error: String(error) });
+      }
+    }
+  }
+}
+
+/** Errors after which a proposal may or may not have committed in its epoch. */
+function isUnknownOutcome(error: unknown): boolean {
+  const code = (error as ConsensusError).code;
+  return code === "CONSENSUS_CLOSED" || code === "CONSENSUS_TIMEOUT" || code === "PROPOSAL_DROPPED" ||
+    code === "NOT_LEADER";
+}

@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import type { ConsensusStateMachine } from "../../core/contracts/consensus.ts";
+import type { AdaptiveConsensus } from "../../plugins/consensus-adaptive/mod.ts";
+import { type AdaptiveTestCluster, startAdaptiveCluster } from "../support/adaptive_cluster.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** An append-only list of strings; `apply` answers the list's length. */
+class Appends implements ConsensusStateMachine<number> {
+  items: string[] = [];
+  apply(command: Uint8Array): number {
+    this.items.push(decoder.decode(command));
+    return this.items.length;
+  }
+  snapshot(): Uint8Array {
+    return encoder.encode(JSON.stringify(this.items));
+  }
+  restore(snapshot: Uint8Array): void {
+    this.items = JSON.parse(decoder.decode(snapshot));
+  }
+}
+
+/** Waits (real time) until `check` holds. */
+async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Proposes `text` at any replica, following NOT_LEADER hints and retrying through switches. */
+async function write(cluster: AdaptiveTestCluster<number>, text: string, clientId: string, sequence: number) {
+  let target = 0;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const replica = cluster.replicas[target % cluster.replicas.length];
+    try {
+      if (!replica) throw Object.assign(new Error("down"), { code: "DOWN" });
+      return await replica.propose(encoder.encode(text), { clientId, sequence, timeoutMs: 2_000 });
+    } catch (error) {
+      const { code, leaderHint } = error as { code?: string; leaderHint?: string | null };
+      if (code === "NOT_LEADER" && leaderHint) target = cluster.ids.indexOf(leaderHint);
+      else target++;
+      if (!["NOT_LEADER", "CONSENSUS_TIMEOUT", "PROPOSAL_DROPPED", "CONSENSUS_CLOSED", "DOWN"].includes(code ?? "")) {
+        throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+  throw new Error(`${text} was never acknowledged`);
+}
+
+function onEngine(cluster: AdaptiveTestCluster<number>, epoch: number, engine: string): boolean {
+  return cluster.replicas.every((replica) =>
+    replica && replica.epoch === epoch && replica.adaptiveStats().engine === engine && replica.stats().healthy
+  );
+}
+
+async function forceFrom(replicas: (AdaptiveConsensus<number> | undefined)[], mode: "internet" | "datacenter") {
+  for (const replica of replicas) {
+    for (let attempt = 0;; attempt++) {
+      try {
+        await replica!.force(mode, `test wants ${mode}`, { timeoutMs: 2_000 });
+        break;
+      } catch (error) {
+        if (attempt > 50) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+  }
+}
+
+Deno.test({
+  name:
+    "adaptive: a forced switch to PBFT and back to Raft under writes; every acknowledged write applied once, everywhere",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const machines = Array.from({ length: 4 }, () => new Appends());
+    const cluster = await startAdaptiveCluster(machines);
+    try {
+      await until(() => onEngine(cluster, 0, "raft"), "a Raft leader in epoch 0");
+      const acknowledged: string[] = [];
+      let stop = false;
+      const writers = Array.from({ length: 4 }, async (_, writer) => {
+        for (let sequence = 1; !stop; sequence++) {
+          const text = `w${writer}-${sequence}`;
+          await write(cluster, text, `writer-${writer}`, sequence);
+          acknowledged.push(text);
+        }
+      });
+      await until(() => acknowledged.length >= 20, "20 writes on Raft");
+      await forceFrom(cluster.replicas.slice(0, 2), "internet");
+      await until(() => onEngine(cluster, 1, "pbft"), "every replica on PBFT in epoch 1");
+      const onPbft = acknowledged.length;
+      await until(() => acknowledged.length >= onPbft + 20, "20 writes on PBFT");
+      await forceFrom(cluster.replicas.slice(1, 3), "datacenter");
+      await until(() => onEngine(cluster, 2, "raft"), "every replica back on Raft in epoch 2");
+      const onRaft = acknowledged.length;
+      await until(() => acknowledged.length >= onRaft + 20, "20 writes on Raft again");
+      stop = true;
+      await Promise.all(writers);
+
+      await until(
+        () => machines.every((machine) => machine.items.length === machines[0].items.length),
+        "replicas agree",
+      );
+      for (const machine of machines) assert.deepEqual(machine.items, machines[0].items);
+      const applied = machines[0].items;
+      assert.equal(new Set(applied).size, applied.length, "nothing applied twice");
+      for (const text of acknowledged) assert.ok(applied.includes(text), `${text} was acknowledged but not applied`);
+      const stats = cluster.replicas[0]!.adaptiveStats();
+      assert.deepEqual(stats.switches.map((record) => [record.from, record.to]), [["raft", "pbft"], ["pbft", "raft"]]);
+      assert.equal(stats.agreed.mode, "datacenter");
+      assert.ok(
+        stats.switches.every((record) => record.firstCommitAtMs !== undefined || record.startedAtMs !== undefined),
+      );
+    } finally {
+      await cluster.close();
+    }
+  },
+});
