@@ -424,17 +424,31 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result> {
 
   // ---- proposals -------------------------------------------------------------------------
 
-  /** Proposes `entry` in the current epoch, again in the next whenever an epoch ends under it. */
+  /**
+   * Proposes `entry` in the current epoch, again in the next whenever an
+   * epoch ends under it. Once an attempt's outcome was unknown, a later
+   * failure is reported as unknown too (`CONSENSUS_TIMEOUT`): the entry may
+   * have committed in the epoch that ended, even if the next one refuses it.
+   */
   async #submit(entry: Uint8Array, deadline: number, signal: AbortSignal | undefined): Promise<EpochResult<Result>> {
+    let uncertainIn: number | undefined;
     for (;;) {
-      const epoch = await this.#activeEpoch(deadline, signal);
+      let epoch: Epoch;
       let committed: Committed<EpochResult<unknown>>;
+      try {
+        epoch = await this.#activeEpoch(deadline, signal);
+      } catch (error) {
+        throw uncertainIn === undefined ? error : unknownOutcome(error, uncertainIn);
+      }
       try {
         committed = await epoch.consensus.propose(entry, { timeoutMs: this.#remaining(deadline), signal });
       } catch (error) {
         if (this.#closed) throw this.#closedError();
-        if (epoch.sealed && isUnknownOutcome(error)) continue; // the same identity again: at most once
-        throw error;
+        if (epoch.sealed && isUnknownOutcome(error)) {
+          uncertainIn = epoch.number;
+          continue; // the same identity again: at most once
+        }
+        throw uncertainIn === undefined ? error : unknownOutcome(error, uncertainIn);
       }
       const result = committed.result as EpochResult<Result>;
       if (result.kind === "sealed") continue;
@@ -669,6 +683,14 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result> {
       }
     }
   }
+}
+
+/** A failure after an attempt whose outcome is unknown: the whole proposal's outcome is unknown. */
+function unknownOutcome(error: unknown, epoch: number): ConsensusError {
+  return new ConsensusError(
+    "CONSENSUS_TIMEOUT",
+    `the outcome is unknown: an attempt in epoch ${epoch} may have committed, then ${(error as Error).message}`,
+  );
 }
 
 /** Errors after which a proposal may or may not have committed in its epoch. */

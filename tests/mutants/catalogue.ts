@@ -14,10 +14,13 @@ const RAFT_LOG = "plugins/consensus-raft/raft_log.ts";
 const DRIVER = "plugins/consensus-raft/driver.ts";
 const PBFT = "plugins/consensus-pbft/pbft.ts";
 const PBFT_MEMBERSHIP = "plugins/consensus-pbft/membership.ts";
+const ADAPTIVE = "plugins/consensus-adaptive/adaptive.ts";
+const EPOCH_MACHINE = "plugins/consensus-adaptive/epoch_machine.ts";
 
 const RAFT_SIM = ["tests/sim/raft_sim_test.ts", "tests/plugins/consensus_raft_test.ts"];
 const DRIVER_SIM = ["tests/sim/driver_sim_test.ts"];
 const PBFT_SIM = ["tests/sim/pbft/pbft_sim_test.ts", "tests/plugins/consensus_pbft_test.ts"];
+const ADAPTIVE_SIM = ["tests/sim/adaptive_sim_test.ts", "tests/plugins/consensus_adaptive_test.ts"];
 
 /** Every mutant, in the order the mutation run tries them. */
 export const MUTANTS: readonly Mutant[] = [
@@ -304,5 +307,48 @@ export const MUTANTS: readonly Mutant[] = [
     replace: `    if (false) {`,
     description: "A transferred state is restored without checking it against its checkpoint proof.",
     caughtBy: "PBFT simulation: agreement (a lying replica's state is taken)",
+  },
+  {
+    name: "adaptive-sealed-proposals-dropped",
+    file: ADAPTIVE,
+    tests: ADAPTIVE_SIM,
+    find: `      if (result.kind === "sealed") continue;`,
+    replace: `      if (result.kind === "sealed") {
+        return { kind: "command", outcome: { ok: true, committed: { index: 0, term: 0, result: undefined as Result } } };
+      }`,
+    description:
+      "Proposals pending at the switch (their entries landed after the seal, so they were not applied) are answered as committed instead of being proposed again in the next epoch: they are lost.",
+    caughtBy: "adaptive simulation: linearizability (an acknowledged write that never took effect)",
+  },
+  {
+    name: "adaptive-handover-without-client-table",
+    file: EPOCH_MACHINE,
+    tests: ADAPTIVE_SIM,
+    find: `    const app = this.#options.app.snapshot();`,
+    replace: `    const app = this.#options.app.machine.snapshot();`,
+    description:
+      "The handover (and the epoch's snapshots) carry the application's state without the client table, so the next epoch cannot tell a command proposed again from a new one.",
+    caughtBy:
+      "adaptive simulation: exactly once / liveness (re-proposed commands apply again or are refused as unknown clients)",
+  },
+  {
+    name: "adaptive-switch-at-different-indices",
+    file: ADAPTIVE,
+    tests: ADAPTIVE_SIM,
+    find: `      baseIndex: handover?.nextBaseIndex ?? 0,`,
+    replace: `      baseIndex: (handover?.nextBaseIndex ?? 0) + (this.#options.id === "n1" && handover ? 1 : 0),`,
+    description:
+      "One replica starts each new epoch one entry later than the others: the switch applies at different indices.",
+    caughtBy: "adaptive simulation: state machine safety (different commands at one index of the adaptive log)",
+  },
+  {
+    name: "adaptive-reproposed-twice",
+    file: ADAPTIVE,
+    tests: ADAPTIVE_SIM,
+    find: `      const entry = encodeEntry({ kind: "command", bytes: encodeClientCommand(command, request) });`,
+    replace: `      const entry = encodeEntry({ kind: "command", bytes: encodeClientCommand(command) });`,
+    description:
+      "Commands enter the adaptive log without their client identity, so one proposed again (after an unknown outcome, or in the next epoch) executes again.",
+    caughtBy: "adaptive simulation: exactly once (one command applied twice)",
   },
 ];

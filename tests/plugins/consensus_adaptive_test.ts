@@ -83,24 +83,34 @@ Deno.test({
       await until(() => onEngine(cluster, 0, "raft"), "a Raft leader in epoch 0");
       const acknowledged: string[] = [];
       let stop = false;
+      const failures: unknown[] = [];
       const writers = Array.from({ length: 4 }, async (_, writer) => {
-        for (let sequence = 1; !stop; sequence++) {
-          const text = `w${writer}-${sequence}`;
-          await write(cluster, text, `writer-${writer}`, sequence);
-          acknowledged.push(text);
+        try {
+          for (let sequence = 1; !stop; sequence++) {
+            const text = `w${writer}-${sequence}`;
+            await write(cluster, text, `writer-${writer}`, sequence);
+            acknowledged.push(text);
+          }
+        } catch (error) {
+          failures.push(error);
         }
       });
-      await until(() => acknowledged.length >= 20, "20 writes on Raft");
+      const progress = (count: number) => () => {
+        if (failures.length > 0) throw failures[0];
+        return acknowledged.length >= count;
+      };
+      await until(progress(20), "20 writes on Raft");
       await forceFrom(cluster.replicas.slice(0, 2), "internet");
       await until(() => onEngine(cluster, 1, "pbft"), "every replica on PBFT in epoch 1");
       const onPbft = acknowledged.length;
-      await until(() => acknowledged.length >= onPbft + 20, "20 writes on PBFT");
+      await until(progress(onPbft + 20), "20 writes on PBFT");
       await forceFrom(cluster.replicas.slice(1, 3), "datacenter");
       await until(() => onEngine(cluster, 2, "raft"), "every replica back on Raft in epoch 2");
       const onRaft = acknowledged.length;
-      await until(() => acknowledged.length >= onRaft + 20, "20 writes on Raft again");
+      await until(progress(onRaft + 20), "20 writes on Raft again");
       stop = true;
       await Promise.all(writers);
+      assert.deepEqual(failures, []);
 
       await until(
         () => machines.every((machine) => machine.items.length === machines[0].items.length),

@@ -364,10 +364,11 @@ function pickKind(random: Random): KvOperation["kind"] {
  * that runs off the event loop finishes at the manual time it started whatever the machine's speed (the
  * schedule of a seed replays); and that refuses timers past a budget, so a loop that never settles fails.
  */
-class BoundedClock extends SettlingClock {
+export class BoundedClock extends SettlingClock {
   #left: number;
   readonly #startedMs = performance.now();
 
+  /** Refuses timers after `maxTimers` of them (or 30 s of real time); waits for `settle` after each. */
   constructor(maxTimers: number, settle: () => Promise<void>) {
     super(settle);
     this.#left = maxTimers;
@@ -382,7 +383,7 @@ class BoundedClock extends SettlingClock {
   }
 
   override setTimeout(callback: () => void, delayMs: number): number {
-    if (this.#left-- <= 0) throw new Error(`more than ${MAX_TIMERS} timers: the schedule does not settle`);
+    if (this.#left-- <= 0) throw new Error(`more timers than the budget: the schedule does not settle`);
     if (performance.now() - this.#startedMs > MAX_REAL_MS) {
       throw new Error(`still running after ${MAX_REAL_MS / 1000} s of real time: the schedule does not settle`);
     }
@@ -391,7 +392,7 @@ class BoundedClock extends SettlingClock {
 }
 
 /** Graceful closes over delayed links need time to pass: advance the clock until `promise` settles. */
-function whileAdvancing<T>(clock: ManualClock, promise: Promise<T>): Promise<T> {
+export function whileAdvancing<T>(clock: ManualClock, promise: Promise<T>): Promise<T> {
   return stepUntilSettled(() => clock.advance(1), promise, 10_000, "did not settle within 10 s of manual time");
 }
 

@@ -9,12 +9,14 @@
  * deno task test:sim --engine raft --seed 1234 --trace   # and print every node's state each 50 ms
  * deno task test:sim --engine raft-driver --seeds 200    # the real driver on the memory transport
  * deno task test:sim --engine pbft --seeds 2000          # PBFT with Byzantine replicas
+ * deno task test:sim --engine adaptive --seeds 500       # Raft ⇄ PBFT switches, the real engines
  * ```
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { HELP_OPTION, parseCommandLine, usageError } from "../../tools/cli.ts";
+import { simulateAdaptive } from "./adaptive_sim.ts";
 import { simulateRaftDriver } from "./driver_sim.ts";
 import { type RaftSimResult, simulateRaft } from "./raft_sim.ts";
 import { runPbftSimulation } from "./pbft/pbft_sim.ts";
@@ -23,7 +25,8 @@ import { runPbftSimulation } from "./pbft/pbft_sim.ts";
  * What the simulator can drive: `raft` is the pure state machine on the
  * discrete-event network; `raft-driver` the real driver on the memory
  * transport under a ManualClock; `pbft` the PBFT state machine with up to f
- * Byzantine replicas (`tests/sim/pbft/`).
+ * Byzantine replicas (`tests/sim/pbft/`); `adaptive` the adaptive engine
+ * over the real Raft and PBFT drivers, switching both ways under faults.
  */
 const ENGINES: Record<
   string,
@@ -32,6 +35,7 @@ const ENGINES: Record<
   raft: simulateRaft,
   "raft-driver": (seed) => simulateRaftDriver(seed),
   pbft: (seed, trace) => runPbftSimulation(seed, { trace }),
+  adaptive: (seed) => simulateAdaptive(seed),
 };
 
 function engine(name: string) {

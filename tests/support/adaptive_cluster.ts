@@ -7,12 +7,14 @@
  */
 import { SystemClock } from "../../core/util/clock.ts";
 import type { Clock } from "../../core/util/clock.ts";
-import type { ConsensusStateMachine } from "../../core/contracts/consensus.ts";
+import type { Consensus, ConsensusStateMachine } from "../../core/contracts/consensus.ts";
+import type { NetworkSample } from "../../core/contracts/sample.ts";
 import type { Transport } from "../../core/contracts/transport.ts";
 import {
   AdaptiveConsensus,
   type AdaptiveConsensusOptions,
   type EngineFactory,
+  type EpochResult,
   MemoryHandoverStore,
 } from "../../plugins/consensus-adaptive/mod.ts";
 import { MemoryPbftStorage, PbftConsensus, replicaKeys } from "../../plugins/consensus-pbft/mod.ts";
@@ -48,6 +50,10 @@ export interface AdaptiveClusterOptions<Result> {
   tickMs?: number;
   /** Delay of every link, ms (default 1). */
   linkDelayMs?: number;
+  /** Told of every epoch engine made (a test reaches a replica's engine through it, e.g. to forge entries). */
+  onEngine?: (id: string, epoch: number, engine: Consensus<EpochResult<unknown>>) => void;
+  /** Each replica's measurements, reported every 20 ms (default: none). */
+  measure?: (id: string) => NetworkSample | undefined;
 }
 
 /** Starts one adaptive replica per machine, named n1…, on one memory network. */
@@ -76,7 +82,7 @@ export async function startAdaptiveCluster<Result>(
     const raft: EngineFactory = (context) => {
       const storage = raftStorage.get(storageKey(context.epoch)) ?? new MemoryStorage();
       raftStorage.set(storageKey(context.epoch), storage);
-      return new RaftConsensus({
+      const engine = new RaftConsensus({
         id,
         peers,
         transport: context.transport,
@@ -86,11 +92,13 @@ export async function startAdaptiveCluster<Result>(
         clock,
         tickMs,
       });
+      options.onEngine?.(id, context.epoch, engine);
+      return engine;
     };
     const pbft: EngineFactory = (context) => {
       const storage = pbftStorage.get(storageKey(context.epoch)) ?? new MemoryPbftStorage();
       pbftStorage.set(storageKey(context.epoch), storage);
-      return new PbftConsensus({
+      const engine = new PbftConsensus({
         id,
         peers,
         transport: context.transport,
@@ -103,6 +111,8 @@ export async function startAdaptiveCluster<Result>(
         channelStartedAtMs: context.startedAtMs,
         tickMs,
       });
+      options.onEngine?.(id, context.epoch, engine);
+      return engine;
     };
     const base = network.transport(peers[id]);
     return new AdaptiveConsensus<Result>({
@@ -118,6 +128,7 @@ export async function startAdaptiveCluster<Result>(
       graceMs: 500,
       statusIntervalMs: 50,
       clientPrefix: `${id}~start${++starts[index]}`,
+      ...(options.measure ? { measure: () => options.measure!(id), reportEveryMs: 20 } : {}),
       ...options.adaptive,
     });
   };

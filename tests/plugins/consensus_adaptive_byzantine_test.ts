@@ -1,0 +1,122 @@
+/**
+ * One Byzantine replica of four against the cluster's mode agreement, on
+ * the real engines: lying about its measurements does not force a switch,
+ * staying silent does not block one, and in a PBFT epoch a report it signs
+ * in another member's name is refused.
+ */
+import assert from "node:assert/strict";
+import type { Consensus, ConsensusStateMachine } from "../../core/contracts/consensus.ts";
+import type { NetworkSample } from "../../core/contracts/sample.ts";
+import { encodeEntry, type EpochResult } from "../../plugins/consensus-adaptive/mod.ts";
+import { type AdaptiveTestCluster, startAdaptiveCluster } from "../support/adaptive_cluster.ts";
+
+const RACK: NetworkSample = { rttMs: 0.3, bandwidthMbps: 20_000, lossRatio: 0 };
+const WAN: NetworkSample = { rttMs: 120, bandwidthMbps: 40, lossRatio: 0.02 };
+
+class Nothing implements ConsensusStateMachine<null> {
+  apply(): null {
+    return null;
+  }
+  snapshot(): Uint8Array {
+    return new Uint8Array();
+  }
+  restore(): void {}
+}
+
+const machines = () => Array.from({ length: 4 }, () => new Nothing());
+
+async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Waits until every replica's tally holds a report of each of `members` at least `rounds` times newer than at the start. */
+async function reportsCounted(cluster: AdaptiveTestCluster<null>, members: string[], rounds = 10): Promise<void> {
+  const tally = () => cluster.replicas[0]!.adaptiveStats().tally.reports;
+  const start = Object.fromEntries(members.map((id) => [id, tally()[id]?.atMs ?? 0]));
+  await until(
+    () => members.every((id) => (tally()[id]?.atMs ?? 0) >= start[id] + rounds * 20),
+    `${rounds} rounds of reports from ${members.join(", ")}`,
+  );
+}
+
+const options = { sanitizeOps: false, sanitizeResources: false };
+
+Deno.test({
+  ...options,
+  name: "adaptive, one Byzantine replica: reporting a WAN the others do not see does not move the cluster off Raft",
+  async fn() {
+    const cluster = await startAdaptiveCluster(machines(), { measure: (id) => id === "n4" ? WAN : RACK });
+    try {
+      await reportsCounted(cluster, ["n1", "n2", "n3", "n4"]);
+      for (const replica of cluster.replicas) {
+        const stats = replica!.adaptiveStats();
+        assert.equal(stats.agreed.mode, "datacenter");
+        assert.equal(stats.epoch, 0);
+        assert.equal(stats.engine, "raft");
+        assert.deepEqual(stats.tally.reports.n4.summary, WAN, "its lie is on record, and outvoted");
+      }
+    } finally {
+      await cluster.close();
+    }
+  },
+});
+
+Deno.test({
+  ...options,
+  name: "adaptive, one Byzantine replica: withholding its reports does not stop the others moving the cluster to PBFT",
+  async fn() {
+    const cluster = await startAdaptiveCluster(machines(), { measure: (id) => id === "n4" ? undefined : WAN });
+    try {
+      await until(
+        () => cluster.replicas.every((replica) => replica!.epoch === 1 && replica!.adaptiveStats().engine === "pbft"),
+        "every replica on PBFT",
+      );
+      const stats = cluster.replicas[0]!.adaptiveStats();
+      assert.equal(stats.agreed.mode, "internet");
+      assert.equal(stats.tally.reports.n4, undefined, "n4 never reported");
+      assert.deepEqual(stats.switches.map((record) => record.how), ["sealed"]);
+    } finally {
+      await cluster.close();
+    }
+  },
+});
+
+Deno.test({
+  ...options,
+  name:
+    "adaptive, one Byzantine replica on PBFT: reports it signs in the others' names are refused, its own lie is outvoted",
+  async fn() {
+    const engines = new Map<string, Consensus<EpochResult<unknown>>>();
+    const cluster = await startAdaptiveCluster(machines(), {
+      adaptive: { initialMode: "internet" },
+      measure: (id) => id === "n4" ? RACK : WAN,
+      onEngine: (id, epoch, engine) => engines.set(`${id}/${epoch}`, engine),
+    });
+    try {
+      await until(() => cluster.replicas.every((replica) => replica!.stats().healthy), "a healthy PBFT epoch 0");
+      const byzantine = engines.get("n4/0")!;
+      const forged = [];
+      for (const member of ["n1", "n2", "n3"]) {
+        const entry = encodeEntry({ kind: "report", member, atMs: Date.now() + 60_000, summary: RACK });
+        forged.push((await byzantine.propose(entry)).result);
+      }
+      for (const result of forged) {
+        assert.equal(result.kind, "invalid");
+        assert.match((result as { message: string }).message, /proposed by n4/);
+      }
+      await reportsCounted(cluster, ["n1", "n2", "n3", "n4"]);
+      for (const replica of cluster.replicas) {
+        const stats = replica!.adaptiveStats();
+        assert.equal(stats.agreed.mode, "internet");
+        assert.equal(stats.epoch, 0, "no switch");
+        assert.deepEqual(stats.tally.reports.n1.summary, WAN, "n1's own reports, not the forgery");
+      }
+    } finally {
+      await cluster.close();
+    }
+  },
+});
