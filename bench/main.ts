@@ -11,6 +11,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { currentRuntime } from "../core/util/runtime.ts";
+import { benchAdaptive } from "./adaptive.ts";
 import { benchAdmin } from "./admin.ts";
 import { benchCompression } from "./compression.ts";
 import { benchConsensus } from "./consensus.ts";
@@ -23,6 +24,7 @@ const SECTIONS: Record<string, () => Promise<{ markdown: string; results: Record
   transport: benchTransport,
   consensus: benchConsensus,
   pbft: benchPbft,
+  adaptive: benchAdaptive,
 };
 
 const { values } = parseArgs({ args: Deno.args, options: { only: { type: "string", multiple: true } } });

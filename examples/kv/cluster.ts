@@ -9,6 +9,7 @@
  * ```sh
  * deno run -A examples/kv/cluster.ts --nodes 3                 # Raft; prints the nodes' URLs; Ctrl-C stops them
  * deno run -A examples/kv/cluster.ts --nodes 4 --engine pbft   # PBFT
+ * deno run -A examples/kv/cluster.ts --nodes 4 --engine adaptive  # Raft ⇄ PBFT (the adaptive engine)
  * ```
  *
  * @module
@@ -90,27 +91,27 @@ export async function launchKvCluster(
   options: {
     size?: number;
     tickMs?: number;
-    engine?: "raft" | "pbft";
+    engine?: "raft" | "pbft" | "adaptive";
     log?: (line: string) => void;
     /** Extra arguments for one node's process (e.g. a test's fault injection). */
     extraArgs?: (id: string) => string[];
   } = {},
 ): Promise<KvCluster> {
   const engine = options.engine ?? "raft";
-  const size = options.size ?? (engine === "pbft" ? 4 : 3);
+  const size = options.size ?? (engine === "raft" ? 3 : 4);
   const root = await mkdtemp(join(tmpdir(), "switchyard-kv-"));
   const env = { ...process.env, SWITCHYARD_CLUSTER_KEY: generateClusterKey() };
   const specs: string[] = [];
   const nodes: KvNodeProcess[] = [];
   const engineArgs = new Map<string, string[]>();
-  if (engine === "pbft") {
+  if (engine !== "raft") {
     const identities: string[] = [];
     for (let i = 1; i <= size; i++) {
       const secret = generateReplicaSecret();
       const secretFile = join(root, `n${i}.secret`);
       await writeFile(secretFile, Buffer.from(secret).toString("hex"), { mode: 0o600 });
       identities.push(`n${i}=${await identityOf(secret)}`);
-      engineArgs.set(`n${i}`, ["--engine", "pbft", "--secret-file", secretFile]);
+      engineArgs.set(`n${i}`, ["--engine", engine, "--secret-file", secretFile]);
     }
     for (const args of engineArgs.values()) for (const identity of identities) args.push("--identity", identity);
   }
@@ -189,8 +190,8 @@ export async function launchKvCluster(
 }
 
 if (import.meta.main) {
-  const engine = process.argv.includes("pbft") ? "pbft" : "raft";
-  const size = Number(process.argv[process.argv.indexOf("--nodes") + 1]) || (engine === "pbft" ? 4 : 3);
+  const engine = process.argv.includes("adaptive") ? "adaptive" : process.argv.includes("pbft") ? "pbft" : "raft";
+  const size = Number(process.argv[process.argv.indexOf("--nodes") + 1]) || (engine === "raft" ? 3 : 4);
   const cluster = await launchKvCluster({ size, engine, log: console.error });
   for (const node of cluster.nodes) console.log(`${node.id}: ${node.httpUrl}`);
   console.log(`leader: ${(await cluster.leader()).id}; try: curl -X PUT --data green ${cluster.urls[0]}/kv/color -L`);

@@ -16,7 +16,12 @@
  * PBFT (4 nodes or more: f of 3f + 1 may be Byzantine) every node takes
  * writes and reads; each node needs its own secret (`--secret-file`) and
  * every node's public identity (`--identity id=...`; `cluster.ts` makes
- * both with `generateReplicaSecret` and `identityOf`). `--checkpoint-interval N` sets PBFT's checkpoint
+ * both with `generateReplicaSecret` and `identityOf`). With
+ * `--engine adaptive` (4 nodes or more, the same keys as PBFT) the cluster
+ * runs the adaptive engine: Raft epochs in datacenter and hybrid mode, PBFT
+ * epochs in internet mode, switching where its log agrees, each epoch's log
+ * in `<data-dir>/epoch-<n>/`; `adaptive_http.ts` adds its routes
+ * (`GET /adaptive`, `POST /adaptive/force`, `PUT /adaptive/measurements`). `--checkpoint-interval N` sets PBFT's checkpoint
  * interval, `--batch-requests N` the requests per batch and
  * `--operations-per-request N` the proposals bundled per request (1 and 1:
  * no batching), `--lanes N` the requests this node's embedded client keeps
@@ -49,6 +54,9 @@ import { FileWal, RaftConsensus } from "@switchyard/hybrid/consensus-raft";
 import { clusterKeys, decodeClusterKey, loadClusterKey } from "@switchyard/hybrid/peer-auth";
 import { equivocatingFilter, FilePbftStorage, PbftConsensus, replicaKeys } from "@switchyard/hybrid/consensus-pbft";
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { AdaptiveConsensus, FileHandoverStore } from "@switchyard/hybrid/consensus-adaptive";
+import { adaptiveRoutes } from "./adaptive_http.ts";
 import { openTcpTransport, parseTcpOptions } from "@switchyard/hybrid/transport-tcp";
 import { kvHttpApi } from "./http.ts";
 import { KvStateMachine } from "./state_machine.ts";
@@ -117,8 +125,8 @@ if (!httpAddresses[id]) throw new Error(`--node must list this node (${id})`);
 
 const clock = new SystemClock();
 const logger = consoleLogger(values.quiet ? "error" : "info", `kv ${id}`);
-if (values.engine !== "raft" && values.engine !== "pbft") {
-  console.error(`--engine must be raft or pbft, got "${values.engine}"`);
+if (values.engine !== "raft" && values.engine !== "pbft" && values.engine !== "adaptive") {
+  console.error(`--engine must be raft, pbft or adaptive, got "${values.engine}"`);
   process.exit(2);
 }
 const machine = new KvStateMachine();
@@ -127,7 +135,13 @@ const transport = await openTcpTransport(
   clock,
   logger,
 );
-const { consensus, status } = values.engine === "pbft" ? await startPbft() : await startRaft();
+let adaptive: AdaptiveConsensus<string | null> | undefined;
+const adaptiveApi = adaptiveRoutes(() => adaptive as AdaptiveConsensus<unknown> | undefined);
+const { consensus, status } = values.engine === "pbft"
+  ? await startPbft()
+  : values.engine === "adaptive"
+  ? await startAdaptive()
+  : await startRaft();
 
 async function startRaft() {
   const keyFile = values["cluster-key-file"];
@@ -161,7 +175,8 @@ async function startRaft() {
   };
 }
 
-async function startPbft() {
+/** This replica's PBFT keys, from `--secret-file` and every `--identity`. */
+async function loadReplicaKeys() {
   const identities: Record<string, string> = {};
   for (const spec of values.identity ?? []) {
     const match = /^([^=]+)=(.+)$/.exec(spec);
@@ -169,12 +184,80 @@ async function startPbft() {
     identities[match[1]] = match[2];
   }
   if (!values["secret-file"]) {
-    console.error("--engine pbft needs --secret-file (this node's secret) and --identity for every node");
+    console.error(`--engine ${values.engine} needs --secret-file (this node's secret) and --identity for every node`);
     process.exit(2);
   }
   const secret = decodeClusterKey(await readFile(values["secret-file"], "utf8"));
   if (typeof secret === "string") throw new Error(`--secret-file ${secret}`);
-  const keys = await replicaKeys(id!, secret, identities);
+  return await replicaKeys(id!, secret, identities);
+}
+
+async function startAdaptive() {
+  const keys = await loadReplicaKeys();
+  const dataDir = values["data-dir"]!;
+  const tickMs = Number(values["tick-ms"]);
+  const epochDir = (epoch: number) => join(dataDir, `epoch-${epoch}`);
+  const syncs: Record<string, () => number> = {};
+  adaptive = new AdaptiveConsensus<string | null>({
+    id: id!,
+    peers: raftAddresses,
+    transport,
+    clock,
+    stateMachine: machine,
+    channelKeys: keys.channel,
+    handovers: new FileHandoverStore(dataDir),
+    measure: () => adaptiveApi.measured(),
+    logger,
+    engines: {
+      raft: (epoch) => {
+        const wal = new FileWal(epochDir(epoch.epoch));
+        syncs[epoch.epoch] = () => wal.syncs;
+        return new RaftConsensus({
+          id: id!,
+          peers: raftAddresses,
+          transport: epoch.transport,
+          peerAuth: { keys: epoch.keys, startedAtMs: epoch.startedAtMs },
+          storage: wal,
+          stateMachine: epoch.stateMachine,
+          clock,
+          tickMs,
+          logger,
+        });
+      },
+      pbft: (epoch) => {
+        const storage = new FilePbftStorage(epochDir(epoch.epoch));
+        syncs[epoch.epoch] = () => storage.syncs;
+        return new PbftConsensus({
+          id: id!,
+          peers: raftAddresses,
+          transport: epoch.transport,
+          storage,
+          stateMachine: epoch.stateMachine,
+          clock,
+          signer: keys.signer,
+          verifier: keys.verifier,
+          channelKeys: epoch.keys,
+          channelStartedAtMs: epoch.startedAtMs,
+          tickMs,
+          logger,
+          ...pbftTuning,
+        });
+      },
+    },
+  });
+  await adaptive.start();
+  const engine = adaptive;
+  return {
+    consensus: engine,
+    status: () => {
+      const stats = engine.adaptiveStats();
+      return { epoch: stats.epoch, mode: stats.agreed.mode, epochEngine: stats.engine, syncs: syncs[stats.epoch]?.() };
+    },
+  };
+}
+
+async function startPbft() {
+  const keys = await loadReplicaKeys();
   const storage = new FilePbftStorage(values["data-dir"]!);
   const pbft = new PbftConsensus<string | null>({
     id: id!,
@@ -209,7 +292,11 @@ const api = kvHttpApi({
   logger,
 });
 const [hostname, port] = httpAddresses[id].split(":");
-const server = await serve({ hostname, port: Number(port), fetch: api.fetch });
+const server = await serve({
+  hostname,
+  port: Number(port),
+  fetch: (request) => adaptiveApi.fetch(request) ?? api.fetch(request),
+});
 logger.info("listening", { http: `${server.hostname}:${server.port}`, [values.engine!]: raftAddresses[id] });
 console.log(`ready ${id}`);
 

@@ -40,7 +40,7 @@ import type { Transport } from "../../core/contracts/transport.ts";
 import { resolveConfig } from "../../core/control/config.ts";
 import type { Thresholds } from "../../core/control/detector.ts";
 import { type AgreedMode, ModeTally, type ModeTallyStats } from "../../core/control/mode_tally.ts";
-import type { Clock, TimerId } from "../../core/util/clock.ts";
+import { type Clock, sleep, type TimerId } from "../../core/util/clock.ts";
 import { type Logger, silentLogger } from "../../core/util/logger.ts";
 import type { ClientTableLimits } from "../consensus-kit/client_table.ts";
 import { DeduplicatingStateMachine } from "../consensus-kit/deduplicating_machine.ts";
@@ -68,10 +68,19 @@ export interface EpochContext {
 }
 
 /**
+ * One epoch's engine: the consensus contract, and optionally Raft's
+ * `campaign()`, which the replica that led the epoch before calls at the
+ * start of a new Raft epoch so it need not wait out an election timeout, and
+ * `heartbeat()`, which a leader's replica calls when it applies the seal so
+ * the followers learn it at once.
+ */
+export type EpochEngine = Consensus<EpochResult<unknown>> & { campaign?(): void; heartbeat?(): void };
+
+/**
  * Makes one epoch's engine, not started. Each epoch needs storage of its
  * own (e.g. `<dataDir>/epoch-<n>/`): a new epoch starts on an empty log.
  */
-export type EngineFactory = (context: EpochContext) => Consensus<EpochResult<unknown>>;
+export type EngineFactory = (context: EpochContext) => EpochEngine;
 
 /** How an {@linkcode AdaptiveConsensus} runs. */
 export interface AdaptiveConsensusOptions<Result> {
@@ -137,6 +146,8 @@ export interface SwitchRecord {
   startedAtMs?: number;
   /** When the new epoch first committed a proposal of this replica. */
   firstCommitAtMs?: number;
+  /** Who led the epoch it left, as this replica knew (it campaigns first in a new Raft epoch). */
+  previousLeader?: string | null;
 }
 
 /** What the adaptive engine reports besides the contract's stats. */
@@ -166,7 +177,7 @@ interface Epoch {
   number: number;
   engine: EngineName;
   machine: EpochMachine<unknown>;
-  consensus: Consensus<EpochResult<unknown>>;
+  consensus: EpochEngine;
   /** Encoded handover that started it (undefined for epoch 0). */
   handoverBytes: Uint8Array | undefined;
   started: boolean;
@@ -458,17 +469,24 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result> {
     }
   }
 
+  /** Proposes a report or force; a Raft follower relays it to the leader, and waits for one while there is none. */
   async #submitMemberEntry(entry: Uint8Array, options: ConsensusCallOptions): Promise<"committed" | "relayed"> {
     const deadline = this.#deadline(options);
-    try {
-      const result = await this.#submit(entry, deadline, options.signal);
-      if (result.kind === "invalid") throw new ConsensusError("INVALID_ARGUMENT", result.message);
-      return "committed";
-    } catch (error) {
-      const leader = (error as ConsensusError).code === "NOT_LEADER" ? (error as ConsensusError).leaderHint : null;
-      if (!leader || !this.#service) throw error;
-      this.#service.relay(leader, entry);
-      return "relayed";
+    for (;;) {
+      try {
+        const result = await this.#submit(entry, deadline, options.signal);
+        if (result.kind === "invalid") throw new ConsensusError("INVALID_ARGUMENT", result.message);
+        return "committed";
+      } catch (error) {
+        if ((error as ConsensusError).code !== "NOT_LEADER" || !this.#service) throw error;
+        const leader = (error as ConsensusError).leaderHint;
+        if (leader) {
+          this.#service.relay(leader, entry);
+          return "relayed";
+        }
+        if (this.#options.clock.now() + 10 >= deadline || options.signal?.aborted) throw error;
+        await sleep(this.#options.clock, 10, options.signal).catch(() => {}); // an election is under way
+      }
     }
   }
 
@@ -591,9 +609,29 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result> {
     this.#logger.info("epoch starting", { epoch: number, engine, baseIndex: handover?.nextBaseIndex ?? 0 });
     await consensus.start();
     epoch.started = true;
+    if (record?.previousLeader === this.#options.id) this.#campaign(epoch);
     if (record) record.startedAtMs = this.#options.clock.now();
     this.#wakeEpochWaiters();
     this.#service?.announce();
+  }
+
+  /**
+   * The replica that led the epoch before campaigns in a new one at once, and
+   * again (a pre-vote each time, so it disturbs nobody) whenever it is back
+   * to follower without a leader, until the epoch has a leader or a second
+   * has passed; then the engine's own timeouts rule.
+   */
+  #campaign(epoch: Epoch): void {
+    const campaign = epoch.consensus.campaign?.bind(epoch.consensus);
+    if (!campaign) return;
+    const deadline = this.#options.clock.now() + 1_000;
+    const attempt = () => {
+      if (this.#closed || this.#current !== epoch || epoch.sealed) return;
+      if (epoch.consensus.stats().leaderId !== null || this.#options.clock.now() > deadline) return;
+      campaign();
+      this.#options.clock.setTimeout(attempt, 5);
+    };
+    attempt();
   }
 
   /** The epoch applied its seal: keep the handover, start the next epoch, let the old engine serve laggards a while. */
@@ -601,6 +639,7 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result> {
     if (epoch !== this.#current || epoch.sealed) return;
     epoch.sealed = true;
     epoch.machine.retire(); // from now on the shared machines belong to the next epoch
+    epoch.consensus.heartbeat?.(); // a leader tells its followers the commit that seals, now
     const record: SwitchRecord = {
       fromEpoch: epoch.number,
       toEpoch: epoch.number + 1,
@@ -609,6 +648,7 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result> {
       agreed: handover.agreed,
       how: "sealed",
       sealedAtMs: this.#options.clock.now(),
+      previousLeader: epoch.consensus.stats().leaderId,
     };
     this.#logger.info("epoch sealed", {
       epoch: epoch.number,

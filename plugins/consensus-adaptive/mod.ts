@@ -16,6 +16,7 @@ export type {
   AdaptiveStats,
   EngineFactory,
   EpochContext,
+  EpochEngine,
   SwitchRecord,
 } from "./adaptive.ts";
 export { decodeEntry, encodeEntry, ENTRY_TAGS, MAX_MEMBER_BYTES, MAX_REASON_BYTES } from "./entries.ts";

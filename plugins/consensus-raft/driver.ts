@@ -306,6 +306,24 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
     return this.#changeMembership({ remove: id }, options);
   }
 
+  /**
+   * Campaigns now instead of after an election timeout (see `Raft.campaign`):
+   * for a node designated to lead first, e.g. in a new epoch of the adaptive
+   * engine. Does nothing on a leader, before `start` or after `close`.
+   */
+  campaign(): void {
+    if (this.#raft && !this.#closed) this.#enqueue((raft) => raft.campaign());
+  }
+
+  /**
+   * On a leader, sends the followers its commit index now (see
+   * `Raft.heartbeat`): the adaptive engine calls it when the leader applies
+   * an epoch's seal, so the followers seal and switch without waiting a tick.
+   */
+  heartbeat(): void {
+    if (this.#raft && !this.#closed) this.#enqueue((raft) => raft.heartbeat());
+  }
+
   /** Hands leadership to `id`; resolves once this node sees `id` lead. */
   transferLeadership(id: NodeId, options?: ConsensusCallOptions): Promise<void> {
     return this.#call(options, (waiter) =>

@@ -228,6 +228,31 @@ export class Raft {
     else this.#registerRead(requestId);
   }
 
+  /**
+   * Starts an election now, as if the election timeout had passed (a
+   * pre-vote first when `preVote` is on, so a campaign that cannot win
+   * disturbs nobody). Nothing happens unless this node is a follower that
+   * may campaign (a campaign under way is not restarted). For a node the
+   * cluster has designated to lead first (a new epoch of the adaptive
+   * engine), rather than waiting out a timeout.
+   */
+  campaign(): void {
+    if (!this.promotable || this.role !== "follower") return;
+    this.#electionElapsed = 0;
+    this.#campaign(this.#config.preVote ? "pre" : "real");
+  }
+
+  /**
+   * A leader sends its heartbeats now, carrying its commit index, instead of
+   * at the next heartbeat tick (the followers learn a commit without waiting
+   * for more entries). Nothing happens on other nodes.
+   */
+  heartbeat(): void {
+    if (this.role !== "leader") return;
+    this.#heartbeatElapsed = 0;
+    this.#broadcastHeartbeat();
+  }
+
   /** Hands leadership to `target` once it has caught up (leader only). */
   transferLeadership(target: NodeId): void {
     if (this.role !== "leader") {

@@ -5,8 +5,11 @@
  * connection first sends a 5-byte hello (`0xC7` and the channel, `u32` big
  * endian); the listening side reads it and hands the connection to that
  * channel's listener, so the frames after it are the channel's alone.
- * Connections naming a channel nobody listens on, or that do not start with
- * a hello within `helloTimeoutMs`, are closed.
+ * A connection for a channel that does not listen yet waits up to
+ * `pendingMs` for it (peers start a new epoch's engine a few milliseconds
+ * apart, and the first to start should not be refused); connections that
+ * do not start with a hello within `helloTimeoutMs`, or whose channel does
+ * not listen in time, are closed.
  *
  * The adaptive consensus engine runs each epoch's engine on its own channel:
  * the epochs share the node's port, and their frames never mix.
@@ -39,19 +42,26 @@ export interface TransportChannelsOptions {
   clock: Clock;
   /** A connection that sends no hello this long after it was accepted is closed (default 5,000 ms). */
   helloTimeoutMs?: number;
+  /** How long a connection waits for its channel to listen (default 2,000 ms). */
+  pendingMs?: number;
+  /** Connections waiting for their channel at most, per address (default 256); beyond, new ones are closed. */
+  maxPending?: number;
 }
 
 /** Counters of a {@linkcode TransportChannels}. */
 export interface TransportChannelsStats {
   /** Connections handed to a channel's listener. */
   routed: number;
-  /** Connections closed because their hello was missing, malformed, late, or named a channel nobody listens on. */
+  /** Connections closed because their hello was missing, malformed or late, or their channel did not listen in time. */
   refused: number;
 }
 
 interface SharedListener {
   base: TransportListener;
   channels: Map<number, AsyncQueue<TransportConnection>>;
+  /** Connections whose channel does not listen yet, with the timer that gives up on each. */
+  pending: Map<number, { connection: TransportConnection; timer: TimerId }[]>;
+  pendingCount: number;
 }
 
 /** Channels over one base transport; see the module documentation. */
@@ -64,7 +74,7 @@ export class TransportChannels {
   /** Channels over `base`. */
   constructor(base: Transport, options: TransportChannelsOptions) {
     this.#base = base;
-    this.#options = { helloTimeoutMs: 5_000, ...options };
+    this.#options = { helloTimeoutMs: 5_000, pendingMs: 2_000, maxPending: 256, ...options };
   }
 
   /** Connections routed and refused so far. */
@@ -100,7 +110,7 @@ export class TransportChannels {
     let pending = this.#listeners.get(address);
     if (!pending) {
       pending = this.#base.listen(address).then((base) => {
-        const shared: SharedListener = { base, channels: new Map() };
+        const shared: SharedListener = { base, channels: new Map(), pending: new Map(), pendingCount: 0 };
         this.#accept(shared).catch(() => {});
         return shared;
       });
@@ -113,6 +123,13 @@ export class TransportChannels {
     }
     const queue = new AsyncQueue<TransportConnection>();
     shared.channels.set(channel, queue);
+    for (const waiting of shared.pending.get(channel) ?? []) {
+      this.#options.clock.clearTimeout(waiting.timer);
+      shared.pendingCount--;
+      this.#stats.routed++;
+      queue.push(waiting.connection);
+    }
+    shared.pending.delete(channel);
     let closed = false;
     return {
       address: shared.base.address,
@@ -124,6 +141,14 @@ export class TransportChannels {
         shared.channels.delete(channel);
         if (shared.channels.size === 0 && this.#listeners.get(address) === pending) {
           this.#listeners.delete(address);
+          for (const list of shared.pending.values()) {
+            for (const waiting of list) {
+              this.#options.clock.clearTimeout(waiting.timer);
+              await waiting.connection.close().catch(() => {});
+            }
+          }
+          shared.pending.clear();
+          shared.pendingCount = 0;
           await shared.base.close();
         }
       },
@@ -151,14 +176,35 @@ export class TransportChannels {
       this.#options.clock.clearTimeout(timer!);
     }
     const channel = first && !first.done ? channelOf(first.value) : undefined;
-    const queue = channel === undefined ? undefined : shared.channels.get(channel);
-    if (!queue) {
-      this.#stats.refused++;
-      await connection.close().catch(() => {});
+    if (channel === undefined) return this.#refuse(connection);
+    const routed = withoutHello(connection, "received", frames);
+    const queue = shared.channels.get(channel);
+    if (queue) {
+      this.#stats.routed++;
+      queue.push(routed);
       return;
     }
-    this.#stats.routed++;
-    queue.push(withoutHello(connection, "received", frames));
+    if (shared.pendingCount >= this.#options.maxPending) return this.#refuse(connection);
+    const list = shared.pending.get(channel) ?? [];
+    shared.pending.set(channel, list);
+    shared.pendingCount++;
+    const waiting = {
+      connection: routed,
+      timer: this.#options.clock.setTimeout(() => {
+        const index = list.indexOf(waiting);
+        if (index < 0) return;
+        list.splice(index, 1);
+        if (list.length === 0 && shared.pending.get(channel) === list) shared.pending.delete(channel);
+        shared.pendingCount--;
+        void this.#refuse(connection);
+      }, this.#options.pendingMs),
+    };
+    list.push(waiting);
+  }
+
+  async #refuse(connection: TransportConnection): Promise<void> {
+    this.#stats.refused++;
+    await connection.close().catch(() => {});
   }
 }
 

@@ -199,3 +199,29 @@ Deno.test("raft: a restarted node keeps its term and vote and never votes twice 
     ["c", false],
   ]);
 });
+
+Deno.test("raft: campaign() elects a follower at once, without an election timeout; it restarts no campaign and moves no leader", () => {
+  const cluster = new RaftHarness(["a", "b", "c"]);
+  cluster.raft("b").campaign();
+  cluster.settle();
+  assert.equal(cluster.raft("b").role, "leader", "no tick passed");
+  const term = cluster.raft("b").term;
+  cluster.raft("b").campaign();
+  cluster.raft("a").campaign(); // a follower with a live leader: pre-vote finds the leader alive
+  cluster.settle();
+  assert.equal(cluster.raft("b").role, "leader");
+  assert.equal(cluster.raft("b").term, term, "neither call raised the term");
+});
+
+Deno.test("raft: heartbeat() sends the leader's commit to every follower now, not at the next tick; elsewhere nothing", () => {
+  const cluster = new RaftHarness(["a", "b", "c"]);
+  cluster.elect("a");
+  cluster.raft("a").propose(command("x"));
+  cluster.settle();
+  cluster.raft("b").heartbeat();
+  assert.equal(cluster.raft("b").hasReady(), false, "a follower sends nothing");
+  cluster.raft("a").heartbeat();
+  const sent = cluster.raft("a").ready().messages.filter((message) => message.type === "heartbeat");
+  assert.deepEqual(sent.map((message) => message.to).sort(), ["b", "c"]);
+  for (const message of sent) assert.equal((message as { commit: number }).commit, cluster.raft("a").log.committed);
+});

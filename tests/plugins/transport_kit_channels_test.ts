@@ -69,21 +69,53 @@ Deno.test("channels: two channels share one address and their frames never mix",
   assert.throws(() => server.channel(-1), /channel must be an integer/);
 });
 
-Deno.test("channels: a connection to a channel nobody listens on, without a hello, or silent, is closed and counted", async () => {
+Deno.test("channels: without a hello, silent, or for a channel that never listens, a connection is closed and counted", async () => {
   const clock = new ManualClock();
   const address = "refusing-address";
-  const server = new TransportChannels(network.transport(address), { clock, helloTimeoutMs: 1_000 });
+  const server = new TransportChannels(network.transport(address), { clock, helloTimeoutMs: 1_000, pendingMs: 500 });
   const listener = await server.channel(1).listen(address);
   const raw = network.transport("raw");
   const wrongChannel = await new TransportChannels(raw, { clock }).channel(5).dial(address);
   const noHello = await raw.dial(address);
   await noHello.send(new TextEncoder().encode("no hello here"));
   const silent = await raw.dial(address);
-  await wrongChannel.closed;
   await noHello.closed;
-  assert.deepEqual(server.stats(), { routed: 0, refused: 2 });
-  await clock.advance(1_000);
+  assert.deepEqual(server.stats(), { routed: 0, refused: 1 });
+  await clock.advance(500);
+  await wrongChannel.closed;
+  assert.deepEqual(server.stats(), { routed: 0, refused: 2 }, "channel 5 never listened within pendingMs");
+  await clock.advance(500);
   await silent.closed;
   assert.deepEqual(server.stats(), { routed: 0, refused: 3 });
   await listener.close();
+});
+
+Deno.test("channels: a connection that arrives before its channel listens waits for it, frames and all", async () => {
+  const clock = new ManualClock();
+  const address = "early-address";
+  const server = new TransportChannels(network.transport(address), { clock, pendingMs: 1_000 });
+  const control = await server.channel(0).listen(address);
+  const early = await new TransportChannels(network.transport("early"), { clock }).channel(9).dial(address);
+  await early.send(new TextEncoder().encode("sent before channel 9 listened"));
+  await clock.advance(400);
+  const late = await server.channel(9).listen(address);
+  assert.equal(await firstFrame(await first(late)), "sent before channel 9 listened");
+  assert.deepEqual(server.stats(), { routed: 1, refused: 0 });
+  await early.close();
+  await late.close();
+  await control.close();
+});
+
+Deno.test("channels: at most maxPending connections wait for their channels; more are closed at once", async () => {
+  const clock = new ManualClock();
+  const address = "crowded-address";
+  const server = new TransportChannels(network.transport(address), { clock, maxPending: 2 });
+  const control = await server.channel(0).listen(address);
+  const dialer = new TransportChannels(network.transport("crowd"), { clock });
+  const waiting = [await dialer.channel(7).dial(address), await dialer.channel(8).dial(address)];
+  const third = await dialer.channel(9).dial(address);
+  await third.closed;
+  assert.deepEqual(server.stats(), { routed: 0, refused: 1 });
+  await control.close(); // the last channel: the waiting ones are closed with the listener
+  for (const connection of waiting) await connection.closed;
 });

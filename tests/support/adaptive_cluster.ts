@@ -20,6 +20,8 @@ import {
 import { MemoryPbftStorage, PbftConsensus, replicaKeys } from "../../plugins/consensus-pbft/mod.ts";
 import { MemoryStorage, RaftConsensus } from "../../plugins/consensus-raft/mod.ts";
 import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
+import { openTcpTransport, parseTcpOptions } from "../../plugins/transport-tcp/mod.ts";
+import { freePort } from "../../examples/kv/cluster.ts";
 import { testIdentities, testReplicaSecret } from "./pbft_consensus_cluster.ts";
 
 /** A running adaptive test cluster. */
@@ -50,6 +52,8 @@ export interface AdaptiveClusterOptions<Result> {
   tickMs?: number;
   /** Delay of every link, ms (default 1). */
   linkDelayMs?: number;
+  /** `"tcp"`: each replica on its own TCP transport on loopback instead of the memory network. */
+  network?: "memory" | "tcp";
   /** Told of every epoch engine made (a test reaches a replica's engine through it, e.g. to forge entries). */
   onEngine?: (id: string, epoch: number, engine: Consensus<EpochResult<unknown>>) => void;
   /** Each replica's measurements, reported every 20 ms (default: none). */
@@ -66,7 +70,12 @@ export async function startAdaptiveCluster<Result>(
   // process under a closed loop of proposals would then never yield to its timers.
   const network = new MemoryNetwork({ clock, seed: 1, defaultLink: { delayMs: options.linkDelayMs ?? 1 } });
   const ids = machines.map((_, i) => `n${i + 1}`);
-  const peers = Object.fromEntries(ids.map((id) => [id, `adaptive-${id}`]));
+  const tcp = options.network === "tcp";
+  const peers: Record<string, string> = {};
+  for (const id of ids) peers[id] = tcp ? `127.0.0.1:${await freePort()}` : `adaptive-${id}`;
+  const tcpTransports = tcp
+    ? await Promise.all(ids.map(() => openTcpTransport(parseTcpOptions({ maxFrameBytes: 64 * 1024 * 1024 }), clock)))
+    : [];
   const identities = await testIdentities(ids);
   const keys = await Promise.all(ids.map((id) => replicaKeys(id, testReplicaSecret(id), identities)));
   const handovers = ids.map(() => new MemoryHandoverStore());
@@ -114,7 +123,7 @@ export async function startAdaptiveCluster<Result>(
       options.onEngine?.(id, context.epoch, engine);
       return engine;
     };
-    const base = network.transport(peers[id]);
+    const base = tcp ? tcpTransports[index] : network.transport(peers[id]);
     return new AdaptiveConsensus<Result>({
       id,
       peers,
