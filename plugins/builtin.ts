@@ -15,6 +15,7 @@ export const BUILTIN_PLUGINS: BuiltinModules = {
   "compress-none": () => import("./compress-none/mod.ts"),
   "compress-zstd": () => import("./compress-zstd/mod.ts"),
   "consensus-pbft": () => import("./consensus-pbft/mod.ts"),
+  "consensus-adaptive": () => import("./consensus-adaptive/mod.ts"),
   "consensus-raft": () => import("./consensus-raft/mod.ts"),
   "probe-bandwidth": () => import("./probe-bandwidth/mod.ts"),
   "probe-replay": () => import("./probe-replay/mod.ts"),

@@ -4,11 +4,44 @@
  * agrees on (issue 15; the plan is `docs/design/adaptive-consensus.md`).
  * {@linkcode AdaptiveConsensus} runs epochs of either engine over channels of
  * one transport, decides changes with the deterministic mode tally over the
- * members' reports, and hands the state over at the seal. Not a manifest
- * plugin yet: build it with engine factories (see `AdaptiveConsensusOptions`).
+ * members' reports, and hands the state over at the seal.
+ *
+ * As a plugin (`builtin:consensus-adaptive`) it serves the consensus slot in
+ * every mode: the manager's medians are this node's reports (every
+ * `reportEveryMs`), and the cluster, not the node, decides when the engine
+ * changes. It needs a plugin providing `transport`, and the PBFT keys of
+ * `consensus-pbft` (every member's identity, this replica's secret).
+ *
+ * @example Manifest entry
+ * ```json
+ * { "id": "consensus-adaptive", "module": "builtin:consensus-adaptive",
+ *   "options": { "nodeId": "n1",
+ *                "peers": { "n1": "127.0.0.1:7001", "n2": "127.0.0.1:7002", "n3": "127.0.0.1:7003", "n4": "127.0.0.1:7004" },
+ *                "identities": { "n1": "…", "n2": "…", "n3": "…", "n4": "…" },
+ *                "secretFile": "/etc/switchyard/n1.secret", "dataDir": "/var/lib/switchyard/n1" } }
+ * ```
  *
  * @module
  */
+import { join } from "node:path";
+import * as v from "valibot";
+import type { ConsensusEngine } from "../../core/contracts/consensus.ts";
+import { MODES } from "../../core/contracts/mode.ts";
+import { TRANSPORT_CAPABILITY } from "../../core/loading/capability.ts";
+import type { Plugin } from "../../core/loading/plugin.ts";
+import { builtinPlugin } from "../builtin_plugin.ts";
+import {
+  EVERY_IDENTITY,
+  hasEveryIdentity,
+  hasOneSecret,
+  loadReplicaKeys,
+  ONE_SECRET,
+  replicaKeyOptionEntries,
+} from "../consensus-pbft/key_options.ts";
+import { FilePbftStorage, MemoryPbftStorage, PbftConsensus } from "../consensus-pbft/mod.ts";
+import { FileWal, MemoryStorage, RaftConsensus } from "../consensus-raft/mod.ts";
+import { AdaptiveConsensus } from "./adaptive.ts";
+import { FileHandoverStore, MemoryHandoverStore } from "./handover_store.ts";
 export { AdaptiveConsensus } from "./adaptive.ts";
 export type {
   AdaptiveConsensusOptions,
@@ -35,3 +68,124 @@ export {
   MemoryHandoverStore,
 } from "./handover_store.ts";
 export type { HandoverStore } from "./handover_store.ts";
+
+const positiveInteger = v.pipe(v.number(), v.integer(), v.minValue(1));
+const id = v.pipe(
+  v.string(),
+  v.minLength(1),
+  v.maxLength(255),
+  v.check((text) => !text.includes("#"), "must not contain '#'"),
+);
+const options = v.pipe(
+  v.strictObject({
+    /** This replica's id. */
+    nodeId: id,
+    /** Transport address of every replica, this one included (4 or more for PBFT epochs). */
+    peers: v.pipe(
+      v.record(id, v.pipe(v.string(), v.minLength(1))),
+      v.check((peers) => Object.keys(peers).length > 0, "list at least this replica"),
+    ),
+    ...replicaKeyOptionEntries,
+    /** Directory of the handover and of each epoch's log (`epoch-<n>/`); without it all is in memory (not durable). */
+    dataDir: v.optional(v.pipe(v.string(), v.minLength(1))),
+    /** Milliseconds per engine tick. */
+    tickMs: v.optional(positiveInteger, 10),
+    /** Default limit of proposals and reads across epochs, ms. */
+    timeoutMs: v.optional(positiveInteger, 5000),
+    /** How often this node reports the manager's medians, ms. */
+    reportEveryMs: v.optional(positiveInteger, 1000),
+    /** Shortest time between two decided changes, on the members' robust clock, ms. */
+    cooldownMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 30_000),
+    /** How long a sealed epoch's engine keeps serving laggards, ms. */
+    graceMs: v.optional(positiveInteger, 2000),
+    /** The mode before any decision. */
+    initialMode: v.optional(v.picklist(MODES), "datacenter"),
+    /** Largest clock difference between replicas, ms. */
+    maxClockSkewMs: v.optional(positiveInteger, 250),
+  }),
+  v.forward(
+    v.check((config) => Boolean(config.peers[config.nodeId]), "must include this replica's own address"),
+    ["peers"],
+  ),
+  v.forward(v.check((config) => hasEveryIdentity(config), EVERY_IDENTITY), ["identities"]),
+  v.forward(v.check((config) => hasOneSecret(config), ONE_SECRET), ["secret"]),
+);
+
+/** The options, validated. */
+export type AdaptivePluginOptions = v.InferOutput<typeof options>;
+
+/** The plugin. */
+const plugin: Plugin<"consensus", AdaptivePluginOptions, ConsensusEngine> = builtinPlugin({
+  id: "consensus-adaptive",
+  kind: "consensus",
+  description:
+    "Raft and PBFT behind one contract; the cluster agrees on its mode and switches engines live, both ways.",
+  modes: ["datacenter", "hybrid", "internet"],
+  provides: ["consensus", "consensus:adaptive"],
+  requires: [TRANSPORT_CAPABILITY.name],
+  permissions: ["read", "write", "env"],
+  options,
+  async create(context, config) {
+    const keys = await loadReplicaKeys(config, "consensus-adaptive");
+    if (!config.dataDir) context.logger.warn("consensus-adaptive keeps its logs in memory: set dataDir for durability");
+    const transport = context.require(TRANSPORT_CAPABILITY);
+    const epochDir = (epoch: number) => join(config.dataDir!, `epoch-${epoch}`);
+    const common = {
+      id: config.nodeId,
+      peers: config.peers,
+      clock: context.clock,
+      tickMs: config.tickMs,
+      timeoutMs: config.timeoutMs,
+      logger: context.logger,
+    };
+    return {
+      name: "adaptive",
+      create: (stateMachine) =>
+        new AdaptiveConsensus({
+          id: config.nodeId,
+          peers: config.peers,
+          transport,
+          clock: context.clock,
+          stateMachine,
+          channelKeys: keys.channel,
+          handovers: config.dataDir ? new FileHandoverStore(config.dataDir) : new MemoryHandoverStore(),
+          initialMode: config.initialMode,
+          cooldownMs: config.cooldownMs,
+          graceMs: config.graceMs,
+          timeoutMs: config.timeoutMs,
+          maxClockSkewMs: config.maxClockSkewMs,
+          reportEveryMs: config.reportEveryMs,
+          // The manager's medians are this node's measurements (nothing until its first detection).
+          measure: () => {
+            const sample = context.network();
+            return Object.keys(sample).length > 0 ? sample : undefined;
+          },
+          logger: context.logger,
+          engines: {
+            raft: (epoch) =>
+              new RaftConsensus({
+                ...common,
+                transport: epoch.transport,
+                peerAuth: { keys: epoch.keys, startedAtMs: epoch.startedAtMs, maxClockSkewMs: config.maxClockSkewMs },
+                storage: config.dataDir ? new FileWal(epochDir(epoch.epoch)) : new MemoryStorage(),
+                stateMachine: epoch.stateMachine,
+              }),
+            pbft: (epoch) =>
+              new PbftConsensus({
+                ...common,
+                transport: epoch.transport,
+                storage: config.dataDir ? new FilePbftStorage(epochDir(epoch.epoch)) : new MemoryPbftStorage(),
+                stateMachine: epoch.stateMachine,
+                signer: keys.signer,
+                verifier: keys.verifier,
+                channelKeys: epoch.keys,
+                channelStartedAtMs: epoch.startedAtMs,
+                maxClockSkewMs: config.maxClockSkewMs,
+              }),
+          },
+        }),
+    };
+  },
+});
+
+export default plugin;

@@ -28,16 +28,19 @@
  * @module
  */
 import { TRANSPORT_CAPABILITY } from "../../core/loading/capability.ts";
-import { readFile } from "node:fs/promises";
-import { env } from "node:process";
 import * as v from "valibot";
 import type { ConsensusEngine } from "../../core/contracts/consensus.ts";
-import { ValidationError } from "../../core/util/errors.ts";
 import type { Plugin } from "../../core/loading/plugin.ts";
 import { builtinPlugin } from "../builtin_plugin.ts";
-import { decodeClusterKey } from "../peer-auth/keys.ts";
 import { PbftConsensus } from "./driver.ts";
-import { replicaKeys } from "./keys.ts";
+import {
+  EVERY_IDENTITY,
+  hasEveryIdentity,
+  hasOneSecret,
+  loadReplicaKeys,
+  ONE_SECRET,
+  replicaKeyOptionEntries,
+} from "./key_options.ts";
 import { DEFAULT_PBFT_CONFIG } from "./pbft.ts";
 import { FilePbftStorage, MemoryPbftStorage } from "./storage.ts";
 
@@ -63,14 +66,7 @@ const options = v.pipe(
       v.record(id, v.pipe(v.string(), v.minLength(1))),
       v.check((peers) => Object.keys(peers).length > 0, "list at least this replica"),
     ),
-    /** Public identity of every replica (`identityOf(secret)` gives one). */
-    identities: v.record(id, v.pipe(v.string(), v.minLength(1))),
-    /** This replica's secret, hex or base64 (32 bytes)... */
-    secret: v.optional(v.pipe(v.string(), v.minLength(1))),
-    /** ... or the file holding it ... */
-    secretFile: v.optional(v.pipe(v.string(), v.minLength(1))),
-    /** ... or the environment variable holding it. */
-    secretEnv: v.optional(v.pipe(v.string(), v.minLength(1))),
+    ...replicaKeyOptionEntries,
     /** Directory of the durable log; without it the log is kept in memory only (not durable). */
     dataDir: v.optional(v.pipe(v.string(), v.minLength(1))),
     /** Milliseconds per tick. */
@@ -100,42 +96,12 @@ const options = v.pipe(
     v.check((config) => Boolean(config.peers[config.nodeId]), "must include this replica's own address"),
     ["peers"],
   ),
-  v.forward(
-    v.check(
-      (config) => Object.keys(config.peers).every((member) => config.identities[member] !== undefined),
-      "must list the identity of every replica in peers",
-    ),
-    ["identities"],
-  ),
-  v.forward(
-    v.check(
-      (config) => [config.secret, config.secretFile, config.secretEnv].filter(Boolean).length === 1,
-      "give exactly one of secret, secretFile, secretEnv",
-    ),
-    ["secret"],
-  ),
+  v.forward(v.check((config) => hasEveryIdentity(config), EVERY_IDENTITY), ["identities"]),
+  v.forward(v.check((config) => hasOneSecret(config), ONE_SECRET), ["secret"]),
 );
 
 /** The options, validated. */
 export type PbftPluginOptions = v.InferOutput<typeof options>;
-
-async function loadSecret(config: PbftPluginOptions): Promise<Uint8Array> {
-  const [field, text] = config.secret !== undefined
-    ? ["secret", config.secret]
-    : config.secretFile !== undefined
-    ? ["secretFile", await readFile(config.secretFile, "utf8")]
-    : ["secretEnv", env[config.secretEnv!] ?? ""];
-  const decoded = decodeClusterKey(text);
-  if (typeof decoded === "string") {
-    throw new ValidationError("PLUGIN_INVALID", "consensus-pbft options", [{ path: field, message: decoded }]);
-  }
-  if (decoded.byteLength !== 32) {
-    throw new ValidationError("PLUGIN_INVALID", "consensus-pbft options", [
-      { path: field, message: `must decode to 32 bytes, got ${decoded.byteLength}` },
-    ]);
-  }
-  return decoded;
-}
 
 /** The plugin. */
 const plugin: Plugin<"consensus", PbftPluginOptions, ConsensusEngine> = builtinPlugin({
@@ -148,8 +114,7 @@ const plugin: Plugin<"consensus", PbftPluginOptions, ConsensusEngine> = builtinP
   permissions: ["read", "write", "env"],
   options,
   async create(context, config) {
-    const secret = await loadSecret(config);
-    const keys = await replicaKeys(config.nodeId, secret, config.identities);
+    const keys = await loadReplicaKeys(config, "consensus-pbft");
     if (!config.dataDir) context.logger.warn("consensus-pbft keeps its log in memory: set dataDir for durability");
     const transport = context.require(TRANSPORT_CAPABILITY);
     return {

@@ -131,3 +131,28 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "adaptive: with 3 members PBFT cannot run; the cluster agrees on internet and stays on Raft, and says why",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const machines = Array.from({ length: 3 }, () => new Appends());
+    const wan = { rttMs: 120, bandwidthMbps: 40, lossRatio: 0.02 };
+    const cluster = await startAdaptiveCluster(machines, { measure: () => wan });
+    try {
+      await until(() => cluster.replicas.every((replica) => replica!.agreed.mode === "internet"), "internet agreed");
+      for (const replica of cluster.replicas) {
+        const stats = replica!.adaptiveStats();
+        assert.equal(stats.engine, "raft");
+        assert.equal(stats.epoch, 0, "no switch: the engine that serves internet here is Raft");
+        assert.equal(stats.pbft.available, false);
+        assert.match(stats.pbft.reason!, /at least 4 replicas/);
+        assert.equal(replica!.engineFor("internet"), "raft");
+      }
+      await write(cluster, "still writable", "writer", 1);
+    } finally {
+      await cluster.close();
+    }
+  },
+});

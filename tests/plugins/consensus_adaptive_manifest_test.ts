@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import { CONSENSUS, fromManifest, type HybridManager, silentLogger } from "../../mod.ts";
+import { KvStore } from "../../examples/kv/store.ts";
+import { BUILTIN_PLUGINS } from "../../plugins/builtin.ts";
+import type { AdaptiveConsensus } from "../../plugins/consensus-adaptive/mod.ts";
+import { MemoryHost } from "../support/memory_host.ts";
+import { testIdentities, testReplicaSecret } from "../support/pbft_consensus_cluster.ts";
+
+const IDS = ["n1", "n2", "n3", "n4"];
+const hex = (bytes: Uint8Array) => Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+
+async function until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+Deno.test({
+  name:
+    "consensus-adaptive from a manifest: four managers' own measurements move the cluster from Raft to PBFT, agreed, with the store still writable",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const identities = await testIdentities(IDS);
+    const peers = Object.fromEntries(IDS.map((id) => [id, `adaptive-manifest-${id}`]));
+    const managers: HybridManager[] = [];
+    const stores: KvStore[] = [];
+    try {
+      for (const id of IDS) {
+        const host = new MemoryHost();
+        host.write(
+          "m.json",
+          JSON.stringify({
+            plugins: [
+              {
+                id: "transport-memory",
+                module: "builtin:transport-memory",
+                options: { network: "adaptive-manifest", address: peers[id], link: { delayMs: 1 } },
+              },
+              {
+                id: "probe-replay",
+                module: "builtin:probe-replay",
+                // A rack for the first second and a half, then a WAN.
+                options: {
+                  name: "replay",
+                  steps: [
+                    { durationMs: 1500, rttMs: 0.3, bandwidthMbps: 20_000, lossRatio: 0 },
+                    { durationMs: 60_000, rttMs: 120, bandwidthMbps: 40, lossRatio: 0.02 },
+                  ],
+                },
+              },
+              {
+                id: "consensus-adaptive",
+                module: "builtin:consensus-adaptive",
+                options: {
+                  nodeId: id,
+                  peers,
+                  identities,
+                  secret: hex(testReplicaSecret(id)),
+                  tickMs: 5,
+                  reportEveryMs: 50,
+                  cooldownMs: 0,
+                  graceMs: 500,
+                },
+              },
+            ],
+            slots: {
+              consensus: {
+                datacenter: "consensus-adaptive",
+                hybrid: "consensus-adaptive",
+                internet: "consensus-adaptive",
+              },
+              probes: ["probe-replay"],
+            },
+          }),
+        );
+        const manager = await fromManifest("m.json", {
+          host,
+          builtins: BUILTIN_PLUGINS,
+          logger: silentLogger,
+          nodeId: id,
+          config: { detectionIntervalMs: 100, sampleWindow: 1, cooldownMs: 0 },
+        });
+        managers.push(manager);
+        assert.equal(manager.getStats().unavailableModes.internet, undefined, "one plugin serves every mode");
+      }
+      for (const manager of managers) await manager.start();
+      for (const manager of managers) stores.push(new KvStore(manager.getComponent(CONSENSUS)));
+      await Promise.all(stores.map((store) => store.start()));
+      const engines = stores.map((store) => store.consensus as unknown as AdaptiveConsensus<unknown>);
+      assert.equal(engines[0].name, "adaptive");
+      await until(() => engines.some((engine) => engine.stats().role === "leader"), "a Raft leader");
+      const leader = stores[engines.findIndex((engine) => engine.stats().role === "leader")];
+      await leader.put("color", "green");
+
+      // The probes turn to a WAN; every manager's medians say so; the cluster agrees and moves to PBFT.
+      await until(
+        () => engines.every((engine) => engine.epoch === 1 && engine.adaptiveStats().engine === "pbft"),
+        "every replica on PBFT",
+      );
+      const stats = engines[0].adaptiveStats();
+      assert.equal(stats.agreed.mode, "internet");
+      assert.match(stats.agreed.reason, /./);
+      assert.ok(Object.keys(stats.tally.reports).length >= 3, "the members' reports decided");
+      assert.equal(stats.tally.reports.n2.summary.rttMs, 120, "the manager's own medians");
+      await until(() => engines.every((engine) => engine.stats().healthy), "a healthy PBFT epoch");
+      await stores[2].put("color", "blue");
+      assert.equal(await stores[0].get("color"), "blue");
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
+      for (const manager of managers) await manager.close();
+    }
+  },
+});
