@@ -52,7 +52,7 @@ export interface ModeForceEntry {
   kind: "force";
   /** Who asks (the engine's authenticated identity). */
   member: string;
-  /** When, on its own clock; later than its previous entry. */
+  /** When, on its own clock; later than its previous force. */
   atMs: number;
   /** The mode to hold, or null to release a hold. */
   mode: Mode | null;
@@ -114,6 +114,7 @@ export interface ModeTallyStats {
 
 interface MemberState {
   latestAtMs: number;
+  forceAtMs?: number;
   report?: { atMs: number; summary: NetworkSample };
   force?: Mode | null;
 }
@@ -174,15 +175,19 @@ export class ModeTally {
     const state = this.#members.get(entry.member);
     if (!state) return this.#ignore("not-a-member");
     if (!Number.isFinite(entry.atMs)) return this.#ignore("invalid");
-    if (entry.atMs <= state.latestAtMs) return this.#ignore("not-newer");
+    // Newer than the member's previous entry of the same kind: a member's report and force may reach the log in
+    // either order (proposed concurrently, or relayed), and neither should cost the other.
+    const previousAtMs = entry.kind === "report" ? state.report?.atMs : state.forceAtMs;
+    if (entry.atMs <= (previousAtMs ?? -Infinity)) return this.#ignore("not-newer");
     if (entry.kind === "report") {
       if (sampleIssues(entry.summary).length > 0) return this.#ignore("invalid");
       state.report = { atMs: entry.atMs, summary: pickMeasures(entry.summary) };
     } else {
       if (entry.mode !== null && !isMode(entry.mode)) return this.#ignore("invalid");
       state.force = entry.mode;
+      state.forceAtMs = entry.atMs;
     }
-    state.latestAtMs = entry.atMs;
+    state.latestAtMs = Math.max(state.latestAtMs, entry.atMs);
     return this.#decide(index, entry.kind === "force" ? entry.reason : undefined);
   }
 
@@ -213,6 +218,7 @@ export class ModeTally {
       state.latestAtMs = saved.latestAtMs ?? -Infinity;
       state.report = saved.report;
       state.force = saved.force;
+      state.forceAtMs = saved.forceAtMs ?? undefined;
     }
     this.#agreed = { ...parsed.agreed, atMs: parsed.agreed.atMs ?? -Infinity };
     Object.assign(this.#ignored, parsed.ignored);

@@ -112,6 +112,15 @@ export interface AdaptiveConsensusOptions<Result> {
   reportEveryMs?: number;
   /** How long a sealed epoch's engine keeps serving replicas that have not reached the seal (default 2,000 ms). */
   graceMs?: number;
+  /**
+   * In hybrid mode on Raft, evidence that a member is Byzantine (frames
+   * authenticated with a member's key whose messages are invalid, or that
+   * claim another sender: Raft's `invalid-message` and `sender-mismatch`
+   * refusals) makes this replica ask for internet mode (a force, so it takes
+   * `f + 1` replicas seeing evidence to move the cluster to PBFT; the hold
+   * stays until an operator releases it). Default true.
+   */
+  byzantineFallback?: boolean;
   /** How often replicas tell each other their epoch (default 250 ms). */
   statusIntervalMs?: number;
   /** Largest clock difference between replicas, ms (default 250). */
@@ -171,7 +180,11 @@ export interface AdaptiveStats {
 /** What the engine tells its subscribers. */
 export type AdaptiveEvent =
   | { type: "agreed"; epoch: number; agreed: AgreedMode }
-  | { type: "switched"; switch: SwitchRecord };
+  | { type: "switched"; switch: SwitchRecord }
+  | { type: "byzantine-evidence"; epoch: number; refusals: number; reasons: string[] };
+
+/** Raft's refusals of frames that only a member holding the keys could have sealed: a member misbehaves. */
+const BYZANTINE_EVIDENCE = ["invalid-message", "sender-mismatch"];
 
 interface Epoch {
   number: number;
@@ -219,6 +232,9 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result> {
   #startedAtMs = 0;
   #lastEntryAtMs = -Infinity;
   #reportTimer: TimerId | undefined;
+  #evidenceTimer: TimerId | undefined;
+  /** Evidence refusals seen so far, per epoch, so only new ones count. */
+  #evidenceSeen = new Map<number, number>();
   #closed = false;
 
   /** A stopped replica; call {@linkcode AdaptiveConsensus.start}. */
@@ -298,6 +314,7 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result> {
     await this.#startEpoch(handover, undefined);
     await this.#service.start();
     if (this.#options.measure) this.#scheduleReport();
+    if (this.#options.byzantineFallback !== false && this.#pbft.available) this.#watchEvidence();
   }
 
   /** Proposes a command; it executes once, whichever epoch commits it (see the contract). */
@@ -425,6 +442,7 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#reportTimer !== undefined) this.#options.clock.clearTimeout(this.#reportTimer);
+    if (this.#evidenceTimer !== undefined) this.#options.clock.clearTimeout(this.#evidenceTimer);
     for (const timer of this.#retireTimers) this.#options.clock.clearTimeout(timer);
     this.#wakeEpochWaiters();
     await this.#switchChain;
@@ -513,6 +531,45 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result> {
       if (summary) this.report(summary).catch((error) => this.#logger.debug("report failed", { error: String(error) }));
       this.#scheduleReport();
     }, this.#options.reportEveryMs ?? 1_000);
+  }
+
+  /**
+   * In hybrid mode on Raft, looks at the engine's refusals every status
+   * interval: new evidence of a Byzantine member makes this replica ask for
+   * internet mode (see `byzantineFallback`).
+   */
+  #watchEvidence(): void {
+    this.#evidenceTimer = this.#options.clock.setTimeout(() => {
+      if (this.#closed) return;
+      this.#checkEvidence();
+      this.#watchEvidence();
+    }, this.#options.statusIntervalMs ?? 250);
+  }
+
+  #checkEvidence(): void {
+    const epoch = this.#current;
+    if (!epoch?.started || epoch.sealed || epoch.engine !== "raft") return;
+    const rejections = (epoch.consensus.stats() as { peerRejections?: Record<string, number> }).peerRejections;
+    if (!rejections) return;
+    const reasons = BYZANTINE_EVIDENCE.filter((reason) => (rejections[reason] ?? 0) > 0);
+    const total = BYZANTINE_EVIDENCE.reduce((sum, reason) => sum + (rejections[reason] ?? 0), 0);
+    const seen = this.#evidenceSeen.get(epoch.number) ?? 0;
+    if (total <= seen) return;
+    this.#evidenceSeen.set(epoch.number, total);
+    const agreed = this.#tally.agreed;
+    if (agreed.mode !== "hybrid" || this.#tally.stats().forces[this.#options.id] === "internet") return;
+    this.#emit({ type: "byzantine-evidence", epoch: epoch.number, refusals: total - seen, reasons });
+    this.#logger.warn("Byzantine evidence on Raft in hybrid mode: asking the cluster to fall back to PBFT", {
+      epoch: epoch.number,
+      refusals: total - seen,
+      reasons,
+    });
+    this.force("internet", `Byzantine evidence on Raft: ${total - seen} refused (${reasons.join(", ")})`).catch(
+      (error) =>
+        this.#logger.warn("the fallback's request failed; it is asked again on new evidence", {
+          error: String(error),
+        }),
+    );
   }
 
   #takeLane(): Lane {

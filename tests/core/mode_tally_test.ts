@@ -165,3 +165,28 @@ Deno.test("mode tally: bad options are refused naming each field", () => {
       error.issues.map((issue) => issue.path).join() === "faultTolerance,members,cooldownMs",
   );
 });
+
+Deno.test("mode tally: a member's report and force are ordered apart: a force that reaches the log after a newer report still counts", () => {
+  const forceAt = (member: string, atMs: number, mode: "internet" | null): ModeTallyEntry => ({
+    kind: "force",
+    member,
+    atMs,
+    mode,
+    reason: "evidence",
+  });
+  const target = tally();
+  // Each member proposed a force at 1,000, then a report at 1,020 that overtook it on the way to the log.
+  run(target, [report("a", 1_020, RACK), forceAt("a", 1_000, "internet"), report("b", 1_020, RACK)]);
+  const decided = run(target, [forceAt("b", 1_000, "internet")], 4);
+  assert.equal(decided.at(-1)?.mode, "internet", "f + 1 forces hold the cluster");
+  assert.equal(target.stats().ignored["not-newer"], 0);
+  // A force older than the member's previous force is still a replay.
+  run(target, [forceAt("a", 999, null)], 5);
+  assert.equal(target.stats().ignored["not-newer"], 1);
+  assert.equal(target.stats().forces.a, "internet");
+  // And it survives a snapshot.
+  const restored = tally();
+  restored.restore(target.snapshot());
+  run(restored, [forceAt("a", 999, null)], 6);
+  assert.equal(restored.stats().forces.a, "internet");
+});

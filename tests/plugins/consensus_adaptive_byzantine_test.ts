@@ -9,6 +9,11 @@ import type { Consensus, ConsensusStateMachine } from "../../core/contracts/cons
 import type { NetworkSample } from "../../core/contracts/sample.ts";
 import { encodeEntry, type EpochResult } from "../../plugins/consensus-adaptive/mod.ts";
 import { type AdaptiveTestCluster, startAdaptiveCluster } from "../support/adaptive_cluster.ts";
+import { testIdentities, testReplicaSecret } from "../support/pbft_consensus_cluster.ts";
+import { SystemClock } from "../../core/util/clock.ts";
+import { replicaKeys } from "../../plugins/consensus-pbft/mod.ts";
+import { epochKeys, PeerAuthenticator } from "../../plugins/peer-auth/mod.ts";
+import { TransportChannels } from "../../plugins/transport-kit/channels.ts";
 
 const RACK: NetworkSample = { rttMs: 0.3, bandwidthMbps: 20_000, lossRatio: 0 };
 const WAN: NetworkSample = { rttMs: 120, bandwidthMbps: 40, lossRatio: 0.02 };
@@ -115,6 +120,56 @@ Deno.test({
         assert.equal(stats.epoch, 0, "no switch");
         assert.deepEqual(stats.tally.reports.n1.summary, WAN, "n1's own reports, not the forgery");
       }
+    } finally {
+      await cluster.close();
+    }
+  },
+});
+
+Deno.test({
+  ...options,
+  name:
+    "adaptive, Byzantine fallback: in hybrid mode, invalid frames sealed with a member's key seen by f + 1 replicas move the cluster to PBFT; seen by one they do not",
+  async fn() {
+    const METRO: NetworkSample = { rttMs: 30, bandwidthMbps: 5_000, lossRatio: 0 };
+    const cluster = await startAdaptiveCluster(machines(), { measure: () => METRO });
+    try {
+      await until(() => cluster.replicas.every((replica) => replica!.agreed.mode === "hybrid"), "hybrid agreed");
+      assert.ok(cluster.replicas.every((replica) => replica!.adaptiveStats().engine === "raft"), "hybrid runs Raft");
+      await new Promise((resolve) => setTimeout(resolve, 300)); // past the receivers' start + clock skew
+      // n4 turns Byzantine: frames sealed with its own epoch-0 keys whose content is no Raft message.
+      const identities = await testIdentities(["n1", "n2", "n3", "n4"]);
+      const keys = await replicaKeys("n4", testReplicaSecret("n4"), identities);
+      const sealer = new PeerAuthenticator({ self: "n4", keys: epochKeys(keys.channel, 0), clock: new SystemClock() });
+      const channel = new TransportChannels(cluster.network.transport("n4-byzantine"), { clock: new SystemClock() })
+        .channel(0);
+      const lieTo = async (id: string) => {
+        const connection = await channel.dial(`adaptive-${id}`);
+        await connection.send(await sealer.seal(id, Uint8Array.of(0xde, 0xad, 0xbe, 0xef)));
+      };
+      const evidence: string[] = [];
+      cluster.replicas.forEach((replica, i) =>
+        replica!.subscribe((event) => event.type === "byzantine-evidence" && evidence.push(cluster.ids[i]))
+      );
+
+      await lieTo("n1");
+      await until(() => evidence.includes("n1"), "n1 to see the evidence");
+      await until(() => cluster.replicas[0]!.adaptiveStats().tally.forces.n1 === "internet", "n1's request agreed on");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.ok(
+        cluster.replicas.every((replica) => replica!.epoch === 0),
+        "one replica's evidence does not move the cluster",
+      );
+
+      await lieTo("n2");
+      await until(
+        () => cluster.replicas.every((replica) => replica!.epoch === 1 && replica!.adaptiveStats().engine === "pbft"),
+        "every replica on PBFT",
+      );
+      const agreed = cluster.replicas[3]!.agreed;
+      assert.equal(agreed.mode, "internet");
+      assert.equal(agreed.forced, true);
+      assert.match(agreed.reason, /Byzantine evidence on Raft/);
     } finally {
       await cluster.close();
     }

@@ -61,6 +61,8 @@ interface Replica {
   incarnation: number;
   closing: Promise<void> | undefined;
   restartAtMs: number | undefined;
+  /** Client calls waiting on it now: crashes aim at replicas with some, so outcomes become unknown. */
+  inFlight: number;
 }
 
 /** Keys are derived once, before the clock matters: WebCrypto's derivations take real time. */
@@ -97,7 +99,18 @@ export async function simulateAdaptive(seed: number): Promise<RaftSimResult> {
   const network = new MemoryNetwork({ clock, seed, defaultLink: { delayMs: 1, jitterMs: 0.5 } });
   const peers = Object.fromEntries(IDS.map((id) => [id, `adaptive-${id}`]));
   const violations: string[] = [];
-  const counts = { completed: 0, unknown: 0, crashes: 0, switches: 0, fetched: 0, downAcrossSwitch: 0, forced: 0 };
+  // unknown: writes never answered; uncertain: operations with an attempt whose outcome was unknown (retried under
+  // their identity, so they execute once all the same).
+  const counts = {
+    completed: 0,
+    unknown: 0,
+    uncertain: 0,
+    crashes: 0,
+    switches: 0,
+    fetched: 0,
+    downAcrossSwitch: 0,
+    forced: 0,
+  };
   const raftDisks = new Map<string, MemoryStorage>();
   const pbftDisks = new Map<string, MemoryPbftStorage>();
   const disk = <T>(disks: Map<string, T>, key: string, make: () => T) => {
@@ -136,6 +149,7 @@ export async function simulateAdaptive(seed: number): Promise<RaftSimResult> {
     incarnation: 0,
     closing: undefined,
     restartAtMs: undefined,
+    inFlight: 0,
   }));
   const up = () => replicas.filter((replica) => replica.node);
 
@@ -255,11 +269,16 @@ export async function simulateAdaptive(seed: number): Promise<RaftSimResult> {
       try {
         if (!node) throw new ConsensusError("NOT_LEADER", "down");
         let result: string | null;
-        if (kind === "get") {
-          await node.read();
-          result = machine.get(key);
-        } else {
-          result = (await node.propose(encodeSimKvCommand(commandOf(op)), { ...identity, timeoutMs: 400 })).result;
+        replica.inFlight++;
+        try {
+          if (kind === "get") {
+            await node.read();
+            result = machine.get(key);
+          } else {
+            result = (await node.propose(encodeSimKvCommand(commandOf(op)), { ...identity, timeoutMs: 400 })).result;
+          }
+        } finally {
+          replica.inFlight--;
         }
         if (replica.incarnation !== incarnation || !replica.node) {
           throw new ConsensusError("CONSENSUS_CLOSED", "crashed");
@@ -275,6 +294,7 @@ export async function simulateAdaptive(seed: number): Promise<RaftSimResult> {
         const code = error instanceof ConsensusError ? error.code : "OTHER";
         const definite = code === "NOT_LEADER" || code === "PROPOSAL_DROPPED" ||
           (code === "CONSENSUS_CLOSED" && !node);
+        if (!definite && !uncertain) counts.uncertain++;
         if (!definite) uncertain = true;
         const hint = error instanceof ConsensusError ? error.leaderHint : null;
         target.replica = replicas.find((candidate) => candidate.id === hint && candidate.node) ??
@@ -335,7 +355,10 @@ export async function simulateAdaptive(seed: number): Promise<RaftSimResult> {
       const [a, b] = [IDS[Math.floor(random.next() * 4)], IDS[Math.floor(random.next() * 4)]];
       network.setLink(peers[a], peers[b], { delayMs: random.between(0.5, 6), jitterMs: random.between(0, 3) });
     } else if (roll < 0.013) {
-      crash(replicas[Math.floor(random.next() * replicas.length)], random.between(50, 300));
+      // Mostly a replica that clients are waiting on: their calls' outcomes become unknown.
+      const busy = replicas.filter((replica) => replica.inFlight > 0);
+      const pool = busy.length > 0 && random.next() < 0.7 ? busy : replicas;
+      crash(pool[Math.floor(random.next() * pool.length)], random.between(50, 300));
     }
     for (const replica of replicas) {
       if (!replica.node && replica.restartAtMs !== undefined && clock.now() >= replica.restartAtMs) {

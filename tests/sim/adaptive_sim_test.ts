@@ -22,7 +22,7 @@ Deno.test("adaptive simulation: the schedules switch several times both ways, fo
     }
   }
   assert.ok(totals.switches >= 30, `only ${totals.switches} switches in 10 schedules`);
-  for (const fault of ["crashes", "fetched", "downAcrossSwitch", "forced", "unknown"]) {
+  for (const fault of ["crashes", "fetched", "downAcrossSwitch", "forced", "uncertain"]) {
     assert.ok(totals[fault] > 0, `no ${fault} in 10 schedules`);
   }
   assert.ok(totals.completed > 1000, "the clients got work done");
