@@ -63,11 +63,20 @@ const NODE_SCRIPT = fileURLToPath(new URL("./node.ts", import.meta.url));
  */
 const NODE_PORTS = { first: 20_000, count: 12_000 };
 
-/** A loopback TCP port nothing listens on now, outside the ephemeral range. */
+/** Ports this process handed out: nothing may listen on them yet, so they are never handed out twice. */
+const handedOut = new Set<number>();
+
+/**
+ * A loopback TCP port nothing listens on now, outside the ephemeral range,
+ * and never one this process handed out before (its node may not listen on
+ * it yet, or may be down for a restart).
+ */
 export async function freePort(): Promise<number> {
   for (let attempt = 0; attempt < 64; attempt++) {
     const port = NODE_PORTS.first + Math.floor(Math.random() * NODE_PORTS.count);
-    if (await canListen(port)) return port;
+    if (handedOut.has(port) || !(await canListen(port))) continue;
+    handedOut.add(port);
+    return port;
   }
   throw new Error("no free loopback port found in 64 attempts");
 }
