@@ -760,14 +760,28 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result> {
     this.#emit({ type: "switched", switch: record });
   }
 
-  /** Closes a sealed epoch's engine after the grace period. */
+  /**
+   * Closes a sealed epoch's engine once every peer runs a newer epoch (the
+   * control channel's status says so), or after the grace period at the
+   * latest: an engine left running with nothing to do may still act on its
+   * own timers (a PBFT backup whose request timed out starts a view change).
+   */
   #retireLater(epoch: Epoch): void {
     this.#retiring.add(epoch);
-    const timer = this.#options.clock.setTimeout(() => {
+    const deadline = this.#options.clock.now() + (this.#options.graceMs ?? 2_000);
+    const check = () => {
       this.#retireTimers.delete(timer);
+      if (!this.#retiring.has(epoch)) return;
+      const everyoneMovedOn = this.#service?.peersReached(epoch.number + 1) ?? false;
+      if (!everyoneMovedOn && this.#options.clock.now() < deadline) {
+        timer = this.#options.clock.setTimeout(check, Math.min(50, Math.max(1, deadline - this.#options.clock.now())));
+        this.#retireTimers.add(timer);
+        return;
+      }
       this.#retiring.delete(epoch);
       epoch.consensus.close().catch(() => {});
-    }, this.#options.graceMs ?? 2_000);
+    };
+    let timer = this.#options.clock.setTimeout(check, 50);
     this.#retireTimers.add(timer);
   }
 

@@ -88,6 +88,7 @@ export class EpochService {
   readonly #inbound: InboundConnections;
   readonly #offered = new Map<NodeId, { epoch: number; digest: string; handover: Handover }>();
   readonly #lastSentMs = new Map<NodeId, number>();
+  readonly #peerEpochs = new Map<NodeId, number>();
   readonly #stats: EpochServiceStats = { handoversSent: 0, handoversReceived: 0, handoversAdopted: 0, refused: 0 };
   #listener: TransportListener | undefined;
   #timer: TimerId | undefined;
@@ -144,6 +145,13 @@ export class EpochService {
     this.#sender.send(leader, frame);
   }
 
+  /** True once every peer said it runs epoch `epoch` or a later one. */
+  peersReached(epoch: number): boolean {
+    return Object.keys(this.#options.peers).every((peer) =>
+      peer === this.#options.id || (this.#peerEpochs.get(peer) ?? -1) >= epoch
+    );
+  }
+
   /** Tells every peer this replica's epoch now (after a switch, so laggards learn at once). */
   announce(): void {
     if (!this.#closed) this.#broadcastStatus();
@@ -177,7 +185,8 @@ export class EpochService {
     switch (payload[0]) {
       case STATUS:
         if (body.byteLength !== 4) return this.#refuse();
-        this.#answerStatus(from, new DataView(body.buffer, body.byteOffset, 4).getUint32(0));
+        this.#peerEpochs.set(from, new DataView(body.buffer, body.byteOffset, 4).getUint32(0));
+        this.#answerStatus(from, this.#peerEpochs.get(from)!);
         return true;
       case HANDOVER:
         return this.#takeHandover(from, body);

@@ -137,11 +137,20 @@ Deno.test({
       await until(() => cluster.replicas.every((replica) => replica!.agreed.mode === "hybrid"), "hybrid agreed");
       assert.ok(cluster.replicas.every((replica) => replica!.adaptiveStats().engine === "raft"), "hybrid runs Raft");
       await new Promise((resolve) => setTimeout(resolve, 300)); // past the receivers' start + clock skew
-      // n4 turns Byzantine: frames sealed with its own epoch-0 keys whose content is no Raft message.
+      // One member turns Byzantine: frames sealed with its own epoch-0 keys whose content is no Raft message. Not the
+      // leader: its forged frames start a session of their own, after which the victims refuse the real replica's
+      // older session, as they should, and a leader cut off that way would stall the test rather than the attack.
+      const leader = cluster.replicas.find((replica) => replica!.stats().role === "leader")!.stats().nodeId;
+      const byzantine = cluster.ids.find((id) => id !== leader)!;
+      const [first, second] = cluster.ids.filter((id) => id !== byzantine);
       const identities = await testIdentities(["n1", "n2", "n3", "n4"]);
-      const keys = await replicaKeys("n4", testReplicaSecret("n4"), identities);
-      const sealer = new PeerAuthenticator({ self: "n4", keys: epochKeys(keys.channel, 0), clock: new SystemClock() });
-      const channel = new TransportChannels(cluster.network.transport("n4-byzantine"), { clock: new SystemClock() })
+      const keys = await replicaKeys(byzantine, testReplicaSecret(byzantine), identities);
+      const sealer = new PeerAuthenticator({
+        self: byzantine,
+        keys: epochKeys(keys.channel, 0),
+        clock: new SystemClock(),
+      });
+      const channel = new TransportChannels(cluster.network.transport("byzantine"), { clock: new SystemClock() })
         .channel(0);
       const lieTo = async (id: string) => {
         const connection = await channel.dial(`adaptive-${id}`);
@@ -152,16 +161,17 @@ Deno.test({
         replica!.subscribe((event) => event.type === "byzantine-evidence" && evidence.push(cluster.ids[i]))
       );
 
-      await lieTo("n1");
-      await until(() => evidence.includes("n1"), "n1 to see the evidence");
-      await until(() => cluster.replicas[0]!.adaptiveStats().tally.forces.n1 === "internet", "n1's request agreed on");
+      const tallyOf = (id: string) => cluster.replicas[cluster.ids.indexOf(id)]!.adaptiveStats().tally;
+      await lieTo(first);
+      await until(() => evidence.includes(first), `${first} to see the evidence`);
+      await until(() => tallyOf(first).forces[first] === "internet", `${first}'s request agreed on`);
       await new Promise((resolve) => setTimeout(resolve, 200));
       assert.ok(
         cluster.replicas.every((replica) => replica!.epoch === 0),
         "one replica's evidence does not move the cluster",
       );
 
-      await lieTo("n2");
+      await lieTo(second);
       await until(
         () => cluster.replicas.every((replica) => replica!.epoch === 1 && replica!.adaptiveStats().engine === "pbft"),
         "every replica on PBFT",

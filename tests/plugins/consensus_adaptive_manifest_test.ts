@@ -103,8 +103,9 @@ Deno.test({
       const stats = engines[0].adaptiveStats();
       assert.equal(stats.agreed.mode, "internet");
       assert.match(stats.agreed.reason, /./);
-      assert.ok(Object.keys(stats.tally.reports).length >= 3, "the members' reports decided");
-      assert.equal(stats.tally.reports.n2.summary.rttMs, 120, "the manager's own medians");
+      // Decided on the members' reports of their managers' medians: the robust RTT is the WAN's side of the threshold.
+      assert.ok((stats.agreed.summary.rttMs ?? 0) > 50, JSON.stringify(stats.agreed));
+      assert.ok(Object.values(stats.tally.reports).some((report) => report.summary.rttMs === 120));
       await until(() => engines.every((engine) => engine.stats().healthy), "a healthy PBFT epoch");
       await stores[2].put("color", "blue");
       assert.equal(await stores[0].get("color"), "blue");
