@@ -20,6 +20,8 @@
  */
 export { isMode, Mode, MODES, perMode } from "./core/contracts/mode.ts";
 export type { PerMode } from "./core/contracts/mode.ts";
+export { modeAgreementOf } from "./core/contracts/mode_agreement.ts";
+export type { ClusterModeDecision, ModeAgreement, ModeAgreementStats } from "./core/contracts/mode_agreement.ts";
 export { ManualClock, sleep, SystemClock } from "./core/util/clock.ts";
 export type { Clock, TimerId } from "./core/util/clock.ts";
 export { resolveConfig } from "./core/control/config.ts";
@@ -71,6 +73,7 @@ export type { ComponentKey, Implementations, Lifecycle, Selection, Variant } fro
 export type { ComponentStatus } from "./core/control/adapter.ts";
 export type { SwitchOrigin, SwitchRecord } from "./core/control/history.ts";
 export type {
+  AgreementEvent,
   CooldownEvent,
   DrainTimeoutEvent,
   FlappingEvent,

@@ -12,6 +12,7 @@ export * from "./consensus.ts";
 export * from "./frame.ts";
 export * from "./instance_checks.ts";
 export * from "./mode.ts";
+export * from "./mode_agreement.ts";
 export * from "./plugin_kind.ts";
 export * from "./probe.ts";
 export * from "./result_codec.ts";

@@ -72,6 +72,8 @@ export const HybridConfigSchema: v.GenericSchema<
   drainTimeoutMs: nonNegativeMs(10_000),
   /** Upper bound of one `activate()` or mode-change callback; beyond it the switch rolls back. */
   activateTimeoutMs: positiveMs(30_000),
+  /** How long a switch waits for the cluster's agreement (when a component carries one) before recording it pending. */
+  agreementTimeoutMs: nonNegativeMs(5_000),
   /** Decisions use the median of this many most recent values per measure. */
   sampleWindow: count(5, 1, 1_000),
   /** Mode before the first decision. */
@@ -116,6 +118,13 @@ export interface HybridConfig {
   readonly drainTimeoutMs: number;
   /** Upper bound of one `activate()` or mode-change callback; beyond it the switch rolls back. */
   readonly activateTimeoutMs: number;
+  /**
+   * How long a switch waits for the cluster's agreement on the new mode,
+   * when a component carries one (`ModeAgreement`: the adaptive consensus
+   * engine). Local components switch regardless; the switch record says
+   * whether the cluster agreed in time.
+   */
+  readonly agreementTimeoutMs: number;
   /** Decisions use the median of this many most recent values per measure. */
   readonly sampleWindow: number;
   /** Mode before the first decision. */

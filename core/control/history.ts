@@ -38,6 +38,14 @@ export interface SwitchRecord {
   drainTimeouts: string[];
   /** The median sample behind an automatic switch. */
   sample?: NetworkSample;
+  /**
+   * The cluster's agreement, when a component carries one: this node
+   * reported its medians and waited up to `agreementTimeoutMs`; `agreed`
+   * when the cluster decided the same mode in time, `pending` otherwise (the
+   * cluster-wide parts, e.g. the consensus engine, stay on the cluster's
+   * mode; the node's own components switched).
+   */
+  agreement?: { status: "agreed" | "pending"; clusterMode: Mode; waitedMs: number };
 }
 
 /**

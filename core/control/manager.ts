@@ -22,6 +22,7 @@ import { type Metrics, MetricsRegistry } from "./metrics.ts";
 import type { OwnedPlugins } from "./plugin_status.ts";
 import { measureProbes, type Probe, type ProbeResult, validateProbes } from "../contracts/probe.ts";
 import type { NetworkSample } from "../contracts/sample.ts";
+import { type ModeAgreement, modeAgreementOf } from "../contracts/mode_agreement.ts";
 
 /** What {@linkcode HybridManager} accepts. Everything is optional. */
 export interface HybridManagerOptions {
@@ -135,6 +136,7 @@ export class HybridManager implements ExtensionHost {
       logger: this.logger,
       events: this.events,
       activateTimeoutMs: this.config.activateTimeoutMs,
+      agreement: () => this.#agreement(),
       ...(options.unavailableModes ? { unavailableModes: options.unavailableModes } : {}),
     });
   }
@@ -293,7 +295,23 @@ export class HybridManager implements ExtensionHost {
       components: this.adapter.status(),
       flags: this.flags.values,
       plugins: this.#plugins?.records() ?? [],
+      ...(this.#agreement() ? { agreement: this.#agreement()!.agreementStats() } : {}),
     };
+  }
+
+  /** The cluster's mode agreement a registered component carries (the adaptive consensus engine), if any. */
+  #agreement(): ModeAgreement | undefined {
+    for (const name of Object.keys(this.adapter.status())) {
+      let implementation: unknown;
+      try {
+        implementation = this.adapter.get(name);
+      } catch {
+        continue; // not serving yet
+      }
+      const agreement = modeAgreementOf(implementation);
+      if (agreement) return agreement;
+    }
+    return undefined;
   }
 
   #schedule(delayMs: number): void {

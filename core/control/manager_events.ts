@@ -82,4 +82,20 @@ export interface ManagerEvents {
   "drain-timeout": DrainTimeoutEvent;
   /** An automatic switch waited for the cooldown. */
   cooldown: CooldownEvent;
+  /** A switch's agreement step ended: the cluster agreed in time, or it is still pending. */
+  agreement: AgreementEvent;
+}
+
+/** How a switch's agreement step ended. */
+export interface AgreementEvent {
+  /** When it ended. */
+  atMs: number;
+  /** The switch it belongs to. */
+  switchId: number;
+  /** The mode this node switched to. */
+  wanted: Mode;
+  /** The cluster's mode when the step ended. */
+  clusterMode: Mode;
+  /** `agreed` or `pending`. */
+  status: "agreed" | "pending";
 }

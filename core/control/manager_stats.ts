@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { ModeAgreementStats } from "../contracts/mode_agreement.ts";
 import type { ComponentStatus } from "./adapter.ts";
 import type { Decision } from "./detector.ts";
 import type { FeatureFlagValues } from "./flags.ts";
@@ -54,6 +55,8 @@ export interface HybridStats extends OrchestratorStats {
   flags: Readonly<FeatureFlagValues>;
   /** Every plugin of the manifest with its state, version and reason (empty without a manifest). */
   plugins: PluginRecord[];
+  /** The cluster's mode agreement, when a component carries one: the decision, every member's report, the holds. */
+  agreement?: ModeAgreementStats;
 }
 
 /** What {@linkcode HybridManager.detectNow} found and did. */

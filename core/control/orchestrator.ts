@@ -19,6 +19,7 @@ import type { Logger } from "../util/logger.ts";
 import type { ManagerEvents } from "./manager_events.ts";
 import { isMode, Mode, MODES, type PerMode, perMode } from "../contracts/mode.ts";
 import { runWithTimeout } from "../util/timeout.ts";
+import type { ModeAgreement } from "../contracts/mode_agreement.ts";
 
 /** What a mode-change callback receives. */
 export interface ModeChangeEvent {
@@ -130,6 +131,12 @@ export interface OrchestratorOptions {
   activateTimeoutMs?: number;
   /** Modes that cannot be served, with why; never entered. */
   unavailableModes?: Partial<Record<Mode, string>>;
+  /**
+   * The cluster's mode agreement, when a component carries one (looked up at
+   * each switch): a switch that changes the mode reports the medians to it
+   * and waits up to `config.agreementTimeoutMs` for the cluster's decision.
+   */
+  agreement?: () => ModeAgreement | undefined;
 }
 
 /**
@@ -476,11 +483,14 @@ export class HybridOrchestrator {
       graceful: config.gracefulTransition,
       drainTimeoutMs: config.drainTimeoutMs,
     });
+    const agreement = from.mode !== selection.mode ? this.#options.agreement?.() : undefined;
+    const agreed = agreement ? await this.#agree(agreement, base.id, selection.mode, sample) : undefined;
     const record: SwitchRecord = {
       ...base,
       durationMs: clock.now() - startedMs,
       outcome: "success",
       drainTimeouts: report.drainTimeouts,
+      ...(agreed ? { agreement: agreed } : {}),
     };
     this.#history.push(record);
     this.#counters.drainTimeouts += report.drainTimeouts.length;
@@ -496,6 +506,50 @@ export class HybridOrchestrator {
     this.#options.events.emit("switch", record);
     this.#updateFlapping();
     return { status: "switched", mode: this.#selection.mode, reason, record };
+  }
+
+  /**
+   * The agreement step: reports this node's medians to the cluster, then
+   * waits until the cluster's decision is `wanted` or `agreementTimeoutMs`
+   * has passed. Never throws: a report that fails, or a cluster that decides
+   * otherwise, leaves the step `pending` (logged, and in the event).
+   */
+  async #agree(
+    agreement: ModeAgreement,
+    switchId: number,
+    wanted: Mode,
+    sample: Decision["sample"] | undefined,
+  ): Promise<NonNullable<SwitchRecord["agreement"]>> {
+    const { clock, config, logger } = this.#options;
+    const startedMs = clock.now();
+    const deadline = startedMs + config.agreementTimeoutMs;
+    const clusterMode = () => agreement.agreementStats().agreed.mode;
+    try {
+      await runWithTimeout(clock, config.agreementTimeoutMs, () => agreement.report(sample ?? {}));
+    } catch (error) {
+      logger.warn("reporting to the cluster's agreement failed", { error: toError(error).message });
+    }
+    while (clusterMode() !== wanted && clock.now() < deadline) {
+      await new Promise<void>((resolve) => clock.setTimeout(resolve, Math.min(20, deadline - clock.now())));
+    }
+    const result = {
+      status: clusterMode() === wanted ? "agreed" as const : "pending" as const,
+      clusterMode: clusterMode(),
+      waitedMs: clock.now() - startedMs,
+    };
+    if (result.status === "pending") {
+      logger.info(`the cluster has not agreed on ${wanted} (it runs ${result.clusterMode}); cluster-wide parts stay`, {
+        waitedMs: result.waitedMs,
+      });
+    }
+    this.#options.events.emit("agreement", {
+      atMs: clock.now(),
+      switchId,
+      wanted,
+      clusterMode: result.clusterMode,
+      status: result.status,
+    });
+    return result;
   }
 
   #fail(base: Omit<SwitchRecord, "durationMs" | "outcome" | "drainTimeouts">, error: string): SwitchOutcome {

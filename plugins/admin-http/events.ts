@@ -24,6 +24,7 @@ export const FORWARDED: readonly (keyof ManagerEvents)[] = [
   "probe-error",
   "drain-timeout",
   "cooldown",
+  "agreement",
 ];
 
 /** The counter of clients dropped for not reading. */

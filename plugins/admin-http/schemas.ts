@@ -12,6 +12,7 @@ import type { ComponentStatus } from "../../core/control/adapter.ts";
 import type { FeatureFlagValues } from "../../core/control/flags.ts";
 import type { SwitchRecord } from "../../core/control/history.ts";
 import type { PluginRecord } from "../../core/loading/loader.ts";
+import type { ModeAgreementStats } from "../../core/contracts/mode_agreement.ts";
 import type { DetectionReport, HybridStats } from "../../core/control/manager_stats.ts";
 import { MODES } from "../../core/contracts/mode.ts";
 import type { ForcedHold, SwitchOutcome } from "../../core/control/orchestrator.ts";
@@ -76,6 +77,26 @@ export const SwitchRecordBody = v.strictObject({
   error: v.optional(v.string()),
   drainTimeouts: v.array(v.string()),
   sample: v.optional(NetworkSampleBody),
+  agreement: v.optional(v.strictObject({
+    status: v.picklist(["agreed", "pending"]),
+    clusterMode: mode,
+    waitedMs: v.number(),
+  })),
+});
+
+/** The cluster's mode agreement: its decision, every member's latest report, the holds, its engine and epoch. */
+export const ModeAgreementBody = v.strictObject({
+  agreed: v.strictObject({
+    mode,
+    reason: v.string(),
+    index: v.number(),
+    forced: v.boolean(),
+    summary: NetworkSampleBody,
+  }),
+  reports: v.record(v.string(), v.strictObject({ atMs: v.number(), summary: NetworkSampleBody })),
+  holds: v.record(v.string(), nullable(mode)),
+  engine: v.string(),
+  epoch: v.number(),
 });
 
 /** The operator's hold on a mode. */
@@ -190,6 +211,7 @@ export const StatsBody = v.strictObject({
   components: ComponentsBody,
   flags: FlagsBody,
   plugins: PluginsBody,
+  agreement: v.optional(ModeAgreementBody),
 });
 
 /** `GET /status`: the mode, the hold, the cooldown, the alarm and the thresholds. */
@@ -255,6 +277,7 @@ export const SCHEMAS_MATCH_TYPES: Record<string, true> = {
   component: true satisfies Same<Out<typeof ComponentStatusBody>, ComponentStatus>,
   plugin: true satisfies Same<Out<typeof PluginRecordBody>, PluginRecord>,
   stats: true satisfies Same<Out<typeof StatsBody>, HybridStats>,
+  agreement: true satisfies Same<Out<typeof ModeAgreementBody>, ModeAgreementStats>,
   status: true satisfies Same<Out<typeof StatusBody>, AdminStatus>,
   health: true satisfies Same<Out<typeof HealthBody>, AdminHealth>,
   samples: true satisfies Same<Out<typeof SamplesBody>, AdminSamples>,

@@ -35,6 +35,7 @@ import type {
 import { ConsensusError } from "../../core/contracts/consensus.ts";
 import { clientRequestOf, encodeClientCommand } from "../../core/contracts/client_command.ts";
 import type { Mode } from "../../core/contracts/mode.ts";
+import type { ModeAgreement, ModeAgreementStats } from "../../core/contracts/mode_agreement.ts";
 import type { NetworkSample } from "../../core/contracts/sample.ts";
 import type { Transport } from "../../core/contracts/transport.ts";
 import { resolveConfig } from "../../core/control/config.ts";
@@ -206,7 +207,7 @@ interface Lane {
 const MAX_SWITCH_RECORDS = 64;
 
 /** The adaptive engine; see the module documentation. */
-export class AdaptiveConsensus<Result = unknown> implements Consensus<Result> {
+export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, ModeAgreement {
   /** Engine name. */
   readonly name = "adaptive";
   readonly #options: AdaptiveConsensusOptions<Result>;
@@ -434,6 +435,19 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result> {
       pbft: { ...this.#pbft },
       switches: this.#switches.map((record) => ({ ...record })),
       service: this.#service?.stats() ?? { handoversSent: 0, handoversReceived: 0, handoversAdopted: 0, refused: 0 },
+    };
+  }
+
+  /** The cluster's decision, every member's latest report and the holds (the core's `ModeAgreement` view). */
+  agreementStats(): ModeAgreementStats {
+    const tally = this.#tally.stats();
+    const { mode, reason, index, forced, summary } = tally.agreed;
+    return {
+      agreed: { mode, reason, index, forced, summary },
+      reports: tally.reports,
+      holds: tally.forces,
+      engine: this.#current?.engine ?? this.engineFor(mode),
+      epoch: this.epoch,
     };
   }
 

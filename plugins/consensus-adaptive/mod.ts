@@ -25,7 +25,8 @@
  */
 import { join } from "node:path";
 import * as v from "valibot";
-import type { ConsensusEngine } from "../../core/contracts/consensus.ts";
+import type { ConsensusEngine, ConsensusStateMachine } from "../../core/contracts/consensus.ts";
+import type { ModeAgreement } from "../../core/contracts/mode_agreement.ts";
 import { MODES } from "../../core/contracts/mode.ts";
 import { TRANSPORT_CAPABILITY } from "../../core/loading/capability.ts";
 import type { Plugin } from "../../core/loading/plugin.ts";
@@ -138,10 +139,15 @@ const plugin: Plugin<"consensus", AdaptivePluginOptions, ConsensusEngine> = buil
       timeoutMs: config.timeoutMs,
       logger: context.logger,
     };
-    return {
+    let latest: AdaptiveConsensus<unknown> | undefined;
+    const engine: ConsensusEngine & { readonly agreement: ModeAgreement | undefined } = {
       name: "adaptive",
-      create: (stateMachine) =>
-        new AdaptiveConsensus({
+      // The manager's switches report to it and wait for the cluster's decision (`modeAgreementOf`).
+      get agreement() {
+        return latest;
+      },
+      create: <Result>(stateMachine: ConsensusStateMachine<Result>) => {
+        const replica = new AdaptiveConsensus<Result>({
           id: config.nodeId,
           peers: config.peers,
           transport,
@@ -183,8 +189,12 @@ const plugin: Plugin<"consensus", AdaptivePluginOptions, ConsensusEngine> = buil
                 maxClockSkewMs: config.maxClockSkewMs,
               }),
           },
-        }),
+        });
+        latest = replica as AdaptiveConsensus<unknown>;
+        return replica;
+      },
     };
+    return engine;
   },
 });
 

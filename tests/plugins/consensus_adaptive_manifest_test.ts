@@ -107,6 +107,17 @@ Deno.test({
       assert.ok((stats.agreed.summary.rttMs ?? 0) > 50, JSON.stringify(stats.agreed));
       assert.ok(Object.values(stats.tally.reports).some((report) => report.summary.rttMs === 120));
       await until(() => engines.every((engine) => engine.stats().healthy), "a healthy PBFT epoch");
+      // The manager sees the cluster's agreement: in its stats, and as a step of its own switch to internet.
+      await until(() => managers.every((manager) => manager.currentMode === "internet"), "every manager in internet");
+      const managerStats = managers[0].getStats();
+      assert.equal(managerStats.agreement?.agreed.mode, "internet");
+      assert.equal(managerStats.agreement?.engine, "pbft");
+      const toInternet = managerStats.history.filter((record) => record.to === "internet").at(-1);
+      assert.ok(toInternet?.agreement, JSON.stringify(toInternet));
+      await until(
+        () => managers.every((manager) => manager.getStats().history.at(-1)?.agreement !== undefined),
+        "every manager's switch to have ended its agreement step",
+      );
       await stores[2].put("color", "blue");
       assert.equal(await stores[0].get("color"), "blue");
     } finally {
