@@ -21,6 +21,8 @@
 import type { ConsensusStateMachine } from "../core/contracts/consensus.ts";
 import type { SwitchRecord } from "../plugins/consensus-adaptive/mod.ts";
 import { startAdaptiveCluster } from "../tests/support/adaptive_cluster.ts";
+import { launchKvCluster } from "../examples/kv/cluster.ts";
+import { KvHttpClient } from "../examples/kv/client.ts";
 import { fmt, markdownTable } from "./table.ts";
 
 const SWITCHES = 20;
@@ -61,8 +63,125 @@ function quantile(values: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? NaN;
 }
 
-/** Runs the section. */
+/** Runs the section: the replicas in one process, then as four processes. */
 export async function benchAdaptive(): Promise<{ markdown: string; results: Record<string, unknown> }> {
+  const inProcess = await benchInProcess();
+  const processes = await benchProcesses();
+  return {
+    markdown: `${inProcess.markdown}\n\n${processes.markdown}`,
+    results: { inProcess: inProcess.results, processes: processes.results },
+  };
+}
+
+/** Quantiles of the switch times and pauses per direction, as table rows. */
+function directionRows(rows: { direction: string; switchMs: number; pauseMs: number }[]): (string | number)[][] {
+  return ["raft → pbft", "pbft → raft"].map((direction) => {
+    const mine = rows.filter((row) => row.direction === direction);
+    const switchMs = mine.map((row) => row.switchMs);
+    const pauseMs = mine.map((row) => row.pauseMs);
+    return [
+      direction,
+      mine.length,
+      fmt(quantile(switchMs, 0.5)),
+      fmt(quantile(switchMs, 0.99)),
+      fmt(quantile(pauseMs, 0.5)),
+      fmt(quantile(pauseMs, 0.99)),
+    ];
+  });
+}
+
+/** The longest gap between consecutive acknowledgements in `[from, to]`. */
+function longestGap(acks: number[], from: number, to: number): number {
+  const window = acks.filter((at) => at >= from && at <= to);
+  let gap = 0;
+  for (let i = 1; i < window.length; i++) gap = Math.max(gap, window[i] - window[i - 1]);
+  return gap;
+}
+
+/**
+ * Four KV node processes on the adaptive engine (TCP on loopback, file logs),
+ * 16 closed-loop HTTP writers, a switch forced every 1.5 s over HTTP; each
+ * switch's pause is the longest gap in the acknowledgements around it (from
+ * 100 ms before the first node's seal to 100 ms after the new epoch's first
+ * commit the nodes report).
+ */
+async function benchProcesses(): Promise<{ markdown: string; results: Record<string, unknown> }> {
+  const cluster = await launchKvCluster({ engine: "adaptive", size: 4 });
+  const call = async (url: string, path: string, method = "GET", body?: unknown) => {
+    const response = await fetch(`${url}${path}`, {
+      method,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: body === undefined ? undefined : { "content-type": "application/json" },
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+    return text ? JSON.parse(text) : undefined;
+  };
+  const acks: number[] = [];
+  let acknowledged = 0;
+  let stop = false;
+  try {
+    await cluster.leader(20_000);
+    const writers = Array.from({ length: WRITERS }, async (_, writer) => {
+      const client = new KvHttpClient(cluster.urls, { timeoutMs: 10_000, clientId: `bench-${writer}` });
+      for (let sequence = 1; !stop; sequence++) {
+        await client.put(`key-${writer}`, `value-${sequence}`);
+        acks.push(Date.now());
+        acknowledged++;
+      }
+    });
+    await wait(1_000);
+    for (let i = 0; i < SWITCHES; i++) {
+      const mode = i % 2 === 0 ? "internet" : "datacenter";
+      const epoch = (await call(cluster.urls[0], "/adaptive")).epoch;
+      await Promise.all(cluster.urls.slice(0, 2).map((url) => call(url, "/adaptive/force", "POST", { mode })));
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline) {
+        const epochs = await Promise.all(cluster.urls.map((url) => call(url, "/adaptive").then((s) => s.epoch)));
+        if (epochs.every((e) => e > epoch)) break;
+        await wait(20);
+      }
+      await wait(SWITCH_EVERY_MS);
+    }
+    stop = true;
+    await Promise.all(writers);
+    const records = new Map<number, SwitchRecord[]>();
+    for (const url of cluster.urls) {
+      for (const record of (await call(url, "/adaptive")).switches as SwitchRecord[]) {
+        records.set(record.toEpoch, [...(records.get(record.toEpoch) ?? []), record]);
+      }
+    }
+    const rows = [...records].sort(([a], [b]) => a - b).map(([, list]) => {
+      const decidedAt = Math.min(...list.map((record) => record.sealedAtMs));
+      const firstCommit = Math.min(...list.map((record) => record.firstCommitAtMs ?? Infinity));
+      return {
+        direction: `${list[0].from} → ${list[0].to}`,
+        switchMs: firstCommit - decidedAt,
+        pauseMs: longestGap(acks, decidedAt - 100, firstCommit + 100),
+      };
+    });
+    const table: (string | number)[][] = [[
+      "direction (4 processes)",
+      "switches",
+      "switch p50 ms",
+      "switch p99 ms",
+      "pause p50 ms",
+      "pause p99 ms",
+    ], ...directionRows(rows)];
+    const all = rows.map((row) => row.pauseMs);
+    const note = `${acknowledged} writes acknowledged by ${WRITERS} HTTP writers during ${rows.length} switches ` +
+      `(pause over all switches: p50 ${fmt(quantile(all, 0.5))} ms, p99 ${fmt(quantile(all, 0.99))} ms). ` +
+      "Four KV node processes (examples/kv/node.ts --engine adaptive, file logs, TCP on loopback); " +
+      "a switch every 1.5 s, forced over HTTP by two members.";
+    return { markdown: `${markdownTable(table)}\n\n${note}`, results: { rows, acknowledged } };
+  } finally {
+    stop = true;
+    await cluster.stop();
+  }
+}
+
+/** Four replicas of the adaptive engine in one process, each on its own TCP transport. */
+async function benchInProcess(): Promise<{ markdown: string; results: Record<string, unknown> }> {
   const machines = Array.from({ length: 4 }, () => new LatestWrites());
   const cluster = await startAdaptiveCluster(machines, {
     network: "tcp",

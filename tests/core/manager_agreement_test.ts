@@ -10,8 +10,8 @@ import {
   ManualClock,
   type Mode,
   type ModeAgreement,
-  type ModeAgreementStats,
   modeAgreementOf,
+  type ModeAgreementStats,
   type NetworkSample,
   silentLogger,
 } from "../../mod.ts";
@@ -20,7 +20,11 @@ import {
 class FakeAgreement implements ModeAgreement {
   reports: NetworkSample[] = [];
   mode: Mode = "datacenter";
-  constructor(readonly clock: ManualClock, readonly follow: (summary: NetworkSample) => Mode, readonly afterMs: number) {}
+  constructor(
+    readonly clock: ManualClock,
+    readonly follow: (summary: NetworkSample) => Mode,
+    readonly afterMs: number,
+  ) {}
   report(summary: NetworkSample): Promise<void> {
     this.reports.push(summary);
     this.clock.setTimeout(() => this.mode = this.follow(summary), this.afterMs);
@@ -70,7 +74,11 @@ Deno.test("agreement step: a switch waits for the cluster's decision and records
   assert.equal(outcome.status, "switched");
   assert.deepEqual(outcome.record?.agreement, { status: "agreed", clusterMode: "internet", waitedMs: 300 });
   assert.equal(fake.reports.length, 1, "this node's medians were reported once");
-  assert.deepEqual(events.map((event) => [event.wanted, event.clusterMode, event.status]), [["internet", "internet", "agreed"]]);
+  assert.deepEqual(events.map((event) => [event.wanted, event.clusterMode, event.status]), [[
+    "internet",
+    "internet",
+    "agreed",
+  ]]);
   assert.equal(manager.getStats().agreement?.agreed.mode, "internet");
   assert.equal(manager.getStats().agreement?.engine, "pbft");
   assert.equal(manager.getComponent(CODEC).name, "zstd");
@@ -88,7 +96,11 @@ Deno.test("agreement step: a cluster that decides otherwise leaves the switch pe
   assert.ok(outcome.record!.agreement!.waitedMs >= 1_000);
   assert.equal(events[0].status, "pending");
   assert.equal(manager.getComponent(CODEC).name, "zstd", "local components follow the node");
-  assert.equal(manager.getStats().agreement?.agreed.mode, "datacenter", "the cluster's decision is what the stats show");
+  assert.equal(
+    manager.getStats().agreement?.agreed.mode,
+    "datacenter",
+    "the cluster's decision is what the stats show",
+  );
   await manager.close();
 });
 
