@@ -524,10 +524,14 @@ export class HybridOrchestrator {
     const startedMs = clock.now();
     const deadline = startedMs + config.agreementTimeoutMs;
     const clusterMode = () => agreement.agreementStats().agreed.mode;
-    try {
-      await runWithTimeout(clock, config.agreementTimeoutMs, () => agreement.report(sample ?? {}));
-    } catch (error) {
-      logger.warn("reporting to the cluster's agreement failed", { error: toError(error).message });
+    // A switch without medians (forced, or by flags) reports nothing: an empty report would only hide this member's
+    // latest measurements from the cluster until the next one.
+    if (sample && Object.keys(sample).length > 0) {
+      try {
+        await runWithTimeout(clock, config.agreementTimeoutMs, () => agreement.report(sample));
+      } catch (error) {
+        logger.warn("reporting to the cluster's agreement failed", { error: toError(error).message });
+      }
     }
     while (clusterMode() !== wanted && clock.now() < deadline) {
       await new Promise<void>((resolve) => clock.setTimeout(resolve, Math.min(20, deadline - clock.now())));

@@ -52,7 +52,14 @@ import { consoleLogger } from "@switchyard/hybrid";
 import { serve } from "@switchyard/hybrid/admin";
 import { FileWal, RaftConsensus } from "@switchyard/hybrid/consensus-raft";
 import { clusterKeys, decodeClusterKey, loadClusterKey } from "@switchyard/hybrid/peer-auth";
-import { equivocatingFilter, FilePbftStorage, PbftConsensus, replicaKeys } from "@switchyard/hybrid/consensus-pbft";
+import {
+  domainSigner,
+  domainVerifier,
+  equivocatingFilter,
+  FilePbftStorage,
+  PbftConsensus,
+  replicaKeys,
+} from "@switchyard/hybrid/consensus-pbft";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { AdaptiveConsensus, FileHandoverStore } from "@switchyard/hybrid/consensus-adaptive";
@@ -217,6 +224,7 @@ async function startAdaptive() {
           peers: raftAddresses,
           transport: epoch.transport,
           peerAuth: { keys: epoch.keys, startedAtMs: epoch.startedAtMs },
+          firstLeader: epoch.firstLeader,
           storage: wal,
           stateMachine: epoch.stateMachine,
           clock,
@@ -234,8 +242,8 @@ async function startAdaptive() {
           storage,
           stateMachine: epoch.stateMachine,
           clock,
-          signer: keys.signer,
-          verifier: keys.verifier,
+          signer: domainSigner(keys.signer, `switchyard epoch ${epoch.epoch}`),
+          verifier: domainVerifier(keys.verifier, `switchyard epoch ${epoch.epoch}`),
           channelKeys: epoch.keys,
           channelStartedAtMs: epoch.startedAtMs,
           tickMs,

@@ -64,6 +64,12 @@ export interface EpochContext {
   keys: PeerKeys;
   /** When the adaptive engine started: the engine's peer authentication takes it as its `startedAtMs`. */
   startedAtMs: number;
+  /**
+   * The member to lead a new Raft epoch's first term at once (the one whose
+   * entry decided the switch; the same on every replica): give it to Raft as
+   * `firstLeader`. Undefined for epoch 0 and when members were not named.
+   */
+  firstLeader?: string;
   /** The state machine the engine replicates. */
   stateMachine: EpochMachine<unknown>;
 }
@@ -234,6 +240,8 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
   #lastEntryAtMs = -Infinity;
   #reportTimer: TimerId | undefined;
   #evidenceTimer: TimerId | undefined;
+  /** When this replica last asked for the Byzantine fallback (undefined: never). */
+  #fallbackAskedAtMs: number | undefined;
   /** Evidence refusals seen so far, per epoch, so only new ones count. */
   #evidenceSeen = new Map<number, number>();
   #closed = false;
@@ -326,7 +334,8 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
       const lane = given ? undefined : this.#takeLane();
       const request = given ?? { clientId: lane!.clientId, sequence: ++lane!.sequence };
       const entry = encodeEntry({ kind: "command", bytes: encodeClientCommand(command, request) });
-      const result = await this.#submit(entry, deadline, options.signal); // on failure the lane is dropped: its outcome is unknown
+      const trace = { uncertain: false };
+      const result = await this.#submit(entry, deadline, options.signal, trace); // on failure the lane is dropped
       if (result.kind !== "command") {
         throw new ConsensusError("PROPOSAL_DROPPED", `the epoch machine answered ${result.kind} to a command`);
       }
@@ -335,9 +344,15 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
         if (lane) this.#lanes.push(lane);
         return outcome.committed as Committed<Result>;
       }
-      // A lane the table no longer knows (evicted) never executed this command: once more on a fresh lane.
-      if (lane && (outcome.error as ConsensusError).code === "UNKNOWN_CLIENT" && attempt === 0) continue;
-      throw outcome.error;
+      // A lane the table no longer knows (evicted) never executed this command, unless an earlier attempt's outcome
+      // was unknown: that one may have executed before the lane was evicted, so once more only when none was.
+      if ((outcome.error as ConsensusError).code === "UNKNOWN_CLIENT" && lane && attempt === 0) {
+        if (trace.uncertain) {
+          throw new ConsensusError("CONSENSUS_TIMEOUT", "the outcome is unknown: an earlier attempt may have executed");
+        }
+        continue;
+      }
+      throw outcome.error; // the lane is dropped: a fresh one starts clean
     }
   }
 
@@ -349,10 +364,10 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
       try {
         await epoch.consensus.read({ timeoutMs: this.#remaining(deadline), signal: options.signal });
       } catch (error) {
-        if (this.#closed || !epoch.sealed) throw error;
+        if (this.#closed || !isSealed(epoch)) throw error;
         continue;
       }
-      if (!epoch.sealed) return;
+      if (!isSealed(epoch)) return;
     }
   }
 
@@ -463,6 +478,7 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
     await this.#service?.close();
     const epochs = [...this.#retiring, ...(this.#current ? [this.#current] : [])];
     await Promise.all(epochs.map((epoch) => epoch.consensus.close().catch(() => {})));
+    await this.#channels.close(); // connections still waiting for a hello or a channel
   }
 
   // ---- proposals -------------------------------------------------------------------------
@@ -473,7 +489,12 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
    * failure is reported as unknown too (`CONSENSUS_TIMEOUT`): the entry may
    * have committed in the epoch that ended, even if the next one refuses it.
    */
-  async #submit(entry: Uint8Array, deadline: number, signal: AbortSignal | undefined): Promise<EpochResult<Result>> {
+  async #submit(
+    entry: Uint8Array,
+    deadline: number,
+    signal: AbortSignal | undefined,
+    trace?: { uncertain: boolean },
+  ): Promise<EpochResult<Result>> {
     let uncertainIn: number | undefined;
     for (;;) {
       let epoch: Epoch;
@@ -487,8 +508,9 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
         committed = await epoch.consensus.propose(entry, { timeoutMs: this.#remaining(deadline), signal });
       } catch (error) {
         if (this.#closed) throw this.#closedError();
-        if (epoch.sealed && isUnknownOutcome(error)) {
+        if (isSealed(epoch) && isUnknownOutcome(error)) {
           uncertainIn = epoch.number;
+          if (trace) trace.uncertain = true;
           continue; // the same identity again: at most once
         }
         throw uncertainIn === undefined ? error : unknownOutcome(error, uncertainIn);
@@ -568,10 +590,24 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
     const reasons = BYZANTINE_EVIDENCE.filter((reason) => (rejections[reason] ?? 0) > 0);
     const total = BYZANTINE_EVIDENCE.reduce((sum, reason) => sum + (rejections[reason] ?? 0), 0);
     const seen = this.#evidenceSeen.get(epoch.number) ?? 0;
-    if (total <= seen) return;
-    this.#evidenceSeen.set(epoch.number, total);
     const agreed = this.#tally.agreed;
-    if (agreed.mode !== "hybrid" || this.#tally.stats().forces[this.#options.id] === "internet") return;
+    const asked = this.#tally.stats().forces[this.#options.id] === "internet";
+    if (total <= seen) {
+      // Asked before and not on record yet (a relay the leader dropped, a proposal that failed): ask again, at most
+      // once a second, until the cluster's log holds it.
+      const now = this.#options.clock.now();
+      if (
+        this.#fallbackAskedAtMs !== undefined && !asked && agreed.mode === "hybrid" &&
+        now - this.#fallbackAskedAtMs >= 1_000
+      ) {
+        this.#fallbackAskedAtMs = now;
+        this.force("internet", "Byzantine evidence on Raft (asked again)").catch(() => {});
+      }
+      return;
+    }
+    this.#evidenceSeen.set(epoch.number, total);
+    if (agreed.mode !== "hybrid" || asked) return;
+    this.#fallbackAskedAtMs = this.#options.clock.now();
     this.#emit({ type: "byzantine-evidence", epoch: epoch.number, refusals: total - seen, reasons });
     this.#logger.warn("Byzantine evidence on Raft in hybrid mode: asking the cluster to fall back to PBFT", {
       epoch: epoch.number,
@@ -580,7 +616,7 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
     });
     this.force("internet", `Byzantine evidence on Raft: ${total - seen} refused (${reasons.join(", ")})`).catch(
       (error) =>
-        this.#logger.warn("the fallback's request failed; it is asked again on new evidence", {
+        this.#logger.warn("the fallback's request failed; it is asked again in a second", {
           error: String(error),
         }),
     );
@@ -613,7 +649,7 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
     for (;;) {
       if (this.#closed) throw this.#closedError();
       const epoch = this.#current;
-      if (epoch?.started && !epoch.sealed) return epoch;
+      if (epoch?.started && !isSealed(epoch)) return epoch;
       const left = deadline - this.#options.clock.now();
       if (left <= 0 || signal?.aborted) {
         throw new ConsensusError(
@@ -663,6 +699,9 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
       keys: epochKeys(this.#options.channelKeys, number),
       startedAtMs: this.#startedAtMs,
       stateMachine: machine,
+      ...(handover?.firstLeader && this.#members.includes(handover.firstLeader)
+        ? { firstLeader: handover.firstLeader }
+        : {}),
     });
     const epoch: Epoch = {
       number,
@@ -677,6 +716,7 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
     machine.onAgreed = (agreed) => this.#emit({ type: "agreed", epoch: number, agreed });
     machine.onSealed = (sealed) => this.#sealed(epoch, sealed);
     this.#current = epoch;
+    if (record) this.#keepSwitch(record); // with the epoch it starts, so stats never show one without the other
     this.#logger.info("epoch starting", { epoch: number, engine, baseIndex: handover?.nextBaseIndex ?? 0 });
     await consensus.start();
     epoch.started = true;
@@ -729,11 +769,13 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
       reason: handover.agreed.reason,
     });
     this.#enqueueSwitch(async () => {
+      // A newer epoch may have been adopted from peers meanwhile: then this seal is old news.
+      if (this.#closed || this.#current !== epoch) return;
       await this.#options.handovers.save(handover);
-      if (this.#closed) return;
+      if (this.#closed || this.#current !== epoch) return;
       this.#retireLater(epoch);
       await this.#startEpoch(handover, record);
-      this.#recordSwitch(record);
+      this.#announceSwitch(record);
     });
   }
 
@@ -741,7 +783,11 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
   #adopt(handover: Handover): void {
     this.#enqueueSwitch(async () => {
       const old = this.#current;
-      if (this.#closed || !old || handover.epoch + 1 <= old.number) return;
+      if (
+        this.#closed || !old || handover.epoch + 1 <= old.number || old.sealed && handover.epoch + 1 === old.number + 1
+      ) {
+        return; // not newer, or this replica is switching to that epoch itself
+      }
       old.sealed = true;
       old.machine.retire();
       const record: SwitchRecord = {
@@ -758,7 +804,7 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
       await this.#options.handovers.save(handover);
       if (this.#closed) return;
       await this.#startEpoch(handover, record);
-      this.#recordSwitch(record);
+      this.#announceSwitch(record);
     });
   }
 
@@ -768,9 +814,13 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
     });
   }
 
-  #recordSwitch(record: SwitchRecord): void {
+  #keepSwitch(record: SwitchRecord): void {
     this.#switches.push(record);
     if (this.#switches.length > MAX_SWITCH_RECORDS) this.#switches.shift();
+  }
+
+  /** The new epoch runs: tell the subscribers. */
+  #announceSwitch(record: SwitchRecord): void {
     this.#emit({ type: "switched", switch: record });
   }
 
@@ -808,6 +858,11 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
       }
     }
   }
+}
+
+/** Sealed, or its machine reached the seal and the switch has not been told yet (a restore announces it a moment later). */
+function isSealed(epoch: Epoch): boolean {
+  return epoch.sealed || epoch.machine.handover !== undefined;
 }
 
 /** A failure after an attempt whose outcome is unknown: the whole proposal's outcome is unknown. */

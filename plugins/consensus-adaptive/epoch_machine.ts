@@ -79,6 +79,12 @@ export interface Handover {
   state: Uint8Array;
   /** The next epoch's {@linkcode EpochMachineOptions.baseIndex}: this epoch's base plus `sealedAt`. */
   nextBaseIndex: number;
+  /**
+   * The member whose entry decided the switch (it was alive a moment ago):
+   * a new Raft epoch starts with every member's term-1 vote for it, so it
+   * leads at once, without an election.
+   */
+  firstLeader?: string;
 }
 
 const SNAPSHOT_VERSION = 1;
@@ -92,7 +98,7 @@ export class EpochMachine<Result> implements ConsensusStateMachine<EpochResult<R
   #handover: Handover | undefined;
   #retired = false;
   #retiredState: Uint8Array | undefined;
-  /** Called once, right after the entry that seals the epoch was applied. */
+  /** Called once the epoch is sealed: right after the sealing entry was applied, or after a restore into a sealed state. */
   onSealed: ((handover: Handover) => void) | undefined;
   /** Called after every entry that changed the agreed mode (sealing or not), with its index in the adaptive log. */
   onAgreed: ((agreed: AgreedMode) => void) | undefined;
@@ -171,6 +177,7 @@ export class EpochMachine<Result> implements ConsensusStateMachine<EpochResult<R
         agreed,
         state: new Uint8Array(),
         nextBaseIndex: index,
+        firstLeader: entry.member,
       };
       this.#handover.state = this.snapshot();
       this.onSealed?.(this.#handover);
@@ -192,6 +199,7 @@ export class EpochMachine<Result> implements ConsensusStateMachine<EpochResult<R
       baseIndex: this.#baseIndex,
       sealedAt: this.#handover?.sealedAt ?? null,
       next: this.#handover?.next ?? null,
+      firstLeader: this.#handover?.firstLeader ?? null,
     }));
     const tally = this.#options.tally.snapshot();
     const app = this.#options.app.snapshot();
@@ -240,7 +248,12 @@ export class EpochMachine<Result> implements ConsensusStateMachine<EpochResult<R
         agreed: this.#options.tally.agreed,
         state: snapshot,
         nextBaseIndex: parts.header.baseIndex + parts.header.sealedAt,
+        ...(parts.header.firstLeader ? { firstLeader: parts.header.firstLeader } : {}),
       };
+      // Reached the seal through a snapshot (a state transfer, a snapshot install, a restart from one taken after
+      // the seal): the switch must start as if the sealing entry had been applied here.
+      const handover = this.#handover;
+      queueMicrotask(() => this.#handover === handover && this.onSealed?.(handover));
     }
   }
 }
@@ -252,6 +265,7 @@ interface SnapshotHeader {
   baseIndex: number;
   sealedAt: number | null;
   next: EngineName | null;
+  firstLeader?: string | null;
 }
 
 function splitSnapshot(bytes: Uint8Array): { header: SnapshotHeader; tally: Uint8Array; app: Uint8Array } {

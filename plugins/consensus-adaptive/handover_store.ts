@@ -60,6 +60,9 @@ export function decodeHandover(bytes: Uint8Array): Handover {
     if (!Number.isSafeInteger(value) || (value as number) < 0) throw invalid(`${field} is not a whole number`);
   }
   if (header.next !== "raft" && header.next !== "pbft") throw invalid(`next engine ${header.next} is unknown`);
+  if (header.firstLeader !== undefined && (typeof header.firstLeader !== "string" || header.firstLeader.length === 0)) {
+    throw invalid("firstLeader is not a member id");
+  }
   const agreed = header.agreed as Handover["agreed"] | undefined;
   if (!agreed || typeof agreed !== "object" || !isMode(agreed.mode)) throw invalid("agreed has no valid mode");
   return {
@@ -68,6 +71,7 @@ export function decodeHandover(bytes: Uint8Array): Handover {
     next: header.next,
     agreed,
     nextBaseIndex: header.nextBaseIndex as number,
+    ...(header.firstLeader !== undefined ? { firstLeader: header.firstLeader as string } : {}),
     state: bytes.slice(4 + length),
   };
 }

@@ -39,7 +39,13 @@ import {
   ONE_SECRET,
   replicaKeyOptionEntries,
 } from "../consensus-pbft/key_options.ts";
-import { FilePbftStorage, MemoryPbftStorage, PbftConsensus } from "../consensus-pbft/mod.ts";
+import {
+  domainSigner,
+  domainVerifier,
+  FilePbftStorage,
+  MemoryPbftStorage,
+  PbftConsensus,
+} from "../consensus-pbft/mod.ts";
 import { FileWal, MemoryStorage, RaftConsensus } from "../consensus-raft/mod.ts";
 import { AdaptiveConsensus } from "./adaptive.ts";
 import { FileHandoverStore, MemoryHandoverStore } from "./handover_store.ts";
@@ -173,6 +179,7 @@ const plugin: Plugin<"consensus", AdaptivePluginOptions, ConsensusEngine> = buil
                 ...common,
                 transport: epoch.transport,
                 peerAuth: { keys: epoch.keys, startedAtMs: epoch.startedAtMs, maxClockSkewMs: config.maxClockSkewMs },
+                firstLeader: epoch.firstLeader,
                 storage: config.dataDir ? new FileWal(epochDir(epoch.epoch)) : new MemoryStorage(),
                 stateMachine: epoch.stateMachine,
               }),
@@ -182,8 +189,8 @@ const plugin: Plugin<"consensus", AdaptivePluginOptions, ConsensusEngine> = buil
                 transport: epoch.transport,
                 storage: config.dataDir ? new FilePbftStorage(epochDir(epoch.epoch)) : new MemoryPbftStorage(),
                 stateMachine: epoch.stateMachine,
-                signer: keys.signer,
-                verifier: keys.verifier,
+                signer: domainSigner(keys.signer, `switchyard epoch ${epoch.epoch}`),
+                verifier: domainVerifier(keys.verifier, `switchyard epoch ${epoch.epoch}`),
                 channelKeys: epoch.keys,
                 channelStartedAtMs: epoch.startedAtMs,
                 maxClockSkewMs: config.maxClockSkewMs,

@@ -165,3 +165,28 @@ export class Ed25519Verifier implements Verifier {
     return key;
   }
 }
+
+function withDomain(domain: Uint8Array, bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(domain.byteLength + 1 + bytes.byteLength);
+  out.set(domain);
+  out.set(bytes, domain.byteLength + 1);
+  return out;
+}
+
+/**
+ * A signer whose every signature also covers `domain` (its UTF-8 bytes and a
+ * zero byte before what is signed): a signature made under one domain
+ * verifies under no other. The adaptive engine gives each PBFT epoch its own
+ * (`"switchyard epoch <n>"`), so a Byzantine member cannot replay an earlier
+ * epoch's signed prepares or checkpoints into a later one.
+ */
+export function domainSigner(signer: Signer, domain: string): Signer {
+  const prefix = new TextEncoder().encode(domain);
+  return { id: signer.id, sign: (bytes) => signer.sign(withDomain(prefix, bytes)) };
+}
+
+/** The verifier of {@linkcode domainSigner}'s signatures under `domain`. */
+export function domainVerifier(verifier: Verifier, domain: string): Verifier {
+  const prefix = new TextEncoder().encode(domain);
+  return { verify: (signer, bytes, signature) => verifier.verify(signer, withDomain(prefix, bytes), signature) };
+}

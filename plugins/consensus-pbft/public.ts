@@ -28,7 +28,7 @@ export { FilePbftStorage, MemoryPbftStorage } from "./storage.ts";
 export type { PbftStorage } from "./storage.ts";
 export { generateReplicaSecret, identityOf, parseIdentity, replicaKeys } from "./keys.ts";
 export type { PublicIdentity, ReplicaKeys } from "./keys.ts";
-export { Ed25519Signer, Ed25519Verifier } from "./crypto.ts";
+export { domainSigner, domainVerifier, Ed25519Signer, Ed25519Verifier } from "./crypto.ts";
 export type { Signer, Verifier } from "./crypto.ts";
 export { equivocatingFilter } from "./equivocation.ts";
 export type { OutgoingFilter } from "./equivocation.ts";

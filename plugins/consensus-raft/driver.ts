@@ -62,6 +62,13 @@ export interface RaftConsensusOptions<Result> {
   id: NodeId;
   /** Address of every initial member, this node included (and of any node joining later). */
   peers: Record<NodeId, string>;
+  /**
+   * The member every member's initial state votes for in term 1 (the same on
+   * every member, one of `peers`): that member leads term 1 at once instead
+   * of waiting for an election (see `Raft.leadFirstTerm`). Only for a brand-new
+   * log; a new epoch of the adaptive engine uses it.
+   */
+  firstLeader?: NodeId;
   /** Start outside the membership and wait to be added (`addMember` on the leader). */
   join?: boolean;
   /** Carries messages between nodes. */
@@ -172,6 +179,8 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
   readonly #rejections: RejectionCounter<PeerRejectionReason>;
   readonly #health: RaftHealth;
   #raft: Raft | undefined;
+  /** This node leads its first term (leadFirstTerm) and has not saved that yet: its messages wait for the save. */
+  #firstTermUnsaved = false;
   #auth: PeerAuthenticator | undefined;
   #sender: PeerSender;
   #listener: TransportListener | undefined;
@@ -235,7 +244,9 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
     const { id, storage, clock } = this.#options;
     let durable = await storage.load();
     if (!durable) {
-      durable = initialState(this.#options.join ? [] : Object.keys(this.#options.peers));
+      durable = this.#options.join
+        ? initialState([])
+        : initialState(Object.keys(this.#options.peers), this.#options.firstLeader);
       await storage.save({ snapshot: durable.snapshot, entries: [], hardState: durable.hardState });
     }
     if (durable.snapshot.data.byteLength > 0) this.#machine.restore(durable.snapshot.data);
@@ -266,7 +277,9 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
       this.#tickTimer = clock.setTimeout(tick, tickMs);
     };
     this.#tickTimer = clock.setTimeout(tick, tickMs);
-    this.#enqueue(() => {});
+    this.#enqueue((raft) => {
+      if (raft.leadFirstTerm()) this.#firstTermUnsaved = true;
+    });
     this.#logger.info("raft node started", { id, term: durable.hardState.term, entries: durable.entries.length });
   }
 
@@ -540,12 +553,16 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
     // A leader's replication messages may leave while its own disk writes (Raft thesis §10.2.1): the leader
     // counts itself for a commit only once `advance` records its entries as persisted. Everything else (votes,
     // acknowledgements) waits for the sync, because it promises what is on disk.
-    const early = ready.messages.filter((message) => LEADER_MESSAGES.has(message.type) && raft.role === "leader");
+    // Except a first term's leadership (leadFirstTerm): nothing of it may leave before it is on disk.
+    const early = this.#firstTermUnsaved
+      ? []
+      : ready.messages.filter((message) => LEADER_MESSAGES.has(message.type) && raft.role === "leader");
     const late = early.length === 0 ? ready.messages : ready.messages.filter((message) => !early.includes(message));
     this.#health.sent(raft, ready.messages, this.#options.clock.now());
     this.#send(early);
     if (ready.snapshot || ready.entries.length > 0 || ready.hardState) {
       await storage.save({ snapshot: ready.snapshot, entries: ready.entries, hardState: ready.hardState });
+      this.#firstTermUnsaved = false;
     }
     this.#send(late);
     if (ready.snapshot) this.#machine.restore(ready.snapshot.data);

@@ -69,10 +69,22 @@ export const DEFAULT_RAFT_CONFIG: Omit<RaftConfig, "id" | "random"> = {
   maxBatchBytes: 1 << 20,
 };
 
-/** The durable state of a brand-new node in a cluster of `members` (empty when it will join an existing one). */
-export function initialState(members: NodeId[]): RaftDurableState {
+/**
+ * The durable state of a brand-new node in a cluster of `members` (empty when
+ * it will join an existing one). With `firstLeader` (one of `members`, the
+ * same on every member) each member starts in term 1 having voted for it, so
+ * that member may lead term 1 at once ({@linkcode Raft.leadFirstTerm}): a
+ * new cluster, e.g. a new epoch of the adaptive engine, skips its first
+ * election.
+ */
+export function initialState(members: NodeId[], firstLeader?: NodeId): RaftDurableState {
+  if (firstLeader !== undefined && !members.includes(firstLeader)) {
+    throw new ConsensusError("INVALID_ARGUMENT", `firstLeader ${firstLeader} is not a member`);
+  }
   return {
-    hardState: { term: 0, vote: null, commit: 0 },
+    hardState: firstLeader === undefined
+      ? { term: 0, vote: null, commit: 0 }
+      : { term: 1, vote: firstLeader, commit: 0 },
     snapshot: { index: 0, term: 0, members: [...members], data: new Uint8Array() },
     entries: [],
   };
@@ -251,6 +263,23 @@ export class Raft {
     if (this.role !== "leader") return;
     this.#heartbeatElapsed = 0;
     this.#broadcastHeartbeat();
+  }
+
+  /**
+   * Becomes leader of term 1 at once, when every member's initial state
+   * voted for this node in term 1 (`initialState(members, firstLeader)`) and
+   * nothing is in its log yet. No other member can win term 1; the caller
+   * must persist this first leadership's entries before sending any message
+   * of it (a leader may otherwise send entries while its own write is under
+   * way), so a node that restarts with an empty log never sent anything as
+   * leader and may lead term 1 again. Returns whether it did.
+   */
+  leadFirstTerm(): boolean {
+    const pristine = this.term === 1 && this.vote === this.id && this.log.lastIndex === 0 &&
+      this.log.snapshot.index === 0;
+    if (!pristine || this.role === "leader" || !this.promotable) return false;
+    this.#becomeLeader();
+    return true;
   }
 
   /** Hands leadership to `target` once it has caught up (leader only). */

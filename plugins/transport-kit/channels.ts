@@ -77,6 +77,31 @@ export class TransportChannels {
     this.#options = { helloTimeoutMs: 5_000, pendingMs: 2_000, maxPending: 256, ...options };
   }
 
+  /**
+   * Closes every base listener these channels opened, with the connections
+   * waiting for a hello or for their channel (the channels' own listeners
+   * end). Call it after the engines on the channels closed.
+   */
+  async close(): Promise<void> {
+    const listeners = [...this.#listeners.values()];
+    this.#listeners.clear();
+    for (const pending of listeners) {
+      const shared = await pending.catch(() => undefined);
+      if (!shared) continue;
+      for (const list of shared.pending.values()) {
+        for (const waiting of list) {
+          this.#options.clock.clearTimeout(waiting.timer);
+          await waiting.connection.close().catch(() => {});
+        }
+      }
+      shared.pending.clear();
+      shared.pendingCount = 0;
+      for (const queue of shared.channels.values()) queue.end();
+      shared.channels.clear();
+      await shared.base.close().catch(() => {});
+    }
+  }
+
   /** Connections routed and refused so far. */
   stats(): TransportChannelsStats {
     return { ...this.#stats };

@@ -41,6 +41,7 @@ class FakeAgreement implements ModeAgreement {
   }
 }
 
+const WAN: NetworkSample = { rttMs: 120, bandwidthMbps: 40, lossRatio: 0.02 };
 const CONSENSUS_LIKE = componentKey<{ name: string; agreement: ModeAgreement }>("consensus");
 const CODEC = componentKey<{ name: string }>("codec");
 
@@ -50,8 +51,8 @@ async function setup(agreement: (clock: ManualClock) => FakeAgreement) {
     clock,
     logger: silentLogger,
     nodeId: "n1",
-    probes: [],
-    config: { agreementTimeoutMs: 1_000, initialMode: "datacenter" },
+    probes: [{ name: "wan", measure: () => Promise.resolve(WAN) }],
+    config: { agreementTimeoutMs: 1_000, initialMode: "datacenter", sampleWindow: 1 },
   });
   const fake = agreement(clock);
   const engine = { name: "adaptive", agreement: fake };
@@ -63,17 +64,16 @@ async function setup(agreement: (clock: ManualClock) => FakeAgreement) {
   return { clock, manager, fake, events };
 }
 
-Deno.test("agreement step: a switch waits for the cluster's decision and records it agreed", async () => {
+Deno.test("agreement step: a switch reports the medians, waits for the cluster's decision and records it agreed", async () => {
   const { clock, manager, fake, events } = await setup((clock) => new FakeAgreement(clock, () => "internet", 300));
-  const switching = manager.forceMode("internet", "maintenance");
-  await clock.advance(299);
-  assert.equal(manager.getStats().switching, true, "still waiting for the cluster");
-  await clock.advance(1);
-  await clock.advance(20);
-  const outcome = await switching;
+  const detecting = manager.detectNow(); // the probe measures a WAN
+  for (let elapsed = 0; elapsed < 400; elapsed += 20) await clock.advance(20);
+  const { outcome } = await detecting;
   assert.equal(outcome.status, "switched");
-  assert.deepEqual(outcome.record?.agreement, { status: "agreed", clusterMode: "internet", waitedMs: 300 });
-  assert.equal(fake.reports.length, 1, "this node's medians were reported once");
+  assert.equal(outcome.record?.agreement?.status, "agreed");
+  assert.equal(outcome.record?.agreement?.clusterMode, "internet");
+  assert.ok(outcome.record!.agreement!.waitedMs >= 300 && outcome.record!.agreement!.waitedMs < 400);
+  assert.deepEqual(fake.reports, [WAN], "this node's medians were reported once");
   assert.deepEqual(events.map((event) => [event.wanted, event.clusterMode, event.status]), [[
     "internet",
     "internet",
@@ -86,7 +86,7 @@ Deno.test("agreement step: a switch waits for the cluster's decision and records
 });
 
 Deno.test("agreement step: a cluster that decides otherwise leaves the switch pending after agreementTimeoutMs; the node's own components switched", async () => {
-  const { clock, manager, events } = await setup((clock) => new FakeAgreement(clock, () => "datacenter", 10));
+  const { clock, manager, fake, events } = await setup((clock) => new FakeAgreement(clock, () => "datacenter", 10));
   const switching = manager.forceMode("internet", "maintenance");
   for (let elapsed = 0; elapsed <= 1_000; elapsed += 20) await clock.advance(20);
   const outcome = await switching;
@@ -95,6 +95,7 @@ Deno.test("agreement step: a cluster that decides otherwise leaves the switch pe
   assert.equal(outcome.record?.agreement?.clusterMode, "datacenter");
   assert.ok(outcome.record!.agreement!.waitedMs >= 1_000);
   assert.equal(events[0].status, "pending");
+  assert.deepEqual(fake.reports, [], "a forced switch has no medians to report");
   assert.equal(manager.getComponent(CODEC).name, "zstd", "local components follow the node");
   assert.equal(
     manager.getStats().agreement?.agreed.mode,

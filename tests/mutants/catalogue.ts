@@ -351,4 +351,18 @@ export const MUTANTS: readonly Mutant[] = [
       "Commands enter the adaptive log without their client identity, so one proposed again (after an unknown outcome, or in the next epoch) executes again.",
     caughtBy: "adaptive simulation: exactly once (one command applied twice)",
   },
+  {
+    name: "raft-first-term-sends-before-sync",
+    file: DRIVER,
+    tests: ["tests/plugins/consensus_raft_driver_test.ts"],
+    find: `    const early = this.#firstTermUnsaved
+      ? []
+      : ready.messages`,
+    replace: `    const early = false
+      ? []
+      : ready.messages`,
+    description:
+      "A first leader (leadFirstTerm) sends its first term's appends while they are still being written, as leaders may later: after a crash its empty log would lead term 1 again with other entries.",
+    caughtBy: "raft driver test: nothing of the first term leaves before its entries are on disk",
+  },
 ];

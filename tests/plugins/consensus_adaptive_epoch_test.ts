@@ -184,3 +184,22 @@ Deno.test("epoch machine: results survive their codec, byte results and errors i
     "a client the table does not know, past sequence 1, fails (UNKNOWN_CLIENT)",
   );
 });
+
+Deno.test("epoch machine: restored into a sealed state (a state transfer, a snapshot install), it announces the seal", async () => {
+  const sealedOne = epoch();
+  applyAll(sealedOne.machine, [
+    command("w1"),
+    report("a", 1_000, WAN),
+    report("b", 1_000, WAN),
+    report("c", 1_000, WAN),
+  ]);
+  const sealedSnapshot = sealedOne.machine.snapshot();
+  const behind = epoch();
+  const seen: number[] = [];
+  behind.machine.onSealed = (handover) => seen.push(handover.sealedAt);
+  behind.machine.restore(sealedSnapshot);
+  assert.deepEqual(seen, [], "announced after the restore returns, not inside it");
+  await Promise.resolve();
+  assert.deepEqual(seen, [4]);
+  assert.equal(behind.machine.handover?.nextBaseIndex, 4);
+});

@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import {
   clientIdOf,
+  domainSigner,
+  domainVerifier,
   Ed25519Signer,
   Ed25519Verifier,
   fromHex,
@@ -104,4 +106,22 @@ Deno.test("pbft crypto: sha256 is SHA-256 (WebCrypto agrees)", async () => {
   const web = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   assert.equal(toHex(sha256(bytes)), toHex(web));
   assert.equal(toHex(sha256(new Uint8Array())), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+});
+
+Deno.test("pbft crypto: a signature under one domain (an adaptive epoch) verifies under that domain only", () => {
+  const seed = generatePrivateKey();
+  const base = new Ed25519Signer(seed, "r0");
+  const verifier = new Ed25519Verifier({ r0: publicKeyOf(seed) });
+  const message = new TextEncoder().encode("prepare view 0 sequence 7");
+  const epoch1 = domainSigner(base, "switchyard epoch 1");
+  assert.equal(epoch1.id, "r0");
+  const signature = epoch1.sign(message);
+  assert.equal(domainVerifier(verifier, "switchyard epoch 1").verify("r0", message, signature), true);
+  assert.equal(domainVerifier(verifier, "switchyard epoch 2").verify("r0", message, signature), false, "a later epoch");
+  assert.equal(verifier.verify("r0", message, signature), false, "no domain");
+  assert.equal(
+    domainVerifier(verifier, "switchyard epoch 1").verify("r0", message, base.sign(message)),
+    false,
+    "a signature made without the domain",
+  );
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../../core/util/clock.ts";
+import { silentLogger } from "../../core/util/logger.ts";
 import { ConsensusError } from "../../core/contracts/consensus.ts";
 import { validateStandard } from "../../core/util/standard_schema.ts";
 import consensusRaft, {
@@ -140,4 +141,59 @@ Deno.test("raft driver: bad options are refused, naming the field", async () => 
   assert.equal(result.ok, false);
   const paths = !result.ok ? result.issues.map((issue) => issue.path) : [];
   assert.ok(paths.includes("options.nodeId") && paths.includes("options.tickMs"), JSON.stringify(paths));
+});
+
+Deno.test("raft driver: a first leader sends nothing of its first term before that term's entries are on disk", async () => {
+  const clock = new ManualClock();
+  const network = new MemoryNetwork({ clock, seed: 3 });
+  const peers = { n1: "first-n1", n2: "first-n2", n3: "first-n3" };
+  // n2 and n3 are raw listeners that count what arrives.
+  let framesSeen = 0;
+  const listeners = await Promise.all(
+    ["first-n2", "first-n3"].map((address) => network.transport(address).listen(address)),
+  );
+  for (const listener of listeners) {
+    (async () => {
+      for await (const connection of listener.connections()) {
+        (async () => {
+          for await (const _ of connection.frames()) framesSeen++;
+        })().catch(() => {});
+      }
+    })().catch(() => {});
+  }
+  const disk = new MemoryStorage();
+  let saves = 0;
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => release = resolve);
+  const node = new RaftConsensus({
+    id: "n1",
+    peers,
+    firstLeader: "n1",
+    transport: network.transport("first-n1"),
+    peerAuth: "none",
+    storage: {
+      load: () => disk.load(),
+      // The first save is the initial state; the second, the first term's no-op: held until released.
+      save: async (update) => {
+        if (++saves === 2) await held;
+        await disk.save(update);
+      },
+      compact: (snapshot) => disk.compact(snapshot),
+      close: () => disk.close(),
+    },
+    stateMachine: new RecordingMachine(),
+    clock,
+    logger: silentLogger,
+  });
+  await node.start();
+  for (let i = 0; i < 5; i++) await clock.advance(1);
+  assert.equal(node.stats().role, "leader", "term 1 without an election");
+  assert.equal(node.stats().term, 1);
+  assert.equal(saves, 2, "the first term's entries are being written");
+  assert.equal(framesSeen, 0, "nothing of the first term left before its write finished");
+  release();
+  for (let i = 0; i < 5; i++) await clock.advance(1);
+  assert.ok(framesSeen > 0, "then the appends go out");
+  await node.close();
+  for (const listener of listeners) await listener.close();
 });

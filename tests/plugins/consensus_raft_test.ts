@@ -225,3 +225,21 @@ Deno.test("raft: heartbeat() sends the leader's commit to every follower now, no
   assert.deepEqual(sent.map((message) => message.to).sort(), ["b", "c"]);
   for (const message of sent) assert.equal((message as { commit: number }).commit, cluster.raft("a").log.committed);
 });
+
+Deno.test("raft: with a first leader agreed in every member's initial state, it leads term 1 at once; no one else, and not once its log holds anything", () => {
+  const members = ["a", "b", "c"];
+  const cluster = new RaftHarness([]);
+  for (const id of members) cluster.add(id, initialState(members, "b"));
+  assert.equal(cluster.raft("a").leadFirstTerm(), false, "not the agreed one");
+  assert.equal(cluster.raft("b").leadFirstTerm(), true);
+  assert.equal(cluster.raft("b").role, "leader");
+  assert.equal(cluster.raft("b").term, 1, "no election: term 1, the agreed votes");
+  cluster.raft("b").propose(command("x"));
+  cluster.settle();
+  cluster.tickAll();
+  for (const id of members) assert.deepEqual(appliedCommands(cluster.node(id)), ["x"], id);
+  assert.equal(cluster.raft("b").leadFirstTerm(), false, "already leading");
+  const restarted = cluster.restart("b");
+  assert.equal(restarted.raft.leadFirstTerm(), false, "its log holds its first term's entries: no second first term");
+  assert.throws(() => initialState(members, "z"), /not a member/);
+});

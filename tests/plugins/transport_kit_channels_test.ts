@@ -119,3 +119,21 @@ Deno.test("channels: at most maxPending connections wait for their channels; mor
   await control.close(); // the last channel: the waiting ones are closed with the listener
   for (const connection of waiting) await connection.closed;
 });
+
+Deno.test("channels: close() ends the listeners and closes connections still waiting for a hello or a channel", async () => {
+  const clock = new ManualClock();
+  const address = "closing-address";
+  const server = new TransportChannels(network.transport(address), { clock });
+  const listener = await server.channel(1).listen(address);
+  const waitingForChannel = await new TransportChannels(network.transport("w1"), { clock }).channel(9).dial(address);
+  const silent = await network.transport("w2").dial(address);
+  await server.close();
+  await waitingForChannel.closed;
+  assert.equal(
+    (await listener.connections()[Symbol.asyncIterator]().next()).done,
+    true,
+    "the channel's listener ended",
+  );
+  await silent.close();
+  await silent.closed;
+});

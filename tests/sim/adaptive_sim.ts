@@ -30,7 +30,14 @@ import {
   MemoryHandoverStore,
   type SwitchRecord,
 } from "../../plugins/consensus-adaptive/mod.ts";
-import { MemoryPbftStorage, PbftConsensus, type ReplicaKeys, replicaKeys } from "../../plugins/consensus-pbft/mod.ts";
+import {
+  domainSigner,
+  domainVerifier,
+  MemoryPbftStorage,
+  PbftConsensus,
+  type ReplicaKeys,
+  replicaKeys,
+} from "../../plugins/consensus-pbft/mod.ts";
 import { MemoryStorage, RaftConsensus } from "../../plugins/consensus-raft/mod.ts";
 import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
 import { severable } from "../support/severable_transport.ts";
@@ -193,6 +200,7 @@ export async function simulateAdaptive(seed: number): Promise<RaftSimResult> {
         peers,
         transport: context.transport,
         peerAuth: { keys: context.keys, startedAtMs: context.startedAtMs, maxClockSkewMs: 0 },
+        firstLeader: context.firstLeader,
         storage: disk(raftDisks, `${replica.id}/${context.epoch}`, () => new MemoryStorage()),
         stateMachine: context.stateMachine,
         clock,
@@ -209,8 +217,8 @@ export async function simulateAdaptive(seed: number): Promise<RaftSimResult> {
         storage: disk(pbftDisks, `${replica.id}/${context.epoch}`, () => new MemoryPbftStorage()),
         stateMachine: context.stateMachine,
         clock,
-        signer: replica.keys.signer,
-        verifier: replica.keys.verifier,
+        signer: domainSigner(replica.keys.signer, `switchyard epoch ${context.epoch}`),
+        verifier: domainVerifier(replica.keys.verifier, `switchyard epoch ${context.epoch}`),
         channelKeys: context.keys,
         channelStartedAtMs: context.startedAtMs,
         maxClockSkewMs: 0,

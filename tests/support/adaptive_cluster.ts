@@ -17,7 +17,13 @@ import {
   type EpochResult,
   MemoryHandoverStore,
 } from "../../plugins/consensus-adaptive/mod.ts";
-import { MemoryPbftStorage, PbftConsensus, replicaKeys } from "../../plugins/consensus-pbft/mod.ts";
+import {
+  domainSigner,
+  domainVerifier,
+  MemoryPbftStorage,
+  PbftConsensus,
+  replicaKeys,
+} from "../../plugins/consensus-pbft/mod.ts";
 import { MemoryStorage, RaftConsensus } from "../../plugins/consensus-raft/mod.ts";
 import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
 import { openTcpTransport, parseTcpOptions } from "../../plugins/transport-tcp/mod.ts";
@@ -96,6 +102,7 @@ export async function startAdaptiveCluster<Result>(
         peers,
         transport: context.transport,
         peerAuth: { keys: context.keys, startedAtMs: context.startedAtMs },
+        firstLeader: context.firstLeader,
         storage,
         stateMachine: context.stateMachine,
         clock,
@@ -114,8 +121,8 @@ export async function startAdaptiveCluster<Result>(
         storage,
         stateMachine: context.stateMachine,
         clock,
-        signer: keys[index].signer,
-        verifier: keys[index].verifier,
+        signer: domainSigner(keys[index].signer, `switchyard epoch ${context.epoch}`),
+        verifier: domainVerifier(keys[index].verifier, `switchyard epoch ${context.epoch}`),
         channelKeys: context.keys,
         channelStartedAtMs: context.startedAtMs,
         tickMs,
