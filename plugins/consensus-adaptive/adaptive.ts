@@ -202,8 +202,14 @@ interface Epoch {
   handoverBytes: Uint8Array | undefined;
   started: boolean;
   sealed: boolean;
+  /** Resolves when the epoch is sealed (or retired by an adoption): waits on it stop, and go on in the next epoch. */
+  whenSealed: Promise<typeof SEALED>;
+  markSealed: () => void;
   switchRecord?: SwitchRecord;
 }
+
+/** What a wait on a sealed epoch gives instead of the engine's answer. */
+const SEALED = Symbol("sealed");
 
 interface Lane {
   clientId: string;
@@ -362,7 +368,9 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
     for (;;) {
       const epoch = await this.#activeEpoch(deadline, options.signal);
       try {
-        await epoch.consensus.read({ timeoutMs: this.#remaining(deadline), signal: options.signal });
+        const inner = epoch.consensus.read({ timeoutMs: this.#remaining(deadline), signal: options.signal });
+        inner.catch(() => {}); // as for proposals
+        await Promise.race([inner, epoch.whenSealed]);
       } catch (error) {
         if (this.#closed || !isSealed(epoch)) throw error;
         continue;
@@ -487,13 +495,14 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
    * Proposes `entry` in the current epoch, again in the next whenever an
    * epoch ends under it. Once an attempt's outcome was unknown, a later
    * failure is reported as unknown too (`CONSENSUS_TIMEOUT`): the entry may
-   * have committed in the epoch that ended, even if the next one refuses it.
+   * have committed in the epoch that ended, even if the next one refuses it
+   * (not for idempotent entries: reports and forces).
    */
   async #submit(
     entry: Uint8Array,
     deadline: number,
     signal: AbortSignal | undefined,
-    trace?: { uncertain: boolean },
+    trace?: { uncertain: boolean; idempotent?: boolean },
   ): Promise<EpochResult<Result>> {
     let uncertainIn: number | undefined;
     for (;;) {
@@ -502,10 +511,20 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
       try {
         epoch = await this.#activeEpoch(deadline, signal);
       } catch (error) {
-        throw uncertainIn === undefined ? error : unknownOutcome(error, uncertainIn);
+        throw uncertainIn === undefined || trace?.idempotent ? error : unknownOutcome(error, uncertainIn);
       }
       try {
-        committed = await epoch.consensus.propose(entry, { timeoutMs: this.#remaining(deadline), signal });
+        // A proposal not committed when its epoch seals never will be there (entries after the seal are not
+        // applied): stop waiting and propose it again in the next epoch at once, under the same identity.
+        const inner = epoch.consensus.propose(entry, { timeoutMs: this.#remaining(deadline), signal });
+        inner.catch(() => {}); // when the seal wins the race, nobody waits for this answer any more
+        const answer = await Promise.race([inner, epoch.whenSealed]);
+        if (answer === SEALED) {
+          uncertainIn = epoch.number;
+          if (trace) trace.uncertain = true;
+          continue;
+        }
+        committed = answer;
       } catch (error) {
         if (this.#closed) throw this.#closedError();
         if (isSealed(epoch) && isUnknownOutcome(error)) {
@@ -513,7 +532,7 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
           if (trace) trace.uncertain = true;
           continue; // the same identity again: at most once
         }
-        throw uncertainIn === undefined ? error : unknownOutcome(error, uncertainIn);
+        throw uncertainIn === undefined || trace?.idempotent ? error : unknownOutcome(error, uncertainIn);
       }
       const result = committed.result as EpochResult<Result>;
       if (result.kind === "sealed") continue;
@@ -528,7 +547,8 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
     const deadline = this.#deadline(options);
     for (;;) {
       try {
-        const result = await this.#submit(entry, deadline, options.signal);
+        // Reports and forces are idempotent (the tally ignores one it already has): any error may be taken at its word.
+        const result = await this.#submit(entry, deadline, options.signal, { uncertain: false, idempotent: true });
         if (result.kind === "invalid") throw new ConsensusError("INVALID_ARGUMENT", result.message);
         return "committed";
       } catch (error) {
@@ -703,6 +723,8 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
         ? { firstLeader: handover.firstLeader }
         : {}),
     });
+    let markSealed!: () => void;
+    const whenSealed = new Promise<typeof SEALED>((resolve) => markSealed = () => resolve(SEALED));
     const epoch: Epoch = {
       number,
       engine,
@@ -711,6 +733,8 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
       handoverBytes: handover && encodeHandover(handover),
       started: false,
       sealed: false,
+      whenSealed,
+      markSealed,
       switchRecord: record,
     };
     machine.onAgreed = (agreed) => this.#emit({ type: "agreed", epoch: number, agreed });
@@ -720,14 +744,17 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
     this.#logger.info("epoch starting", { epoch: number, engine, baseIndex: handover?.nextBaseIndex ?? 0 });
     await consensus.start();
     epoch.started = true;
-    if (record?.previousLeader === this.#options.id) this.#campaign(epoch);
+    // With a first leader agreed, it alone leads term 1 (a campaign by anyone else would depose it, and the writes it
+    // took would wait for their indices to be overwritten); without one, the replica that led before campaigns.
+    const firstLeader = handover?.firstLeader && this.#members.includes(handover.firstLeader);
+    if (!firstLeader && record?.previousLeader === this.#options.id) this.#campaign(epoch);
     if (record) record.startedAtMs = this.#options.clock.now();
     this.#wakeEpochWaiters();
     this.#service?.announce();
   }
 
   /**
-   * The replica that led the epoch before campaigns in a new one at once, and
+   * Without an agreed first leader, the replica that led the epoch before campaigns in a new one at once, and
    * again (a pre-vote each time, so it disturbs nobody) whenever it is back
    * to follower without a leader, until the epoch has a leader or a second
    * has passed; then the engine's own timeouts rule.
@@ -749,6 +776,7 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
   #sealed(epoch: Epoch, handover: Handover): void {
     if (epoch !== this.#current || epoch.sealed) return;
     epoch.sealed = true;
+    epoch.markSealed();
     epoch.machine.retire(); // from now on the shared machines belong to the next epoch
     epoch.consensus.heartbeat?.(); // a leader tells its followers the commit that seals, now
     const record: SwitchRecord = {
@@ -789,6 +817,7 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
         return; // not newer, or this replica is switching to that epoch itself
       }
       old.sealed = true;
+      old.markSealed();
       old.machine.retire();
       const record: SwitchRecord = {
         fromEpoch: old.number,
