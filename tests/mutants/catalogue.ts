@@ -312,13 +312,17 @@ export const MUTANTS: readonly Mutant[] = [
     name: "adaptive-sealed-proposals-dropped",
     file: ADAPTIVE,
     tests: ADAPTIVE_SIM,
-    find: `      if (result.kind === "sealed") continue;`,
-    replace: `      if (result.kind === "sealed") {
-        return { kind: "command", outcome: { ok: true, committed: { index: 0, term: 0, result: undefined as Result } } };
-      }`,
+    find: `        if (answer === SEALED) {
+          uncertainIn = epoch.number;
+          if (trace) trace.uncertain = true;
+          continue;
+        }`,
+    replace: `        if (answer === SEALED) {
+          return { kind: "command", outcome: { ok: true, committed: { index: 0, term: 0, result: undefined as Result } } };
+        }`,
     description:
-      "Proposals pending at the switch (their entries landed after the seal, so they were not applied) are answered as committed instead of being proposed again in the next epoch: they are lost.",
-    caughtBy: "adaptive simulation: linearizability (an acknowledged write that never took effect)",
+      "Proposals still pending when their epoch seals (they will never commit there) are answered as committed instead of being proposed again in the next epoch: they are lost.",
+    caughtBy: "adaptive tests: an acknowledged write missing from every replica (linearizability in the simulation)",
   },
   {
     name: "adaptive-handover-without-client-table",
