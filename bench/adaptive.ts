@@ -90,6 +90,28 @@ function directionRows(rows: { direction: string; switchMs: number; pauseMs: num
   });
 }
 
+/**
+ * One row per switch: its replicas' records grouped by the epoch it started;
+ * the decision is the first replica's seal, the switch ends at the first
+ * commit any replica saw in the new epoch, and the pause is the longest gap
+ * in `acks` from 100 ms before the one to 100 ms after the other. Record times
+ * are shifted by `offsetMs` onto the acknowledgements' clock.
+ */
+function switchRows(records: SwitchRecord[], acks: number[], offsetMs = 0) {
+  const byEpoch = new Map<number, SwitchRecord[]>();
+  for (const record of records) byEpoch.set(record.toEpoch, [...(byEpoch.get(record.toEpoch) ?? []), record]);
+  return [...byEpoch].sort(([a], [b]) => a - b).map(([, list]) => {
+    const decidedAt = Math.min(...list.map((record) => record.sealedAtMs)) - offsetMs;
+    const firstCommit = Math.min(...list.map((record) => record.firstCommitAtMs ?? Infinity)) - offsetMs;
+    return {
+      direction: `${list[0].from} → ${list[0].to}`,
+      decidedAt,
+      switchMs: firstCommit - decidedAt,
+      pauseMs: longestGap(acks, decidedAt - 100, firstCommit + 100),
+    };
+  });
+}
+
 /** The longest gap between consecutive acknowledgements in `[from, to]`. */
 function longestGap(acks: number[], from: number, to: number): number {
   const window = acks.filter((at) => at >= from && at <= to);
@@ -145,21 +167,9 @@ async function benchProcesses(): Promise<{ markdown: string; results: Record<str
     }
     stop = true;
     await Promise.all(writers);
-    const records = new Map<number, SwitchRecord[]>();
-    for (const url of cluster.urls) {
-      for (const record of (await call(url, "/adaptive")).switches as SwitchRecord[]) {
-        records.set(record.toEpoch, [...(records.get(record.toEpoch) ?? []), record]);
-      }
-    }
-    const rows = [...records].sort(([a], [b]) => a - b).map(([, list]) => {
-      const decidedAt = Math.min(...list.map((record) => record.sealedAtMs));
-      const firstCommit = Math.min(...list.map((record) => record.firstCommitAtMs ?? Infinity));
-      return {
-        direction: `${list[0].from} → ${list[0].to}`,
-        switchMs: firstCommit - decidedAt,
-        pauseMs: longestGap(acks, decidedAt - 100, firstCommit + 100),
-      };
-    });
+    const records: SwitchRecord[] = [];
+    for (const url of cluster.urls) records.push(...(await call(url, "/adaptive")).switches as SwitchRecord[]);
+    const rows = switchRows(records, acks);
     const table: (string | number)[][] = [[
       "direction (4 processes)",
       "switches",
@@ -226,35 +236,17 @@ async function benchInProcess(): Promise<{ markdown: string; results: Record<str
     stop = true;
     await Promise.all(writers);
   }
-  const records = new Map<number, SwitchRecord[]>();
-  for (const replica of cluster.replicas) {
-    for (const record of replica!.adaptiveStats().switches) {
-      records.set(record.toEpoch, [...(records.get(record.toEpoch) ?? []), record]);
-    }
-  }
   // performance.now() and the clock's Date.now() differ by a constant: the switch records use the latter.
-  const offset = Date.now() - performance.now();
-  const rows: { direction: string; decidedAt: number; switchMs: number; pauseMs: number }[] = [];
-  for (const [, list] of [...records].sort(([a], [b]) => a - b)) {
-    const decidedAt = Math.min(...list.map((record) => record.sealedAtMs)) - offset;
-    const firstCommit = Math.min(...list.map((record) => record.firstCommitAtMs ?? Infinity)) - offset;
-    const window = acks.filter((at) => at >= decidedAt - 100 && at <= firstCommit + 100);
-    let pause = 0;
-    for (let i = 1; i < window.length; i++) pause = Math.max(pause, window[i] - window[i - 1]);
-    rows.push({
-      direction: `${list[0].from} → ${list[0].to}`,
-      decidedAt,
-      switchMs: firstCommit - decidedAt,
-      pauseMs: pause,
-    });
-  }
+  const rows = switchRows(
+    cluster.replicas.flatMap((replica) => replica!.adaptiveStats().switches),
+    acks,
+    Date.now() - performance.now(),
+  );
   // Without a switch: the longest gap in the quiet stretch between two switches (the noise floor).
   const decisions = rows.map((row) => row.decidedAt);
   const baseline: Record<string, number[]> = { raft: [], pbft: [] };
   for (let i = 0; i + 1 < decisions.length; i++) {
-    const window = acks.filter((at) => at > decisions[i] + 500 && at < decisions[i + 1] - 100);
-    let gap = 0;
-    for (let j = 1; j < window.length; j++) gap = Math.max(gap, window[j] - window[j - 1]);
+    const gap = longestGap(acks, decisions[i] + 500, decisions[i + 1] - 100);
     baseline[rows[i].direction.endsWith("pbft") ? "pbft" : "raft"].push(gap);
   }
   const settleBy = performance.now() + 5_000;
@@ -289,20 +281,8 @@ async function benchInProcess(): Promise<{ markdown: string; results: Record<str
     ]);
   }
   results.baselinePauseMs = baseline;
-  for (const direction of ["raft → pbft", "pbft → raft"]) {
-    const mine = rows.filter((row) => row.direction === direction);
-    const switchMs = mine.map((row) => row.switchMs);
-    const pauseMs = mine.map((row) => row.pauseMs);
-    results[direction] = { switchMs, pauseMs };
-    table.push([
-      direction,
-      mine.length,
-      fmt(quantile(switchMs, 0.5)),
-      fmt(quantile(switchMs, 0.99)),
-      fmt(quantile(pauseMs, 0.5)),
-      fmt(quantile(pauseMs, 0.99)),
-    ]);
-  }
+  results.rows = rows;
+  table.push(...directionRows(rows));
   const all = rows.map((row) => row.pauseMs);
   const note = `${acknowledged.length} writes acknowledged by ${WRITERS} writers during ${rows.length} switches ` +
     `(pause over all switches: p50 ${fmt(quantile(all, 0.5))} ms, p99 ${fmt(quantile(all, 0.99))} ms); ` +

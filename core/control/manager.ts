@@ -281,6 +281,7 @@ export class HybridManager implements ExtensionHost {
 
   /** A snapshot of everything worth knowing about this node. */
   getStats(): HybridStats {
+    const agreement = this.#agreement();
     return {
       ...this.orchestrator.stats(),
       nodeId: this.nodeId,
@@ -295,7 +296,7 @@ export class HybridManager implements ExtensionHost {
       components: this.adapter.status(),
       flags: this.flags.values,
       plugins: this.#plugins?.records() ?? [],
-      ...(this.#agreement() ? { agreement: this.#agreement()!.agreementStats() } : {}),
+      ...(agreement ? { agreement: agreement.agreementStats() } : {}),
     };
   }
 

@@ -49,32 +49,14 @@ import {
 import { FileWal, MemoryStorage, RaftConsensus } from "../consensus-raft/mod.ts";
 import { AdaptiveConsensus } from "./adaptive.ts";
 import { FileHandoverStore, MemoryHandoverStore } from "./handover_store.ts";
-export { AdaptiveConsensus } from "./adaptive.ts";
-export type {
-  AdaptiveConsensusOptions,
-  AdaptiveEvent,
-  AdaptiveStats,
-  EngineFactory,
-  EpochContext,
-  EpochEngine,
-  SwitchRecord,
-} from "./adaptive.ts";
+// What applications import (`@switchyard/hybrid/consensus-adaptive`), and beside it the parts tests and tools use.
+export * from "./public.ts";
 export { decodeEntry, encodeEntry, ENTRY_TAGS, MAX_MEMBER_BYTES, MAX_REASON_BYTES } from "./entries.ts";
 export type { AdaptiveEntry, CommandEntry } from "./entries.ts";
-export { EpochMachine } from "./epoch_machine.ts";
-export type { EngineName, EpochMachineOptions, EpochResult, Handover } from "./epoch_machine.ts";
+export type { EpochMachineOptions } from "./epoch_machine.ts";
 export { EpochService } from "./epoch_service.ts";
-export type { EpochServiceOptions, EpochServiceStats } from "./epoch_service.ts";
-export { ADAPTIVE_ERRORS } from "./errors.ts";
-export type { AdaptiveErrorCode } from "./errors.ts";
-export {
-  decodeHandover,
-  encodeHandover,
-  FileHandoverStore,
-  handoverDigest,
-  MemoryHandoverStore,
-} from "./handover_store.ts";
-export type { HandoverStore } from "./handover_store.ts";
+export type { EpochServiceOptions } from "./epoch_service.ts";
+export { decodeHandover, encodeHandover, handoverDigest } from "./handover_store.ts";
 
 const positiveInteger = v.pipe(v.number(), v.integer(), v.minValue(1));
 const id = v.pipe(

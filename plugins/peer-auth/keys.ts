@@ -53,7 +53,6 @@ export function clusterKeys(secret: Uint8Array): PeerKeys {
   }
   const material = secret.slice();
   let base: Promise<CryptoKey> | undefined;
-  const cache = new Map<string, Promise<Uint8Array>>();
   const derive = async (from: string, to: string): Promise<Uint8Array> => {
     base ??= crypto.subtle.importKey("raw", material, "HKDF", false, ["deriveBits"]);
     const bits = await crypto.subtle.deriveBits(
@@ -63,6 +62,16 @@ export function clusterKeys(secret: Uint8Array): PeerKeys {
     );
     return new Uint8Array(bits);
   };
+  return cachedPairKeys(derive);
+}
+
+/**
+ * Pair keys from `derive`, each derived once and kept (at most
+ * {@linkcode MAX_CACHED_PAIR_KEYS}, the oldest dropped first); a derivation
+ * that fails is forgotten, so the next call tries again.
+ */
+function cachedPairKeys(derive: (from: string, to: string) => Promise<Uint8Array>): PeerKeys {
+  const cache = new Map<string, Promise<Uint8Array>>();
   return {
     keyFor(from, to) {
       const id = JSON.stringify([from, to]);
@@ -165,19 +174,5 @@ export function epochKeys(keys: PeerKeys, epoch: number): PeerKeys {
     ]);
   }
   const label = encoder.encode(`switchyard epoch ${epoch}`);
-  const cache = new Map<string, Promise<Uint8Array>>();
-  return {
-    keyFor(from, to) {
-      const id = JSON.stringify([from, to]);
-      let key = cache.get(id);
-      if (!key) {
-        if (cache.size >= MAX_CACHED_PAIR_KEYS) cache.delete(cache.keys().next().value!);
-        key = keys.keyFor(from, to).then((base) => hmacSha256(base, label));
-        const pending = key;
-        pending.catch(() => cache.get(id) === pending && cache.delete(id));
-        cache.set(id, key);
-      }
-      return key;
-    },
-  };
+  return cachedPairKeys((from, to) => keys.keyFor(from, to).then((base) => hmacSha256(base, label)));
 }
