@@ -128,27 +128,27 @@ Deno.test("candidates never used are estimated from priors scaled to the referen
 });
 
 Deno.test("the adaptive compressor follows the measured bandwidth", async () => {
+  // A clock that charges each codec a fixed cost per call (what a codec costs is the runtime's business, and a busy
+  // machine's stalls would make the choice a matter of luck): zstd-3 is four times as slow as lz4, copying almost free.
+  const msPerCall: Record<string, number> = { none: 0.05, lz4: 0.5, "zstd-3": 2 };
+  let clock = 0;
   let bandwidthMbps = 10;
   const adaptive = await adaptiveCompressor(
     { candidates: ["none", "lz4", "zstd-3"], exploreEvery: 4 },
     () => ({ bandwidthMbps }),
+    () => (clock += msPerCall[adaptive?.stats().lastChoice ?? "lz4"]),
   );
   const data = sampleJson(256 * 1024);
   for (let i = 0; i < 8; i++) await adaptive.compress(data);
+  // 10 Mbps: sending costs tens of milliseconds, the best ratio wins.
   assert.equal(adaptive.stats().lastChoice, "zstd-3", JSON.stringify(adaptive.stats().estimates));
   bandwidthMbps = 10_000_000; // a link far faster than any codec
   for (let i = 0; i < 16; i++) await adaptive.compress(data);
-  // Sending is free now: the choice must be what its own estimates rank cheapest to compress and decompress
-  // (which codec that is depends on the runtime: copying is slow on some, native zstd fast).
-  const { estimates, lastChoice } = adaptive.stats();
-  const cost = (e: (typeof estimates)[number]) =>
-    data.length / e.compressBytesPerMs! + data.length / e.decompressBytesPerMs!;
-  const cheapest = Math.min(...estimates.map(cost));
-  const chosen = estimates.find((e) => e.label === lastChoice)!;
-  assert.ok(cost(chosen) <= cheapest * 1.25, JSON.stringify(adaptive.stats()));
+  // Sending is free now: the cheapest codec to run wins.
+  assert.equal(adaptive.stats().lastChoice, "none", JSON.stringify(adaptive.stats()));
   adaptive.setBandwidthMbps(10);
   const frame = await adaptive.compress(data);
   assert.equal(adaptive.stats().lastChoice, "zstd-3");
   assert.deepEqual(await adaptive.decompress(frame), data);
-  adaptive.close();
+  await adaptive.close();
 });
