@@ -202,6 +202,16 @@ export class ModeTally {
     return { agreed: this.agreed, reports, forces, ignored: { ...this.#ignored } };
   }
 
+  /**
+   * The time (on `member`'s clock) of its latest applied entry of `kind`,
+   * undefined if none: an entry made at `atMs` is in the tally (or superseded
+   * by a newer one) once this is at least `atMs`.
+   */
+  appliedAt(member: string, kind: ModeTallyEntry["kind"]): number | undefined {
+    const state = this.#members.get(member);
+    return kind === "report" ? state?.report?.atMs : state?.forceAtMs;
+  }
+
   /** The tally's whole state as JSON bytes, for the engine's snapshot. */
   snapshot(): Uint8Array {
     const members = [...this.#members].map(([member, state]) => ({ member, ...state }));

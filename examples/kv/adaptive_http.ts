@@ -6,7 +6,7 @@
  * - `POST /adaptive/force` with `{ "mode": "internet" | "datacenter" |
  *   "hybrid" | null, "reason"?: string }` → this member asks for (or
  *   releases) a hold; `f + 1` members asking for the same mode move the
- *   cluster → `{ "outcome": "committed" | "relayed" }`;
+ *   cluster → `{ "outcome": "committed" }` once this node applied the request
  * - `PUT /adaptive/measurements` with `{ "rttMs"?, "bandwidthMbps"?,
  *   "lossRatio"? }` → what this node reports as its measurements from now
  *   on (every reporting round), in place of probes: for demos and tests on

@@ -217,6 +217,8 @@ interface Lane {
 }
 
 const MAX_SWITCH_RECORDS = 64;
+/** How long a relayed force may take to reach this replica's tally before it is sent again. */
+const RELAY_RESEND_MS = 250;
 
 /** The adaptive engine; see the module documentation. */
 export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, ModeAgreement {
@@ -392,11 +394,32 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
   /**
    * Asks, for this replica's operator, that the cluster be held in `mode`
    * (or released, with `null`). A hold takes effect once `f + 1` members ask
-   * for the same mode.
+   * for the same mode. Resolves once the request is in this replica's
+   * tally: a Raft follower relays it to the leader and sends it again until
+   * it applied it (a leader that lost its place before proposing it drops
+   * it), or rejects with `CONSENSUS_TIMEOUT` at the deadline.
    */
-  force(mode: Mode | null, reason: string, options: ConsensusCallOptions = {}): Promise<"committed" | "relayed"> {
-    const entry = encodeEntry({ kind: "force", member: this.#options.id, atMs: this.#entryTime(), mode, reason });
-    return this.#submitMemberEntry(entry, options);
+  async force(mode: Mode | null, reason: string, options: ConsensusCallOptions = {}): Promise<"committed"> {
+    const deadline = this.#deadline(options);
+    const atMs = this.#entryTime();
+    const entry = encodeEntry({ kind: "force", member: this.#options.id, atMs, mode, reason });
+    const applied = () => (this.#tally.appliedAt(this.#options.id, "force") ?? -Infinity) >= atMs;
+    for (;;) {
+      const outcome = await this.#submitMemberEntry(entry, { ...options, timeoutMs: this.#remaining(deadline) });
+      if (outcome === "committed") return outcome;
+      const resendAt = Math.min(deadline, this.#options.clock.now() + RELAY_RESEND_MS);
+      while (!applied() && this.#options.clock.now() < resendAt && !options.signal?.aborted) {
+        await sleep(this.#options.clock, 10, options.signal).catch(() => {});
+      }
+      if (applied()) return "committed";
+      if (this.#closed) throw this.#closedError();
+      if (options.signal?.aborted || this.#options.clock.now() >= deadline) {
+        throw new ConsensusError(
+          "CONSENSUS_TIMEOUT",
+          "the force was relayed to the leader and did not reach the log in time",
+        );
+      }
+    }
   }
 
   /** Membership changes are not supported across epochs yet: refused with `INVALID_ARGUMENT`. */
@@ -552,14 +575,15 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
         if (result.kind === "invalid") throw new ConsensusError("INVALID_ARGUMENT", result.message);
         return "committed";
       } catch (error) {
-        if ((error as ConsensusError).code !== "NOT_LEADER" || !this.#service) throw error;
-        const leader = (error as ConsensusError).leaderHint;
-        if (leader) {
-          this.#service.relay(leader, entry);
+        const { code, leaderHint } = error as ConsensusError;
+        if (code === "NOT_LEADER" && leaderHint && this.#service) {
+          this.#service.relay(leaderHint, entry);
           return "relayed";
         }
+        // No leader yet (an election is under way), or the one that took it lost its place: idempotent, so again.
+        if (code !== "NOT_LEADER" && code !== "PROPOSAL_DROPPED") throw error;
         if (this.#options.clock.now() + 10 >= deadline || options.signal?.aborted) throw error;
-        await sleep(this.#options.clock, 10, options.signal).catch(() => {}); // an election is under way
+        await sleep(this.#options.clock, 10, options.signal).catch(() => {});
       }
     }
   }

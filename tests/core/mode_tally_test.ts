@@ -184,6 +184,8 @@ Deno.test("mode tally: a member's report and force are ordered apart: a force th
   run(target, [forceAt("a", 999, null)], 5);
   assert.equal(target.stats().ignored["not-newer"], 1);
   assert.equal(target.stats().forces.a, "internet");
+  assert.deepEqual([target.appliedAt("a", "force"), target.appliedAt("a", "report")], [1_000, 1_020]);
+  assert.equal(target.appliedAt("c", "force"), undefined);
   // And it survives a snapshot.
   const restored = tally();
   restored.restore(target.snapshot());

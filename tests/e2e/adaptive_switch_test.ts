@@ -108,6 +108,9 @@ Deno.test({
       );
     } catch (error) {
       console.error(logs.slice(-60).join("\n"));
+      for (const id of everyone) {
+        console.error(`${id}: ${JSON.stringify(await adaptive(id).catch((failure) => String(failure)))}`);
+      }
       throw error;
     } finally {
       await load?.stop();

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import type { ConsensusStateMachine } from "../../core/contracts/consensus.ts";
-import type { AdaptiveConsensus } from "../../plugins/consensus-adaptive/mod.ts";
+import { type Consensus, ConsensusError, type ConsensusStateMachine } from "../../core/contracts/consensus.ts";
+import type { AdaptiveConsensus, EpochResult } from "../../plugins/consensus-adaptive/mod.ts";
+import { decodeEntry } from "../../plugins/consensus-adaptive/entries.ts";
 import { type AdaptiveTestCluster, startAdaptiveCluster } from "../support/adaptive_cluster.ts";
 
 const encoder = new TextEncoder();
@@ -151,6 +152,46 @@ Deno.test({
         assert.equal(replica!.engineFor("internet"), "raft");
       }
       await write(cluster, "still writable", "writer", 1);
+    } finally {
+      await cluster.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "adaptive: a force the leader drops (relayed by a follower, or its own) is proposed again until it is in the tally",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const engines = new Map<string, Consensus<EpochResult<unknown>>>();
+    const cluster = await startAdaptiveCluster(Array.from({ length: 4 }, () => new Appends()), {
+      onEngine: (id, epoch, engine) => engines.set(`${id}/${epoch}`, engine),
+    });
+    try {
+      await until(() => onEngine(cluster, 0, "raft"), "a Raft leader in epoch 0");
+      const leaderId = cluster.replicas[0]!.stats().leaderId!;
+      const leader = engines.get(`${leaderId}/0`)!;
+      // The leader loses the next force it is handed, as one that lost its place before proposing it would.
+      let toDrop = 1;
+      const propose = leader.propose.bind(leader);
+      leader.propose = (bytes, options) => {
+        if (toDrop > 0 && decodeEntry(bytes).kind === "force") {
+          toDrop--;
+          return Promise.reject(new ConsensusError("PROPOSAL_DROPPED", "index 7 went to another leader"));
+        }
+        return propose(bytes, options);
+      };
+      const follower = cluster.replicas.find((replica) => replica!.stats().role !== "leader")!;
+      const followerId = follower.stats().nodeId;
+      assert.equal(await follower.force("hybrid", "relayed, dropped, sent again", { timeoutMs: 5_000 }), "committed");
+      assert.equal(follower.adaptiveStats().tally.forces[followerId], "hybrid");
+      assert.equal(toDrop, 0);
+      toDrop = 1;
+      const own = cluster.replicas[cluster.ids.indexOf(leaderId)]!;
+      assert.equal(await own.force("hybrid", "dropped, proposed again", { timeoutMs: 5_000 }), "committed");
+      assert.equal(own.adaptiveStats().tally.forces[leaderId], "hybrid");
+      assert.equal(toDrop, 0);
     } finally {
       await cluster.close();
     }
