@@ -31,3 +31,5 @@ export { transportCompliance } from "./transport.ts";
 export { consensusCompliance, RecordingMachine } from "./consensus.ts";
 export type { ConsensusCluster, ConsensusHarness } from "./consensus.ts";
 export type { TransportHarness } from "./transport.ts";
+export { checkLinearizable, settleUnknownWrites } from "./linearizability.ts";
+export type { KvOperation, LinearizabilityResult } from "./linearizability.ts";

@@ -16,7 +16,7 @@
  */
 import assert from "node:assert/strict";
 import { launchKvCluster } from "../../examples/kv/cluster.ts";
-import { startKvLoad } from "../support/kv_load.ts";
+import { startKvLoad } from "../../examples/kv/load.ts";
 
 const RACK = { rttMs: 0.2, bandwidthMbps: 20_000, lossRatio: 0 };
 const WAN = { rttMs: 120, bandwidthMbps: 40, lossRatio: 0.02 };

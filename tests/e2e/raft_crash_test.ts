@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { launchKvCluster } from "../../examples/kv/cluster.ts";
-import { startKvLoad } from "../support/kv_load.ts";
+import { startKvLoad } from "../../examples/kv/load.ts";
 
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

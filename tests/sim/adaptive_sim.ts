@@ -43,7 +43,7 @@ import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
 import { severable } from "../support/severable_transport.ts";
 import { testIdentities, testReplicaSecret } from "../support/pbft_consensus_cluster.ts";
 import { BoundedClock, whileAdvancing } from "./driver_sim.ts";
-import { checkLinearizable, type KvOperation, settleUnknownWrites } from "./linearizability.ts";
+import { checkLinearizable, type KvOperation, settleUnknownWrites } from "../../testing/linearizability.ts";
 import type { RaftSimResult } from "./raft_sim.ts";
 import { clientState } from "./sim_clients.ts";
 import { encodeSimKvCommand, SimKvMachine } from "./sim_kv.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { Entry } from "../../plugins/consensus-raft/types.ts";
 import { RaftInvariants } from "./invariants.ts";
 import { encodeSimKvCommand, type SimKvCommand, SimKvMachine } from "./sim_kv.ts";
-import { checkLinearizable, type KvOperation, settleUnknownWrites } from "./linearizability.ts";
+import { checkLinearizable, type KvOperation, settleUnknownWrites } from "../../testing/linearizability.ts";
 
 const op = (
   clientId: string,

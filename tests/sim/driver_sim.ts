@@ -34,7 +34,7 @@ import { severable } from "../support/severable_transport.ts";
 import type { Snapshot } from "../../plugins/consensus-raft/types.ts";
 import type { RaftDurableState } from "../../plugins/consensus-raft/raft.ts";
 import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
-import { checkLinearizable, type KvOperation, settleUnknownWrites } from "./linearizability.ts";
+import { checkLinearizable, type KvOperation, settleUnknownWrites } from "../../testing/linearizability.ts";
 import type { RaftSimResult } from "./raft_sim.ts";
 import { clientState } from "./sim_clients.ts";
 import { encodeSimKvCommand, SimKvMachine } from "./sim_kv.ts";

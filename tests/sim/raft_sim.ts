@@ -14,7 +14,7 @@ import { DEFAULT_RAFT_CONFIG, initialState } from "../../plugins/consensus-raft/
 import type { Message } from "../../plugins/consensus-raft/types.ts";
 import { EventQueue } from "./event_queue.ts";
 import { type LogView, RaftInvariants } from "./invariants.ts";
-import { checkLinearizable, type LinearizabilityResult, settleUnknownWrites } from "./linearizability.ts";
+import { checkLinearizable, type LinearizabilityResult, settleUnknownWrites } from "../../testing/linearizability.ts";
 import { SimNetwork } from "./network.ts";
 import { clientState, SimClients } from "./sim_clients.ts";
 import { SimNode } from "./sim_node.ts";

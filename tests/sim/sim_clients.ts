@@ -11,7 +11,7 @@
  */
 import type { Random } from "../../core/util/random.ts";
 import type { EventQueue } from "./event_queue.ts";
-import type { KvOperation } from "./linearizability.ts";
+import type { KvOperation } from "../../testing/linearizability.ts";
 import type { Reply, SimNode, SimRequest } from "./sim_node.ts";
 
 /** Client behaviour. */

@@ -12,7 +12,7 @@ import { applyCompaction, applyUpdate } from "../../plugins/consensus-raft/stora
 import type { Message } from "../../plugins/consensus-raft/types.ts";
 import { RaftLog } from "../../plugins/consensus-raft/raft_log.ts";
 import type { CandidateView, LogView, RaftInvariants } from "./invariants.ts";
-import type { KvOperation } from "./linearizability.ts";
+import type { KvOperation } from "../../testing/linearizability.ts";
 import { encodeSimKvCommand, type SimKvCommand, SimKvMachine } from "./sim_kv.ts";
 
 /** A client's request: a get, or a write (put, cas, append) with its value. */

@@ -15,7 +15,7 @@ import type { Membership } from "../../../plugins/consensus-pbft/membership.ts";
 import type { MessageBody, Reply, Request } from "../../../plugins/consensus-pbft/types.ts";
 import { decodeResult, type KvOperation as ServiceOperation, signRequest } from "../../support/pbft_fakes.ts";
 import type { EventQueue } from "../event_queue.ts";
-import type { KvOperation as HistoryOperation } from "../linearizability.ts";
+import type { KvOperation as HistoryOperation } from "../../../testing/linearizability.ts";
 
 /** What a client needs from the simulation. */
 export interface ClientEnvironment {

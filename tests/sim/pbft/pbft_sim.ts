@@ -24,7 +24,7 @@ import type { PbftConfig, PbftStats } from "../../../plugins/consensus-pbft/pbft
 import type { Execution, MessageBody } from "../../../plugins/consensus-pbft/types.ts";
 import { FakeKeys } from "../../support/pbft_fakes.ts";
 import { EventQueue } from "../event_queue.ts";
-import { checkLinearizable, type KvOperation, type LinearizabilityResult } from "../linearizability.ts";
+import { checkLinearizable, type KvOperation, type LinearizabilityResult } from "../../../testing/linearizability.ts";
 import { SimNetwork } from "../network.ts";
 import { PbftSimClient } from "./clients.ts";
 import { type Behaviour, BEHAVIOURS, ByzantineReplica, HonestReplica, type SimReplica } from "./replicas.ts";

@@ -9,8 +9,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { KvHttpClient, UnknownOutcome } from "../../examples/kv/client.ts";
-import { checkLinearizable, type KvOperation } from "../sim/linearizability.ts";
+import { KvHttpClient, UnknownOutcome } from "./client.ts";
+import { checkLinearizable, type KvOperation } from "../../testing/linearizability.ts";
 
 /** The keys the load uses. */
 export const LOAD_KEYS = ["k0", "k1", "k2", "k3", "k4"];
