@@ -13,6 +13,7 @@ import { consoleLogger } from "../core/util/logger.ts";
 import type { ExtensionHost } from "../core/control/extension_host.ts";
 import { HybridManager, type HybridManagerOptions } from "../core/control/manager.ts";
 import { MetricsRegistry } from "../core/control/metrics.ts";
+import { resolveConfig } from "../core/control/config.ts";
 import { type BuiltinModules, loadPlugins, type ModuleHost } from "../core/loading/loader.ts";
 import { assignSlots } from "../core/loading/slots.ts";
 import { BUILTIN_PLUGINS } from "../plugins/builtin.ts";
@@ -67,6 +68,7 @@ export async function fromManifest(location: string | URL, options: FromManifest
     logger,
     metrics,
     network: () => medians.of?.detector.summary() ?? {},
+    config: resolveConfig(options.config),
     ...(options.createTimeoutMs !== undefined ? { createTimeoutMs: options.createTimeoutMs } : {}),
     ...(options.maxModuleBytes !== undefined ? { maxModuleBytes: options.maxModuleBytes } : {}),
     ...(options.importTimeoutMs !== undefined ? { importTimeoutMs: options.importTimeoutMs } : {}),

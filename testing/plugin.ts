@@ -16,6 +16,7 @@ import { instanceIssues } from "../core/contracts/instance_checks.ts";
 import { SwitchyardError, ValidationError } from "../core/util/errors.ts";
 import { childLogger, type Logger, silentLogger } from "../core/util/logger.ts";
 import { MetricsRegistry } from "../core/control/metrics.ts";
+import { type HybridConfigInput, resolveConfig } from "../core/control/config.ts";
 import type { Capability } from "../core/loading/capability.ts";
 import {
   type AnyPlugin,
@@ -55,6 +56,8 @@ export interface TestContextOptions {
   provided?: Record<string, unknown>;
   /** What `context.network()` returns (empty by default). */
   network?: NetworkSample;
+  /** The manager configuration `context.config` resolves (the defaults by default). */
+  config?: HybridConfigInput;
   /** The node as extensions see it (a HybridManager will do): needed by extension plugins. */
   host?: ExtensionHost;
 }
@@ -75,6 +78,7 @@ export function createPluginContext(options: TestContextOptions): PluginContext 
     metrics: new MetricsRegistry().scoped({ plugin: options.pluginId }),
     runtime: currentRuntime(),
     network: () => ({ ...options.network }),
+    config: resolveConfig(options.config),
     require<T>(token: Capability<T>): T {
       const provided = options.provided;
       if (!provided || !Object.hasOwn(provided, token.name)) {

@@ -22,6 +22,7 @@ import type { Capability } from "./capability.ts";
 import { type ExtensionContext, type Permission, type Plugin, type PluginContext, pluginIssues } from "./plugin.ts";
 import type { Runtime } from "../util/runtime.ts";
 import type { NetworkSample } from "../contracts/sample.ts";
+import { type HybridConfig, resolveConfig } from "../control/config.ts";
 import { satisfies } from "../util/semver.ts";
 import { validateStandard } from "../util/standard_schema.ts";
 import { runWithTimeout } from "../util/timeout.ts";
@@ -80,6 +81,8 @@ export interface LoaderOptions {
   importTimeoutMs?: number;
   /** The latest medians, given to plugins as `context.network()`. */
   network?: () => NetworkSample;
+  /** The manager's configuration, given to plugins as `context.config` (default: the defaults). */
+  config?: HybridConfig;
 }
 
 /** The loaded plugin set. */
@@ -245,6 +248,7 @@ export async function loadPlugins(location: string | URL, options: LoaderOptions
       metrics: options.metrics.scoped({ plugin: plugin.id }),
       runtime: host.runtime,
       network: () => options.network?.() ?? {},
+      config: options.config ?? resolveConfig(),
       require: <T>(token: Capability<T>): T => {
         const providerId = candidate.providers.get(token.name);
         if (providerId === undefined) {

@@ -18,6 +18,7 @@ export type { Permission, PluginKind };
 import { type Runtime, RUNTIMES } from "../util/runtime.ts";
 import { isValidRange, isVersion } from "../util/semver.ts";
 import type { NetworkSample } from "../contracts/sample.ts";
+import type { HybridConfig } from "../control/config.ts";
 import { isStandardSchema, type StandardSchema } from "../util/standard_schema.ts";
 import type { Capability } from "./capability.ts";
 import type { Extension, PluginInstance, PluginInstances } from "../contracts/plugin_instance.ts";
@@ -45,6 +46,13 @@ export interface PluginContext {
   require<T>(capability: Capability<T>): T;
   /** The manager's latest medians (empty before the first measurement, or outside a manager). */
   network(): NetworkSample;
+  /**
+   * The manager's configuration, resolved (its thresholds and intervals; the
+   * defaults outside a manager): a plugin that classifies measurements, as
+   * the adaptive consensus's tally does, uses the same thresholds as the
+   * node's detector.
+   */
+  config: HybridConfig;
 }
 
 /**

@@ -46,8 +46,16 @@ async function body(request: Request): Promise<unknown | Response> {
   }
 }
 
-/** The adaptive routes over `engine` (resolved once it exists). */
-export function adaptiveRoutes(engine: () => AdaptiveConsensus<unknown> | undefined): AdaptiveRoutes {
+/**
+ * The adaptive routes over `engine` (resolved once it exists). With
+ * `measurements: false` (a node whose probes measure for real) there is no
+ * `PUT /adaptive/measurements`.
+ */
+export function adaptiveRoutes(
+  engine: () => AdaptiveConsensus<unknown> | undefined,
+  options: { measurements?: boolean } = {},
+): AdaptiveRoutes {
+  const acceptsMeasurements = options.measurements ?? true;
   let measured: NetworkSample | undefined;
   const handle = async (request: Request, path: string): Promise<Response> => {
     const adaptive = engine();
@@ -64,7 +72,7 @@ export function adaptiveRoutes(engine: () => AdaptiveConsensus<unknown> | undefi
       const outcome = await adaptive.force(mode as Mode | null, (reason as string | undefined) ?? "operator");
       return json({ outcome });
     }
-    if (path === "/adaptive/measurements" && request.method === "PUT") {
+    if (path === "/adaptive/measurements" && request.method === "PUT" && acceptsMeasurements) {
       const input = await body(request);
       if (input instanceof Response) return input;
       const sample = input as Record<string, unknown>;
@@ -81,9 +89,8 @@ export function adaptiveRoutes(engine: () => AdaptiveConsensus<unknown> | undefi
       measured = sample as NetworkSample;
       return new Response(null, { status: 204 });
     }
-    return json({
-      error: { code: "NOT_FOUND", message: "GET /adaptive, POST /adaptive/force, PUT /adaptive/measurements" },
-    }, 404);
+    const routes = `GET /adaptive, POST /adaptive/force${acceptsMeasurements ? ", PUT /adaptive/measurements" : ""}`;
+    return json({ error: { code: "NOT_FOUND", message: routes } }, 404);
   };
   return {
     fetch(request) {

@@ -14,14 +14,16 @@
  *
  * @module
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { generateClusterKey } from "@switchyard/hybrid/peer-auth";
 import { generateReplicaSecret, identityOf } from "@switchyard/hybrid/consensus-pbft";
+import { freePort, NodeProcess } from "../node_process.ts";
+
+export { freePort, runtimeCommand } from "../node_process.ts";
 
 /** One node process. */
 export interface KvNodeProcess {
@@ -31,8 +33,6 @@ export interface KvNodeProcess {
   httpUrl: string;
   /** Its data directory. */
   dataDir: string;
-  /** The running process, or `undefined` while stopped. */
-  process: ChildProcess | undefined;
 }
 
 /** A running local cluster. */
@@ -54,46 +54,6 @@ export interface KvCluster {
 }
 
 const NODE_SCRIPT = fileURLToPath(new URL("./node.ts", import.meta.url));
-
-/**
- * Ports for nodes come from below Linux's default ephemeral range
- * (32768-60999): a port picked by the kernel for `listen(0)` is one it may
- * later hand to an outgoing connection as its source port, and a node
- * restarted while such a connection holds its port could not bind it again.
- */
-const NODE_PORTS = { first: 20_000, count: 12_000 };
-
-/** Ports this process handed out: nothing may listen on them yet, so they are never handed out twice. */
-const handedOut = new Set<number>();
-
-/**
- * A loopback TCP port nothing listens on now, outside the ephemeral range,
- * and never one this process handed out before (its node may not listen on
- * it yet, or may be down for a restart).
- */
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 64; attempt++) {
-    const port = NODE_PORTS.first + Math.floor(Math.random() * NODE_PORTS.count);
-    if (handedOut.has(port) || !(await canListen(port))) continue;
-    handedOut.add(port);
-    return port;
-  }
-  throw new Error("no free loopback port found in 64 attempts");
-}
-
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-  });
-}
-
-/** The command that runs a TypeScript file on this runtime. */
-export function runtimeCommand(script: string, args: string[]): [string, string[]] {
-  const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-  return [process.execPath, isBun ? [script, ...args] : ["run", "--allow-all", script, ...args]];
-}
 
 /** Starts `size` nodes and waits until each is ready. */
 export async function launchKvCluster(
@@ -127,51 +87,20 @@ export async function launchKvCluster(
   for (let i = 1; i <= size; i++) {
     const [raftPort, httpPort] = [await freePort(), await freePort()];
     specs.push(`n${i}=127.0.0.1:${raftPort},127.0.0.1:${httpPort}`);
-    nodes.push({
-      id: `n${i}`,
-      httpUrl: `http://127.0.0.1:${httpPort}`,
-      dataDir: join(root, `n${i}`),
-      process: undefined,
-    });
+    nodes.push({ id: `n${i}`, httpUrl: `http://127.0.0.1:${httpPort}`, dataDir: join(root, `n${i}`) });
   }
-  const start = (node: KvNodeProcess, extra: string[] = []) =>
-    new Promise<void>((resolve, reject) => {
-      const args = ["--id", node.id, "--data-dir", node.dataDir, "--tick-ms", String(options.tickMs ?? 10), "--quiet"];
-      for (const spec of specs) args.push("--node", spec);
-      args.push(...engineArgs.get(node.id) ?? [], ...options.extraArgs?.(node.id) ?? [], ...extra);
-      const [command, commandArgs] = runtimeCommand(NODE_SCRIPT, args);
-      const child = spawn(command, commandArgs, { stdio: ["ignore", "pipe", "pipe"], env });
-      node.process = child;
-      let output = "";
-      let errors = "";
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes(`ready ${node.id}`)) resolve();
-      };
-      child.stdout!.on("data", onData);
-      child.stderr!.on("data", (chunk: Buffer) => {
-        errors = (errors + chunk.toString()).slice(-4000);
-        options.log?.(`${node.id}: ${chunk.toString().trimEnd()}`);
-      });
-      child.on("exit", (code, signal) => {
-        if (node.process === child) node.process = undefined;
-        reject(new Error(`${node.id} exited (${signal ?? code}) before it was ready:\n${output}\n${errors}`));
-      });
-    });
+  const processes = new Map(nodes.map((node) => {
+    const args = ["--id", node.id, "--data-dir", node.dataDir, "--tick-ms", String(options.tickMs ?? 10), "--quiet"];
+    for (const spec of specs) args.push("--node", spec);
+    args.push(...engineArgs.get(node.id) ?? [], ...options.extraArgs?.(node.id) ?? []);
+    return [node.id, new NodeProcess(node.id, NODE_SCRIPT, args, env, options.log)];
+  }));
   const byId = (id: string) => {
-    const node = nodes.find((candidate) => candidate.id === id);
+    const node = processes.get(id);
     if (!node) throw new Error(`no node ${id}`);
     return node;
   };
-  const kill = async (id: string, signal: NodeJS.Signals = "SIGKILL") => {
-    const child = byId(id).process;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill(signal);
-    await exited;
-    byId(id).process = undefined;
-  };
-  await Promise.all(nodes.map((node) => start(node)));
+  await Promise.all([...processes.values()].map((node) => node.start()));
   return {
     nodes,
     urls: nodes.map((node) => node.httpUrl),
@@ -179,7 +108,7 @@ export async function launchKvCluster(
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
         for (const node of nodes) {
-          if (!node.process) continue;
+          if (!byId(node.id).child) continue;
           const status = await fetch(`${node.httpUrl}/status`).then((r) => r.json()).catch(() => undefined);
           if (status?.role === "leader") return node;
         }
@@ -187,12 +116,11 @@ export async function launchKvCluster(
       }
       throw new Error(`no leader within ${timeoutMs} ms`);
     },
-    kill,
-    // process.kill, not ChildProcess.kill: Deno's ignores every signal after the first one it sent.
-    signal: (id, signal) => void process.kill(byId(id).process!.pid!, signal),
-    restart: (id, extraArgs) => start(byId(id), extraArgs),
+    kill: (id, signal) => byId(id).kill(signal),
+    signal: (id, signal) => byId(id).signal(signal),
+    restart: (id, extraArgs) => byId(id).start(extraArgs),
     async stop() {
-      await Promise.all(nodes.map((node) => kill(node.id, "SIGKILL")));
+      await Promise.all([...processes.values()].map((node) => node.kill("SIGKILL")));
       await rm(root, { recursive: true, force: true });
     },
   };

@@ -149,6 +149,9 @@ const plugin: Plugin<"consensus", AdaptivePluginOptions, ConsensusEngine> = buil
           timeoutMs: config.timeoutMs,
           maxClockSkewMs: config.maxClockSkewMs,
           reportEveryMs: config.reportEveryMs,
+          // The tally classifies the members' medians by this node's detector thresholds (every member's
+          // manager should share them: the tally is only deterministic if every replica's is the same).
+          thresholds: context.config,
           // The manager's medians are this node's measurements (nothing until its first detection).
           measure: () => {
             const sample = context.network();

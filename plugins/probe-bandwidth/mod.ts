@@ -19,7 +19,7 @@ import { builtinPlugin } from "../builtin_plugin.ts";
 import type { Probe } from "../../core/contracts/probe.ts";
 import { runWithTimeout } from "../../core/util/timeout.ts";
 import type { Transport, TransportConnection, TransportListener } from "../../core/contracts/transport.ts";
-import { peerOptions, type PeerResult, probeTransport, replyKey } from "../probes/common.ts";
+import { peerOptions, type PeerResult, probeTransport, reachedQuorum, replyKey } from "../probes/common.ts";
 import { TRANSPORT_CAPABILITY } from "../../core/loading/capability.ts";
 import { PeerLinks, quorumValue } from "../probes/peers.ts";
 import { ackedBytes, bulkMessage, MessageType, pingMessage } from "../probes/protocol.ts";
@@ -90,8 +90,7 @@ export function bandwidthProbe(
   chunk[0] = MessageType.Bulk;
   let id = 0;
 
-  async function transfer(peer: string, signal?: AbortSignal): Promise<number> {
-    const link = await links.get(peer);
+  async function transfer(link: Awaited<ReturnType<typeof links.get>>, signal?: AbortSignal): Promise<number> {
     // The round trip is subtracted from the transfer time (the last byte out, the ack back). As BBR does,
     // take the minimum of a few pings: delays only ever add to a sample.
     let rttMs = Infinity;
@@ -121,8 +120,14 @@ export function bandwidthProbe(
         ? { bandwidthMbps: Math.max(...window), samplesMbps: [...window] }
         : { error: "no passive sample yet (no observed connection was backlogged)", samplesMbps: [] };
     }
+    let link: Awaited<ReturnType<typeof links.get>>;
     try {
-      const outcome = await runWithTimeout(clock, config.timeoutMs, () => transfer(peer, signal), signal);
+      link = await links.get(peer);
+    } catch (error) {
+      return { unreachable: true, error: toError(error).message, samplesMbps: [...window] };
+    }
+    try {
+      const outcome = await runWithTimeout(clock, config.timeoutMs, () => transfer(link, signal), signal);
       if (outcome.timedOut) {
         throw new SwitchyardError("PROBE_TIMEOUT", `transfer not acknowledged within ${config.timeoutMs} ms`);
       }
@@ -139,13 +144,15 @@ export function bandwidthProbe(
     async measure(signal) {
       if (signal?.aborted) throw signal.reason;
       samplePassively();
-      const results = await Promise.all(config.peers.map((peer) => measurePeer(peer, signal)));
-      config.peers.forEach((peer, i) => last[peer] = results[i]);
+      const measured = await Promise.all(config.peers.map((peer) => measurePeer(peer, signal)));
+      config.peers.forEach((peer, i) => last[peer] = measured[i]);
+      // Passively (no transfers) every peer is reachable as far as the probe knows.
+      const results = config.active === false ? measured : reachedQuorum(measured);
       const rates = results.flatMap((r) => (r.bandwidthMbps === undefined ? [] : [r.bandwidthMbps]));
       if (rates.length === 0) {
         throw new SwitchyardError("PROBE_FAILED", `no peer measured: ${results.map((r) => r.error).join("; ")}`);
       }
-      // A peer that could not be measured counts as having no bandwidth at all.
+      // A peer reached but not measured (its transfer failed or timed out) counts as having no bandwidth at all.
       const all = [...rates, ...Array(results.length - rates.length).fill(0)];
       return { bandwidthMbps: quorumValue(all, "higher")! };
     },

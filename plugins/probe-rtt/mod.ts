@@ -19,7 +19,7 @@ import type { Probe } from "../../core/contracts/probe.ts";
 import type { NetworkSample } from "../../core/contracts/sample.ts";
 import { runWithTimeout } from "../../core/util/timeout.ts";
 import type { Transport, TransportListener } from "../../core/contracts/transport.ts";
-import { peerOptions, type PeerResult, probeTransport, replyKey } from "../probes/common.ts";
+import { peerOptions, type PeerResult, probeTransport, reachedQuorum, replyKey } from "../probes/common.ts";
 import { TRANSPORT_CAPABILITY } from "../../core/loading/capability.ts";
 import { PeerLinks, peersForQuorum, quorumValue } from "../probes/peers.ts";
 import { MessageType, pingMessage } from "../probes/protocol.ts";
@@ -72,8 +72,13 @@ export function rttProbe(
   }
 
   async function measurePeer(peer: string, signal?: AbortSignal): Promise<PeerResult> {
+    let link: Awaited<ReturnType<typeof links.get>>;
     try {
-      const link = await links.get(peer);
+      link = await links.get(peer);
+    } catch (error) {
+      return { unreachable: true, error: toError(error).message };
+    }
+    try {
       const rtts: number[] = [];
       let lost = 0;
       for (let i = 0; i < config.pings; i++) {
@@ -104,8 +109,9 @@ export function rttProbe(
     name: config.name,
     async measure(signal) {
       if (signal?.aborted) throw signal.reason;
-      const results = await Promise.all(config.peers.map((peer) => measurePeer(peer, signal)));
-      config.peers.forEach((peer, i) => last[peer] = results[i]);
+      const all = await Promise.all(config.peers.map((peer) => measurePeer(peer, signal)));
+      config.peers.forEach((peer, i) => last[peer] = all[i]);
+      const results = reachedQuorum(all);
       const answered = results.filter((result) => result.rttMs !== undefined);
       if (answered.length === 0) {
         throw new SwitchyardError(

@@ -10,6 +10,8 @@ import type { PluginContext } from "../../core/loading/plugin.ts";
 import type { Transport, TransportListener } from "../../core/contracts/transport.ts";
 import { messageId, MessageType } from "./protocol.ts";
 import { serveProbes } from "./responder.ts";
+import { peersForQuorum } from "./peers.ts";
+import { SwitchyardError } from "../../core/util/errors.ts";
 
 /** Options every network probe takes. */
 export const peerOptions = {
@@ -29,6 +31,30 @@ export interface PeerResult {
   lossRatio?: number;
   /** Why the peer could not be measured. */
   error?: string;
+  /**
+   * No connection to the peer could be made (it is down, or not up yet): it
+   * says nothing of the link, so it is left out of the sample instead of
+   * counting as loss or as no bandwidth.
+   */
+  unreachable?: true;
+}
+
+/**
+ * The results of the peers that could be reached, or a `PROBE_FAILED` error
+ * when fewer than a quorum of `results` could (nothing then to say of the
+ * links a quorum uses).
+ */
+export function reachedQuorum<T extends PeerResult>(results: T[]): T[] {
+  const reached = results.filter((result) => !result.unreachable);
+  if (reached.length < peersForQuorum(results.length)) {
+    throw new SwitchyardError(
+      "PROBE_FAILED",
+      `fewer than a quorum of peers reachable (${reached.length} of ${results.length}): ${
+        results.filter((result) => result.unreachable).map((result) => result.error).join("; ")
+      }`,
+    );
+  }
+  return reached;
 }
 
 /** Names replies so waiters find them. */

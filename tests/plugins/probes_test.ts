@@ -119,7 +119,7 @@ Deno.test("probe-rtt: filterWindow is validated, naming the field, and defaults 
   assert.equal(defaults.ok && defaults.value.filterWindow, 1);
 });
 
-Deno.test("probes: an unreachable peer counts as loss, and per-peer results stay visible", async () => {
+Deno.test("probes: an unreachable peer says nothing of the link: left out, not loss; below a quorum, no sample", async () => {
   const clock = new SystemClock();
   const network = new MemoryNetwork({ clock, seed: 2 });
   const responder = await serveProbes(network.transport("up"), "up");
@@ -128,8 +128,19 @@ Deno.test("probes: an unreachable peer counts as loss, and per-peer results stay
   assert.equal(sample.lossRatio, 0, "1 of 2 peers is enough for a quorum of 3 nodes");
   assert.equal(sample.rttMs !== undefined, true);
   assert.match(probe.peers().down.error ?? "", /nothing listens at down/);
-  assert.equal(probe.peers().down.lossRatio, 1);
+  assert.equal(probe.peers().down.unreachable, true);
+  assert.equal(probe.peers().down.lossRatio, undefined, "a peer that is down is not a lossy link");
   await probe.close();
+  // Two of three peers down (a cluster still starting): no quorum to speak of, so no sample at all.
+  const starting = rttProbe(network.transport("me-2"), clock, { ...RTT, peers: ["up", "down", "down-too"] });
+  await assert.rejects(starting.measure(), /fewer than a quorum of peers reachable \(1 of 3\)/);
+  const bandwidth = bandwidthProbe(network.transport("me-3"), clock, {
+    ...BANDWIDTH,
+    peers: ["up", "down", "down-too"],
+  });
+  await assert.rejects(bandwidth.measure(), /fewer than a quorum of peers reachable/);
+  await starting.close();
+  await bandwidth.close();
   await responder.close();
 });
 

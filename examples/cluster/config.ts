@@ -1,0 +1,125 @@
+/**
+ * One cluster node's configuration file (JSON), validated field by field:
+ * where the node listens, how it reaches each peer (the addresses it dials,
+ * which may be a link emulator's in front of the peer), its PBFT keys, the
+ * manager's detection settings and the adaptive engine's.
+ *
+ * @example
+ * ```json
+ * { "id": "n1", "dataDir": "/var/lib/switchyard/n1", "secretFile": "/etc/switchyard/n1.secret",
+ *   "listen": { "transport": "10.0.0.1:7001", "probe": "10.0.0.1:7101", "http": "10.0.0.1:8001",
+ *               "admin": "10.0.0.1:7070" },
+ *   "peers": { "n2": { "transport": "10.0.0.2:7001", "probe": "10.0.0.2:7101", "http": "10.0.0.2:8001" } },
+ *   "identities": { "n1": "…", "n2": "…" } }
+ * ```
+ *
+ * @module
+ */
+import { readFile } from "node:fs/promises";
+import * as v from "valibot";
+import { type HybridConfigInput, resolveConfig, ValidationError } from "@switchyard/hybrid";
+
+const address = v.pipe(v.string(), v.regex(/^(\[[^\]]+\]|[^:\[\]]+):\d{1,5}$/, "must be host:port"));
+const nodeId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1 to 64 letters, digits, _ . or -"));
+const positive = v.pipe(v.number(), v.integer(), v.minValue(1));
+
+const peer = v.strictObject({
+  /** Where this node dials the peer's transport (consensus). */
+  transport: address,
+  /** Where this node dials the peer's probe responder. */
+  probe: address,
+  /** The peer's key-value HTTP address (for redirects to a leader). */
+  http: address,
+});
+
+/** The schema of a node's configuration file. */
+export const ClusterNodeConfigSchema = v.strictObject({
+  /** This node's id (a member id of the cluster). */
+  id: nodeId,
+  /** Where the node keeps its logs and handovers. */
+  dataDir: v.pipe(v.string(), v.minLength(1)),
+  /** The file holding this node's PBFT secret (hex or base64). */
+  secretFile: v.pipe(v.string(), v.minLength(1)),
+  /** Where this node listens. */
+  listen: v.strictObject({
+    transport: address,
+    probe: address,
+    http: address,
+    admin: address,
+  }),
+  /** Every other member, as this node reaches it. */
+  peers: v.pipe(
+    v.record(nodeId, peer),
+    v.check((peers) => Object.keys(peers).length >= 3, "needs at least 3 peers (4 members: PBFT tolerates 1 fault)"),
+  ),
+  /** Every member's public identity, this node's included. */
+  identities: v.record(nodeId, v.pipe(v.string(), v.minLength(1))),
+  /** The environment variable holding the admin endpoint's bearer token. */
+  adminTokenEnv: v.optional(
+    v.pipe(v.string(), v.regex(/^[A-Z_][A-Z0-9_]*$/, "must be a variable name")),
+    "SWITCHYARD_TOKEN",
+  ),
+  /** The manager's settings (see `resolveConfig`; checked there, naming the field). */
+  manager: v.optional(v.record(v.string(), v.unknown()), {}),
+  /** The adaptive engine's settings. */
+  consensus: v.optional(
+    v.strictObject({
+      tickMs: v.optional(positive, 10),
+      reportEveryMs: v.optional(positive, 500),
+      cooldownMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 5_000),
+      graceMs: v.optional(positive, 2_000),
+    }),
+    {},
+  ),
+  /** The probes' settings. */
+  probes: v.optional(
+    v.strictObject({
+      /** Bytes per bandwidth measurement and peer. */
+      bandwidthBudgetBytes: v.optional(v.pipe(positive, v.minValue(1024)), 256 * 1024),
+    }),
+    {},
+  ),
+});
+
+/** A node's configuration, validated, defaults filled in. */
+export type ClusterNodeConfig = v.InferOutput<typeof ClusterNodeConfigSchema>;
+
+/**
+ * Validates `input` as a node configuration; throws a `ValidationError`
+ * (`CONFIG_INVALID`) listing every bad field by its path, the manager's
+ * settings included.
+ */
+export function parseClusterNodeConfig(input: unknown, source = "node config"): ClusterNodeConfig {
+  const result = v.safeParse(ClusterNodeConfigSchema, input, { abortEarly: false });
+  if (!result.success) {
+    const issues = result.issues.map((issue) => ({ path: v.getDotPath(issue) ?? "", message: issue.message }));
+    throw new ValidationError("CONFIG_INVALID", source, issues);
+  }
+  const config = result.output;
+  const issues = [];
+  if (config.peers[config.id]) issues.push({ path: `peers.${config.id}`, message: "must not list this node itself" });
+  for (const member of [config.id, ...Object.keys(config.peers)]) {
+    if (!config.identities[member]) issues.push({ path: `identities.${member}`, message: "is missing" });
+  }
+  if (issues.length > 0) throw new ValidationError("CONFIG_INVALID", source, issues);
+  try {
+    resolveConfig(config.manager as HybridConfigInput);
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    const nested = error.issues.map((issue) => ({ ...issue, path: `manager.${issue.path}` }));
+    throw new ValidationError("CONFIG_INVALID", source, nested);
+  }
+  return config;
+}
+
+/** Reads and validates the configuration file at `path`; a file that is not JSON is refused naming it. */
+export async function readClusterNodeConfig(path: string): Promise<ClusterNodeConfig> {
+  const text = await readFile(path, "utf8");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ValidationError("CONFIG_INVALID", path, [{ path: "", message: `not JSON: ${(error as Error).message}` }]);
+  }
+  return parseClusterNodeConfig(parsed, path);
+}

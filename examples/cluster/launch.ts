@@ -1,0 +1,163 @@
+/**
+ * Launches the local cluster: `size` node processes (`node.ts`) on loopback,
+ * each with its own data directory, PBFT secret and configuration file,
+ * every link between two nodes through the emulated network (`links.ts`),
+ * and one admin token for every node's endpoint.
+ *
+ * @module
+ */
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { generateReplicaSecret, identityOf } from "@switchyard/hybrid/consensus-pbft";
+import { freePort, NodeProcess } from "../node_process.ts";
+import type { ClusterNodeConfig } from "./config.ts";
+import { type LinkConditions, LinkMesh } from "./links.ts";
+
+/** One node of the cluster, as the launcher knows it. */
+export interface ClusterMember {
+  /** Its id, `n1`… */
+  id: string;
+  /** Its key-value API. */
+  httpUrl: string;
+  /** Its admin endpoint (dashboard at `/`). */
+  adminUrl: string;
+  /** Its configuration file. */
+  configFile: string;
+}
+
+/** A running local cluster. */
+export interface LocalCluster {
+  /** The nodes. */
+  members: ClusterMember[];
+  /** Every node's key-value URL. */
+  urls: string[];
+  /** The bearer token of every admin endpoint. */
+  token: string;
+  /** The emulated links between the nodes. */
+  links: LinkMesh;
+  /** Kills a node with `signal` (default SIGKILL) and waits for it to exit. */
+  kill(id: string, signal?: NodeJS.Signals): Promise<void>;
+  /** Starts a stopped node again on the same ports and data. */
+  restart(id: string): Promise<void>;
+  /** Whether a node's process runs. */
+  running(id: string): boolean;
+  /** A running node's peak resident memory so far, bytes (Linux; undefined elsewhere). */
+  peakMemoryBytes(id: string): Promise<number | undefined>;
+  /** Stops every node (SIGTERM: a clean stop, SIGKILL after 5 s), closes the links, removes the data. */
+  stop(): Promise<void>;
+}
+
+/** How to launch. */
+export interface LaunchOptions {
+  /** Nodes (at least 4: PBFT epochs tolerate one faulty node of four). */
+  size?: number;
+  /** The links' conditions at start. */
+  initialLink: LinkConditions;
+  /** Seeds the links' jitter and loss. */
+  seed?: number;
+  /** The managers' settings (see `resolveConfig`). */
+  manager?: Record<string, unknown>;
+  /** The adaptive engine's settings (see `config.ts`). */
+  consensus?: ClusterNodeConfig["consensus"];
+  /** Gets every line the nodes write to stderr. */
+  log?: (line: string) => void;
+}
+
+const NODE_SCRIPT = fileURLToPath(new URL("./node.ts", import.meta.url));
+
+/** Starts the cluster and waits until every node serves. */
+export async function launchCluster(options: LaunchOptions): Promise<LocalCluster> {
+  const size = options.size ?? 4;
+  if (!Number.isSafeInteger(size) || size < 4) throw new RangeError(`size must be a whole number >= 4, got ${size}`);
+  const root = await mkdtemp(join(tmpdir(), "switchyard-cluster-"));
+  const token = crypto.randomUUID().replaceAll("-", "");
+  const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
+  const listen: Record<string, ClusterNodeConfig["listen"]> = {};
+  for (const id of ids) {
+    listen[id] = {
+      transport: `127.0.0.1:${await freePort()}`,
+      probe: `127.0.0.1:${await freePort()}`,
+      http: `127.0.0.1:${await freePort()}`,
+      admin: `127.0.0.1:${await freePort()}`,
+    };
+  }
+  const links = await LinkMesh.start(
+    Object.fromEntries(ids.map((id) => [id, { transport: listen[id].transport, probe: listen[id].probe }])),
+    options.initialLink,
+    options.seed,
+  );
+  const secrets: Record<string, string> = {};
+  const identities: Record<string, string> = {};
+  for (const id of ids) {
+    const secret = generateReplicaSecret();
+    secrets[id] = join(root, `${id}.secret`);
+    await writeFile(secrets[id], Buffer.from(secret).toString("hex"), { mode: 0o600 });
+    identities[id] = await identityOf(secret);
+  }
+  const env = { ...process.env, SWITCHYARD_TOKEN: token };
+  const members: ClusterMember[] = [];
+  const processes = new Map<string, NodeProcess>();
+  for (const id of ids) {
+    const peers = Object.fromEntries(
+      ids.filter((peer) => peer !== id).map((peer) => [peer, {
+        transport: links.address(id, peer, "transport"),
+        probe: links.address(id, peer, "probe"),
+        http: listen[peer].http,
+      }]),
+    );
+    const config = {
+      id,
+      dataDir: join(root, id),
+      secretFile: secrets[id],
+      listen: listen[id],
+      peers,
+      identities,
+      manager: options.manager ?? {},
+      consensus: options.consensus ?? {},
+    };
+    const configFile = join(root, `${id}.json`);
+    await writeFile(configFile, JSON.stringify(config, null, 2));
+    members.push({ id, httpUrl: `http://${listen[id].http}`, adminUrl: `http://${listen[id].admin}`, configFile });
+    processes.set(id, new NodeProcess(id, NODE_SCRIPT, ["--config", configFile], env, options.log));
+  }
+  const byId = (id: string) => {
+    const node = processes.get(id);
+    if (!node) throw new Error(`no node ${id}`);
+    return node;
+  };
+  const stop = async () => {
+    await Promise.all([...processes.values()].map(async (node) => {
+      const timer = setTimeout(() => node.signal("SIGKILL"), 5_000);
+      await node.kill("SIGTERM");
+      clearTimeout(timer);
+    }));
+    await links.close();
+    await rm(root, { recursive: true, force: true });
+  };
+  try {
+    await Promise.all([...processes.values()].map((node) => node.start()));
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    members,
+    urls: members.map((member) => member.httpUrl),
+    token,
+    links,
+    kill: (id, signal) => byId(id).kill(signal),
+    restart: (id) => byId(id).start(),
+    running: (id) => byId(id).child !== undefined,
+    async peakMemoryBytes(id) {
+      const pid = byId(id).child?.pid;
+      if (!pid) return undefined;
+      const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+      const match = /^VmHWM:\s+(\d+) kB$/m.exec(status);
+      return match ? Number(match[1]) * 1024 : undefined;
+    },
+    stop,
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * The plugin manifest of one cluster node, made from its configuration: the
+ * adaptive transport (RDMA where a device answers, TCP otherwise), the RTT
+ * and bandwidth probes over it towards every peer, the adaptive consensus in
+ * every mode, LZ4 / zstd / the adaptive compressor per mode, and the admin
+ * endpoint with its dashboard.
+ *
+ * @module
+ */
+import type { ClusterNodeConfig } from "./config.ts";
+
+/** The manifest (as JSON data) for the node `config` describes. */
+export function clusterNodeManifest(config: ClusterNodeConfig): Record<string, unknown> {
+  const peers = Object.values(config.peers);
+  const [adminHost, adminPort] = splitAddress(config.listen.admin);
+  const every = (id: string) => ({ datacenter: id, hybrid: id, internet: id });
+  return {
+    plugins: [
+      // Large frames: a handover carries the whole store.
+      { id: "transport-adaptive", module: "builtin:transport-adaptive", options: { maxFrameBytes: 64 * 1024 * 1024 } },
+      {
+        id: "probe-rtt",
+        module: "builtin:probe-rtt",
+        // Each measurement's own pings (the smallest of five): a longer filter would hide a link getting worse.
+        options: { peers: peers.map((peer) => peer.probe), listen: config.listen.probe, pings: 5, filterWindow: 1 },
+      },
+      {
+        id: "probe-bandwidth",
+        module: "builtin:probe-bandwidth",
+        options: {
+          peers: peers.map((peer) => peer.probe),
+          budgetBytes: config.probes.bandwidthBudgetBytes,
+          filterWindow: 1,
+        },
+      },
+      {
+        id: "consensus-adaptive",
+        module: "builtin:consensus-adaptive",
+        options: {
+          nodeId: config.id,
+          peers: {
+            [config.id]: config.listen.transport,
+            ...Object.fromEntries(Object.entries(config.peers).map(([id, peer]) => [id, peer.transport])),
+          },
+          identities: config.identities,
+          secretFile: config.secretFile,
+          dataDir: config.dataDir,
+          ...config.consensus,
+        },
+      },
+      { id: "compress-lz4", module: "builtin:compress-lz4" },
+      { id: "compress-zstd", module: "builtin:compress-zstd", options: { level: 3 } },
+      { id: "compress-adaptive", module: "builtin:compress-adaptive" },
+      {
+        id: "admin-http",
+        module: "builtin:admin-http",
+        options: { hostname: adminHost, port: adminPort, tokenEnv: config.adminTokenEnv },
+      },
+    ],
+    slots: {
+      transport: every("transport-adaptive"),
+      consensus: every("consensus-adaptive"),
+      compression: { datacenter: "compress-lz4", hybrid: "compress-adaptive", internet: "compress-zstd" },
+      probes: ["probe-rtt", "probe-bandwidth"],
+    },
+  };
+}
+
+/** `host:port` → host and port (brackets of an IPv6 host removed). */
+export function splitAddress(address: string): [string, number] {
+  const at = address.lastIndexOf(":");
+  return [address.slice(0, at).replace(/^\[(.*)\]$/, "$1"), Number(address.slice(at + 1))];
+}
