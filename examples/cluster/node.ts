@@ -85,7 +85,7 @@ const api = kvHttpApi({
   leaderUrl: (leader) => httpUrls[leader] ?? null,
   status: () => {
     const stats = adaptive.adaptiveStats();
-    return { mode: manager.currentMode, clusterMode: stats.agreed.mode, epoch: stats.epoch, engine: stats.engine };
+    return { mode: manager.currentMode, agreed: stats.agreed, epoch: stats.epoch, engine: stats.engine };
   },
   logger,
 });

@@ -23,6 +23,8 @@ export interface KvLoad {
   readonly acknowledgedPuts: number;
   /** Puts whose outcome is unknown. */
   readonly unknownPuts: number;
+  /** Operations completed so far (puts, gets and appends, acknowledged or of unknown outcome). */
+  readonly completed: number;
   /** Stops the clients and waits for them; returns how often they retried after unknown outcomes. */
   stop(): Promise<number>;
   /** Reads every key and trail through `urls` and checks the whole history. */
@@ -36,6 +38,7 @@ export function startKvLoad(urls: string[], clients = ["a", "b", "c", "d"], time
   let running = true;
   let acknowledgedPuts = 0;
   let unknownPuts = 0;
+  let completed = 0;
   let retries = 0;
   const loop = async (clientId: string) => {
     const client = new KvHttpClient(urls, { timeoutMs });
@@ -46,9 +49,11 @@ export function startKvLoad(urls: string[], clients = ["a", "b", "c", "d"], time
         try {
           await client.append(`trail-${clientId}`, `${sequence},`);
           trail.acknowledged.add(String(sequence));
+          completed++;
         } catch (error) {
           if (!(error instanceof UnknownOutcome)) throw error;
           trail.unknown.add(String(sequence));
+          completed++;
         }
         continue;
       }
@@ -63,9 +68,11 @@ export function startKvLoad(urls: string[], clients = ["a", "b", "c", "d"], time
         } else op.value = await client.get(key);
         op.returnMs = performance.now();
         history.push(op);
+        completed++;
       } catch (error) {
         if (kind === "put" && error instanceof UnknownOutcome) {
           unknownPuts++;
+          completed++;
           history.push(op); // may have taken effect: it never returns
         } else if (kind === "put") throw error;
       }
@@ -80,6 +87,9 @@ export function startKvLoad(urls: string[], clients = ["a", "b", "c", "d"], time
     },
     get unknownPuts() {
       return unknownPuts;
+    },
+    get completed() {
+      return completed;
     },
     async stop() {
       running = false;
