@@ -4,7 +4,7 @@
  * failover, then a congested metro link, then back), with ±5 % jitter and
  * one spike. Every switch is printed with its reason; it ends by itself.
  *
- * Run: `deno task start` (or `bun examples/quick_start.ts`).
+ * Run: `deno task quick-start` (or `bun examples/quick_start.ts`).
  *
  * @module
  */

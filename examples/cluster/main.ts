@@ -49,9 +49,10 @@ const MANAGER = {
   detectionIntervalMs: 1_000,
   sampleWindow: 3,
   cooldownMs: 3_000,
-  // Loopback through user-space link proxies moves about a gigabit per second: that is this demo's "rack".
-  datacenterBandwidthThresholdMbps: 200,
-  internetBandwidthThresholdMbps: 20,
+  // Loopback through user-space link proxies moves a few hundred megabits per second (on a busy machine, less):
+  // that is this demo's "rack".
+  datacenterBandwidthThresholdMbps: 100,
+  internetBandwidthThresholdMbps: 10,
 };
 /** The adaptive engine's settings: reports twice a second, at most one decision every five seconds. */
 const CONSENSUS = { tickMs: 10, reportEveryMs: 500, cooldownMs: 5_000, graceMs: 2_000 };

@@ -1,4 +1,4 @@
-// The example programs as a user runs them (`deno task start`, `deno task example:plugin`), each a subprocess of
+// The example programs as a user runs them (`deno task quick-start`, `deno task example:plugin`), each a subprocess of
 // this runtime (Deno under deno test, Bun under bun test), checked by what they print. Both run on the real clock
 // (about 10 s and 4 s), side by side in one test. Not run here: examples/dashboard/main.ts (binds the fixed port
 // 7070 and serves until Ctrl-C; its endpoint and dashboard are tested on free ports elsewhere) and examples/kv/

@@ -1,0 +1,99 @@
+/**
+ * The main job as a user runs it (`deno task start`, or `bun
+ * examples/cluster/main.ts`): four node processes behind emulated links, a
+ * client workload, a scenario. With the `quick` scenario the cluster must
+ * follow every phase (datacenter → internet → hybrid → datacenter, on Raft,
+ * PBFT, Raft, Raft) and the history must check; Ctrl-C must stop every
+ * process and still print the summary.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+
+/** Starts the main job; `onLine` sees each line of its stdout as it comes. */
+function startMain(args: string[], onLine: (line: string, signal: (name: NodeJS.Signals) => void) => void = () => {}) {
+  const script = "examples/cluster/main.ts";
+  const child = spawn(process.execPath, isBun ? [script, ...args] : ["run", "-A", script, ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  let pending = "";
+  child.stdout.on("data", (data) => {
+    stdout += data;
+    pending += data;
+    const lines = pending.split("\n");
+    pending = lines.pop()!;
+    for (const line of lines) onLine(line, (name) => process.kill(child.pid!, name));
+  });
+  child.stderr.on("data", (data) => (stderr += data));
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** The key-value URLs the job printed. */
+const urlsIn = (stdout: string) => [...stdout.matchAll(/key-value (http:\/\/\S+)/g)].map((match) => match[1]);
+
+async function refused(url: string): Promise<boolean> {
+  try {
+    await fetch(`${url}/status`, { signal: AbortSignal.timeout(2_000) });
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+Deno.test({
+  name: "start: the quick scenario's cluster follows every phase, switching engines both ways, and its history checks",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const { code, stdout, stderr } = await startMain(["--scenario", "quick", "--seed", "3"]);
+    const context = `${stdout}\n${stderr.slice(-3000)}`;
+    assert.equal(code, 0, context);
+    assert.match(stdout, /decisions: 3 \(datacenter -> internet, internet -> hybrid, hybrid -> datacenter\)/, context);
+    for (const phase of ["rack", "degraded WAN", "metro link", "rack again"]) {
+      assert.match(stdout, new RegExp(`phase "${phase}": expect \\w+, reached on every node in`), context);
+    }
+    assert.match(stdout, /every node serves internet on pbft/, context);
+    assert.match(stdout, /agreed datacenter -> internet at log index \d+: internet: rttMs/, context);
+    assert.match(stdout, /history: linearizable/, context);
+    assert.match(stdout, /latency in internet: p50 [\d.]+ ms, p99 [\d.]+ ms/, context);
+    const urls = urlsIn(stdout);
+    assert.equal(urls.length, 4);
+    for (const url of urls) assert.ok(await refused(url), `${url} still answers after the job ended`);
+  },
+});
+
+Deno.test({
+  name: "start: Ctrl-C stops every node and still prints the summary",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    let progressLines = 0;
+    let interrupted = false;
+    const { code, stdout, stderr } = await startMain(["--scenario", "rack"], (line, signal) => {
+      // The progress line (every 5 s without a terminal) shows the cluster at work; then, Ctrl-C.
+      if (/ops\/s/.test(line) && ++progressLines === 1 && !interrupted) {
+        interrupted = true;
+        signal("SIGINT");
+      }
+    });
+    const context = `${stdout}\n${stderr.slice(-3000)}`;
+    assert.ok(interrupted, context);
+    assert.match(stdout, /Ctrl-C: stopping/, context);
+    assert.match(stdout, /Summary \(/, context);
+    assert.match(stdout, /phase "rack": expect datacenter, reached on every node/, context);
+    assert.match(stdout, /history: linearizable/, context);
+    assert.equal(code, 0, context);
+    for (const url of urlsIn(stdout)) assert.ok(await refused(url), `${url} still answers after Ctrl-C`);
+  },
+});
