@@ -58,14 +58,26 @@ export interface LaunchOptions {
   initialLink: LinkConditions;
   /** Seeds the links' jitter and loss. */
   seed?: number;
-  /** The managers' settings (see `resolveConfig`). */
+  /** The managers' settings (see `resolveConfig`; default {@linkcode CLUSTER_MANAGER_SETTINGS}). */
   manager?: Record<string, unknown>;
-  /** The adaptive engine's settings (see `config.ts`). */
+  /** The adaptive engine's settings (see `config.ts`; default {@linkcode CLUSTER_CONSENSUS_SETTINGS}). */
   consensus?: ClusterNodeConfig["consensus"];
   /** Gets every line the nodes write to stderr. */
   log?: (line: string) => void;
 }
 
+/** The managers' settings: a detection every second over the last three samples. */
+export const CLUSTER_MANAGER_SETTINGS = {
+  detectionIntervalMs: 1_000,
+  sampleWindow: 3,
+  cooldownMs: 3_000,
+  // Loopback through user-space link proxies moves a few hundred megabits per second (on a busy machine, less):
+  // that is this demo's "rack".
+  datacenterBandwidthThresholdMbps: 100,
+  internetBandwidthThresholdMbps: 10,
+};
+/** The adaptive engine's settings: reports twice a second, at most one decision every five seconds. */
+export const CLUSTER_CONSENSUS_SETTINGS = { tickMs: 10, reportEveryMs: 500, cooldownMs: 5_000, graceMs: 2_000 };
 const NODE_SCRIPT = fileURLToPath(new URL("./node.ts", import.meta.url));
 
 /** Starts the cluster and waits until every node serves. */
@@ -115,8 +127,8 @@ export async function launchCluster(options: LaunchOptions): Promise<LocalCluste
       listen: listen[id],
       peers,
       identities,
-      manager: options.manager ?? {},
-      consensus: options.consensus ?? {},
+      manager: options.manager ?? CLUSTER_MANAGER_SETTINGS,
+      consensus: options.consensus ?? CLUSTER_CONSENSUS_SETTINGS,
     };
     const configFile = join(root, `${id}.json`);
     await writeFile(configFile, JSON.stringify(config, null, 2));

@@ -23,7 +23,7 @@ import { parseArgs } from "node:util";
 import { type Mode, resolveConfig, ValidationError } from "@switchyard/hybrid";
 import { HELP_OPTION, parseCommandLine, usageError } from "../../tools/cli.ts";
 import { startKvLoad } from "../kv/load.ts";
-import { launchCluster, type LocalCluster } from "./launch.ts";
+import { CLUSTER_MANAGER_SETTINGS, launchCluster, type LocalCluster } from "./launch.ts";
 import { BUILTIN_SCENARIOS, expectedModes, loadScenario, phaseLink, type Scenario } from "./scenario.ts";
 import { ClusterWatch, type Decision, engineFor } from "./watch.ts";
 import { describeLink, describeNode, describeSample, latenciesByMode, quantile, stamp, timeInModes } from "./report.ts";
@@ -44,18 +44,6 @@ options:
 Ctrl-C stops early (the summary is still printed); twice, at once.
 exit codes: 0 the cluster followed every phase and the history checks; 1 it did not, or failed; 2 bad usage`;
 
-/** The managers' settings: a detection every second over the last three samples. */
-const MANAGER = {
-  detectionIntervalMs: 1_000,
-  sampleWindow: 3,
-  cooldownMs: 3_000,
-  // Loopback through user-space link proxies moves a few hundred megabits per second (on a busy machine, less):
-  // that is this demo's "rack".
-  datacenterBandwidthThresholdMbps: 100,
-  internetBandwidthThresholdMbps: 10,
-};
-/** The adaptive engine's settings: reports twice a second, at most one decision every five seconds. */
-const CONSENSUS = { tickMs: 10, reportEveryMs: 500, cooldownMs: 5_000, graceMs: 2_000 };
 const INITIAL_MODE: Mode = "datacenter";
 
 const { values } = parseCommandLine("start", USAGE, (args) =>
@@ -90,7 +78,7 @@ try {
 const scenarioMs = scenario.phases.reduce((total, phase) => total + phase.seconds * 1000, 0);
 const durationMs = values.duration === undefined ? scenarioMs : Number(values.duration) * 1000;
 if (!(durationMs > 0 && Number.isFinite(durationMs))) usageError("start", "--duration must be a number of seconds > 0");
-const expected = expectedModes(scenario.phases, resolveConfig(MANAGER), INITIAL_MODE);
+const expected = expectedModes(scenario.phases, resolveConfig(CLUSTER_MANAGER_SETTINGS), INITIAL_MODE);
 
 const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
   ? `Bun ${process.versions.bun}`
@@ -109,8 +97,6 @@ try {
     size: nodes,
     initialLink: phaseLink(scenario.phases[0]),
     seed,
-    manager: MANAGER,
-    consensus: CONSENSUS,
     log: values.verbose ? (line) => console.error(line) : undefined,
   });
 } catch (error) {

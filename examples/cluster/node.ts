@@ -13,12 +13,14 @@
  * with every bad field named (exit 2). The node prints `ready <id>` once it
  * serves, and stops cleanly on SIGINT or SIGTERM. HTTP: the key-value routes
  * of `examples/kv/http.ts`, and `GET /adaptive`, `POST /adaptive/force` of
- * `examples/kv/adaptive_http.ts`. The admin endpoint (token from the
+ * `examples/kv/adaptive_http.ts`; `GET /status` adds the manager's mode, the
+ * agreed mode, the epoch and its engine, and a digest of the store. The admin endpoint (token from the
  * variable the config names, `SWITCHYARD_TOKEN` by default) serves the
  * manager's stats, history, metrics and dashboard.
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
@@ -85,7 +87,9 @@ const api = kvHttpApi({
   leaderUrl: (leader) => httpUrls[leader] ?? null,
   status: () => {
     const stats = adaptive.adaptiveStats();
-    return { mode: manager.currentMode, agreed: stats.agreed, epoch: stats.epoch, engine: stats.engine };
+    // The store's digest: replicas that applied the same writes have the same one.
+    const storeDigest = createHash("sha256").update(store.machine.snapshot()).digest("hex").slice(0, 16);
+    return { mode: manager.currentMode, agreed: stats.agreed, epoch: stats.epoch, engine: stats.engine, storeDigest };
   },
   logger,
 });
