@@ -61,7 +61,7 @@ export type {
   ModeTallyStats,
 } from "./core/control/mode_tally.ts";
 export type { Decision, Thresholds } from "./core/control/detector.ts";
-export type { Probe, ProbeResult } from "./core/contracts/probe.ts";
+export type { PeerMeasurement, Probe, ProbeResult } from "./core/contracts/probe.ts";
 export { DEFAULT_FLAGS, FeatureFlags } from "./core/control/flags.ts";
 export type { FeatureFlagsPatch, FeatureFlagValues } from "./core/control/flags.ts";
 export { TypedEmitter } from "./core/util/events.ts";

@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { SwitchyardError } from "../core/util/errors.ts";
 
 /** One client operation in a history. */
 export interface KvOperation {
@@ -76,15 +77,21 @@ export function stepKv(state: KvState, op: KvOperation): { ok: boolean; state: K
 /** Rejects operations that cannot be checked, naming the field. */
 function validate(op: KvOperation, index: number): void {
   const where = `history[${index}] (${op.clientId} ${op.kind} ${op.key})`;
-  if (!["get", "put", "cas", "append"].includes(op.kind)) throw new TypeError(`${where}.kind: unknown "${op.kind}"`);
-  if (op.kind !== "get" && typeof op.value !== "string") throw new TypeError(`${where}.value: must be a string`);
+  if (!["get", "put", "cas", "append"].includes(op.kind)) {
+    throw new SwitchyardError("INVALID_ARGUMENT", `${where}.kind: unknown "${op.kind}"`);
+  }
+  if (op.kind !== "get" && typeof op.value !== "string") {
+    throw new SwitchyardError("INVALID_ARGUMENT", `${where}.value: must be a string`);
+  }
   if (op.kind === "cas") {
-    if (op.expected === undefined) throw new TypeError(`${where}.expected: a cas needs the value it swaps from`);
+    if (op.expected === undefined) {
+      throw new SwitchyardError("INVALID_ARGUMENT", `${where}.expected: a cas needs the value it swaps from`);
+    }
     if (op.swapped !== undefined && typeof op.swapped !== "boolean") {
-      throw new TypeError(`${where}.swapped: must be a boolean, or absent when unknown`);
+      throw new SwitchyardError("INVALID_ARGUMENT", `${where}.swapped: must be a boolean, or absent when unknown`);
     }
   }
-  if (!(op.returnMs >= op.callMs)) throw new TypeError(`${where}.returnMs: before callMs`);
+  if (!(op.returnMs >= op.callMs)) throw new SwitchyardError("INVALID_ARGUMENT", `${where}.returnMs: before callMs`);
 }
 
 interface Node {

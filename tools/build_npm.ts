@@ -2,7 +2,7 @@
  * Builds the npm package into `dist/npm/` (`deno task build:npm`): ESM
  * JavaScript bundled by esbuild for every export of `deno.json` (code shared
  * between them in common chunks, so each class exists once), the zstd worker
- * and the admin CLI (`switchyard-admin`); declarations emitted by the
+ * and the CLI (`switchyard`); declarations emitted by the
  * TypeScript compiler (npm `typescript`), with the `.ts` import extensions
  * rewritten to `.js`; and a `package.json` made from `deno.json` (name,
  * version, license) and the repository's `package.json` (the runtime
@@ -24,7 +24,7 @@ import { SwitchyardError } from "../core/util/errors.ts";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 /** The CLI the package installs as a command, and its source. */
-export const BIN = { name: "switchyard-admin", source: "tools/admin.ts" } as const;
+export const BIN = { name: "switchyard", source: "runtime/cli/bin.ts" } as const;
 
 /** The bundled zstd worker: it must sit beside every chunk (see `plugins/compress-zstd/worker_url.ts`). */
 const WORKER = { name: "zstd-worker", source: "plugins/compress-zstd/worker.ts" } as const;

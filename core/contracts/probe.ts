@@ -5,7 +5,7 @@
  */
 import type { Clock } from "../util/clock.ts";
 import { type FieldIssue, toError, ValidationError } from "../util/errors.ts";
-import { mergeSamples, type NetworkSample, sampleIssues } from "./sample.ts";
+import { MEASURES, mergeSamples, type NetworkSample, sampleIssues } from "./sample.ts";
 import { runWithTimeout } from "../util/timeout.ts";
 
 /** What one probe returned in a detection round. */
@@ -37,6 +37,67 @@ export interface Probe {
   name: string;
   /** Takes one measurement. */
   measure(signal?: AbortSignal): Promise<NetworkSample>;
+  /**
+   * Optional, for probes that measure each peer (probe-rtt, probe-bandwidth):
+   * the last measurement toward each peer, by peer. The manager reads it
+   * after every round into `getStats().probes[].peers`, checked with
+   * {@linkcode peerMeasurements}.
+   */
+  peers?(): Record<string, PeerMeasurement>;
+}
+
+/** What a probe measured toward one peer: the measures it has, and why it could not measure, when it could not. */
+export interface PeerMeasurement extends NetworkSample {
+  /** Why the peer could not be measured (or not fully). */
+  error?: string;
+}
+
+/** Peers kept per probe, the longest peer name kept, and the longest per-peer error kept (longer ones are cut). */
+const MAX_PROBE_PEERS = 256, MAX_PEER_NAME_LENGTH = 256, MAX_PEER_ERROR_LENGTH = 500;
+
+/**
+ * Checks what a probe's `peers()` returned and keeps what is sound: at most
+ * 256 peers, named by non-empty strings of at most 256 characters, each
+ * with only its valid measures (finite, not negative, a loss ratio at most
+ * 1) and its `error` cut to 500 characters; other fields are dropped.
+ * `dropped` counts the peers and measures left out.
+ *
+ * @example
+ * ```ts
+ * import { peerMeasurements } from "./probe.ts";
+ * peerMeasurements({ "10.0.0.2:7000": { rttMs: 0.4, lossRatio: 2, samplesMbps: [] } });
+ * // { peers: { "10.0.0.2:7000": { rttMs: 0.4 } }, dropped: 1 }
+ * ```
+ */
+export function peerMeasurements(value: unknown): { peers: Record<string, PeerMeasurement>; dropped: number } {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return { peers: {}, dropped: 1 };
+  const kept: [string, PeerMeasurement][] = [];
+  let dropped = 0;
+  for (const [peer, result] of Object.entries(value)) {
+    if (kept.length >= MAX_PROBE_PEERS || peer === "" || peer.length > MAX_PEER_NAME_LENGTH) {
+      dropped++;
+      continue;
+    }
+    if (typeof result !== "object" || result === null) {
+      dropped++;
+      continue;
+    }
+    const record = result as Record<string, unknown>;
+    const measurement: PeerMeasurement = {};
+    for (const measure of MEASURES) {
+      if (record[measure] === undefined) continue;
+      if (sampleIssues({ [measure]: record[measure] }).length > 0) dropped++;
+      else measurement[measure] = record[measure] as number;
+    }
+    if (typeof record.error === "string") {
+      measurement.error = record.error.length <= MAX_PEER_ERROR_LENGTH
+        ? record.error
+        : `${record.error.slice(0, MAX_PEER_ERROR_LENGTH)}…`;
+    }
+    kept.push([peer, measurement]);
+  }
+  // fromEntries defines own properties, so a peer named "__proto__" stays a peer.
+  return { peers: Object.fromEntries(kept), dropped };
 }
 
 /** Checks a list of probes: each needs a unique non-empty name and a `measure` function. */

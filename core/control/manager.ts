@@ -20,7 +20,7 @@ import type { Mode } from "../contracts/mode.ts";
 import { HybridOrchestrator, type ModeChangeCallback, type SwitchOutcome } from "./orchestrator.ts";
 import { type Metrics, MetricsRegistry } from "./metrics.ts";
 import type { OwnedPlugins } from "./plugin_status.ts";
-import { measureProbes, type Probe, type ProbeResult, validateProbes } from "../contracts/probe.ts";
+import { measureProbes, peerMeasurements, type Probe, type ProbeResult, validateProbes } from "../contracts/probe.ts";
 import type { NetworkSample } from "../contracts/sample.ts";
 import { type ModeAgreement, modeAgreementOf } from "../contracts/mode_agreement.ts";
 
@@ -292,7 +292,10 @@ export class HybridManager implements ExtensionHost {
       summary: this.detector.summary(),
       detections: this.#detections,
       probeErrors: this.#probeErrors,
-      probes: [...this.#probeStats.values()].map((stats) => ({ ...stats })),
+      probes: [...this.#probeStats.values()].map((stats) => ({
+        ...stats,
+        ...(stats.peers ? { peers: mapValues(stats.peers, (peer) => ({ ...peer })) } : {}),
+      })),
       components: this.adapter.status(),
       flags: this.flags.values,
       plugins: this.#plugins?.records() ?? [],
@@ -340,6 +343,7 @@ export class HybridManager implements ExtensionHost {
     const atMs = this.clock.now();
     this.#detections++;
     for (const result of round.results) this.#recordProbe(result, atMs);
+    for (const probe of this.#probes) this.#recordPeers(probe);
     const measured = Object.keys(round.sample).length > 0;
     if (measured) {
       this.#lastSample = round.sample;
@@ -350,6 +354,23 @@ export class HybridManager implements ExtensionHost {
     const decision = this.detector.decide(this.orchestrator.mode);
     const outcome = await this.orchestrator.reconcile(decision);
     return { sample: round.sample, summary, probes: round.results, ...(decision ? { decision } : {}), outcome };
+  }
+
+  /** Reads the per-peer results of a probe that has `peers()` into its stats, checked. */
+  #recordPeers(probe: Probe): void {
+    if (typeof probe.peers !== "function") return;
+    const stats = this.#probeStats.get(probe.name)!;
+    let found: unknown;
+    try {
+      found = probe.peers();
+    } catch (error) {
+      delete stats.peers;
+      this.logger.warn("probe peers() failed", { probe: probe.name, error: toError(error).message });
+      return;
+    }
+    const { peers, dropped } = peerMeasurements(found);
+    stats.peers = peers;
+    if (dropped > 0) this.logger.warn("probe peers() returned invalid entries", { probe: probe.name, dropped });
   }
 
   #recordProbe(result: ProbeResult, atMs: number): void {
@@ -372,4 +393,9 @@ export class HybridManager implements ExtensionHost {
       timedOut: result.timedOut ?? false,
     });
   }
+}
+
+/** `record` with `f` applied to each value. */
+function mapValues<T, U>(record: Record<string, T>, f: (value: T) => U): Record<string, U> {
+  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, f(value)]));
 }

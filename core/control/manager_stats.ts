@@ -8,7 +8,7 @@ import type { ModeAgreementStats } from "../contracts/mode_agreement.ts";
 import type { ComponentStatus } from "./adapter.ts";
 import type { Decision } from "./detector.ts";
 import type { FeatureFlagValues } from "./flags.ts";
-import type { ProbeResult } from "../contracts/probe.ts";
+import type { PeerMeasurement, ProbeResult } from "../contracts/probe.ts";
 import type { OrchestratorStats, SwitchOutcome } from "./orchestrator.ts";
 import type { PluginRecord } from "./plugin_status.ts";
 import type { NetworkSample } from "../contracts/sample.ts";
@@ -27,6 +27,12 @@ export interface ProbeStats {
   lastError?: string;
   /** Its last good sample, if any. */
   lastSample?: NetworkSample;
+  /**
+   * For a probe that measures each peer (it has `peers()`, as probe-rtt and
+   * probe-bandwidth do): its last measurement of each peer, read after every
+   * round and checked (see `peerMeasurements`).
+   */
+  peers?: Record<string, PeerMeasurement>;
 }
 
 /** Everything {@linkcode HybridManager.getStats} reports. */

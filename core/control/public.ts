@@ -3,7 +3,8 @@
  * (`@switchyard/hybrid/control`): the component registry with its graceful
  * hand-over ({@linkcode ModeAwareAdapter}), the switch orchestrator
  * ({@linkcode HybridOrchestrator}), the switch history ({@linkcode History}),
- * one bounded probe round ({@linkcode measureProbes}), the sample window and
+ * one bounded probe round ({@linkcode measureProbes}) and the check of a
+ * probe's per-peer results ({@linkcode peerMeasurements}), the sample window and
  * its medians, the rollout bucket, and bounding work in time. Applications
  * use `HybridManager`, which wires all of these.
  *
@@ -24,7 +25,7 @@ export { HybridOrchestrator } from "./orchestrator.ts";
 export type { OrchestratorOptions } from "./orchestrator.ts";
 export { History } from "./history.ts";
 export { fnv1a32, rolloutBucket } from "./flags.ts";
-export { measureProbes } from "../contracts/probe.ts";
+export { measureProbes, peerMeasurements } from "../contracts/probe.ts";
 export type { MeasureRound } from "../contracts/probe.ts";
 export { median, mergeSamples, SampleWindow } from "../contracts/sample.ts";
 export { implementationKey, variantOf } from "../contracts/component.ts";

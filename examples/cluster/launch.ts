@@ -1,5 +1,6 @@
 /**
- * Launches the local cluster: `size` node processes (`node.ts`) on loopback,
+ * Launches the local cluster: `size` node processes (`switchyard node
+ * --config FILE`, the CLI's own command) on loopback,
  * each with its own data directory, PBFT secret and configuration file,
  * every link between two nodes through the emulated network (`links.ts`),
  * and one admin token for every node's endpoint.
@@ -13,7 +14,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { generateReplicaSecret, identityOf } from "@switchyard/hybrid/consensus-pbft";
 import { freePort, NodeProcess } from "../node_process.ts";
-import type { ClusterNodeConfig } from "./config.ts";
+import type { ClusterNodeConfig } from "@switchyard/hybrid/node";
 import { type LinkConditions, LinkMesh } from "./links.ts";
 
 /** One node of the cluster, as the launcher knows it. */
@@ -78,7 +79,7 @@ export const CLUSTER_MANAGER_SETTINGS = {
 };
 /** The adaptive engine's settings: reports twice a second, at most one decision every five seconds. */
 export const CLUSTER_CONSENSUS_SETTINGS = { tickMs: 10, reportEveryMs: 500, cooldownMs: 5_000, graceMs: 2_000 };
-const NODE_SCRIPT = fileURLToPath(new URL("./node.ts", import.meta.url));
+const CLI_SCRIPT = fileURLToPath(new URL("../../runtime/cli/main.ts", import.meta.url));
 
 /** Starts the cluster and waits until every node serves. */
 export async function launchCluster(options: LaunchOptions): Promise<LocalCluster> {
@@ -133,7 +134,7 @@ export async function launchCluster(options: LaunchOptions): Promise<LocalCluste
     const configFile = join(root, `${id}.json`);
     await writeFile(configFile, JSON.stringify(config, null, 2));
     members.push({ id, httpUrl: `http://${listen[id].http}`, adminUrl: `http://${listen[id].admin}`, configFile });
-    processes.set(id, new NodeProcess(id, NODE_SCRIPT, ["--config", configFile], env, options.log));
+    processes.set(id, new NodeProcess(id, CLI_SCRIPT, ["node", "--config", configFile], env, options.log));
   }
   const byId = (id: string) => {
     const node = processes.get(id);

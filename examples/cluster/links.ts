@@ -10,7 +10,7 @@
  */
 import type { LinkModel } from "../../plugins/transport-memory/link.ts";
 import { type LinkProxy, startLinkProxy } from "../../tools/link_proxy.ts";
-import { splitAddress } from "./manifest.ts";
+import { splitAddress } from "@switchyard/hybrid/node";
 
 /** A link as a scenario describes it: round trip, jitter, bandwidth and loss. */
 export interface LinkConditions {

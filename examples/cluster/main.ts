@@ -21,7 +21,7 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { type Mode, resolveConfig, ValidationError } from "@switchyard/hybrid";
-import { HELP_OPTION, parseCommandLine, usageError } from "../../tools/cli.ts";
+import { HELP_OPTION, parseCommandLine, usageError } from "@switchyard/hybrid/cli";
 import { startKvLoad } from "../kv/load.ts";
 import { CLUSTER_MANAGER_SETTINGS, launchCluster, type LocalCluster } from "./launch.ts";
 import { BUILTIN_SCENARIOS, expectedModes, loadScenario, phaseLink, type Scenario } from "./scenario.ts";

@@ -16,7 +16,7 @@
  * @module
  */
 import { type Clock, sleep, SystemClock } from "@switchyard/hybrid";
-import { CLIENT_ID_HEADER, CLIENT_SEQUENCE_HEADER } from "./http.ts";
+import { CLIENT_ID_HEADER, CLIENT_SEQUENCE_HEADER } from "@switchyard/hybrid/kv";
 
 /** A write may or may not have executed (at most once). */
 export class UnknownOutcome extends Error {

@@ -63,10 +63,8 @@ import {
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { AdaptiveConsensus, FileHandoverStore } from "@switchyard/hybrid/consensus-adaptive";
-import { adaptiveRoutes } from "./adaptive_http.ts";
 import { openTcpTransport, parseTcpOptions } from "@switchyard/hybrid/transport-tcp";
-import { kvHttpApi } from "./http.ts";
-import { KvStateMachine } from "./state_machine.ts";
+import { adaptiveRoutes, kvHttpApi, KvStateMachine } from "@switchyard/hybrid/kv";
 
 const { values } = parseArgs({
   args: process.argv.slice(2),

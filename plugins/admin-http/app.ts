@@ -19,6 +19,7 @@ import { truncate } from "./guard.ts";
 import { openApiDocument } from "./openapi.ts";
 import { renderPrometheus } from "./prometheus.ts";
 import type { RecentSamples } from "./recent_samples.ts";
+import type { ClusterRecord } from "./cluster.ts";
 import { FlagsPatchBody, ForceModeBody } from "./schemas.ts";
 
 /** How the app authenticates and bounds requests. */
@@ -39,6 +40,8 @@ export interface AdminAppOptions {
   hostAllowed?: (host: string | null) => boolean;
   /** The recent detection rounds `GET /samples` returns. */
   recentSamples: RecentSamples;
+  /** The agreement's recent changes and the cluster view `GET /cluster` returns. */
+  cluster: ClusterRecord;
 }
 
 type Fail = { status: number; code: string; message: string; issues?: unknown };
@@ -193,6 +196,7 @@ export function createAdminApp(manager: ExtensionHost, options: AdminAppOptions)
   app.get("/stats", read(() => json(manager.getStats())));
   app.get("/history", read(() => json(manager.getStats().history)));
   app.get("/samples", read(() => json({ samples: options.recentSamples.list() })));
+  app.get("/cluster", read(() => json(options.cluster.view())));
   app.get("/components", read(() => json(manager.getStats().components)));
   app.get("/plugins", read(() => json(manager.getStats().plugins)));
   app.get("/flags", read(() => json(manager.flags.values)));

@@ -10,6 +10,8 @@ import type { DetectionReport, HybridStats } from "../../core/control/manager_st
 import type { Mode } from "../../core/contracts/mode.ts";
 import type { SwitchOutcome } from "../../core/control/orchestrator.ts";
 import type { NetworkSample } from "../../core/contracts/sample.ts";
+import type { ModeAgreementStats } from "../../core/contracts/mode_agreement.ts";
+import type { PeerMeasurement } from "../../core/contracts/probe.ts";
 
 /**
  * An error answer of the admin API: `code` is the endpoint's own code
@@ -130,6 +132,118 @@ export interface AdminSamples {
   samples: RecentSample[];
 }
 
+/**
+ * A change in the cluster's mode agreement, as this node saw it (`GET
+ * /cluster`): `atMs` is when this node saw it, on its own clock. A
+ * `decision` is a new agreed mode; `engine`, the cluster's consensus engine
+ * changing; `report` and `force` are proposals: a member's new medians, a
+ * member asking for a hold (or, with `mode: null`, releasing it); `step` is
+ * how one of this node's own switches' agreement step ended (the `agreement`
+ * event).
+ */
+export type ClusterEvent =
+  | ClusterDecisionEvent
+  | ClusterEngineEvent
+  | ClusterReportEvent
+  | ClusterForceEvent
+  | ClusterStepEvent;
+
+/** The cluster agreed on a new mode. */
+export interface ClusterDecisionEvent {
+  /** `decision`. */
+  kind: "decision";
+  /** When this node saw it (its clock, ms). */
+  atMs: number;
+  /** The agreed mode. */
+  mode: Mode;
+  /** The agreed mode before it, as this node saw it (null: the first this node saw). */
+  from: Mode | null;
+  /** Why, as the agreement gives it (a classification, or a hold's reason: text from a peer). */
+  reason: string;
+  /** Where in the cluster's log it was decided. */
+  index: number;
+  /** True when members hold the cluster in it. */
+  forced: boolean;
+}
+
+/** The cluster's consensus engine changed (a new epoch). */
+export interface ClusterEngineEvent {
+  /** `engine`. */
+  kind: "engine";
+  /** When this node saw it (its clock, ms). */
+  atMs: number;
+  /** The engine now, e.g. `"pbft"`. */
+  engine: string;
+  /** The epoch now. */
+  epoch: number;
+  /** The engine before it, as this node saw it (null: the first this node saw). */
+  from: string | null;
+}
+
+/** A member's new report of its medians. */
+export interface ClusterReportEvent {
+  /** `report`. */
+  kind: "report";
+  /** When this node saw it (its clock, ms). */
+  atMs: number;
+  /** The member. */
+  member: string;
+  /** When the member measured (its clock, ms). */
+  reportedAtMs: number;
+  /** Its medians. */
+  summary: NetworkSample;
+}
+
+/** A member asked for a hold, or released one. */
+export interface ClusterForceEvent {
+  /** `force`. */
+  kind: "force";
+  /** When this node saw it (its clock, ms). */
+  atMs: number;
+  /** The member. */
+  member: string;
+  /** The mode it asks the cluster to be held in; null: it released its hold. */
+  mode: Mode | null;
+}
+
+/** How one of this node's switches' agreement step ended (the manager's `agreement` event). */
+export interface ClusterStepEvent {
+  /** `step`. */
+  kind: "step";
+  /** When this node saw it end (its clock, ms). */
+  atMs: number;
+  /** The switch it belongs to. */
+  switchId: number;
+  /** The mode this node switched to. */
+  wanted: Mode;
+  /** The cluster's mode when the step ended. */
+  clusterMode: Mode;
+  /** `agreed`, or `pending` after `agreementTimeoutMs`. */
+  status: "agreed" | "pending";
+}
+
+/** One of this node's probes that measure each peer, and its last result per peer. */
+export interface ClusterProbePeers {
+  /** The probe's name. */
+  name: string;
+  /** Its last measurement of each peer, by peer. */
+  peers: Record<string, PeerMeasurement>;
+}
+
+/** What `GET /cluster` returns: the cluster as this node knows it. */
+export interface AdminCluster {
+  /** This node's id. */
+  nodeId: string;
+  /** This node's clock now (ms), to age the members' reports. */
+  nowMs: number;
+  /** The cluster's mode agreement, or null on a node without one (alone, or not on consensus-adaptive). */
+  agreement: ModeAgreementStats | null;
+  /** This node's probes that measure each peer, with their last result per peer. */
+  probes: ClusterProbePeers[];
+  /** The agreement's recent decisions and proposals as this node saw them, oldest first. */
+  events: ClusterEvent[];
+}
+
 /** What `DELETE /mode` returns. */
 export interface AdminResume {
   /** True: automatic detection decides again. */
@@ -150,6 +264,8 @@ export interface AdminClient {
   history(): Promise<SwitchRecord[]>;
   /** `GET /samples`. */
   samples(): Promise<AdminSamples>;
+  /** `GET /cluster`. */
+  cluster(): Promise<AdminCluster>;
   /** `GET /flags`. */
   flags(): Promise<FeatureFlagValues>;
   /** `PATCH /flags`. */
@@ -228,6 +344,7 @@ export function adminClient(baseUrl: string, token?: string): AdminClient {
     stats: () => call<HybridStats>("GET", "/stats"),
     history: () => call<SwitchRecord[]>("GET", "/history"),
     samples: () => call<AdminSamples>("GET", "/samples"),
+    cluster: () => call<AdminCluster>("GET", "/cluster"),
     flags: () => call<FeatureFlagValues>("GET", "/flags"),
     setFlags: (patch: FeatureFlagsPatch) => call<FeatureFlagValues>("PATCH", "/flags", patch),
     forceMode: (mode: Mode, reason: string, holdMs?: number) =>

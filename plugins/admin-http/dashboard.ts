@@ -1,13 +1,18 @@
 /**
  * The dashboard at `/`: one self-contained page (no external assets). It
- * reads `/status`, `/stats` and `/samples` (so its charts are full on load)
- * and streams `/events` with `fetch` (so it can send the bearer token, which
- * `EventSource` cannot). It draws RTT, bandwidth and loss on a time axis with
- * their thresholds and hysteresis bands, a legend and a marker at every
- * switch; a timeline of modes; the hold and cooldown countdowns; the flapping
- * alarm; and lets an operator force or resume a mode. A 401 shows a token
- * field; the token entered there is used at once, the stream reconnects, no
- * reload needed.
+ * reads `/status`, `/stats`, `/samples` (so its charts are full on load) and
+ * `/cluster`, and streams `/events` with `fetch` (so it can send the bearer
+ * token, which `EventSource` cannot). It draws RTT, bandwidth and loss on a
+ * time axis with their thresholds and hysteresis bands, a legend and a
+ * marker at every switch; a timeline of modes; the hold and cooldown
+ * countdowns; the flapping alarm; a Cluster panel (every member of the mode
+ * agreement as this node knows it, this node's per-peer probe results, the
+ * agreement's recent changes) and, on the timeline, the cluster's agreed
+ * mode, its decisions and the members' proposals; and lets an operator force
+ * or resume a mode. Every text from the node or its peers (reasons, member
+ * names) is escaped before it reaches the page. A 401 shows a token field;
+ * the token entered there is used at once, the stream reconnects, no reload
+ * needed.
  *
  * It is served with a Content-Security-Policy that allows only its own
  * inline script and style (by their SHA-256 hashes) and requests to its own
@@ -43,6 +48,7 @@ const STYLE = `
   h2.next { margin-top: 10px; }
   svg.chart { width: 100%; height: 170px; background: #0b1326; border-radius: 6px; display: block; }
   svg.timeline { width: 100%; height: 46px; background: #0b1326; border-radius: 6px; display: block; margin-bottom: 8px; }
+  svg.timeline.with-cluster { height: 100px; }
   svg text { fill: #94a3b8; font-size: 10px; font-family: system-ui, sans-serif; }
   .legend { display: flex; flex-wrap: wrap; gap: 4px 14px; margin-top: 6px; font-size: 12px; color: var(--muted); }
   .legend span::before { content: ""; display: inline-block; width: 14px; height: 8px; margin-right: 5px; vertical-align: middle; border-radius: 2px; }
@@ -50,6 +56,12 @@ const STYLE = `
   .legend .band-dc::before { background: rgba(37, 99, 235, .45); border-top: 1px dashed #2563eb; }
   .legend .band-in::before { background: rgba(220, 38, 38, .45); border-top: 1px dashed #dc2626; }
   .legend .marker::before { width: 2px; height: 12px; background: linear-gradient(var(--dc), var(--in), var(--hy)); }
+  .legend .decision::before { width: 2px; height: 12px; background: #f8fafc; }
+  .legend .engine::before { width: 2px; height: 12px; background: #a78bfa; }
+  .legend .report::before { width: 8px; height: 8px; border-radius: 50%; background: #94a3b8; }
+  .legend .force::before { width: 8px; height: 8px; border-radius: 1px; background: #f59e0b; transform: rotate(45deg); }
+  .legend .step::before { width: 8px; height: 8px; border-radius: 0; background: #22c55e; clip-path: polygon(50% 0, 100% 100%, 0 100%); }
+  #legend-timeline { margin: -2px 0 8px; }
   table { width: 100%; border-collapse: collapse; font-size: 13px; }
   td, th { text-align: left; padding: 3px 6px; border-bottom: 1px solid #1e293b; vertical-align: top; }
   button { background: #1e293b; color: var(--text); border: 1px solid #334155; border-radius: 6px; padding: 6px 10px; cursor: pointer; margin: 0 6px 6px 0; }
@@ -66,7 +78,7 @@ const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "
 const COLORS = { datacenter: "#2563eb", internet: "#dc2626", hybrid: "#d97706" };
 const WINDOW_MS = 5 * 60 * 1000, MIN_SPAN_MS = 10 * 1000, LIMIT = 2000;
 let token = sessionStorage.getItem("switchyard-token") || "";
-let status = null, stats = null, offsetMs = 0, cooldownUntil = 0, generation = 0, streamAbort = null;
+let status = null, stats = null, cluster = null, offsetMs = 0, cooldownUntil = 0, generation = 0, streamAbort = null;
 let points = [];
 
 class NeedToken extends Error {}
@@ -187,25 +199,143 @@ function draw(name) {
 function drawTimeline() {
   const svg = $("timeline");
   if (!stats) return;
-  const W = svg.clientWidth || 800, H = svg.clientHeight || 46, L = 62, R = 10, B = 16;
+  const lanes = hasCluster();
+  svg.classList.toggle("with-cluster", lanes);
+  $("legend-timeline").hidden = !lanes;
+  const W = svg.clientWidth || 800, H = svg.clientHeight || (lanes ? 100 : 46), L = 62, R = 10, B = 16;
+  const modeBottom = lanes ? 28 : H - B - 2;
   const [t0, t1] = domain();
   const x = (t) => L + ((Math.max(t, t0) - t0) / (t1 - t0)) * (W - L - R);
   const changes = switches();
   const after = changes.filter((r) => r.atMs >= t0);
   let mode = after.length ? after[0].from : stats.currentMode, from = t0, out = "";
   for (const r of after.concat([{ atMs: t1, to: stats.currentMode }])) {
-    out += '<rect class="segment ' + mode + '" x="' + x(from).toFixed(1) + '" y="2" width="' + Math.max(0.5, x(r.atMs) - x(from)).toFixed(1) + '" height="' + (H - B - 4) + '" fill="' + COLORS[mode] + '"><title>' + esc(mode + " from " + clock(from)) + "</title></rect>";
+    out += '<rect class="segment ' + esc(mode) + '" x="' + x(from).toFixed(1) + '" y="2" width="' + Math.max(0.5, x(r.atMs) - x(from)).toFixed(1) + '" height="' + (modeBottom - 2) + '" fill="' + COLORS[mode] + '"><title>' + esc(mode + " from " + clock(from)) + "</title></rect>";
     mode = r.to; from = r.atMs;
   }
   let markers = 0;
   for (const r of after) {
     markers++;
-    out += '<line class="switch-marker" x1="' + x(r.atMs).toFixed(1) + '" x2="' + x(r.atMs).toFixed(1) + '" y1="0" y2="' + (H - B) + '" stroke="#f8fafc" stroke-width="2"><title>' + esc(clock(r.atMs) + ": " + r.from + " \u2192 " + r.to + " (" + r.reason + ")") + "</title></line>";
+    out += '<line class="switch-marker" x1="' + x(r.atMs).toFixed(1) + '" x2="' + x(r.atMs).toFixed(1) + '" y1="0" y2="' + (modeBottom + 2) + '" stroke="#f8fafc" stroke-width="2"><title>' + esc(clock(r.atMs) + ": " + r.from + " \u2192 " + r.to + " (" + r.reason + ")") + "</title></line>";
   }
+  const counts = lanes ? drawClusterLanes(x, t0, t1) : { out: "", decisions: 0, engines: 0, proposals: 0 };
+  out += counts.out;
   for (const t of timeTicks(t0, t1)) out += '<text class="xtick" x="' + x(t).toFixed(1) + '" y="' + (H - 4) + '" text-anchor="middle">' + esc(clock(t)) + "</text>";
-  out += '<text x="' + (L - 5) + '" y="' + ((H - B) / 2 + 3) + '" text-anchor="end">mode</text>';
+  out += '<text x="' + (L - 5) + '" y="' + (modeBottom / 2 + 4) + '" text-anchor="end">mode</text>';
+  if (lanes) out += '<text x="' + (L - 5) + '" y="46" text-anchor="end">cluster</text><text x="' + (L - 5) + '" y="73" text-anchor="end">proposals</text>';
   svg.innerHTML = out;
   svg.dataset.markers = String(markers);
+  svg.dataset.decisions = String(counts.decisions);
+  svg.dataset.engines = String(counts.engines);
+  svg.dataset.proposals = String(counts.proposals);
+}
+
+// ---- the cluster: the agreement as this node knows it, and its recent changes ----
+function hasCluster() { return Boolean(cluster && (cluster.agreement || cluster.events.length > 0)); }
+/** The cluster lane (the agreed mode, decisions, engine changes) and the proposals lane (reports, forces, steps). */
+function drawClusterLanes(x, t0, t1) {
+  const events = cluster.events;
+  const decisions = events.filter((e) => e.kind === "decision");
+  let out = "", decided = 0, engines = 0, proposals = 0;
+  const stretches = decisions.map((d) => ({ atMs: d.atMs, mode: d.mode, reason: d.reason }));
+  if (cluster.agreement && !stretches.length) stretches.push({ atMs: t0, mode: cluster.agreement.agreed.mode, reason: cluster.agreement.agreed.reason });
+  stretches.forEach((d, i) => {
+    const end = i + 1 < stretches.length ? stretches[i + 1].atMs : t1;
+    if (end < t0) return;
+    out += '<rect class="cluster-segment ' + esc(d.mode) + '" x="' + x(d.atMs).toFixed(1) + '" y="32" width="' + Math.max(0.5, x(end) - x(d.atMs)).toFixed(1) + '" height="22" fill="' + (COLORS[d.mode] || "#475569") + '" opacity="0.8"><title>' + esc("cluster agreed " + d.mode + " from " + clock(Math.max(d.atMs, t0)) + ": " + d.reason) + "</title></rect>";
+  });
+  for (const e of events) {
+    if (e.atMs < t0 || e.atMs > t1) continue;
+    const px = x(e.atMs).toFixed(1);
+    if (e.kind === "decision") {
+      if (e.from === null) continue;
+      decided++;
+      out += '<line class="agreement-decision" x1="' + px + '" x2="' + px + '" y1="30" y2="56" stroke="#f8fafc" stroke-width="2"><title>' + esc(clock(e.atMs) + ": the cluster agreed " + e.from + " \u2192 " + e.mode + (e.forced ? " (held)" : "") + ": " + e.reason) + "</title></line>";
+    } else if (e.kind === "engine") {
+      if (e.from === null) continue;
+      engines++;
+      out += '<line class="agreement-engine" x1="' + px + '" x2="' + px + '" y1="30" y2="56" stroke="#a78bfa" stroke-width="2" stroke-dasharray="3 2"><title>' + esc(clock(e.atMs) + ": engine " + e.from + " \u2192 " + e.engine + ", epoch " + e.epoch) + "</title></line>";
+    } else if (e.kind === "report") {
+      proposals++;
+      out += '<circle class="agreement-proposal" data-kind="report" cx="' + px + '" cy="63" r="3" fill="#94a3b8"><title>' + esc(clock(e.atMs) + ": " + e.member + " reported " + measures(e.summary)) + "</title></circle>";
+    } else if (e.kind === "force") {
+      proposals++;
+      const p = Number(px);
+      out += '<polygon class="agreement-proposal" data-kind="force" points="' + [[p, 66], [p + 4, 70], [p, 74], [p - 4, 70]].map((q) => q.join(",")).join(" ") + '" fill="' + (e.mode ? "#f59e0b" : "none") + '" stroke="#f59e0b"><title>' + esc(clock(e.atMs) + ": " + e.member + (e.mode ? " asks to hold " + e.mode : " releases its hold")) + "</title></polygon>";
+    } else if (e.kind === "step") {
+      proposals++;
+      const p = Number(px);
+      out += '<polygon class="agreement-proposal" data-kind="step" points="' + [[p, 75], [p + 4, 82], [p - 4, 82]].map((q) => q.join(",")).join(" ") + '" fill="' + (e.status === "agreed" ? "#22c55e" : "#eab308") + '"><title>' + esc(clock(e.atMs) + ": switch #" + e.switchId + " to " + e.wanted + ": " + e.status + " (cluster " + e.clusterMode + ")") + "</title></polygon>";
+    }
+  }
+  return { out, decisions: decided, engines, proposals };
+}
+function ms(v) { return v === undefined ? "" : fmt(v) + " ms"; }
+function mbps(v) { return v === undefined ? "" : CHARTS.bandwidth.unit(v); }
+function percent(v) { return v === undefined ? "" : fmt(v * 100) + " %"; }
+function measures(m) {
+  return [m.rttMs === undefined ? "" : "RTT " + ms(m.rttMs), m.bandwidthMbps === undefined ? "" : "bandwidth " + mbps(m.bandwidthMbps), m.lossRatio === undefined ? "" : "loss " + percent(m.lossRatio)].filter(Boolean).join(", ") || "nothing measured";
+}
+function describe(e) {
+  if (e.kind === "decision") return ["decision", "", (e.from === null ? "agreed " + e.mode + " (first seen)" : "agreed " + e.from + " \u2192 " + e.mode) + (e.forced ? ", held" : "") + ": " + e.reason];
+  if (e.kind === "engine") return ["engine", "", "engine " + e.engine + ", epoch " + e.epoch + (e.from === null ? " (first seen)" : " (was " + e.from + ")")];
+  if (e.kind === "report") return ["report", e.member, measures(e.summary) + ", measured " + clock(e.reportedAtMs)];
+  if (e.kind === "force") return ["force", e.member, e.mode ? "asks to hold " + e.mode : "releases its hold"];
+  return ["step", status ? status.nodeId : "", "switch #" + e.switchId + " to " + e.wanted + ": " + e.status + " (cluster " + e.clusterMode + ")"];
+}
+function drawMembers() {
+  const a = cluster && cluster.agreement;
+  if (!a) return;
+  const members = [...new Set(Object.keys(a.reports).concat(Object.keys(a.holds)))].sort();
+  const now = serverNow();
+  table("members", ["member", "mode", "engine", "epoch", "RTT", "bandwidth", "loss", "report age", "hold"], members.map((m) => {
+    const r = a.reports[m], hold = a.holds[m];
+    return [m + (m === cluster.nodeId ? " (this node)" : ""), a.agreed.mode + (a.agreed.forced ? " (held)" : ""), a.engine, String(a.epoch),
+      r ? ms(r.summary.rttMs) : "", r ? mbps(r.summary.bandwidthMbps) : "", r ? percent(r.summary.lossRatio) : "", r ? seconds(now - r.atMs) : "no report", hold ? hold : ""];
+  }));
+  $("members").dataset.rows = String(members.length);
+}
+function showCluster(c) {
+  cluster = c;
+  const a = c.agreement;
+  $("cluster-none").hidden = Boolean(a);
+  $("cluster-agreement").hidden = !a;
+  $("cluster-none").textContent = a ? "" : "No cluster agreement on this node: it decides its mode alone (a single node, or a consensus engine other than consensus-adaptive), so there are no members to show.";
+  if (a) {
+    $("agreed").textContent = "Agreed " + a.agreed.mode + (a.agreed.forced ? " (held by members)" : "") + ": " + a.agreed.reason + " \u00b7 engine " + a.engine + " \u00b7 epoch " + a.epoch + " \u00b7 log index " + a.agreed.index;
+    drawMembers();
+  }
+  const peers = new Map();
+  for (const probe of c.probes) {
+    for (const [peer, m] of Object.entries(probe.peers)) {
+      const row = peers.get(peer) || { rtt: [], bandwidth: [], loss: [], errors: [], probes: [] };
+      if (m.rttMs !== undefined) row.rtt.push(ms(m.rttMs));
+      if (m.bandwidthMbps !== undefined) row.bandwidth.push(mbps(m.bandwidthMbps));
+      if (m.lossRatio !== undefined) row.loss.push(percent(m.lossRatio));
+      if (m.error !== undefined) row.errors.push(probe.name + ": " + m.error);
+      row.probes.push(probe.name);
+      peers.set(peer, row);
+    }
+  }
+  $("peers-none").hidden = peers.size > 0;
+  $("peers").hidden = peers.size === 0;
+  $("peers-none").textContent = peers.size > 0 ? "" : "No per-peer results: no probe of this node measures each peer.";
+  table("peers", ["peer", "RTT", "bandwidth", "loss", "error", "probes"], [...peers].sort((p, q) => p[0] < q[0] ? -1 : 1).map(([peer, r]) => [peer, r.rtt.join(" / "), r.bandwidth.join(" / "), r.loss.join(" / "), r.errors.join("; "), r.probes.join(", ")]));
+  $("peers").dataset.rows = String(peers.size);
+  $("cluster-recent").hidden = c.events.length === 0;
+  table("cluster-events", ["time", "kind", "member", "what"], c.events.slice(-20).reverse().map((e) => [clock(e.atMs)].concat(describe(e))));
+  drawTimeline();
+}
+let clusterBusy = false, clusterAgain = false;
+/** Fetches /cluster again; one request at a time, and one more if asked meanwhile. */
+async function refreshCluster() {
+  if (clusterBusy) { clusterAgain = true; return; }
+  clusterBusy = true;
+  try {
+    do { clusterAgain = false; showCluster(await api("GET", "/cluster")); } while (clusterAgain);
+  } catch (error) {
+    // The next event or refresh tries again; a 401 has shown the token field.
+  } finally { clusterBusy = false; }
 }
 function redraw() { for (const name of Object.keys(CHARTS)) draw(name); drawTimeline(); }
 
@@ -260,9 +390,10 @@ function showStats(s) {
   table("flags", ["flag", "value"], Object.entries(s.flags).map(([k, v]) => [k, String(v)]));
 }
 async function refresh() {
-  const [s, st, recent] = await Promise.all([api("GET", "/status"), api("GET", "/stats"), api("GET", "/samples")]);
+  const [s, st, recent, c] = await Promise.all([api("GET", "/status"), api("GET", "/stats"), api("GET", "/samples"), api("GET", "/cluster")]);
   showStatus(s);
   showStats(st);
+  showCluster(c);
   points = [];
   for (const r of recent.samples) push(r.atMs, r.summary);
   redraw();
@@ -319,6 +450,9 @@ function handle(event, data) {
   } else if (event === "sample") {
     push(data.atMs, data.summary);
     redraw();
+    refreshCluster();
+  } else if (event === "agreement") {
+    refreshCluster();
   } else if (event === "flapping") {
     showAlarm(data.flapping, data.switchesInWindow + " mode changes within " + Math.round(data.windowMs / 1000) + " s");
     refresh().catch(() => {});
@@ -352,7 +486,7 @@ $("auth").addEventListener("submit", (e) => {
   start();
 });
 window.addEventListener("resize", redraw);
-setInterval(() => { tick(); redraw(); }, 1000);
+setInterval(() => { tick(); redraw(); drawMembers(); }, 1000);
 start();
 `;
 
@@ -398,7 +532,21 @@ const PAGE = `<!doctype html>
     <div id="message" class="muted"></div>
     <h2 class="next">Why</h2><div id="reason" class="muted"></div>
   </section>
-  <section class="wide"><h2>Timeline</h2><svg id="timeline" class="timeline" data-markers="0"></svg><table id="history"></table></section>
+  <section class="wide"><h2>Timeline</h2><svg id="timeline" class="timeline" data-markers="0" data-decisions="0" data-engines="0" data-proposals="0"></svg>
+    <div id="legend-timeline" class="legend" hidden><span class="marker">this node's switch</span><span class="decision">cluster decision (agreed mode)</span><span class="engine">engine change</span><span class="report">report (a member's medians)</span><span class="force">force or release (a member's hold)</span><span class="step">this node's agreement step</span></div>
+    <table id="history"></table></section>
+  <section class="wide" id="cluster">
+    <h2>Cluster</h2>
+    <div id="cluster-none" class="muted" hidden></div>
+    <div id="cluster-agreement" hidden>
+      <div id="agreed"></div>
+      <h2 class="next">Members, as this node knows them</h2><table id="members"></table>
+    </div>
+    <h2 class="next">Peers, as this node's probes measure them</h2>
+    <div id="peers-none" class="muted" hidden></div>
+    <table id="peers"></table>
+    <div id="cluster-recent" hidden><h2 class="next">Agreement: recent decisions and proposals</h2><table id="cluster-events"></table></div>
+  </section>
   <section><h2>Components</h2><table id="components"></table></section>
   <section><h2>Plugins</h2><table id="plugins"></table></section>
   <section><h2>Flags</h2><table id="flags"></table></section>

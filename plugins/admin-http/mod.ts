@@ -1,8 +1,9 @@
 /**
  * `admin-http`: steer and observe a node over HTTP. A Hono app served with
  * `Deno.serve`, `Bun.serve` or, on Node, Hono's Node adapter: status, stats, history, components, plugins,
- * flags, forcing and resuming modes, on-demand detection, Prometheus metrics,
- * server-sent events, an OpenAPI document and a live dashboard at `/`.
+ * flags, the cluster as this node knows it (its mode agreement, per-peer
+ * probe results), forcing and resuming modes, on-demand detection, Prometheus
+ * metrics, server-sent events, an OpenAPI document and a live dashboard at `/`.
  *
  * Security: every mutating route needs the bearer token (compared in constant
  * time; at least 16 characters without whitespace, from `token` or
@@ -25,6 +26,7 @@ import { builtinPlugin } from "../builtin_plugin.ts";
 import { createAdminHandler } from "./app.ts";
 import { tokenProblem } from "./auth.ts";
 import { hostChecker, isLoopback } from "./guard.ts";
+import { recordCluster } from "./cluster.ts";
 import { recordRecentSamples } from "./recent_samples.ts";
 import { type RunningServer, serve } from "./serve.ts";
 
@@ -64,6 +66,8 @@ const options = v.strictObject({
   sseMaxQueuedEvents: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100_000)), 256),
   /** Detection rounds kept for `GET /samples` (the dashboard's charts on load). */
   recentSamples: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)), 300),
+  /** Changes of the cluster's agreement kept for `GET /cluster` (the dashboard's Cluster panel and timeline). */
+  recentClusterEvents: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)), 500),
 });
 
 /** The options, validated. */
@@ -121,17 +125,20 @@ const plugin: Plugin<"extension", AdminHttpOptions, AdminHttp> = builtinPlugin({
       allowedHosts: config.allowedHosts,
     });
     const recentSamples = recordRecentSamples(manager, config.recentSamples);
+    const cluster = recordCluster(manager, config.recentClusterEvents);
     const handler = createAdminHandler(manager, {
       ...config,
       ...(token ? { token } : {}),
       ...(hostAllowed ? { hostAllowed } : {}),
       recentSamples,
+      cluster,
     });
     let server: RunningServer;
     try {
       server = await serve({ hostname: config.hostname, port: config.port, fetch: handler });
     } catch (error) {
       recentSamples.close();
+      cluster.close();
       throw error;
     }
     bound.port = server.port;
@@ -143,6 +150,7 @@ const plugin: Plugin<"extension", AdminHttpOptions, AdminHttp> = builtinPlugin({
       port: server.port,
       close: async () => {
         recentSamples.close();
+        cluster.close();
         await server.close();
       },
     };

@@ -29,6 +29,7 @@ const COMPONENT_SCHEMAS = {
   Stats: S.StatsBody,
   History: S.HistoryBody,
   Samples: S.SamplesBody,
+  Cluster: S.ClusterBody,
   Components: S.ComponentsBody,
   Plugins: S.PluginsBody,
   Flags: S.FlagsBody,
@@ -92,6 +93,14 @@ export const ROUTES: readonly Route[] = [
     summary: "Recent detection rounds (time, merged sample, medians), oldest first",
     auth: "read",
     ok: { media: "application/json", schema: "Samples" },
+  },
+  {
+    method: "get",
+    path: "/cluster",
+    summary:
+      "The cluster as this node knows it: the mode agreement (null without one), the probes' per-peer results, and the agreement's recent decisions and proposals",
+    auth: "read",
+    ok: { media: "application/json", schema: "Cluster" },
   },
   {
     method: "get",

@@ -18,7 +18,8 @@ import { MODES } from "../../core/contracts/mode.ts";
 import type { ForcedHold, SwitchOutcome } from "../../core/control/orchestrator.ts";
 import { PLUGIN_KINDS } from "../../core/loading/plugin.ts";
 import type { NetworkSample } from "../../core/contracts/sample.ts";
-import type { AdminHealth, AdminResume, AdminSamples, AdminStatus } from "./client.ts";
+import type { PeerMeasurement } from "../../core/contracts/probe.ts";
+import type { AdminCluster, AdminHealth, AdminResume, AdminSamples, AdminStatus, ClusterEvent } from "./client.ts";
 
 /** `POST /mode`: force a mode. */
 export const ForceModeBody = v.strictObject({
@@ -60,6 +61,12 @@ export const NetworkSampleBody = v.strictObject({
   rttMs: v.optional(v.number()),
   bandwidthMbps: v.optional(v.number()),
   lossRatio: v.optional(v.number()),
+});
+
+/** What a probe measured toward one peer: its measures, and why it could not measure, when it could not. */
+export const PeerMeasurementBody = v.strictObject({
+  ...NetworkSampleBody.entries,
+  error: v.optional(v.string()),
 });
 
 /** One switch attempt, as `/history` lists it. */
@@ -207,6 +214,7 @@ export const StatsBody = v.strictObject({
     timeouts: v.number(),
     lastError: v.optional(v.string()),
     lastSample: v.optional(NetworkSampleBody),
+    peers: v.optional(v.record(v.string(), PeerMeasurementBody)),
   })),
   components: ComponentsBody,
   flags: FlagsBody,
@@ -239,6 +247,51 @@ export const HealthBody = v.strictObject({ ok: v.boolean(), nodeId: v.string(), 
 /** `GET /samples`: the recent detection rounds, oldest first, for the dashboard's charts. */
 export const SamplesBody = v.strictObject({
   samples: v.array(v.strictObject({ atMs: v.number(), sample: NetworkSampleBody, summary: NetworkSampleBody })),
+});
+
+/** One change of the cluster's agreement as this node saw it (`atMs`: this node's clock). */
+export const ClusterEventBody = v.variant("kind", [
+  v.strictObject({
+    kind: v.literal("decision"),
+    atMs: v.number(),
+    mode,
+    from: nullable(mode),
+    reason: v.string(),
+    index: v.number(),
+    forced: v.boolean(),
+  }),
+  v.strictObject({
+    kind: v.literal("engine"),
+    atMs: v.number(),
+    engine: v.string(),
+    epoch: v.number(),
+    from: nullable(v.string()),
+  }),
+  v.strictObject({
+    kind: v.literal("report"),
+    atMs: v.number(),
+    member: v.string(),
+    reportedAtMs: v.number(),
+    summary: NetworkSampleBody,
+  }),
+  v.strictObject({ kind: v.literal("force"), atMs: v.number(), member: v.string(), mode: nullable(mode) }),
+  v.strictObject({
+    kind: v.literal("step"),
+    atMs: v.number(),
+    switchId: v.number(),
+    wanted: mode,
+    clusterMode: mode,
+    status: v.picklist(["agreed", "pending"]),
+  }),
+]);
+
+/** `GET /cluster`: the agreement (null without one), the probes' per-peer results, the agreement's recent changes. */
+export const ClusterBody = v.strictObject({
+  nodeId: v.string(),
+  nowMs: v.number(),
+  agreement: nullable(ModeAgreementBody),
+  probes: v.array(v.strictObject({ name: v.string(), peers: v.record(v.string(), PeerMeasurementBody) })),
+  events: v.array(ClusterEventBody),
 });
 
 /** `DELETE /mode`. */
@@ -281,6 +334,9 @@ export const SCHEMAS_MATCH_TYPES: Record<string, true> = {
   status: true satisfies Same<Out<typeof StatusBody>, AdminStatus>,
   health: true satisfies Same<Out<typeof HealthBody>, AdminHealth>,
   samples: true satisfies Same<Out<typeof SamplesBody>, AdminSamples>,
+  peer: true satisfies Same<Out<typeof PeerMeasurementBody>, PeerMeasurement>,
+  clusterEvent: true satisfies Same<Out<typeof ClusterEventBody>, ClusterEvent>,
+  cluster: true satisfies Same<Out<typeof ClusterBody>, AdminCluster>,
   resume: true satisfies Same<Out<typeof ResumeBody>, AdminResume>,
   detection: true satisfies Same<Out<typeof DetectionReportBody>, DetectionReport>,
 };

@@ -5,7 +5,6 @@
  * up; the client history is linearizable and every node ends with the same
  * store.
  */
-import assert from "node:assert/strict";
 import { launchCluster } from "../../examples/cluster/launch.ts";
 import { startKvLoad } from "../../examples/kv/load.ts";
 

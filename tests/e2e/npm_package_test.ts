@@ -6,7 +6,7 @@
  * registry, and from npm's cache once fetched), then used there by
  * `programs/package_consumer.mjs` on Node (20 or later), on Bun and on Deno
  * (through `node_modules`, with no import map), type-checked by Deno against
- * the shipped declarations, and its `switchyard-admin` command run. Last, a
+ * the shipped declarations, and its `switchyard` command run. Last, a
  * Deno program in a directory of its own imports the repository's `mod.ts`
  * by path. Skipped with a message where `npm` or `node` is missing; each
  * other runtime is skipped likewise.
@@ -133,7 +133,7 @@ Deno.test({
       const built = await runProgram("tools/build_npm.ts", ["--out", dir]);
       assert.equal(built.code, 0, `${built.stdout}\n${built.stderr}`);
       const manifest = JSON.parse(await readFile(join(dir, "package.json"), "utf8"));
-      const command = "switchyard-admin";
+      const command = "switchyard";
       assert.deepEqual(manifest.bin, { [command]: `./lib/${command}.js` });
       const denoJson = JSON.parse(await readFile(join(ROOT, "deno.json"), "utf8"));
       assert.equal(manifest.name, denoJson.name);
@@ -200,7 +200,7 @@ Deno.test({
 
       const cli = await run(node!, [join(app, "node_modules", ".bin", command), "--help"], app);
       succeeded(cli, `${command} --help`);
-      assert.match(cli.stdout, /usage: .*admin <command>/);
+      assert.match(cli.stdout, /usage: switchyard <command>/);
 
       if (deno) {
         succeeded(await run(deno, ["check", "types.ts"], app), "deno check against the declarations");

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { seededRandom } from "../../core/util/random.ts";
 import { KvHttpClient, UnknownOutcome } from "../../examples/kv/client.ts";
-import { KvStore } from "../../examples/kv/store.ts";
+import { KvStore } from "../../runtime/kv/mod.ts";
 import { stepUntil, stepUntilSettled } from "../../testing/advance.ts";
 import { type InProcessKvCluster, startKvCluster } from "../support/kv_cluster.ts";
-import type { KvStateMachine } from "../../examples/kv/state_machine.ts";
+import type { KvStateMachine } from "../../runtime/kv/mod.ts";
 import { ManualClock } from "../../core/util/clock.ts";
 import { type ConsensusEngine, ConsensusError, type ConsensusStateMachine } from "../../core/contracts/consensus.ts";
 import { MemoryStorage, RaftConsensus } from "../../plugins/consensus-raft/mod.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { CONSENSUS, fromManifest, type HybridManager, silentLogger } from "../../mod.ts";
-import { KvStore } from "../../examples/kv/store.ts";
+import { KvStore } from "../../runtime/kv/mod.ts";
 import { BUILTIN_PLUGINS } from "../../plugins/builtin.ts";
 import type { AdaptiveConsensus } from "../../plugins/consensus-adaptive/mod.ts";
 import { MemoryHost } from "../support/memory_host.ts";

@@ -15,7 +15,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { HELP_OPTION, parseCommandLine, usageError } from "../../tools/cli.ts";
+import { HELP_OPTION, parseCommandLine, usageError } from "../../runtime/cli/args.ts";
 import { simulateAdaptive } from "./adaptive_sim.ts";
 import { simulateRaftDriver } from "./driver_sim.ts";
 import { type RaftSimResult, simulateRaft } from "./raft_sim.ts";

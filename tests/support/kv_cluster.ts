@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { type KvHttpApi, kvHttpApi } from "../../examples/kv/http.ts";
-import { KvStateMachine } from "../../examples/kv/state_machine.ts";
+import { type KvHttpApi, kvHttpApi } from "../../runtime/kv/mod.ts";
+import { KvStateMachine } from "../../runtime/kv/mod.ts";
 import type { Logger } from "../../core/util/logger.ts";
 import { startRaftCluster } from "./raft_cluster.ts";
 

@@ -8,7 +8,7 @@ import { serve } from "../../plugins/admin-http/serve.ts";
 import { adminNode, TOKEN } from "../support/admin_node.ts";
 import { runProgram } from "../support/run_program.ts";
 
-const admin = (args: string[]) => runProgram("tools/admin.ts", args);
+const admin = (args: string[]) => runProgram("runtime/cli/main.ts", args);
 
 /** Bad usage: exit 2, the message on its first stderr line, no stack trace. */
 function assertUsageError(result: { code: number | null; stdout: string; stderr: string }, pattern: RegExp) {

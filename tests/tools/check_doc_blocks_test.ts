@@ -62,7 +62,7 @@ Deno.test("doc blocks: every fenced block with its first line, language, attribu
 
 Deno.test("doc blocks: relative imports name the same files from the scratch folder, on the same lines", () => {
   const code = [
-    'import { KvStore } from "../examples/kv/store.ts";',
+    'import { KvStore } from "../runtime/kv/mod.ts";',
     "import type { X } from './types.ts';",
     'export * from "./more.ts";',
     'import "./side_effect.ts";',
@@ -73,7 +73,7 @@ Deno.test("doc blocks: relative imports name the same files from the scratch fol
   assert.equal(
     rebased,
     [
-      'import { KvStore } from "../examples/kv/store.ts";',
+      'import { KvStore } from "../runtime/kv/mod.ts";',
       "import type { X } from '../docs/types.ts';",
       'export * from "../docs/more.ts";',
       'import "../docs/side_effect.ts";',

@@ -16,9 +16,9 @@
  *
  * @module
  */
-import { type Mode, MODES } from "@switchyard/hybrid";
-import type { NetworkSample } from "@switchyard/hybrid";
-import type { AdaptiveConsensus } from "@switchyard/hybrid/consensus-adaptive";
+import { type Mode, MODES } from "../../mod.ts";
+import type { NetworkSample } from "../../mod.ts";
+import type { AdaptiveConsensus } from "../../plugins/consensus-adaptive/public.ts";
 
 const MAX_BODY_BYTES = 64 * 1024;
 

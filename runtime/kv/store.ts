@@ -19,7 +19,7 @@ import {
   type ConsensusEngine,
   ConsensusError,
   type ProposeOptions,
-} from "@switchyard/hybrid";
+} from "../../mod.ts";
 import { encodeKvCommand, type KvCommand, KvStateMachine } from "./state_machine.ts";
 
 /**

@@ -17,7 +17,7 @@
  */
 import { readFile } from "node:fs/promises";
 import * as v from "valibot";
-import { type HybridConfigInput, resolveConfig, ValidationError } from "@switchyard/hybrid";
+import { type HybridConfigInput, resolveConfig, ValidationError } from "../../mod.ts";
 
 const address = v.pipe(v.string(), v.regex(/^(\[[^\]]+\]|[^:\[\]]+):\d{1,5}$/, "must be host:port"));
 const nodeId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1 to 64 letters, digits, _ . or -"));
@@ -32,8 +32,31 @@ const peer = v.strictObject({
   http: address,
 });
 
-/** The schema of a node's configuration file. */
-export const ClusterNodeConfigSchema = v.strictObject({
+/** A node's configuration, validated, defaults filled in (the file's fields; see the module doc). */
+export interface ClusterNodeConfig {
+  /** This node's id (a member id of the cluster). */
+  id: string;
+  /** Where the node keeps its logs and handovers. */
+  dataDir: string;
+  /** The file holding this node's PBFT secret (hex or base64). */
+  secretFile: string;
+  /** Where this node listens: transport (consensus), probe responder, key-value HTTP, admin endpoint. */
+  listen: { transport: string; probe: string; http: string; admin: string };
+  /** Every other member, as this node reaches it (the addresses it dials). */
+  peers: Record<string, { transport: string; probe: string; http: string }>;
+  /** Every member's public identity, this node's included. */
+  identities: Record<string, string>;
+  /** The environment variable holding the admin endpoint's bearer token (default `SWITCHYARD_TOKEN`). */
+  adminTokenEnv: string;
+  /** The manager's settings (see `resolveConfig`). */
+  manager: Record<string, unknown>;
+  /** The adaptive engine's settings. */
+  consensus: { tickMs: number; reportEveryMs: number; cooldownMs: number; graceMs: number };
+  /** The probes' settings: bytes per bandwidth measurement and peer. */
+  probes: { bandwidthBudgetBytes: number };
+}
+
+const schema = v.strictObject({
   /** This node's id (a member id of the cluster). */
   id: nodeId,
   /** Where the node keeps its logs and handovers. */
@@ -81,16 +104,13 @@ export const ClusterNodeConfigSchema = v.strictObject({
   ),
 });
 
-/** A node's configuration, validated, defaults filled in. */
-export type ClusterNodeConfig = v.InferOutput<typeof ClusterNodeConfigSchema>;
-
 /**
  * Validates `input` as a node configuration; throws a `ValidationError`
  * (`CONFIG_INVALID`) listing every bad field by its path, the manager's
  * settings included.
  */
 export function parseClusterNodeConfig(input: unknown, source = "node config"): ClusterNodeConfig {
-  const result = v.safeParse(ClusterNodeConfigSchema, input, { abortEarly: false });
+  const result = v.safeParse(schema, input, { abortEarly: false });
   if (!result.success) {
     const issues = result.issues.map((issue) => ({ path: v.getDotPath(issue) ?? "", message: issue.message }));
     throw new ValidationError("CONFIG_INVALID", source, issues);

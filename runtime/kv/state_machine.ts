@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { ConsensusStateMachine } from "@switchyard/hybrid";
+import { type ConsensusStateMachine, SwitchyardError } from "../../mod.ts";
 
 /** A command of the key-value store. */
 export type KvCommand =
@@ -29,10 +29,10 @@ export function encodeKvCommand(command: KvCommand): Uint8Array {
 export function decodeKvCommand(bytes: Uint8Array): KvCommand {
   const command = JSON.parse(decoder.decode(bytes)) as KvCommand;
   if (typeof command?.key !== "string" || !OPS.includes(command.op)) {
-    throw new TypeError(`not a key-value command: ${decoder.decode(bytes).slice(0, 80)}`);
+    throw new SwitchyardError("INVALID_ARGUMENT", `not a key-value command: ${decoder.decode(bytes).slice(0, 80)}`);
   }
   if (command.op !== "delete" && typeof command.value !== "string") {
-    throw new TypeError(`${command.op} needs a string value`);
+    throw new SwitchyardError("INVALID_ARGUMENT", `${command.op} needs a string value`);
   }
   return command;
 }

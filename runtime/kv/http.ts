@@ -26,9 +26,9 @@
  * @module
  */
 import * as v from "valibot";
-import type { Consensus, NodeId } from "@switchyard/hybrid";
-import { SwitchyardError, ValidationError } from "@switchyard/hybrid";
-import { type Logger, silentLogger } from "@switchyard/hybrid";
+import type { Consensus, NodeId } from "../../mod.ts";
+import { SwitchyardError, ValidationError } from "../../mod.ts";
+import { type Logger, silentLogger } from "../../mod.ts";
 import { encodeKvCommand, type KvCommand, type KvStateMachine } from "./state_machine.ts";
 
 /** Header carrying the client id of a write. */
@@ -42,7 +42,9 @@ const options = v.object({
 });
 
 /** What {@linkcode kvHttpApi} serves. */
-export interface KvHttpApiOptions extends v.InferInput<typeof options> {
+export interface KvHttpApiOptions {
+  /** Largest request body accepted, in bytes (default 1 MiB). */
+  maxBodyBytes?: number;
   /** The replica writes are proposed to and reads wait on. */
   consensus: Consensus<string | null>;
   /** The local map it applies to. */
@@ -87,7 +89,12 @@ const CLIENT_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
 const SEQUENCE_PATTERN = /^[1-9][0-9]{0,15}$/;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-class BadRequest extends Error {}
+/** A request the API refuses as malformed (400). */
+class BadRequest extends SwitchyardError {
+  constructor(message: string) {
+    super("INVALID_ARGUMENT", message);
+  }
+}
 
 const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });

@@ -1,6 +1,6 @@
 /**
- * Command-line parsing shared by the project's programs (the admin CLI, the
- * simulator runner): `node:util`'s `parseArgs` in strict mode, `--help`
+ * Command-line parsing shared by the project's programs (the `switchyard`
+ * CLI, the local cluster, the simulator runner): `node:util`'s `parseArgs` in strict mode, `--help`
  * printing the usage and exiting 0, and any unknown option or bad value
  * printing one line that names it, a hint, and exiting 2, instead of a
  * stack trace. Runtime-neutral: `node:process` for the arguments and exit.
@@ -11,6 +11,9 @@ import process from "node:process";
 
 /** Exit code for bad usage (unknown option, bad value, missing argument). */
 export const EXIT_USAGE = 2;
+
+/** Exit code for a command that ran and failed (a node refused, could not be reached, did not start). */
+export const EXIT_FAILED = 1;
 
 /** Prints `program: message` and a pointer to `--help` on stderr, then exits with {@linkcode EXIT_USAGE}. */
 export function usageError(program: string, message: string): never {

@@ -1,0 +1,80 @@
+/**
+ * Runs one node from its configuration (`config.ts`): its manager loaded
+ * from the manifest the configuration makes (`manifest.ts`: real probes
+ * towards every peer, the adaptive transport, the adaptive consensus,
+ * per-mode compressors, the admin endpoint with its dashboard), the
+ * replicated key-value store on the consensus the manager serves, and the
+ * store's HTTP API (`@switchyard/hybrid/kv`, with `GET /adaptive` and
+ * `POST /adaptive/force`; `GET /status` adds the manager's mode, the agreed
+ * mode, the epoch and its engine, and a digest of the store).
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { CONSENSUS, type HybridManager, type Logger, SwitchyardError } from "../../mod.ts";
+import { serve } from "../../plugins/admin-http/public.ts";
+import type { AdaptiveConsensus } from "../../plugins/consensus-adaptive/public.ts";
+import { fromManifest } from "../from_manifest.ts";
+import { adaptiveRoutes, kvHttpApi, KvStore } from "../kv/mod.ts";
+import type { ClusterNodeConfig } from "./config.ts";
+import { clusterNodeManifest, splitAddress } from "./manifest.ts";
+
+/** A running node. */
+export interface RunningNode {
+  /** Its manager. */
+  manager: HybridManager;
+  /** The replicated store. */
+  store: KvStore;
+  /** Stops the HTTP API, the store and the manager (every plugin it loaded). */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the node `config` describes. A plugin that does not load fails the
+ * start (`PLUGIN_FAILED`, naming each plugin and why) after closing what
+ * did.
+ */
+export async function runNode(config: ClusterNodeConfig, logger: Logger): Promise<RunningNode> {
+  await mkdir(config.dataDir, { recursive: true });
+  const manifestPath = join(config.dataDir, "manifest.json");
+  await writeFile(manifestPath, JSON.stringify(clusterNodeManifest(config), null, 2));
+  const manager = await fromManifest(manifestPath, { nodeId: config.id, config: config.manager, logger });
+  const failed = manager.getStats().plugins.filter((plugin) => plugin.state !== "loaded");
+  if (failed.length > 0) {
+    await manager.close();
+    const reasons = failed.map((plugin) => `${plugin.id} ${plugin.state}: ${plugin.reason}`).join("; ");
+    throw new SwitchyardError("PLUGIN_FAILED", `node ${config.id}: ${reasons}`);
+  }
+  await manager.start();
+  const store = new KvStore(manager.getComponent(CONSENSUS));
+  await store.start();
+  const adaptive = store.consensus as AdaptiveConsensus<string | null>;
+  const adaptiveApi = adaptiveRoutes(() => adaptive as AdaptiveConsensus<unknown>, { measurements: false });
+  const httpUrls: Record<string, string> = { [config.id]: `http://${config.listen.http}` };
+  for (const [id, peer] of Object.entries(config.peers)) httpUrls[id] = `http://${peer.http}`;
+  const api = kvHttpApi({
+    consensus: store.consensus,
+    machine: store.machine,
+    leaderUrl: (leader) => httpUrls[leader] ?? null,
+    status: () => {
+      const stats = adaptive.adaptiveStats();
+      // The store's digest: replicas that applied the same writes have the same one.
+      const storeDigest = createHash("sha256").update(store.machine.snapshot()).digest("hex").slice(0, 16);
+      return { mode: manager.currentMode, agreed: stats.agreed, epoch: stats.epoch, engine: stats.engine, storeDigest };
+    },
+    logger,
+  });
+  const [hostname, port] = splitAddress(config.listen.http);
+  const server = await serve({ hostname, port, fetch: (request) => adaptiveApi.fetch(request) ?? api.fetch(request) });
+  return {
+    manager,
+    store,
+    async close() {
+      await server.close();
+      await store.close();
+      await manager.close();
+    },
+  };
+}
