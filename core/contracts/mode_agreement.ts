@@ -48,6 +48,14 @@ export interface ModeAgreement {
   report(summary: NetworkSample): Promise<unknown>;
   /** The decision, every member's report and the holds. */
   agreementStats(): ModeAgreementStats;
+  /**
+   * Optional: asks the cluster, for this member's operator, to hold `mode`
+   * (`null` releases the hold); a hold takes effect once enough members
+   * (`f + 1`) ask for the same mode. The manager calls it from `forceMode`
+   * and `resumeAutoDetection`, so an operator's force on enough nodes
+   * moves the whole cluster.
+   */
+  force?(mode: Mode | null, reason: string): Promise<unknown>;
 }
 
 /**

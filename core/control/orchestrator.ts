@@ -297,6 +297,7 @@ export class HybridOrchestrator {
     }
     const nowMs = this.#options.clock.now();
     this.#forced = { mode, reason, sinceMs: nowMs, ...(holdMs !== undefined ? { untilMs: nowMs + holdMs } : {}) };
+    this.#askCluster(mode, reason);
     return this.#exclusive(async () => {
       const selection = { mode, useV3: flags.enableHybridMode && this.#options.flags.usesV3(this.#options.nodeId) };
       const outcome = await this.#switchTo(selection, reason, "forced");
@@ -307,8 +308,23 @@ export class HybridOrchestrator {
 
   /** Drops the operator's hold; the next decision is automatic again. */
   resume(): void {
-    if (this.#forced) this.#options.logger.info("forced hold released", { mode: this.#forced.mode });
+    if (this.#forced) {
+      this.#options.logger.info("forced hold released", { mode: this.#forced.mode });
+      this.#askCluster(null, "hold released");
+    }
     this.#forced = null;
+  }
+
+  /**
+   * Puts the operator's hold (or its release) before the cluster, when the
+   * node has an agreement that takes holds; its own switch does not wait for
+   * it (the agreement step does, for the decision).
+   */
+  #askCluster(mode: Mode | null, reason: string): void {
+    const agreement = this.#options.agreement?.();
+    agreement?.force?.(mode, reason).catch((error) =>
+      this.#options.logger.warn("the cluster did not take the hold", { mode, error: toError(error).message })
+    );
   }
 
   /** The operator's hold, or null. */
@@ -614,6 +630,7 @@ export class HybridOrchestrator {
     if (untilMs !== undefined && this.#options.clock.now() >= untilMs) {
       this.#options.logger.info("forced hold expired", { mode: this.#forced?.mode });
       this.#forced = null;
+      this.#askCluster(null, "hold expired");
     }
   }
 

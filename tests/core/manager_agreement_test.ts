@@ -113,3 +113,29 @@ Deno.test("agreement: modeAgreementOf finds an agreement on a component or its a
     assert.equal(modeAgreementOf(other), undefined, JSON.stringify(other));
   }
 });
+
+Deno.test("a forced mode asks the cluster for a hold; resuming, or the hold expiring, releases it", async () => {
+  const { clock, manager, fake } = await setup((clock) => new FakeAgreement(clock, () => "internet", 10));
+  const holds: [Mode | null, string][] = [];
+  (fake as FakeAgreement & { force: ModeAgreement["force"] }).force = (mode, reason) => {
+    holds.push([mode, reason]);
+    return Promise.resolve();
+  };
+  // Each switch's agreement step may wait its agreementTimeoutMs (1 s) out: the cluster here follows the WAN.
+  const settled = async <T>(work: Promise<T>) => {
+    for (let elapsed = 0; elapsed < 1_200; elapsed += 20) await clock.advance(20);
+    return await work;
+  };
+  await settled(manager.forceMode("internet", "maintenance"));
+  manager.resumeAutoDetection();
+  manager.resumeAutoDetection(); // nothing held any more: nothing to release
+  await settled(manager.forceMode("hybrid", "a short hold", { holdMs: 500 }));
+  await settled(manager.detectNow()); // the hold has expired by now
+  assert.deepEqual(holds, [
+    ["internet", "maintenance"],
+    [null, "hold released"],
+    ["hybrid", "a short hold"],
+    [null, "hold expired"],
+  ]);
+  await manager.close();
+});
