@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import { currentRuntime } from "../core/util/runtime.ts";
 import { benchAdaptive } from "./adaptive.ts";
 import { benchAdmin } from "./admin.ts";
+import { benchCluster } from "./cluster.ts";
 import { benchCompression } from "./compression.ts";
 import { benchConsensus } from "./consensus.ts";
 import { benchPbft } from "./pbft.ts";
@@ -25,6 +26,7 @@ const SECTIONS: Record<string, () => Promise<{ markdown: string; results: Record
   consensus: benchConsensus,
   pbft: benchPbft,
   adaptive: benchAdaptive,
+  cluster: benchCluster,
 };
 
 const { values } = parseArgs({ args: Deno.args, options: { only: { type: "string", multiple: true } } });

@@ -21,8 +21,8 @@ export function clusterNodeManifest(config: ClusterNodeConfig): Record<string, u
       {
         id: "probe-rtt",
         module: "builtin:probe-rtt",
-        // Each measurement's own pings (the smallest of five): a longer filter would hide a link getting worse.
-        options: { peers: peers.map((peer) => peer.probe), listen: config.listen.probe, pings: 5, filterWindow: 1 },
+        // Each measurement's own pings (the smallest of three): a longer filter would hide a link getting worse.
+        options: { peers: peers.map((peer) => peer.probe), listen: config.listen.probe, pings: 3, filterWindow: 1 },
       },
       {
         id: "probe-bandwidth",
