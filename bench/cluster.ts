@@ -93,7 +93,7 @@ export async function benchCluster(): Promise<{ markdown: string; results: Recor
     const detection: Record<string, number[]> = { "rack → WAN": [], "WAN → rack": [] };
     for (let round = 0; round < ROUNDS; round++) {
       for (const [name, link, mode] of [["rack → WAN", WAN, "internet"], ["WAN → rack", RACK, "datacenter"]] as const) {
-        await wait(6_000); // past the cluster's cooldown (5 s) since its last decision
+        await wait(4_000); // past the cluster's cooldown (2 s) since its last decision
         console.error(`cluster: links to ${name.split(" → ")[1]} (round ${round + 1} of ${ROUNDS})…`);
         const changedMs = performance.now();
         cluster.links.set(link);

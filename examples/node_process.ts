@@ -44,10 +44,10 @@ function canListen(port: number): Promise<boolean> {
   });
 }
 
-/** The command that runs a TypeScript file on this runtime. */
-export function runtimeCommand(script: string, args: string[]): [string, string[]] {
+/** The command that runs a TypeScript file on this runtime (`denoFlags` go to `deno run`, e.g. V8 flags). */
+export function runtimeCommand(script: string, args: string[], denoFlags: string[] = []): [string, string[]] {
   const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-  return [process.execPath, isBun ? [script, ...args] : ["run", "--allow-all", script, ...args]];
+  return [process.execPath, isBun ? [script, ...args] : ["run", "--allow-all", ...denoFlags, script, ...args]];
 }
 
 /** One node process, started and restarted with the same arguments. */
@@ -57,7 +57,8 @@ export class NodeProcess {
 
   /**
    * A node `id` run from `script` with `args` (more per start), in `env`;
-   * `log` gets its stderr, line by line, prefixed with its id.
+   * `log` gets its stderr, line by line, prefixed with its id; `denoFlags`
+   * go to `deno run` (ignored on Bun).
    */
   constructor(
     readonly id: string,
@@ -65,12 +66,13 @@ export class NodeProcess {
     readonly args: string[],
     readonly env: Record<string, string | undefined> = process.env,
     readonly log?: (line: string) => void,
+    readonly denoFlags: string[] = [],
   ) {}
 
   /** Starts it; resolves once it printed `ready <id>`, rejects with its output's tail if it exits first. */
   start(extraArgs: string[] = []): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const [command, commandArgs] = runtimeCommand(this.script, [...this.args, ...extraArgs]);
+      const [command, commandArgs] = runtimeCommand(this.script, [...this.args, ...extraArgs], this.denoFlags);
       const child = spawn(command, commandArgs, { stdio: ["ignore", "pipe", "pipe"], env: this.env });
       this.child = child;
       let output = "";
