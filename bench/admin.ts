@@ -39,8 +39,9 @@ export async function benchAdmin(): Promise<{ markdown: string; results: Record<
   const manager = new HybridManager({ clock, logger: silentLogger, nodeId: "bench-node" });
   manager.registerComponent("compression", { name: "lz4" }, { name: "zstd" });
   await manager.initialize();
-  const guarded = await instantiate<AdminHttp>(admin, { port: 0, token: TOKEN }, { manager, clock });
-  const open = await instantiate<AdminHttp>(admin, { port: 0, token: TOKEN, openReads: true }, { manager, clock });
+  const guarded = (await instantiate(admin, { port: 0, token: TOKEN }, { host: manager, clock })) as AdminHttp;
+  const open =
+    (await instantiate(admin, { port: 0, token: TOKEN, openReads: true }, { host: manager, clock })) as AdminHttp;
   const bare = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => Response.json(manager.getStats()));
   const bareUrl = `http://127.0.0.1:${bare.addr.port}/stats`;
   const rounds: { bare: number; guarded: number; open: number }[] = [];
