@@ -302,6 +302,14 @@ export class HybridOrchestrator {
       const selection = { mode, useV3: flags.enableHybridMode && this.#options.flags.usesV3(this.#options.nodeId) };
       const outcome = await this.#switchTo(selection, reason, "forced");
       if (outcome.status === "failed" && this.#forced?.mode === mode) this.#forced = null;
+      if (outcome.status === "unchanged") {
+        // A detection round queued before this force found the hold when its turn came and made the switch: it is
+        // this force's switch.
+        const record = this.#history.list().at(-1);
+        if (record?.origin === "forced" && record.to === mode && record.atMs >= nowMs && record.outcome === "success") {
+          return { status: "switched", mode, reason: record.reason, record };
+        }
+      }
       return outcome;
     });
   }

@@ -315,3 +315,29 @@ Deno.test("a component registered after initialize is activated at once", async 
   assert.deepEqual(log, ["v3"]);
   assert.equal(manager.getStats().components.late.state, "active");
 });
+
+Deno.test("a force whose switch a detection round queued before it made is reported switched, with that record", async () => {
+  const { clock, probe, manager, v1 } = rig({
+    initialMode: "datacenter",
+    detectionIntervalMs: 60_000,
+    probeTimeoutMs: 1_000,
+    drainTimeoutMs: 5_000,
+    cooldownMs: 0,
+  });
+  v1.slowDrain = true; // the first switch holds the queue for drainTimeoutMs
+  await manager.start();
+  probe.next = LINKS.internet;
+  await clock.advance(0); // switch A: datacenter -> internet, draining
+  probe.next = LINKS.datacenter;
+  const detecting = manager.detectNow(); // round B: queued behind A
+  await clock.advance(0);
+  const forcing = manager.forceMode("hybrid", "operator"); // C: the hold is set now; B, when its turn comes, obeys it
+  await clock.advance(5_000);
+  await detecting;
+  const outcome = await forcing;
+  assert.equal(manager.currentMode, "hybrid");
+  assert.equal(outcome.status, "switched", JSON.stringify(outcome));
+  assert.equal(outcome.record?.to, "hybrid");
+  assert.equal(outcome.record?.origin, "forced");
+  await manager.stop();
+});
