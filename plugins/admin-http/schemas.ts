@@ -43,6 +43,15 @@ export const FlagsPatchBody = v.strictObject({
   forceV1Mode: v.optional(v.boolean()),
 });
 
+/** The flags `PATCH /flags` takes, by name. */
+export const FLAG_PATCH_NAMES: readonly string[] = Object.keys(FlagsPatchBody.entries);
+
+/** Why `patch` is not a valid `PATCH /flags` body (the first issue), or undefined when it is. */
+export function flagsPatchIssue(patch: unknown): string | undefined {
+  const result = v.safeParse(FlagsPatchBody, patch);
+  return result.success ? undefined : result.issues[0].message;
+}
+
 /** The error body every failing route returns. */
 export const ErrorBody = v.strictObject({
   error: v.strictObject({

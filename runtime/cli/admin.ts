@@ -9,16 +9,15 @@
 import { env } from "node:process";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import * as v from "valibot";
 import { SwitchyardError } from "../../core/util/errors.ts";
 import { DEFAULT_FLAGS } from "../../core/control/flags.ts";
 import { isMode, MODES } from "../../core/contracts/mode.ts";
 import { AdminApiError, adminClient, AdminConnectionError } from "../../plugins/admin-http/client.ts";
-import { FlagsPatchBody } from "../../plugins/admin-http/schemas.ts";
+import { FLAG_PATCH_NAMES, flagsPatchIssue } from "../../plugins/admin-http/schemas.ts";
 import { HELP_OPTION, parseCommandLine, usageError } from "./args.ts";
 
 const PROGRAM = "switchyard";
-const FLAG_NAMES = Object.keys(FlagsPatchBody.entries) as (keyof typeof FlagsPatchBody.entries)[];
+const FLAG_NAMES = FLAG_PATCH_NAMES;
 
 /** The commands this module runs. */
 export const ADMIN_COMMANDS = [
@@ -74,7 +73,7 @@ export async function adminCommand(command: string, args: string[]): Promise<voi
 
   /** The value of `set-flag NAME RAW`, checked against the same schema the server uses. */
   function flagValue(name: string, raw: string): boolean | number {
-    if (!(FLAG_NAMES as string[]).includes(name)) {
+    if (!FLAG_NAMES.includes(name)) {
       usageError(PROGRAM, `set-flag: unknown flag "${name}"; one of ${FLAG_NAMES.join(", ")}`);
     }
     const isBoolean = typeof DEFAULT_FLAGS[name as keyof typeof DEFAULT_FLAGS] === "boolean";
@@ -88,8 +87,8 @@ export async function adminCommand(command: string, args: string[]): Promise<voi
       value = raw.trim() === "" ? NaN : Number(raw);
       if (!Number.isFinite(value)) usageError(PROGRAM, `set-flag ${name}: must be a number, got "${raw}"`);
     }
-    const checked = v.safeParse(FlagsPatchBody, { [name]: value });
-    if (!checked.success) usageError(PROGRAM, `set-flag ${name}: ${checked.issues[0].message}, got ${raw}`);
+    const issue = flagsPatchIssue({ [name]: value });
+    if (issue) usageError(PROGRAM, `set-flag ${name}: ${issue}, got ${raw}`);
     return value;
   }
 

@@ -38,7 +38,7 @@ import { encodeKvCommand, type KvCommand, KvStateMachine } from "./state_machine
  */
 export class KvStore {
   /** The local replica of the map. */
-  readonly machine = new KvStateMachine();
+  readonly machine: KvStateMachine = new KvStateMachine();
   /** The consensus replica underneath. */
   readonly consensus: Consensus<string | null>;
   #clientId: string = crypto.randomUUID();
