@@ -4,18 +4,10 @@ import { KvStore } from "../../runtime/kv/mod.ts";
 import { BUILTIN_PLUGINS } from "../../plugins/builtin.ts";
 import type { AdaptiveConsensus } from "../../plugins/consensus-adaptive/mod.ts";
 import { MemoryHost } from "../support/memory_host.ts";
-import { testIdentities, testReplicaSecret } from "../support/pbft_consensus_cluster.ts";
+import { testIdentities } from "../support/pbft_consensus_cluster.ts";
+import { adaptiveManifest, until } from "../support/adaptive_managers.ts";
 
 const IDS = ["n1", "n2", "n3", "n4"];
-const hex = (bytes: Uint8Array) => Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-
-async function until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 Deno.test({
   name:
@@ -24,58 +16,13 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const identities = await testIdentities(IDS);
-    const peers = Object.fromEntries(IDS.map((id) => [id, `adaptive-manifest-${id}`]));
     const managers: HybridManager[] = [];
     const stores: KvStore[] = [];
     try {
       for (const id of IDS) {
         const host = new MemoryHost();
-        host.write(
-          "m.json",
-          JSON.stringify({
-            plugins: [
-              {
-                id: "transport-memory",
-                module: "builtin:transport-memory",
-                options: { network: "adaptive-manifest", address: peers[id], link: { delayMs: 1 } },
-              },
-              {
-                id: "probe-replay",
-                module: "builtin:probe-replay",
-                // A rack for the first three seconds (the stores are up by then), then a WAN.
-                options: {
-                  name: "replay",
-                  steps: [
-                    { durationMs: 3000, rttMs: 0.3, bandwidthMbps: 20_000, lossRatio: 0 },
-                    { durationMs: 60_000, rttMs: 120, bandwidthMbps: 40, lossRatio: 0.02 },
-                  ],
-                },
-              },
-              {
-                id: "consensus-adaptive",
-                module: "builtin:consensus-adaptive",
-                options: {
-                  nodeId: id,
-                  peers,
-                  identities,
-                  secret: hex(testReplicaSecret(id)),
-                  tickMs: 5,
-                  reportEveryMs: 50,
-                  cooldownMs: 0,
-                  graceMs: 500,
-                },
-              },
-            ],
-            slots: {
-              consensus: {
-                datacenter: "consensus-adaptive",
-                hybrid: "consensus-adaptive",
-                internet: "consensus-adaptive",
-              },
-              probes: ["probe-replay"],
-            },
-          }),
-        );
+        // A rack for the first three seconds (the stores are up by then), then a WAN.
+        host.write("m.json", JSON.stringify(adaptiveManifest(id, { network: "adaptive-manifest", identities })));
         const manager = await fromManifest("m.json", {
           host,
           builtins: BUILTIN_PLUGINS,

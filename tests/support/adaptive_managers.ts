@@ -43,6 +43,79 @@ export interface AdaptiveManagersOptions {
   rackMs?: number;
 }
 
+/** What {@linkcode adaptiveManifest} puts in a member's manifest. */
+export interface AdaptiveManifestOptions {
+  /** The memory network's name (one per test). */
+  network: string;
+  /** Every member's PBFT identity (`testIdentities`). */
+  identities: Record<string, string>;
+  /** How long the replayed link is a rack before it turns to a WAN (default 3000 ms). */
+  rackMs?: number;
+  /** Also measure the three other members with probe-rtt, per peer. */
+  rtt?: boolean;
+}
+
+/**
+ * The manifest of member `id` of four (n1…n4): the memory transport, a
+ * replayed link (a rack, then a WAN), optionally probe-rtt towards the
+ * others, and consensus-adaptive in every mode, tuned for tests (5 ms
+ * ticks, reports every 50 ms, no cooldown).
+ */
+export function adaptiveManifest(id: string, options: AdaptiveManifestOptions): Record<string, unknown> {
+  const peers = Object.fromEntries(IDS.map((member) => [member, `${options.network}-${member}`]));
+  const probeAddress = (member: string) => `${options.network}-probe-${member}`;
+  const rtt = {
+    id: "probe-rtt",
+    module: "builtin:probe-rtt",
+    options: {
+      name: "rtt",
+      listen: probeAddress(id),
+      peers: IDS.filter((other) => other !== id).map(probeAddress),
+      pings: 2,
+      pingTimeoutMs: 150,
+    },
+  };
+  return {
+    plugins: [
+      {
+        id: "transport-memory",
+        module: "builtin:transport-memory",
+        options: { network: options.network, address: peers[id], link: { delayMs: 1 } },
+      },
+      {
+        id: "probe-replay",
+        module: "builtin:probe-replay",
+        options: {
+          name: "replay",
+          steps: [
+            { durationMs: options.rackMs ?? 3_000, rttMs: 0.3, bandwidthMbps: 20_000, lossRatio: 0 },
+            { durationMs: 600_000, rttMs: 120, bandwidthMbps: 40, lossRatio: 0.02 },
+          ],
+        },
+      },
+      ...(options.rtt ? [rtt] : []),
+      {
+        id: "consensus-adaptive",
+        module: "builtin:consensus-adaptive",
+        options: {
+          nodeId: id,
+          peers,
+          identities: options.identities,
+          secret: hex(testReplicaSecret(id)),
+          tickMs: 5,
+          reportEveryMs: 50,
+          cooldownMs: 0,
+          graceMs: 500,
+        },
+      },
+    ],
+    slots: {
+      consensus: { datacenter: "consensus-adaptive", hybrid: "consensus-adaptive", internet: "consensus-adaptive" },
+      probes: ["probe-replay", ...(options.rtt ? ["probe-rtt"] : [])],
+    },
+  };
+}
+
 /** Polls `check` every 10 ms until it holds, or throws naming `what` after `timeoutMs`. */
 export async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -55,8 +128,6 @@ export async function until(check: () => boolean, what: string, timeoutMs = 20_0
 /** Starts the four managers and their engines, and n1's admin endpoint. */
 export async function startAdaptiveManagers(options: AdaptiveManagersOptions): Promise<AdaptiveManagers> {
   const identities = await testIdentities(IDS);
-  const peers = Object.fromEntries(IDS.map((id) => [id, `${options.network}-${id}`]));
-  const probeAddress = (id: string) => `${options.network}-probe-${id}`;
   const managers: HybridManager[] = [];
   const engines: AdaptiveConsensus<unknown>[] = [];
   let endpoint: AdminHttp | undefined;
@@ -70,59 +141,9 @@ export async function startAdaptiveManagers(options: AdaptiveManagersOptions): P
       const host = new MemoryHost();
       host.write(
         "m.json",
-        JSON.stringify({
-          plugins: [
-            {
-              id: "transport-memory",
-              module: "builtin:transport-memory",
-              options: { network: options.network, address: peers[id], link: { delayMs: 1 } },
-            },
-            {
-              id: "probe-replay",
-              module: "builtin:probe-replay",
-              options: {
-                name: "replay",
-                steps: [
-                  { durationMs: options.rackMs ?? 3_000, rttMs: 0.3, bandwidthMbps: 20_000, lossRatio: 0 },
-                  { durationMs: 600_000, rttMs: 120, bandwidthMbps: 40, lossRatio: 0.02 },
-                ],
-              },
-            },
-            {
-              id: "probe-rtt",
-              module: "builtin:probe-rtt",
-              options: {
-                name: "rtt",
-                listen: probeAddress(id),
-                peers: IDS.filter((other) => other !== id).map(probeAddress),
-                pings: 2,
-                pingTimeoutMs: 150,
-              },
-            },
-            {
-              id: "consensus-adaptive",
-              module: "builtin:consensus-adaptive",
-              options: {
-                nodeId: id,
-                peers,
-                identities,
-                secret: hex(testReplicaSecret(id)),
-                tickMs: 5,
-                reportEveryMs: 50,
-                cooldownMs: 0,
-                graceMs: 500,
-              },
-            },
-          ],
-          slots: {
-            consensus: {
-              datacenter: "consensus-adaptive",
-              hybrid: "consensus-adaptive",
-              internet: "consensus-adaptive",
-            },
-            probes: ["probe-replay", "probe-rtt"],
-          },
-        }),
+        JSON.stringify(
+          adaptiveManifest(id, { network: options.network, identities, rackMs: options.rackMs, rtt: true }),
+        ),
       );
       managers.push(
         await fromManifest("m.json", {
