@@ -27,6 +27,7 @@ import { CLUSTER_MANAGER_SETTINGS, launchCluster, type LocalCluster } from "../e
 import { ClusterWatch, engineFor } from "../examples/cluster/watch.ts";
 import { startKvLoad } from "../examples/kv/load.ts";
 import type { Mode } from "../core/contracts/mode.ts";
+import { adminClient } from "../plugins/admin-http/client.ts";
 import { fmt, markdownTable } from "./table.ts";
 
 const RACK = { rttMs: 0.2, bandwidthMbps: 0 };
@@ -101,16 +102,10 @@ export async function benchCluster(): Promise<{ markdown: string; results: Recor
       }
     }
 
+    // An operator's hold on two nodes (f + 1), through their admin endpoints, as `switchyard mode set` does.
+    const admins = cluster.members.slice(0, 2).map((member) => adminClient(member.adminUrl, cluster.token));
     const force = (mode: Mode | null) =>
-      Promise.all(
-        cluster.urls.slice(0, 2).map((url) =>
-          fetch(`${url}/adaptive/force`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ mode, reason: "benchmark" }),
-          }).then((response) => response.text())
-        ),
-      );
+      Promise.all(admins.map((admin) => mode ? admin.forceMode(mode, "benchmark") : admin.resume()));
     const switches: { name: string; fromMs: number; servedMs: number }[] = [];
     const quiet: [number, number][] = [];
     for (let round = 0; round < ROUNDS; round++) {

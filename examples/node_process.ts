@@ -7,8 +7,11 @@
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
+import { join } from "node:path";
 import process from "node:process";
+import { generateReplicaSecret, identityOf } from "@switchyard/hybrid/consensus-pbft";
 
 /**
  * Ports for nodes come from below Linux's default ephemeral range
@@ -44,10 +47,48 @@ function canListen(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * A fresh PBFT secret for each of `ids`, written to `<dir>/<id>.secret`
+ * (hex, mode 0600), and every one's public identity.
+ */
+export async function writeReplicaSecrets(
+  dir: string,
+  ids: readonly string[],
+): Promise<{ files: Record<string, string>; identities: Record<string, string> }> {
+  const files: Record<string, string> = {};
+  const identities: Record<string, string> = {};
+  for (const id of ids) {
+    const secret = generateReplicaSecret();
+    files[id] = join(dir, `${id}.secret`);
+    await writeFile(files[id], Buffer.from(secret).toString("hex"), { mode: 0o600 });
+    identities[id] = await identityOf(secret);
+  }
+  return { files, identities };
+}
+
 /** The command that runs a TypeScript file on this runtime (`denoFlags` go to `deno run`, e.g. V8 flags). */
 export function runtimeCommand(script: string, args: string[], denoFlags: string[] = []): [string, string[]] {
   const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
   return [process.execPath, isBun ? [script, ...args] : ["run", "--allow-all", ...denoFlags, script, ...args]];
+}
+
+/** How a node process runs. */
+export interface NodeProcessOptions {
+  /** Its environment (default: this process's). */
+  env?: Record<string, string | undefined>;
+  /** Gets its stderr, line by line, prefixed with its id. */
+  log?: (line: string) => void;
+  /** Flags for `deno run` (ignored on Bun), e.g. V8 flags. */
+  denoFlags?: string[];
+  /**
+   * Its own process group, so that a terminal's Ctrl-C reaches only the
+   * launcher, which then stops its nodes in order; its standard input is a
+   * pipe from the launcher (a node started with `--exit-with-stdin` stops
+   * when the launcher dies and the pipe closes).
+   */
+  detached?: boolean;
+  /** How long it may take to print `ready <id>` (default 120 s). */
+  readyTimeoutMs?: number;
 }
 
 /** One node process, started and restarted with the same arguments. */
@@ -55,37 +96,52 @@ export class NodeProcess {
   /** The running process, or `undefined` while stopped. */
   child: ChildProcess | undefined;
 
-  /**
-   * A node `id` run from `script` with `args` (more per start), in `env`;
-   * `log` gets its stderr, line by line, prefixed with its id; `denoFlags`
-   * go to `deno run` (ignored on Bun).
-   */
+  /** A node `id` run from `script` with `args` (more per start). */
   constructor(
     readonly id: string,
     readonly script: string,
     readonly args: string[],
-    readonly env: Record<string, string | undefined> = process.env,
-    readonly log?: (line: string) => void,
-    readonly denoFlags: string[] = [],
+    readonly options: NodeProcessOptions = {},
   ) {}
 
-  /** Starts it; resolves once it printed `ready <id>`, rejects with its output's tail if it exits first. */
+  /**
+   * Starts it; resolves once it printed `ready <id>`, rejects with its
+   * output's tail if it exits first, cannot be spawned, or is not ready in
+   * time (then it is killed).
+   */
   start(extraArgs: string[] = []): Promise<void> {
+    const { env = process.env, log, denoFlags = [], detached = false, readyTimeoutMs = 120_000 } = this.options;
     return new Promise<void>((resolve, reject) => {
-      const [command, commandArgs] = runtimeCommand(this.script, [...this.args, ...extraArgs], this.denoFlags);
-      const child = spawn(command, commandArgs, { stdio: ["ignore", "pipe", "pipe"], env: this.env });
+      const [command, commandArgs] = runtimeCommand(this.script, [...this.args, ...extraArgs], denoFlags);
+      const child = spawn(command, commandArgs, {
+        stdio: [detached ? "pipe" : "ignore", "pipe", "pipe"],
+        env,
+        detached,
+      });
       this.child = child;
       let output = "";
       let errors = "";
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        reject(new Error(`${this.id} was not ready within ${readyTimeoutMs} ms:\n${output}\n${errors}`));
+      }, readyTimeoutMs);
+      child.on("error", (error) => {
+        clearTimeout(timer);
+        reject(new Error(`${this.id} could not be started (${command}): ${error.message}`));
+      });
       child.stdout!.on("data", (chunk: Buffer) => {
         output = (output + chunk.toString()).slice(-4000);
-        if (output.includes(`ready ${this.id}`)) resolve();
+        if (output.includes(`ready ${this.id}`)) {
+          clearTimeout(timer);
+          resolve();
+        }
       });
       child.stderr!.on("data", (chunk: Buffer) => {
         errors = (errors + chunk.toString()).slice(-4000);
-        for (const line of chunk.toString().trimEnd().split("\n")) this.log?.(`${this.id}: ${line}`);
+        for (const line of chunk.toString().trimEnd().split("\n")) log?.(`${this.id}: ${line}`);
       });
       child.on("exit", (code, signal) => {
+        clearTimeout(timer);
         if (this.child === child) this.child = undefined;
         reject(new Error(`${this.id} exited (${signal ?? code}) before it was ready:\n${output}\n${errors}`));
       });

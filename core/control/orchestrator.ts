@@ -301,7 +301,10 @@ export class HybridOrchestrator {
     return this.#exclusive(async () => {
       const selection = { mode, useV3: flags.enableHybridMode && this.#options.flags.usesV3(this.#options.nodeId) };
       const outcome = await this.#switchTo(selection, reason, "forced");
-      if (outcome.status === "failed" && this.#forced?.mode === mode) this.#forced = null;
+      if (outcome.status === "failed" && this.#forced?.mode === mode) {
+        this.#forced = null;
+        this.#askCluster(null, "hold dropped: the switch failed");
+      }
       if (outcome.status === "unchanged") {
         // A detection round queued before this force found the hold when its turn came and made the switch: it is
         // this force's switch.
@@ -316,10 +319,10 @@ export class HybridOrchestrator {
 
   /** Drops the operator's hold; the next decision is automatic again. */
   resume(): void {
-    if (this.#forced) {
-      this.#options.logger.info("forced hold released", { mode: this.#forced.mode });
-      this.#askCluster(null, "hold released");
-    }
+    if (this.#forced) this.#options.logger.info("forced hold released", { mode: this.#forced.mode });
+    // Always, even without a hold here: the cluster may hold one this node asked for before a failed switch or a
+    // restart (a release is idempotent).
+    this.#askCluster(null, "hold released");
     this.#forced = null;
   }
 

@@ -7,13 +7,13 @@
  *
  * @module
  */
+import { rmSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { generateReplicaSecret, identityOf } from "@switchyard/hybrid/consensus-pbft";
-import { freePort, NodeProcess } from "../node_process.ts";
+import { freePort, NodeProcess, writeReplicaSecrets } from "../node_process.ts";
 import type { ClusterNodeConfig } from "@switchyard/hybrid/node";
 import { type LinkConditions, LinkMesh } from "./links.ts";
 
@@ -49,6 +49,8 @@ export interface LocalCluster {
   peakMemoryBytes(id: string): Promise<number | undefined>;
   /** Stops every node (SIGTERM: a clean stop, SIGKILL after 5 s), closes the links, removes the data. */
   stop(): Promise<void>;
+  /** At once, for a process about to exit: SIGKILL to every node, the data removed. */
+  abort(): void;
 }
 
 /** How to launch. */
@@ -110,70 +112,73 @@ export async function launchCluster(options: LaunchOptions): Promise<LocalCluste
       admin: `127.0.0.1:${await freePort()}`,
     };
   }
-  const links = await LinkMesh.start(
-    Object.fromEntries(ids.map((id) => [id, { transport: listen[id].transport, probe: listen[id].probe }])),
-    options.initialLink,
-    options.seed,
-  );
-  const secrets: Record<string, string> = {};
-  const identities: Record<string, string> = {};
-  for (const id of ids) {
-    const secret = generateReplicaSecret();
-    secrets[id] = join(root, `${id}.secret`);
-    await writeFile(secrets[id], Buffer.from(secret).toString("hex"), { mode: 0o600 });
-    identities[id] = await identityOf(secret);
-  }
-  const env = { ...process.env, SWITCHYARD_TOKEN: token };
-  const members: ClusterMember[] = [];
+  let links: LinkMesh | undefined;
   const processes = new Map<string, NodeProcess>();
-  for (const id of ids) {
-    const peers = Object.fromEntries(
-      ids.filter((peer) => peer !== id).map((peer) => [peer, {
-        transport: links.address(id, peer, "transport"),
-        probe: links.address(id, peer, "probe"),
-        http: listen[peer].http,
-      }]),
-    );
-    const config = {
-      id,
-      dataDir: join(root, id),
-      secretFile: secrets[id],
-      listen: listen[id],
-      peers,
-      identities,
-      manager: options.manager ?? CLUSTER_MANAGER_SETTINGS,
-      consensus: options.consensus ?? CLUSTER_CONSENSUS_SETTINGS,
-    };
-    const configFile = join(root, `${id}.json`);
-    await writeFile(configFile, JSON.stringify(config, null, 2));
-    members.push({ id, httpUrl: `http://${listen[id].http}`, adminUrl: `http://${listen[id].admin}`, configFile });
-    processes.set(id, new NodeProcess(id, CLI_SCRIPT, ["node", "--config", configFile], env, options.log, DENO_FLAGS));
-  }
-  const byId = (id: string) => {
-    const node = processes.get(id);
-    if (!node) throw new Error(`no node ${id}`);
-    return node;
-  };
   const stop = async () => {
     await Promise.all([...processes.values()].map(async (node) => {
       const timer = setTimeout(() => node.signal("SIGKILL"), 5_000);
       await node.kill("SIGTERM");
       clearTimeout(timer);
     }));
-    await links.close();
+    await links?.close();
     await rm(root, { recursive: true, force: true });
   };
+  const members: ClusterMember[] = [];
   try {
+    links = await LinkMesh.start(
+      Object.fromEntries(ids.map((id) => [id, { transport: listen[id].transport, probe: listen[id].probe }])),
+      options.initialLink,
+      options.seed,
+    );
+    const { files: secrets, identities } = await writeReplicaSecrets(root, ids);
+    const env = { ...process.env, SWITCHYARD_TOKEN: token };
+    for (const id of ids) {
+      const mesh = links;
+      const peers = Object.fromEntries(
+        ids.filter((peer) => peer !== id).map((peer) => [peer, {
+          transport: mesh.address(id, peer, "transport"),
+          probe: mesh.address(id, peer, "probe"),
+          http: listen[peer].http,
+        }]),
+      );
+      const config = {
+        id,
+        dataDir: join(root, id),
+        secretFile: secrets[id],
+        listen: listen[id],
+        peers,
+        identities,
+        manager: options.manager ?? CLUSTER_MANAGER_SETTINGS,
+        consensus: options.consensus ?? CLUSTER_CONSENSUS_SETTINGS,
+      };
+      const configFile = join(root, `${id}.json`);
+      await writeFile(configFile, JSON.stringify(config, null, 2));
+      members.push({ id, httpUrl: `http://${listen[id].http}`, adminUrl: `http://${listen[id].admin}`, configFile });
+      processes.set(
+        id,
+        new NodeProcess(id, CLI_SCRIPT, ["node", "--config", configFile, "--exit-with-stdin"], {
+          env,
+          log: options.log,
+          denoFlags: DENO_FLAGS,
+          detached: true,
+        }),
+      );
+    }
     await Promise.all([...processes.values()].map((node) => node.start()));
   } catch (error) {
     await stop();
     throw error;
   }
+  const byId = (id: string) => {
+    const node = processes.get(id);
+    if (!node) throw new Error(`no node ${id}`);
+    return node;
+  };
   return {
     members,
     urls: members.map((member) => member.httpUrl),
     token,
-    links,
+    links: links!,
     kill: (id, signal) => byId(id).kill(signal),
     restart: (id) => byId(id).start(),
     running: (id) => byId(id).child !== undefined,
@@ -185,5 +190,9 @@ export async function launchCluster(options: LaunchOptions): Promise<LocalCluste
       return match ? Number(match[1]) * 1024 : undefined;
     },
     stop,
+    abort() {
+      for (const node of processes.values()) node.signal("SIGKILL");
+      rmSync(root, { recursive: true, force: true });
+    },
   };
 }

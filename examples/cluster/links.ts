@@ -10,7 +10,7 @@
  */
 import type { LinkModel } from "../../plugins/transport-memory/link.ts";
 import { type LinkProxy, startLinkProxy } from "../../tools/link_proxy.ts";
-import { splitAddress } from "@switchyard/hybrid/node";
+import { parseAddress } from "@switchyard/hybrid/transport-tcp";
 
 /** A link as a scenario describes it: round trip, jitter, bandwidth and loss. */
 export interface LinkConditions {
@@ -59,7 +59,7 @@ export class LinkMesh {
         for (const [to, ports] of Object.entries(nodes)) {
           if (from === to) continue;
           for (const [name, address] of Object.entries(ports)) {
-            const [host, port] = splitAddress(address);
+            const { hostname: host, port } = parseAddress(address);
             const proxy = await startLinkProxy({
               port: 0,
               target: { host, port },

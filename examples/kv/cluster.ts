@@ -14,14 +14,13 @@
  *
  * @module
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { generateClusterKey } from "@switchyard/hybrid/peer-auth";
-import { generateReplicaSecret, identityOf } from "@switchyard/hybrid/consensus-pbft";
-import { freePort, NodeProcess } from "../node_process.ts";
+import { freePort, NodeProcess, writeReplicaSecrets } from "../node_process.ts";
 
 export { freePort, runtimeCommand } from "../node_process.ts";
 
@@ -74,15 +73,13 @@ export async function launchKvCluster(
   const nodes: KvNodeProcess[] = [];
   const engineArgs = new Map<string, string[]>();
   if (engine !== "raft") {
-    const identities: string[] = [];
-    for (let i = 1; i <= size; i++) {
-      const secret = generateReplicaSecret();
-      const secretFile = join(root, `n${i}.secret`);
-      await writeFile(secretFile, Buffer.from(secret).toString("hex"), { mode: 0o600 });
-      identities.push(`n${i}=${await identityOf(secret)}`);
-      engineArgs.set(`n${i}`, ["--engine", engine, "--secret-file", secretFile]);
+    const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
+    const { files, identities } = await writeReplicaSecrets(root, ids);
+    for (const id of ids) {
+      const args = ["--engine", engine, "--secret-file", files[id]];
+      for (const [member, identity] of Object.entries(identities)) args.push("--identity", `${member}=${identity}`);
+      engineArgs.set(id, args);
     }
-    for (const args of engineArgs.values()) for (const identity of identities) args.push("--identity", identity);
   }
   for (let i = 1; i <= size; i++) {
     const [raftPort, httpPort] = [await freePort(), await freePort()];
@@ -93,7 +90,7 @@ export async function launchKvCluster(
     const args = ["--id", node.id, "--data-dir", node.dataDir, "--tick-ms", String(options.tickMs ?? 10), "--quiet"];
     for (const spec of specs) args.push("--node", spec);
     args.push(...engineArgs.get(node.id) ?? [], ...options.extraArgs?.(node.id) ?? []);
-    return [node.id, new NodeProcess(node.id, NODE_SCRIPT, args, env, options.log)];
+    return [node.id, new NodeProcess(node.id, NODE_SCRIPT, args, { env, log: options.log })];
   }));
   const byId = (id: string) => {
     const node = processes.get(id);

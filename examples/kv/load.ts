@@ -25,7 +25,12 @@ export interface KvLoad {
   readonly unknownPuts: number;
   /** Operations completed so far (puts, gets and appends, acknowledged or of unknown outcome). */
   readonly completed: number;
-  /** Stops the clients and waits for them; returns how often they retried after unknown outcomes. */
+  /** The error that stopped the clients (a refused write: 400, 409, 500), if one did. */
+  readonly failure: unknown;
+  /**
+   * Stops the clients and waits for them; returns how often they retried
+   * after unknown outcomes, or rejects with the error that stopped them.
+   */
   stop(): Promise<number>;
   /** Reads every key and trail through `urls` and checks the whole history. */
   check(urls: string[]): Promise<void>;
@@ -79,7 +84,14 @@ export function startKvLoad(urls: string[], clients = ["a", "b", "c", "d"], time
     }
     retries += client.retries;
   };
-  const loops = clients.map(loop);
+  let failure: unknown;
+  // A client that fails stops them all; the error waits for stop() (nobody may be listening before).
+  const loops = clients.map((clientId) =>
+    loop(clientId).catch((error) => {
+      failure ??= error;
+      running = false;
+    })
+  );
   return {
     history,
     get acknowledgedPuts() {
@@ -91,9 +103,13 @@ export function startKvLoad(urls: string[], clients = ["a", "b", "c", "d"], time
     get completed() {
       return completed;
     },
+    get failure() {
+      return failure;
+    },
     async stop() {
       running = false;
       await Promise.all(loops);
+      if (failure !== undefined) throw failure;
       return retries;
     },
     async check(readUrls) {

@@ -45,7 +45,7 @@ import { type Clock, sleep, type TimerId } from "../../core/util/clock.ts";
 import { type Logger, silentLogger } from "../../core/util/logger.ts";
 import type { ClientTableLimits } from "../consensus-kit/client_table.ts";
 import { DeduplicatingStateMachine } from "../consensus-kit/deduplicating_machine.ts";
-import { epochKeys, type PeerKeys } from "../peer-auth/keys.ts";
+import { epochKeys, labelledKeys, type PeerKeys } from "../peer-auth/keys.ts";
 import { MAX_CHANNEL, TransportChannels } from "../transport-kit/channels.ts";
 import { decodeEntry, encodeEntry } from "./entries.ts";
 import { type EngineName, EpochMachine, type EpochResult, type Handover } from "./epoch_machine.ts";
@@ -231,6 +231,8 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
   readonly #pbft: { available: boolean; reason?: string };
   readonly #app: DeduplicatingStateMachine<Result>;
   readonly #tally: ModeTally;
+  /** The channel keys bound to the tally's settings. */
+  readonly #keys: PeerKeys;
   readonly #channels: TransportChannels;
   readonly #timeoutMs: number;
   #service: EpochService | undefined;
@@ -275,13 +277,18 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
       }
       : { available: true };
     this.#app = new DeduplicatingStateMachine(options.stateMachine, { ...options.deduplication, logger: this.#logger });
-    this.#tally = new ModeTally({
+    const tallyOptions = {
       members: this.#members,
       faultTolerance: this.#faultTolerance,
       thresholds: options.thresholds ?? resolveConfig(),
       initialMode: options.initialMode,
       cooldownMs: options.cooldownMs,
-    });
+    };
+    this.#tally = new ModeTally(tallyOptions);
+    // Every replica must decide alike from the same log: the channels are keyed by the tally's settings too, so a
+    // member configured otherwise (other thresholds, another cooldown) is cut off from the others, its frames
+    // refused as unauthenticated, instead of deciding apart from them.
+    this.#keys = labelledKeys(options.channelKeys, `switchyard tally ${tallySettings(tallyOptions)}`);
     this.#channels = new TransportChannels(options.transport, { clock: options.clock });
     this.#timeoutMs = options.timeoutMs ?? 5_000;
     this.#clientPrefix = options.clientPrefix ?? `${options.id}~${crypto.randomUUID().slice(0, 8)}`;
@@ -316,7 +323,7 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
       id: this.#options.id,
       peers: this.#options.peers,
       transport: this.#channels.channel(MAX_CHANNEL),
-      keys: this.#options.channelKeys,
+      keys: this.#keys,
       clock: this.#options.clock,
       startedAtMs: this.#startedAtMs,
       maxClockSkewMs: this.#options.maxClockSkewMs,
@@ -397,7 +404,8 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
    * for the same mode. Resolves once the request is in this replica's
    * tally: a Raft follower relays it to the leader and sends it again until
    * it applied it (a leader that lost its place before proposing it drops
-   * it), or rejects with `CONSENSUS_TIMEOUT` at the deadline.
+   * it), or rejects at the deadline: `CONSENSUS_TIMEOUT`, or the engine's
+   * last refusal (`NOT_LEADER` while no leader is known, `PROPOSAL_DROPPED`).
    */
   async force(mode: Mode | null, reason: string, options: ConsensusCallOptions = {}): Promise<"committed"> {
     const deadline = this.#deadline(options);
@@ -740,7 +748,7 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
       epoch: number,
       engine,
       transport: this.#channels.channel(number),
-      keys: epochKeys(this.#options.channelKeys, number),
+      keys: epochKeys(this.#keys, number),
       startedAtMs: this.#startedAtMs,
       stateMachine: machine,
       ...(handover?.firstLeader && this.#members.includes(handover.firstLeader)
@@ -931,4 +939,30 @@ function isUnknownOutcome(error: unknown): boolean {
   const code = (error as ConsensusError).code;
   return code === "CONSENSUS_CLOSED" || code === "CONSENSUS_TIMEOUT" || code === "PROPOSAL_DROPPED" ||
     code === "NOT_LEADER";
+}
+
+/** The tally's settings as a stable text: what every member must share to decide alike. */
+function tallySettings(options: {
+  members: readonly string[];
+  faultTolerance: number;
+  thresholds: Thresholds;
+  initialMode?: Mode;
+  cooldownMs?: number;
+}): string {
+  const { thresholds } = options;
+  return JSON.stringify({
+    members: [...options.members].sort(),
+    faultTolerance: options.faultTolerance,
+    initialMode: options.initialMode ?? "datacenter",
+    cooldownMs: options.cooldownMs ?? null,
+    thresholds: [
+      thresholds.datacenterLatencyThresholdMs,
+      thresholds.datacenterBandwidthThresholdMbps,
+      thresholds.datacenterLossThreshold,
+      thresholds.internetLatencyThresholdMs,
+      thresholds.internetBandwidthThresholdMbps,
+      thresholds.internetLossThreshold,
+      thresholds.hysteresis,
+    ],
+  });
 }

@@ -173,6 +173,24 @@ export function epochKeys(keys: PeerKeys, epoch: number): PeerKeys {
       { path: "epoch", message: `must be a whole number from 0, got ${epoch}` },
     ]);
   }
-  const label = encoder.encode(`switchyard epoch ${epoch}`);
-  return cachedPairKeys((from, to) => keys.keyFor(from, to).then((base) => hmacSha256(base, label)));
+  return labelledKeys(keys, `switchyard epoch ${epoch}`);
+}
+
+/**
+ * Pair keys bound to `label` (each pair's key, HMAC'd with it): two nodes
+ * authenticate each other's frames only if they bound their keys to the
+ * same label. The adaptive engine binds its keys to its tally's settings,
+ * so a member configured to decide otherwise cannot talk to the others.
+ *
+ * @example
+ * ```ts
+ * import { clusterKeys, labelledKeys, parseClusterKey } from "./keys.ts";
+ * const keys = clusterKeys(parseClusterKey("00".repeat(32), "clusterKey"));
+ * const bound = labelledKeys(keys, "switchyard tally {…}");
+ * await bound.keyFor("n1", "n2"); // differs from keys' own, and from any other label's
+ * ```
+ */
+export function labelledKeys(keys: PeerKeys, label: string): PeerKeys {
+  const bytes = encoder.encode(label);
+  return cachedPairKeys((from, to) => keys.keyFor(from, to).then((base) => hmacSha256(base, bytes)));
 }

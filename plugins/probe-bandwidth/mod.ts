@@ -120,12 +120,8 @@ export function bandwidthProbe(
         ? { bandwidthMbps: Math.max(...window), samplesMbps: [...window] }
         : { error: "no passive sample yet (no observed connection was backlogged)", samplesMbps: [] };
     }
-    let link: Awaited<ReturnType<typeof links.get>>;
-    try {
-      link = await links.get(peer);
-    } catch (error) {
-      return { unreachable: true, error: toError(error).message, samplesMbps: [...window] };
-    }
+    const link = await links.reach(peer, clock, config.timeoutMs, signal);
+    if ("unreachable" in link) return { ...link, samplesMbps: [...window] };
     try {
       const outcome = await runWithTimeout(clock, config.timeoutMs, () => transfer(link, signal), signal);
       if (outcome.timedOut) {

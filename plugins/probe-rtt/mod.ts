@@ -72,12 +72,8 @@ export function rttProbe(
   }
 
   async function measurePeer(peer: string, signal?: AbortSignal): Promise<PeerResult> {
-    let link: Awaited<ReturnType<typeof links.get>>;
-    try {
-      link = await links.get(peer);
-    } catch (error) {
-      return { unreachable: true, error: toError(error).message };
-    }
+    const link = await links.reach(peer, clock, config.pingTimeoutMs, signal);
+    if ("unreachable" in link) return link;
     try {
       const rtts: number[] = [];
       let lost = 0;

@@ -6,6 +6,9 @@
  * @module
  */
 import type { Transport, TransportConnection } from "../../core/contracts/transport.ts";
+import type { Clock } from "../../core/util/clock.ts";
+import { toError } from "../../core/util/errors.ts";
+import { runWithTimeout } from "../../core/util/timeout.ts";
 
 /** One probe connection: sends requests, and one background reader hands each reply to whoever waits for it. */
 export class PeerLink {
@@ -43,6 +46,8 @@ export class PeerLinks {
   readonly #transport: Transport;
   readonly #keyOf: (reply: Uint8Array) => string;
   readonly #open = new Map<string, Promise<PeerLink>>();
+  /** Dials not settled yet: close() does not wait for them (one may never settle), it closes them when they do. */
+  readonly #dialing = new Set<Promise<PeerLink>>();
 
   /** Dials peers with `transport`. */
   constructor(transport: Transport, keyOf: (reply: Uint8Array) => string) {
@@ -59,16 +64,41 @@ export class PeerLinks {
         return new PeerLink(connection, this.#keyOf);
       });
       link.catch(() => this.#open.delete(peer));
+      const dial = link;
+      this.#dialing.add(dial);
+      dial.then(() => this.#dialing.delete(dial), () => this.#dialing.delete(dial));
       this.#open.set(peer, link);
     }
     return link;
+  }
+
+  /**
+   * The link to `peer`, or why it cannot be had within `timeoutMs` (a peer
+   * whose connection attempts go unanswered would otherwise hold a round for
+   * the system's connect timeout): an unreachable peer, left out of the
+   * sample.
+   */
+  async reach(
+    peer: string,
+    clock: Clock,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<PeerLink | { unreachable: true; error: string }> {
+    try {
+      const outcome = await runWithTimeout(clock, timeoutMs, () => this.get(peer), signal);
+      if (!outcome.timedOut) return outcome.value;
+      return { unreachable: true, error: `no connection to ${peer} within ${timeoutMs} ms` };
+    } catch (error) {
+      return { unreachable: true, error: toError(error).message };
+    }
   }
 
   /** Closes every link. */
   async close(): Promise<void> {
     const links = [...this.#open.values()];
     this.#open.clear();
-    await Promise.all(links.map((link) => link.then((l) => l.connection.close(), () => {})));
+    const closing = links.map((link) => link.then((l) => l.connection.close(), () => {}));
+    await Promise.all(closing.filter((_, i) => !this.#dialing.has(links[i])));
   }
 }
 

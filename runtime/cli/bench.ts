@@ -15,7 +15,7 @@ import { lz4Compressor } from "../../plugins/compress-lz4/mod.ts";
 import { zstdCompressor } from "../../plugins/compress-zstd/mod.ts";
 import { bandwidthProbe } from "../../plugins/probe-bandwidth/mod.ts";
 import { rttProbe } from "../../plugins/probe-rtt/mod.ts";
-import { openTcpTransport, parseTcpOptions } from "../../plugins/transport-tcp/mod.ts";
+import { openTcpTransport, parseAddress, parseTcpOptions } from "../../plugins/transport-tcp/mod.ts";
 import { EXIT_FAILED, HELP_OPTION, parseCommandLine, usageError } from "./args.ts";
 
 const PROGRAM = "switchyard bench";
@@ -66,8 +66,12 @@ export async function benchCommand(args: string[]): Promise<void> {
   if (!Number.isSafeInteger(rounds) || rounds < 1 || rounds > 1000) {
     usageError(PROGRAM, `--rounds must be a whole number from 1 to 1000, got "${values.rounds}"`);
   }
-  if (values.peer !== undefined && !/^(\[[^\]]+\]|[^:\[\]]+):\d{1,5}$/.test(values.peer)) {
-    usageError(PROGRAM, `--peer must be host:port, got "${values.peer}"`);
+  if (values.peer !== undefined) {
+    try {
+      parseAddress(values.peer);
+    } catch {
+      usageError(PROGRAM, `--peer must be host:port, got "${values.peer}"`);
+    }
   }
   const progress = (line: string) => values.json || console.error(line);
   const payload = sampleJson(bytes);

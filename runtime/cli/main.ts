@@ -2,7 +2,8 @@
  * The `switchyard` command: runs a node, and steers and inspects nodes
  * through their admin endpoints. Runs on Deno (`deno task cli …`), Bun
  * (`bun runtime/cli/main.ts …`) and Node (the npm package's `switchyard`
- * command). Every command takes `--help`; exit codes: 0 done, 1 failed (a
+ * command); `node`, whose TCP transports are Deno's and Bun's, needs one of
+ * those two. Every command takes `--help`; exit codes: 0 done, 1 failed (a
  * node refused, could not be reached, did not start), 2 bad usage.
  *
  * @module

@@ -16,17 +16,21 @@ import { EXIT_FAILED, HELP_OPTION, parseCommandLine, usageError } from "./args.t
 const PROGRAM = "switchyard node";
 
 /** The help text. */
-export const NODE_USAGE = `usage: switchyard node --config FILE [--quiet]
+export const NODE_USAGE = `usage: switchyard node --config FILE [--quiet] [--exit-with-stdin]
 
 Runs one node: its manager from the manifest its configuration makes (probes towards every peer, the adaptive
 transport, the adaptive consensus, per-mode compressors, the admin endpoint and dashboard), the replicated
 key-value store on that consensus, and the store's HTTP API. The configuration (JSON) is described in
-docs/operations.md; every bad field is named. SIGINT or SIGTERM stops it cleanly.
+docs/operations.md; every bad field is named. The admin endpoint's token comes from the variable the
+configuration names (SWITCHYARD_TOKEN by default): at least 16 characters, or the node does not start.
+Runs on Deno and Bun (the TCP transports are not available on Node). SIGINT or SIGTERM stops it cleanly;
+a second signal stops it at once.
 
 options:
-  --config FILE   the node's configuration
-  --quiet         log errors only (default: warnings too)
-  -h, --help      this text
+  --config FILE       the node's configuration
+  --quiet             log errors only (default: warnings too)
+  --exit-with-stdin   stop cleanly when standard input closes (for a launcher whose end should end its nodes)
+  -h, --help          this text
 
 exit codes: 0 stopped by a signal; 1 failed to start; 2 bad usage or a bad configuration`;
 
@@ -36,7 +40,12 @@ export async function nodeCommand(args: string[]): Promise<void> {
     parseArgs({
       args: input,
       strict: true,
-      options: { config: { type: "string" }, quiet: { type: "boolean", default: false }, ...HELP_OPTION },
+      options: {
+        config: { type: "string" },
+        quiet: { type: "boolean", default: false },
+        "exit-with-stdin": { type: "boolean", default: false },
+        ...HELP_OPTION,
+      },
     }), args);
   if (!values.config) usageError(PROGRAM, "--config FILE is required");
   const config = await readClusterNodeConfig(values.config).catch((error) => {
@@ -55,11 +64,21 @@ export async function nodeCommand(args: string[]): Promise<void> {
   console.log(`  key-value http://${config.listen.http}   dashboard http://${config.listen.admin}/`);
   let stopping = false;
   const stop = async () => {
-    if (stopping) return;
+    if (stopping) process.exit(EXIT_FAILED); // a second signal: at once
     stopping = true;
-    await node.close();
+    try {
+      await node.close();
+    } catch (error) {
+      console.error(`${PROGRAM}: closing failed: ${(error as Error).message}`);
+      process.exit(EXIT_FAILED);
+    }
     process.exit(0);
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+  if (values["exit-with-stdin"]) {
+    process.stdin.on("end", stop);
+    process.stdin.on("close", stop);
+    process.stdin.resume();
+  }
 }

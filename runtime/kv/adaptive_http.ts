@@ -1,5 +1,6 @@
 /**
- * The key-value node's routes for the adaptive engine (`--engine adaptive`):
+ * The key-value store's routes for the adaptive engine (`examples/kv/node.ts
+ * --engine adaptive` serves them all; `switchyard node` only `GET /adaptive`):
  *
  * - `GET /adaptive` → the engine's epoch, engine, agreed mode, every
  *   member's latest report, the holds and the latest switches;
@@ -19,6 +20,7 @@
 import { type Mode, MODES } from "../../mod.ts";
 import type { NetworkSample } from "../../mod.ts";
 import type { AdaptiveConsensus } from "../../plugins/consensus-adaptive/public.ts";
+import { readBody } from "./body.ts";
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -35,12 +37,10 @@ const json = (body: unknown, status = 200) =>
 const bad = (message: string) => json({ error: { code: "INVALID_ARGUMENT", message } }, 400);
 
 async function body(request: Request): Promise<unknown | Response> {
-  const length = Number(request.headers.get("content-length") ?? 0);
-  if (length > MAX_BODY_BYTES) return json({ error: { code: "TOO_LARGE", message: "at most 64 KiB" } }, 413);
-  const text = await request.text();
-  if (text.length > MAX_BODY_BYTES) return json({ error: { code: "TOO_LARGE", message: "at most 64 KiB" } }, 413);
+  const bytes = await readBody(request, MAX_BODY_BYTES);
+  if (bytes === null) return json({ error: { code: "TOO_LARGE", message: "at most 64 KiB" } }, 413);
   try {
-    return JSON.parse(text);
+    return JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     return bad("the body is not JSON");
   }
@@ -49,19 +49,21 @@ async function body(request: Request): Promise<unknown | Response> {
 /**
  * The adaptive routes over `engine` (resolved once it exists). With
  * `measurements: false` (a node whose probes measure for real) there is no
- * `PUT /adaptive/measurements`.
+ * `PUT /adaptive/measurements`; with `force: false` (a node whose holds go
+ * through its admin endpoint, behind a token) no `POST /adaptive/force`.
  */
 export function adaptiveRoutes(
   engine: () => AdaptiveConsensus<unknown> | undefined,
-  options: { measurements?: boolean } = {},
+  options: { measurements?: boolean; force?: boolean } = {},
 ): AdaptiveRoutes {
   const acceptsMeasurements = options.measurements ?? true;
+  const acceptsForce = options.force ?? true;
   let measured: NetworkSample | undefined;
   const handle = async (request: Request, path: string): Promise<Response> => {
     const adaptive = engine();
     if (!adaptive) return json({ error: { code: "UNAVAILABLE", message: "the engine is starting" } }, 503);
     if (path === "/adaptive" && request.method === "GET") return json(adaptive.adaptiveStats());
-    if (path === "/adaptive/force" && request.method === "POST") {
+    if (path === "/adaptive/force" && request.method === "POST" && acceptsForce) {
       const input = await body(request);
       if (input instanceof Response) return input;
       const { mode, reason } = (input ?? {}) as { mode?: unknown; reason?: unknown };
@@ -89,7 +91,11 @@ export function adaptiveRoutes(
       measured = sample as NetworkSample;
       return new Response(null, { status: 204 });
     }
-    const routes = `GET /adaptive, POST /adaptive/force${acceptsMeasurements ? ", PUT /adaptive/measurements" : ""}`;
+    const routes = [
+      "GET /adaptive",
+      ...(acceptsForce ? ["POST /adaptive/force"] : []),
+      ...(acceptsMeasurements ? ["PUT /adaptive/measurements"] : []),
+    ].join(", ");
     return json({ error: { code: "NOT_FOUND", message: routes } }, 404);
   };
   return {

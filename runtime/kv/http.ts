@@ -29,6 +29,7 @@ import * as v from "valibot";
 import type { Consensus, NodeId } from "../../mod.ts";
 import { SwitchyardError, ValidationError } from "../../mod.ts";
 import { type Logger, silentLogger } from "../../mod.ts";
+import { readBody } from "./body.ts";
 import { encodeKvCommand, type KvCommand, type KvStateMachine } from "./state_machine.ts";
 
 /** Header carrying the client id of a write. */
@@ -98,48 +99,6 @@ class BadRequest extends SwitchyardError {
 
 const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
-
-/**
- * Discards the rest of a body the handler started reading. Cancelling it
- * instead would leave Deno's server waiting on the connection for good; Bun
- * closes the connection after the answer anyway (and this read then ends).
- */
-async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
-  try {
-    while (!(await reader.read()).done) { /* discarded */ }
-  } catch { /* the connection closed: nothing left to discard */ }
-}
-
-/**
- * The body, or `null` when it is over `maxBytes`: at once when
- * `content-length` says so (the body is not touched), or as soon as the
- * stream passes the limit (what follows is discarded, never held).
- */
-async function readBody(request: Request, maxBytes: number): Promise<Uint8Array | null> {
-  const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > maxBytes) return null;
-  if (!request.body) return new Uint8Array(0);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      discardRest(reader);
-      return null;
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
-}
 
 /** The identity headers, validated; `undefined` when neither is sent. */
 function identityOf(request: Request): { clientId: string; sequence: number } | undefined {

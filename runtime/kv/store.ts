@@ -1,7 +1,7 @@
 /**
  * A replicated key-value store on the consensus contract: writes are
  * proposals, reads wait for a linearizable read barrier and then look at the
- * local map. Works on any engine (Raft now, PBFT later).
+ * local map. Works on any engine: Raft, PBFT, the adaptive engine.
  *
  * Every write carries a client identity: the caller's (`clientId` and
  * `sequence` in the options, to retry a write safely: it executes at most
@@ -23,7 +23,9 @@ import {
 import { encodeKvCommand, type KvCommand, KvStateMachine } from "./state_machine.ts";
 
 /**
- * The store.
+ * A replicated map of strings over a consensus engine: every write a
+ * proposal carrying a client identity (executed at most once), every read
+ * behind a linearizable read barrier.
  *
  * @example
  * ```ts ignore

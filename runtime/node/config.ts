@@ -18,8 +18,18 @@
 import { readFile } from "node:fs/promises";
 import * as v from "valibot";
 import { type HybridConfigInput, resolveConfig, ValidationError } from "../../mod.ts";
+import { parseAddress } from "../../plugins/transport-tcp/mod.ts";
 
-const address = v.pipe(v.string(), v.regex(/^(\[[^\]]+\]|[^:\[\]]+):\d{1,5}$/, "must be host:port"));
+const address = v.pipe(
+  v.string(),
+  v.check((text) => {
+    try {
+      return parseAddress(text).port > 0;
+    } catch {
+      return false;
+    }
+  }, "must be host:port, the port from 1 to 65535"),
+);
 const nodeId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1 to 64 letters, digits, _ . or -"));
 const positive = v.pipe(v.number(), v.integer(), v.minValue(1));
 

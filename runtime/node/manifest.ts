@@ -7,12 +7,13 @@
  *
  * @module
  */
+import { parseAddress } from "../../plugins/transport-tcp/mod.ts";
 import type { ClusterNodeConfig } from "./config.ts";
 
 /** The manifest (as JSON data) for the node `config` describes. */
 export function clusterNodeManifest(config: ClusterNodeConfig): Record<string, unknown> {
   const peers = Object.values(config.peers);
-  const [adminHost, adminPort] = splitAddress(config.listen.admin);
+  const admin = parseAddress(config.listen.admin);
   const every = (id: string) => ({ datacenter: id, hybrid: id, internet: id });
   return {
     plugins: [
@@ -54,7 +55,7 @@ export function clusterNodeManifest(config: ClusterNodeConfig): Record<string, u
       {
         id: "admin-http",
         module: "builtin:admin-http",
-        options: { hostname: adminHost, port: adminPort, tokenEnv: config.adminTokenEnv },
+        options: { hostname: admin.hostname, port: admin.port, tokenEnv: config.adminTokenEnv },
       },
     ],
     slots: {
@@ -64,10 +65,4 @@ export function clusterNodeManifest(config: ClusterNodeConfig): Record<string, u
       probes: ["probe-rtt", "probe-bandwidth"],
     },
   };
-}
-
-/** `host:port` → host and port (brackets of an IPv6 host removed). */
-export function splitAddress(address: string): [string, number] {
-  const at = address.lastIndexOf(":");
-  return [address.slice(0, at).replace(/^\[(.*)\]$/, "$1"), Number(address.slice(at + 1))];
 }

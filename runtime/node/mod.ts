@@ -16,6 +16,6 @@
  */
 export { parseClusterNodeConfig, readClusterNodeConfig } from "./config.ts";
 export type { ClusterNodeConfig } from "./config.ts";
-export { clusterNodeManifest, splitAddress } from "./manifest.ts";
+export { clusterNodeManifest } from "./manifest.ts";
 export { runNode } from "./run.ts";
 export type { RunningNode } from "./run.ts";

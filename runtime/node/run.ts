@@ -4,8 +4,8 @@
  * towards every peer, the adaptive transport, the adaptive consensus,
  * per-mode compressors, the admin endpoint with its dashboard), the
  * replicated key-value store on the consensus the manager serves, and the
- * store's HTTP API (`@switchyard/hybrid/kv`, with `GET /adaptive` and
- * `POST /adaptive/force`; `GET /status` adds the manager's mode, the agreed
+ * store's HTTP API (`@switchyard/hybrid/kv`, with `GET /adaptive`; holds go
+ * through the admin endpoint, behind its token; `GET /status` adds the manager's mode, the agreed
  * mode, the epoch and its engine, and a digest of the store).
  *
  * @module
@@ -19,7 +19,8 @@ import type { AdaptiveConsensus } from "../../plugins/consensus-adaptive/public.
 import { fromManifest } from "../from_manifest.ts";
 import { adaptiveRoutes, kvHttpApi, KvStore } from "../kv/mod.ts";
 import type { ClusterNodeConfig } from "./config.ts";
-import { clusterNodeManifest, splitAddress } from "./manifest.ts";
+import { clusterNodeManifest } from "./manifest.ts";
+import { parseAddress } from "../../plugins/transport-tcp/mod.ts";
 
 /** A running node. */
 export interface RunningNode {
@@ -33,8 +34,9 @@ export interface RunningNode {
 
 /**
  * Starts the node `config` describes. A plugin that does not load fails the
- * start (`PLUGIN_FAILED`, naming each plugin and why) after closing what
- * did.
+ * start (`PLUGIN_FAILED`, naming each plugin and why), a key-value address
+ * that cannot be bound fails it naming `listen.http`; either way what was
+ * started is closed first.
  */
 export async function runNode(config: ClusterNodeConfig, logger: Logger): Promise<RunningNode> {
   await mkdir(config.dataDir, { recursive: true });
@@ -47,11 +49,44 @@ export async function runNode(config: ClusterNodeConfig, logger: Logger): Promis
     const reasons = failed.map((plugin) => `${plugin.id} ${plugin.state}: ${plugin.reason}`).join("; ");
     throw new SwitchyardError("PLUGIN_FAILED", `node ${config.id}: ${reasons}`);
   }
-  await manager.start();
-  const store = new KvStore(manager.getComponent(CONSENSUS));
-  await store.start();
+  let store: KvStore | undefined;
+  try {
+    await manager.start();
+    store = new KvStore(manager.getComponent(CONSENSUS));
+    await store.start();
+    return await serveNode(config, manager, store, logger);
+  } catch (error) {
+    await store?.close().catch(() => {});
+    await manager.close().catch(() => {});
+    throw error;
+  }
+}
+
+/** The key-value API of a started node, at `config.listen.http`. */
+async function serveNode(
+  config: ClusterNodeConfig,
+  manager: HybridManager,
+  store: KvStore,
+  logger: Logger,
+): Promise<RunningNode> {
   const adaptive = store.consensus as AdaptiveConsensus<string | null>;
-  const adaptiveApi = adaptiveRoutes(() => adaptive as AdaptiveConsensus<unknown>, { measurements: false });
+  // Read-only here: holds go through the admin endpoint, behind its token (switchyard mode set).
+  const adaptiveApi = adaptiveRoutes(() => adaptive as AdaptiveConsensus<unknown>, {
+    measurements: false,
+    force: false,
+  });
+  // The store's digest (replicas that applied the same writes have the same one), computed once per applied index.
+  let digest = { appliedIndex: -1, value: "" };
+  const storeDigest = () => {
+    const appliedIndex = store.consensus.stats().appliedIndex;
+    if (appliedIndex !== digest.appliedIndex) {
+      digest = {
+        appliedIndex,
+        value: createHash("sha256").update(store.machine.snapshot()).digest("hex").slice(0, 16),
+      };
+    }
+    return digest.value;
+  };
   const httpUrls: Record<string, string> = { [config.id]: `http://${config.listen.http}` };
   for (const [id, peer] of Object.entries(config.peers)) httpUrls[id] = `http://${peer.http}`;
   const api = kvHttpApi({
@@ -60,14 +95,21 @@ export async function runNode(config: ClusterNodeConfig, logger: Logger): Promis
     leaderUrl: (leader) => httpUrls[leader] ?? null,
     status: () => {
       const stats = adaptive.adaptiveStats();
-      // The store's digest: replicas that applied the same writes have the same one.
-      const storeDigest = createHash("sha256").update(store.machine.snapshot()).digest("hex").slice(0, 16);
-      return { mode: manager.currentMode, agreed: stats.agreed, epoch: stats.epoch, engine: stats.engine, storeDigest };
+      return {
+        mode: manager.currentMode,
+        agreed: stats.agreed,
+        epoch: stats.epoch,
+        engine: stats.engine,
+        storeDigest: storeDigest(),
+      };
     },
     logger,
   });
-  const [hostname, port] = splitAddress(config.listen.http);
-  const server = await serve({ hostname, port, fetch: (request) => adaptiveApi.fetch(request) ?? api.fetch(request) });
+  const { hostname, port } = parseAddress(config.listen.http);
+  const server = await serve({ hostname, port, fetch: (request) => adaptiveApi.fetch(request) ?? api.fetch(request) })
+    .catch((error) => {
+      throw new SwitchyardError("CONFIG_INVALID", `listen.http ${config.listen.http}: ${(error as Error).message}`);
+    });
   return {
     manager,
     store,

@@ -114,7 +114,7 @@ Deno.test("agreement: modeAgreementOf finds an agreement on a component or its a
   }
 });
 
-Deno.test("a forced mode asks the cluster for a hold; resuming, or the hold expiring, releases it", async () => {
+Deno.test("a forced mode asks the cluster for a hold; resuming (always), or the hold expiring, releases it", async () => {
   const { clock, manager, fake } = await setup((clock) => new FakeAgreement(clock, () => "internet", 10));
   const holds: [Mode | null, string][] = [];
   (fake as FakeAgreement & { force: ModeAgreement["force"] }).force = (mode, reason) => {
@@ -128,11 +128,12 @@ Deno.test("a forced mode asks the cluster for a hold; resuming, or the hold expi
   };
   await settled(manager.forceMode("internet", "maintenance"));
   manager.resumeAutoDetection();
-  manager.resumeAutoDetection(); // nothing held any more: nothing to release
+  manager.resumeAutoDetection(); // nothing held here any more; the cluster is told again (idempotent)
   await settled(manager.forceMode("hybrid", "a short hold", { holdMs: 500 }));
   await settled(manager.detectNow()); // the hold has expired by now
   assert.deepEqual(holds, [
     ["internet", "maintenance"],
+    [null, "hold released"],
     [null, "hold released"],
     ["hybrid", "a short hold"],
     [null, "hold expired"],

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { type Consensus, ConsensusError, type ConsensusStateMachine } from "../../core/contracts/consensus.ts";
 import type { AdaptiveConsensus, EpochResult } from "../../plugins/consensus-adaptive/mod.ts";
 import { decodeEntry } from "../../plugins/consensus-adaptive/entries.ts";
+import { resolveConfig } from "../../core/control/config.ts";
 import { type AdaptiveTestCluster, startAdaptiveCluster } from "../support/adaptive_cluster.ts";
 
 const encoder = new TextEncoder();
@@ -192,6 +193,33 @@ Deno.test({
       assert.equal(await own.force("hybrid", "dropped, proposed again", { timeoutMs: 5_000 }), "committed");
       assert.equal(own.adaptiveStats().tally.forces[leaderId], "hybrid");
       assert.equal(toDrop, 0);
+    } finally {
+      await cluster.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "adaptive: a member configured to decide otherwise (other thresholds) is cut off, not deciding apart; the others go on",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const machines = Array.from({ length: 4 }, () => new Appends());
+    const cluster = await startAdaptiveCluster(machines, {
+      adaptiveFor: (id) =>
+        id === "n4" ? { thresholds: { ...resolveConfig(), internetLatencyThresholdMs: 5 } } : undefined,
+    });
+    try {
+      const [n1, n2, n3, n4] = cluster.replicas;
+      await until(() => [n1, n2, n3].some((replica) => replica!.stats().role === "leader"), "a leader among n1-n3");
+      for (let sequence = 1; sequence <= 5; sequence++) await write(cluster, `w-${sequence}`, "writer", sequence);
+      await until(() => machines.slice(0, 3).every((machine) => machine.items.length === 5), "n1-n3 to apply");
+      // n4 hears nobody it can authenticate: no leader, nothing applied.
+      assert.equal(n4!.stats().leaderId, null);
+      assert.deepEqual(machines[3].items, []);
+      await assert.rejects(n4!.propose(encoder.encode("from n4"), { timeoutMs: 300 }));
+      assert.deepEqual(machines.slice(0, 3).map((machine) => machine.items.length), [5, 5, 5]);
     } finally {
       await cluster.close();
     }

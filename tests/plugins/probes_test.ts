@@ -236,3 +236,24 @@ Deno.test("probe-bandwidth passively: a backlogged application connection gives 
   await settle(clock, Promise.race([sender, Promise.resolve()]));
   await settle(clock, Promise.all([app.close(), listener.close()]));
 });
+
+Deno.test("probes: a peer whose connection never comes is unreachable after the probe's timeout, not a stalled round", async () => {
+  const clock = new SystemClock();
+  const network = new MemoryNetwork({ clock, seed: 7 });
+  const responders = await Promise.all(["a", "b"].map((peer) => serveProbes(network.transport(peer), peer)));
+  const real = network.transport("me-hang");
+  // Connection attempts to "silent" go unanswered (dropped SYNs across hosts): the dial never settles.
+  const transport: Transport = { ...real, dial: (peer) => peer === "silent" ? new Promise(() => {}) : real.dial(peer) };
+  const rtt = rttProbe(transport, clock, { ...RTT, pingTimeoutMs: 100, peers: ["a", "b", "silent"] });
+  const bandwidth = bandwidthProbe(transport, clock, { ...BANDWIDTH, timeoutMs: 300, peers: ["a", "b", "silent"] });
+  const startedMs = Date.now();
+  const [rttSample, bandwidthSample] = await Promise.all([rtt.measure(), bandwidth.measure()]);
+  assert.ok(Date.now() - startedMs < 2_000, "the round did not wait for the silent peer's dial");
+  assert.equal(rttSample.lossRatio, 0, "the silent peer is left out, not counted as loss");
+  assert.ok((bandwidthSample.bandwidthMbps ?? 0) > 0);
+  assert.match(rtt.peers().silent.error ?? "", /no connection to silent within 100 ms/);
+  assert.equal(bandwidth.peers().silent.unreachable, true);
+  await rtt.close();
+  await bandwidth.close();
+  await Promise.all(responders.map((responder) => responder.close()));
+});

@@ -54,6 +54,8 @@ export interface AdaptiveClusterOptions<Result> {
   transport?: (id: string, transport: Transport) => Transport;
   /** Extra options for every replica. */
   adaptive?: Partial<AdaptiveConsensusOptions<Result>>;
+  /** Extra options for one replica (over `adaptive`). */
+  adaptiveFor?: (id: string) => Partial<AdaptiveConsensusOptions<Result>> | undefined;
   /** Milliseconds per engine tick (default 5). */
   tickMs?: number;
   /** Delay of every link, ms (default 1). */
@@ -146,6 +148,7 @@ export async function startAdaptiveCluster<Result>(
       clientPrefix: `${id}~start${++starts[index]}`,
       ...(options.measure ? { measure: () => options.measure!(id), reportEveryMs: 20 } : {}),
       ...options.adaptive,
+      ...options.adaptiveFor?.(id),
     });
   };
 
