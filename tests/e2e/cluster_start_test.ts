@@ -14,13 +14,18 @@ import { fileURLToPath } from "node:url";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 
-/** Starts the main job; `onLine` sees each line of its stdout as it comes. */
+/**
+ * Starts the main job in a process group of its own; `onLine` sees each
+ * line of its stdout as it comes, and can signal the whole group.
+ */
 function startMain(args: string[], onLine: (line: string, signal: (name: NodeJS.Signals) => void) => void = () => {}) {
   const script = "examples/cluster/main.ts";
   const child = spawn(process.execPath, isBun ? [script, ...args] : ["run", "-A", script, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],
+    // A process group of its own, as a terminal gives a job: a signal to the group is what Ctrl-C sends.
+    detached: true,
   });
   let stdout = "";
   let stderr = "";
@@ -30,7 +35,7 @@ function startMain(args: string[], onLine: (line: string, signal: (name: NodeJS.
     pending += data;
     const lines = pending.split("\n");
     pending = lines.pop()!;
-    for (const line of lines) onLine(line, (name) => process.kill(child.pid!, name));
+    for (const line of lines) onLine(line, (name) => process.kill(-child.pid!, name));
   });
   child.stderr.on("data", (data) => (stderr += data));
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
@@ -74,7 +79,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "start: Ctrl-C stops every node and still prints the summary",
+  name:
+    "start: Ctrl-C (to the whole process group, as a terminal sends it) stops every node and still prints the summary",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
