@@ -277,18 +277,17 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
       }
       : { available: true };
     this.#app = new DeduplicatingStateMachine(options.stateMachine, { ...options.deduplication, logger: this.#logger });
-    const tallyOptions = {
+    this.#tally = new ModeTally({
       members: this.#members,
       faultTolerance: this.#faultTolerance,
       thresholds: options.thresholds ?? resolveConfig(),
       initialMode: options.initialMode,
       cooldownMs: options.cooldownMs,
-    };
-    this.#tally = new ModeTally(tallyOptions);
+    });
     // Every replica must decide alike from the same log: the channels are keyed by the tally's settings too, so a
     // member configured otherwise (other thresholds, another cooldown) is cut off from the others, its frames
     // refused as unauthenticated, instead of deciding apart from them.
-    this.#keys = labelledKeys(options.channelKeys, `switchyard tally ${tallySettings(tallyOptions)}`);
+    this.#keys = tallyBoundKeys(options);
     this.#channels = new TransportChannels(options.transport, { clock: options.clock });
     this.#timeoutMs = options.timeoutMs ?? 5_000;
     this.#clientPrefix = options.clientPrefix ?? `${options.id}~${crypto.randomUUID().slice(0, 8)}`;
@@ -939,6 +938,29 @@ function isUnknownOutcome(error: unknown): boolean {
   const code = (error as ConsensusError).code;
   return code === "CONSENSUS_CLOSED" || code === "CONSENSUS_TIMEOUT" || code === "PROPOSAL_DROPPED" ||
     code === "NOT_LEADER";
+}
+
+/**
+ * The channel keys a replica with `options` speaks with: its `channelKeys`
+ * bound to its tally's settings (members, thresholds, initial mode,
+ * cooldown), so that only members that decide alike authenticate each
+ * other. For tools and tests that speak for a member.
+ */
+export function tallyBoundKeys(
+  options: Pick<
+    AdaptiveConsensusOptions<unknown>,
+    "channelKeys" | "peers" | "thresholds" | "initialMode" | "cooldownMs"
+  >,
+): PeerKeys {
+  const members = Object.keys(options.peers).sort();
+  const settings = tallySettings({
+    members,
+    faultTolerance: Math.floor((members.length - 1) / 3),
+    thresholds: options.thresholds ?? resolveConfig(),
+    initialMode: options.initialMode,
+    cooldownMs: options.cooldownMs,
+  });
+  return labelledKeys(options.channelKeys, `switchyard tally ${settings}`);
 }
 
 /** The tally's settings as a stable text: what every member must share to decide alike. */

@@ -22,7 +22,7 @@
  *
  * @module
  */
-export { AdaptiveConsensus } from "./adaptive.ts";
+export { AdaptiveConsensus, tallyBoundKeys } from "./adaptive.ts";
 export type {
   AdaptiveConsensusOptions,
   AdaptiveEvent,

@@ -28,6 +28,7 @@ export {
   decodeClusterKey,
   epochKeys,
   generateClusterKey,
+  labelledKeys,
   MAX_NODE_ID_BYTES,
   MIN_CLUSTER_KEY_BYTES,
   parseClusterKey,

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import type { Consensus, ConsensusStateMachine } from "../../core/contracts/consensus.ts";
 import type { NetworkSample } from "../../core/contracts/sample.ts";
-import { encodeEntry, type EpochResult } from "../../plugins/consensus-adaptive/mod.ts";
+import { encodeEntry, type EpochResult, tallyBoundKeys } from "../../plugins/consensus-adaptive/mod.ts";
 import { type AdaptiveTestCluster, startAdaptiveCluster } from "../support/adaptive_cluster.ts";
 import { testIdentities, testReplicaSecret } from "../support/pbft_consensus_cluster.ts";
 import { SystemClock } from "../../core/util/clock.ts";
@@ -148,7 +148,15 @@ Deno.test({
       const keys = await replicaKeys(byzantine, testReplicaSecret(byzantine), identities);
       const sealer = new PeerAuthenticator({
         self: byzantine,
-        keys: epochKeys(keys.channel, 0),
+        // The member's keys as its replica speaks with them: bound to the tally's settings (the cluster's: cooldown 0).
+        keys: epochKeys(
+          tallyBoundKeys({
+            channelKeys: keys.channel,
+            peers: Object.fromEntries(cluster.ids.map((id) => [id, id])),
+            cooldownMs: 0,
+          }),
+          0,
+        ),
         clock: new SystemClock(),
       });
       const channel = new TransportChannels(cluster.network.transport("byzantine"), { clock: new SystemClock() })

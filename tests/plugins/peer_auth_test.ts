@@ -9,6 +9,7 @@ import type { Logger } from "../../core/util/logger.ts";
 import {
   clusterKeys,
   epochKeys,
+  labelledKeys,
   loadClusterKey,
   type OpenResult,
   parseClusterKey,
@@ -303,5 +304,9 @@ Deno.test("peer-auth: epoch keys differ per epoch and from the base keys, so a f
   assert.equal(reason(await opener(3).open(frame)), "ok");
   assert.notDeepEqual(await epochKeys(keys, 1).keyFor("n1", "n2"), await keys.keyFor("n1", "n2"));
   assert.throws(() => epochKeys(keys, -1), /epoch/);
+  // Keys bound to a label: the same label, the same keys; another label, others.
+  const bound = await labelledKeys(keys, "switchyard tally a").keyFor("n1", "n2");
+  assert.deepEqual(await labelledKeys(keys, "switchyard tally a").keyFor("n1", "n2"), bound);
+  assert.notDeepEqual(await labelledKeys(keys, "switchyard tally b").keyFor("n1", "n2"), bound);
   assert.throws(() => new PeerAuthenticator({ self: "n2", keys, clock, startedAtMs: clock.now() + 1 }), /startedAtMs/);
 });
