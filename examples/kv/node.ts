@@ -61,8 +61,12 @@ import {
   replicaKeys,
 } from "@switchyard/hybrid/consensus-pbft";
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { AdaptiveConsensus, FileHandoverStore } from "@switchyard/hybrid/consensus-adaptive";
+import {
+  AdaptiveConsensus,
+  discardEpochDirs,
+  epochDir,
+  FileHandoverStore,
+} from "@switchyard/hybrid/consensus-adaptive";
 import { openTcpTransport, parseTcpOptions } from "@switchyard/hybrid/transport-tcp";
 import { adaptiveRoutes, kvHttpApi, KvStateMachine } from "@switchyard/hybrid/kv";
 
@@ -201,7 +205,7 @@ async function startAdaptive() {
   const keys = await loadReplicaKeys();
   const dataDir = values["data-dir"]!;
   const tickMs = Number(values["tick-ms"]);
-  const epochDir = (epoch: number) => join(dataDir, `epoch-${epoch}`);
+  const logDir = (epoch: number) => epochDir(dataDir, epoch);
   const syncs: Record<string, () => number> = {};
   adaptive = new AdaptiveConsensus<string | null>({
     id: id!,
@@ -211,11 +215,12 @@ async function startAdaptive() {
     stateMachine: machine,
     channelKeys: keys.channel,
     handovers: new FileHandoverStore(dataDir),
+    discardEpochsBefore: (epoch) => discardEpochDirs(dataDir, epoch),
     measure: () => adaptiveApi.measured(),
     logger,
     engines: {
       raft: (epoch) => {
-        const wal = new FileWal(epochDir(epoch.epoch));
+        const wal = new FileWal(logDir(epoch.epoch));
         syncs[epoch.epoch] = () => wal.syncs;
         return new RaftConsensus({
           id: id!,
@@ -231,7 +236,7 @@ async function startAdaptive() {
         });
       },
       pbft: (epoch) => {
-        const storage = new FilePbftStorage(epochDir(epoch.epoch));
+        const storage = new FilePbftStorage(logDir(epoch.epoch));
         syncs[epoch.epoch] = () => storage.syncs;
         return new PbftConsensus({
           id: id!,

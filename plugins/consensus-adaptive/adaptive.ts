@@ -107,6 +107,12 @@ export interface AdaptiveConsensusOptions<Result> {
   engines: { raft: EngineFactory; pbft?: EngineFactory };
   /** Where the handover that starts the current epoch is kept. */
   handovers: HandoverStore;
+  /**
+   * Told that every epoch below `epoch` is over here for good (its engine
+   * closed, or this replica started in `epoch`): their logs may go (see
+   * `discardEpochDirs`). Its failures are logged, never fatal.
+   */
+  discardEpochsBefore?(epoch: number): Promise<unknown>;
   /** Thresholds and hysteresis of the cluster's decision (default: the detector's defaults). */
   thresholds?: Thresholds;
   /** The mode before any decision (default `datacenter`). */
@@ -335,6 +341,7 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
       logger: this.#logger,
     });
     await this.#startEpoch(handover, undefined);
+    this.#discardBefore(this.epoch);
     await this.#service.start();
     if (this.#options.measure) this.#scheduleReport();
     if (this.#options.byzantineFallback !== false && this.#pbft.available) this.#watchEvidence();
@@ -865,6 +872,7 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
       if (this.#closed) return;
       await this.#startEpoch(handover, record);
       this.#announceSwitch(record);
+      this.#discardBefore(handover.epoch + 1);
     });
   }
 
@@ -903,10 +911,20 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
         return;
       }
       this.#retiring.delete(epoch);
-      epoch.consensus.close().catch(() => {});
+      epoch.consensus.close().catch(() => {}).then(() => this.#discardBefore(epoch.number + 1));
     };
     let timer = this.#options.clock.setTimeout(check, 50);
     this.#retireTimers.add(timer);
+  }
+
+  /** Lets the logs of the epochs below `epoch` go, unless an engine of one of them still runs. */
+  #discardBefore(epoch: number): void {
+    if (!this.#options.discardEpochsBefore || this.#closed) return;
+    const still = [...this.#retiring].map((retiring) => retiring.number).filter((number) => number < epoch);
+    const before = Math.min(epoch, ...still);
+    this.#options.discardEpochsBefore(before).catch((error) =>
+      this.#logger.warn("removing old epochs' logs failed", { before, error: String(error) })
+    );
   }
 
   #emit(event: AdaptiveEvent): void {

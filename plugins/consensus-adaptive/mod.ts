@@ -23,7 +23,6 @@
  *
  * @module
  */
-import { join } from "node:path";
 import * as v from "valibot";
 import type { ConsensusEngine, ConsensusStateMachine } from "../../core/contracts/consensus.ts";
 import type { ModeAgreement } from "../../core/contracts/mode_agreement.ts";
@@ -49,6 +48,7 @@ import {
 import { FileWal, MemoryStorage, RaftConsensus } from "../consensus-raft/mod.ts";
 import { AdaptiveConsensus } from "./adaptive.ts";
 import { FileHandoverStore, MemoryHandoverStore } from "./handover_store.ts";
+import { discardEpochDirs, epochDir } from "./epoch_dirs.ts";
 // What applications import (`@switchyard/hybrid/consensus-adaptive`), and beside it the parts tests and tools use.
 export * from "./public.ts";
 export { decodeEntry, encodeEntry, ENTRY_TAGS, MAX_MEMBER_BYTES, MAX_REASON_BYTES } from "./entries.ts";
@@ -118,7 +118,7 @@ const plugin: Plugin<"consensus", AdaptivePluginOptions, ConsensusEngine> = buil
     const keys = await loadReplicaKeys(config, "consensus-adaptive");
     if (!config.dataDir) context.logger.warn("consensus-adaptive keeps its logs in memory: set dataDir for durability");
     const transport = context.require(TRANSPORT_CAPABILITY);
-    const epochDir = (epoch: number) => join(config.dataDir!, `epoch-${epoch}`);
+    const logDir = (epoch: number) => epochDir(config.dataDir!, epoch);
     const common = {
       id: config.nodeId,
       peers: config.peers,
@@ -143,6 +143,9 @@ const plugin: Plugin<"consensus", AdaptivePluginOptions, ConsensusEngine> = buil
           stateMachine,
           channelKeys: keys.channel,
           handovers: config.dataDir ? new FileHandoverStore(config.dataDir) : new MemoryHandoverStore(),
+          ...(config.dataDir
+            ? { discardEpochsBefore: (epoch: number) => discardEpochDirs(config.dataDir!, epoch) }
+            : {}),
           initialMode: config.initialMode,
           cooldownMs: config.cooldownMs,
           graceMs: config.graceMs,
@@ -165,14 +168,14 @@ const plugin: Plugin<"consensus", AdaptivePluginOptions, ConsensusEngine> = buil
                 transport: epoch.transport,
                 peerAuth: { keys: epoch.keys, startedAtMs: epoch.startedAtMs, maxClockSkewMs: config.maxClockSkewMs },
                 firstLeader: epoch.firstLeader,
-                storage: config.dataDir ? new FileWal(epochDir(epoch.epoch)) : new MemoryStorage(),
+                storage: config.dataDir ? new FileWal(logDir(epoch.epoch)) : new MemoryStorage(),
                 stateMachine: epoch.stateMachine,
               }),
             pbft: (epoch) =>
               new PbftConsensus({
                 ...common,
                 transport: epoch.transport,
-                storage: config.dataDir ? new FilePbftStorage(epochDir(epoch.epoch)) : new MemoryPbftStorage(),
+                storage: config.dataDir ? new FilePbftStorage(logDir(epoch.epoch)) : new MemoryPbftStorage(),
                 stateMachine: epoch.stateMachine,
                 signer: domainSigner(keys.signer, `switchyard epoch ${epoch.epoch}`),
                 verifier: domainVerifier(keys.verifier, `switchyard epoch ${epoch.epoch}`),

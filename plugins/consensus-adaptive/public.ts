@@ -38,4 +38,5 @@ export type { EpochServiceStats } from "./epoch_service.ts";
 export { ADAPTIVE_ERRORS } from "./errors.ts";
 export type { AdaptiveErrorCode } from "./errors.ts";
 export { FileHandoverStore, MemoryHandoverStore } from "./handover_store.ts";
+export { discardEpochDirs, epochDir } from "./epoch_dirs.ts";
 export type { HandoverStore } from "./handover_store.ts";

@@ -15,6 +15,7 @@
  * linearizable: nothing acknowledged is lost, nothing applies twice.
  */
 import assert from "node:assert/strict";
+import { readdir } from "node:fs/promises";
 import { launchKvCluster } from "../../examples/kv/cluster.ts";
 import { startKvLoad } from "../../examples/kv/load.ts";
 
@@ -102,6 +103,17 @@ Deno.test({
       const retries = await load.stop();
       assert.ok(load.acknowledgedPuts > 50, `only ${load.acknowledgedPuts} puts were acknowledged`);
       await load.check(cluster.urls);
+      // The sealed epochs' logs go once their engines have closed: on disk, only epoch 4's remains.
+      const epochsOnDisk = async (dir: string) =>
+        (await readdir(dir)).filter((name) => /^epoch-\d+$/.test(name)).map((name) => Number(name.slice(6)));
+      const deadline = Date.now() + 10_000;
+      for (const node of cluster.nodes) {
+        while ((await epochsOnDisk(node.dataDir)).some((epoch) => epoch < 4)) {
+          if (Date.now() > deadline) throw new Error(`${node.id} keeps ${await epochsOnDisk(node.dataDir)}`);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        assert.deepEqual(await epochsOnDisk(node.dataDir), [4], node.id);
+      }
       console.log(
         `adaptive e2e: ${load.acknowledgedPuts} puts acknowledged, ${load.unknownPuts} unknown, ${retries} retries, ` +
           `${load.history.length} operations over 4 switches`,

@@ -1,4 +1,8 @@
 import assert from "node:assert/strict";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { discardEpochDirs, epochDir } from "../../plugins/consensus-adaptive/epoch_dirs.ts";
 import { bytesResultCodec, type ConsensusStateMachine, ModeTally, resolveConfig } from "../../mod.ts";
 import { DeduplicatingStateMachine, encodeClientCommand } from "../../plugins/consensus-kit/mod.ts";
 import { encodeEntry } from "../../plugins/consensus-adaptive/entries.ts";
@@ -202,4 +206,19 @@ Deno.test("epoch machine: restored into a sealed state (a state transfer, a snap
   await Promise.resolve();
   assert.deepEqual(seen, [4]);
   assert.equal(behind.machine.handover?.nextBaseIndex, 4);
+});
+
+Deno.test("epoch dirs: the logs of the epochs below one go; nothing else in the data directory is touched", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "switchyard-epochs-"));
+  try {
+    for (const epoch of [0, 1, 2, 3, 10]) await mkdir(epochDir(dir, epoch), { recursive: true });
+    await writeFile(join(dir, "handover"), "kept");
+    await writeFile(join(dir, "epoch-9"), "a file, not an epoch's log");
+    assert.deepEqual(await discardEpochDirs(dir, 3), [0, 1, 2]);
+    assert.deepEqual((await readdir(dir)).sort(), ["epoch-10", "epoch-3", "epoch-9", "handover"]);
+    assert.deepEqual(await discardEpochDirs(dir, 3), [], "again: nothing left to remove");
+    assert.deepEqual(await discardEpochDirs(join(dir, "missing"), 5), []);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

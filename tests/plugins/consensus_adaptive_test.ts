@@ -225,3 +225,31 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "adaptive: once a sealed epoch's engine has closed, each replica lets its log go (never the running epoch's)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const told = new Map<string, number[]>();
+    const cluster = await startAdaptiveCluster(Array.from({ length: 4 }, () => new Appends()), {
+      adaptiveFor: (id) => ({
+        discardEpochsBefore: (epoch: number) => {
+          told.set(id, [...told.get(id) ?? [], epoch]);
+          return Promise.resolve();
+        },
+      }),
+    });
+    try {
+      await until(() => onEngine(cluster, 0, "raft"), "a Raft leader in epoch 0");
+      assert.ok(cluster.ids.every((id) => told.get(id)?.every((epoch) => epoch === 0)), "at start: nothing below 0");
+      await forceFrom(cluster.replicas.slice(0, 2), "internet");
+      await until(() => onEngine(cluster, 1, "pbft"), "every replica on PBFT in epoch 1");
+      // Epoch 0's engines close once every peer runs epoch 1 (or after graceMs): then its log may go.
+      await until(() => cluster.ids.every((id) => told.get(id)?.includes(1)), "every replica told epoch 0 is over");
+      for (const id of cluster.ids) assert.ok(told.get(id)!.every((epoch) => epoch <= 1), JSON.stringify([...told]));
+    } finally {
+      await cluster.close();
+    }
+  },
+});
