@@ -62,20 +62,21 @@ export async function nodeCommand(args: string[]): Promise<void> {
   }
   console.log(`ready ${config.id}`);
   console.log(`  key-value http://${config.listen.http}   dashboard http://${config.listen.admin}/`);
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) process.exit(EXIT_FAILED); // a second signal: at once
-    stopping = true;
-    try {
-      await node.close();
-    } catch (error) {
-      console.error(`${PROGRAM}: closing failed: ${(error as Error).message}`);
-      process.exit(EXIT_FAILED);
-    }
-    process.exit(0);
+  let closing: Promise<void> | undefined;
+  /** Closes the node once, however many times it is asked, then exits. */
+  const stop = () => {
+    closing ??= node.close().then(
+      () => process.exit(0),
+      (error) => {
+        console.error(`${PROGRAM}: closing failed: ${(error as Error).message}`);
+        process.exit(EXIT_FAILED);
+      },
+    );
   };
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
+  /** A first signal stops cleanly; a second, while closing, at once. */
+  const onSignal = () => (closing ? process.exit(EXIT_FAILED) : stop());
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
   if (values["exit-with-stdin"]) {
     process.stdin.on("end", stop);
     process.stdin.on("close", stop);

@@ -9,7 +9,9 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 import { launchCluster } from "../../examples/cluster/launch.ts";
+import { freePort, NodeProcess, writeReplicaSecrets } from "../../examples/node_process.ts";
 import { runProgram } from "../support/run_program.ts";
 
 const cli = (args: string[], env: Record<string, string> = {}) => runProgram("runtime/cli/main.ts", args, env);
@@ -111,4 +113,44 @@ Deno.test("switchyard CLI: node refuses a bad configuration with exit 2, naming 
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+Deno.test({
+  name:
+    "switchyard CLI: node --exit-with-stdin stops cleanly (exit 0) when its standard input closes, as when its launcher dies",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await mkdtemp(join(tmpdir(), "switchyard-cli-"));
+    try {
+      const ids = ["n1", "n2", "n3", "n4"];
+      const { files, identities } = await writeReplicaSecrets(dir, ids);
+      const address = async () => `127.0.0.1:${await freePort()}`;
+      const peers: Record<string, unknown> = {};
+      for (const id of ids.slice(1)) {
+        peers[id] = { transport: await address(), probe: await address(), http: await address() };
+      }
+      const config = {
+        id: "n1",
+        dataDir: join(dir, "n1"),
+        secretFile: files.n1,
+        listen: { transport: await address(), probe: await address(), http: await address(), admin: await address() },
+        peers, // nobody there: a lone node starts all the same
+        identities,
+      };
+      const file = join(dir, "n1.json");
+      await writeFile(file, JSON.stringify(config));
+      const node = new NodeProcess("n1", "runtime/cli/main.ts", ["node", "--config", file, "--exit-with-stdin"], {
+        env: { ...process.env, SWITCHYARD_TOKEN: "a-token-of-more-than-16-characters" },
+        detached: true,
+      });
+      await node.start();
+      const child = node.child!;
+      const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+      child.stdin!.end();
+      assert.equal(await exited, 0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
 });
