@@ -25,13 +25,13 @@
 import { resolveConfig } from "../core/control/config.ts";
 import { CLUSTER_MANAGER_SETTINGS, launchCluster, type LocalCluster } from "../examples/cluster/launch.ts";
 import { ClusterWatch, engineFor } from "../examples/cluster/watch.ts";
+import { quantile } from "../examples/cluster/report.ts";
+import { LINKS } from "../examples/cluster/scenario.ts";
 import { startKvLoad } from "../examples/kv/load.ts";
 import type { Mode } from "../core/contracts/mode.ts";
 import { adminClient } from "../plugins/admin-http/client.ts";
 import { fmt, markdownTable } from "./table.ts";
 
-const RACK = { rttMs: 0.2, bandwidthMbps: 0 };
-const WAN = { rttMs: 120, jitterMs: 5, bandwidthMbps: 40, lossRatio: 0.02 };
 const ROUNDS = 3;
 const CLIENTS = 16;
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -67,14 +67,9 @@ function longestGap(acks: readonly number[], fromMs: number, toMs: number): numb
   return Math.max(longest, toMs - previous);
 }
 
-const percentile = (values: number[], q: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-};
-
 /** Runs the benchmark. */
 export async function benchCluster(): Promise<{ markdown: string; results: Record<string, unknown> }> {
-  const cluster = await launchCluster({ initialLink: RACK });
+  const cluster = await launchCluster({ initialLink: LINKS.rack });
   const watch = new ClusterWatch(Object.fromEntries(cluster.members.map((m) => [m.id, m.httpUrl])));
   const config = resolveConfig(CLUSTER_MANAGER_SETTINGS);
   const boundMs = (config.sampleWindow + 1) * config.detectionIntervalMs;
@@ -93,7 +88,13 @@ export async function benchCluster(): Promise<{ markdown: string; results: Recor
 
     const detection: Record<string, number[]> = { "rack → WAN": [], "WAN → rack": [] };
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, link, mode] of [["rack → WAN", WAN, "internet"], ["WAN → rack", RACK, "datacenter"]] as const) {
+      for (
+        const [name, link, mode] of [["rack → WAN", LINKS.wan, "internet"], [
+          "WAN → rack",
+          LINKS.rack,
+          "datacenter",
+        ]] as const
+      ) {
         await wait(4_000); // past the cluster's cooldown (2 s) since its last decision
         console.error(`cluster: links to ${name.split(" → ")[1]} (round ${round + 1} of ${ROUNDS})…`);
         const changedMs = performance.now();
@@ -144,8 +145,8 @@ export async function benchCluster(): Promise<{ markdown: string; results: Recor
       detectionMs: detection,
       pauseMs: pauses,
       quietGapMs: quietGaps,
-      pauseP99Ms: percentile(allPauses, 0.99),
-      quietP99Ms: percentile(quietGaps, 0.99),
+      pauseP99Ms: quantile(allPauses, 0.99),
+      quietP99Ms: quantile(quietGaps, 0.99),
       history: { operations: load.history.length, acknowledgedPuts: load.acknowledgedPuts, checked: true },
     };
     const rows: (string | number)[][] = [["figure", "ours", "baseline", "ratio", "target"]];

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { quantile } from "../examples/cluster/report.ts";
 import { fmt, markdownTable } from "./table.ts";
 
 /** One row of the table. */
@@ -26,10 +27,6 @@ export interface HeadlineRow {
 type Results = any;
 
 const max = (values: number[]) => Math.max(...values);
-const p99 = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil(0.99 * sorted.length) - 1)];
-};
 
 /** Each section's headline rows, from its results (a section whose results lack a figure gives no row for it). */
 const HEADLINES: Record<string, (results: Results) => HeadlineRow[]> = {
@@ -76,7 +73,7 @@ const HEADLINES: Record<string, (results: Results) => HeadlineRow[]> = {
       ? [{
         area: "switching",
         figure: "Raft ⇄ PBFT, 4 KV processes, data-path pause p99 (ms)",
-        ours: p99(r.processes.rows.map((row: Results) => row.pauseMs)),
+        ours: quantile(r.processes.rows.map((row: Results) => row.pauseMs), 0.99)!,
         target: "< 50",
       }]
       : [],

@@ -11,6 +11,7 @@ import { writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import process from "node:process";
+import { currentRuntime } from "@switchyard/hybrid";
 import { generateReplicaSecret, identityOf } from "@switchyard/hybrid/consensus-pbft";
 
 /**
@@ -68,8 +69,8 @@ export async function writeReplicaSecrets(
 
 /** The command that runs a TypeScript file on this runtime (`denoFlags` go to `deno run`, e.g. V8 flags). */
 export function runtimeCommand(script: string, args: string[], denoFlags: string[] = []): [string, string[]] {
-  const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-  return [process.execPath, isBun ? [script, ...args] : ["run", "--allow-all", ...denoFlags, script, ...args]];
+  const onBun = currentRuntime() === "bun";
+  return [process.execPath, onBun ? [script, ...args] : ["run", "--allow-all", ...denoFlags, script, ...args]];
 }
 
 /** How a node process runs. */

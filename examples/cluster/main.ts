@@ -20,7 +20,7 @@
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { type Mode, resolveConfig, ValidationError } from "@switchyard/hybrid";
+import { currentRuntime, type Mode, resolveConfig, ValidationError } from "@switchyard/hybrid";
 import { HELP_OPTION, parseCommandLine, usageError } from "@switchyard/hybrid/cli";
 import { startKvLoad } from "../kv/load.ts";
 import { CLUSTER_MANAGER_SETTINGS, launchCluster, type LocalCluster } from "./launch.ts";
@@ -80,9 +80,7 @@ const durationMs = values.duration === undefined ? scenarioMs : Number(values.du
 if (!(durationMs > 0 && Number.isFinite(durationMs))) usageError("start", "--duration must be a number of seconds > 0");
 const expected = expectedModes(scenario.phases, resolveConfig(CLUSTER_MANAGER_SETTINGS), INITIAL_MODE);
 
-const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
-  ? `Bun ${process.versions.bun}`
-  : `Deno ${process.versions.deno}`;
+const runtime = currentRuntime() === "bun" ? `Bun ${process.versions.bun}` : `Deno ${process.versions.deno}`;
 console.log(
   `Switchyard local cluster: ${nodes} nodes on ${runtime}, scenario "${scenario.name}" ` +
     `(${scenario.phases.length} phases, ${(scenarioMs / 1000).toFixed(0)} s), run ${

@@ -49,28 +49,34 @@ export interface Scenario {
   phases: ScenarioPhase[];
 }
 
-const RACK = { rttMs: 0.2, bandwidthMbps: 0 };
-const WAN = { rttMs: 120, jitterMs: 5, bandwidthMbps: 40, lossRatio: 0.02 };
-const METRO = { rttMs: 20, jitterMs: 1, bandwidthMbps: 500 };
+/** The links the built-in scenarios are made of (the benchmark uses them too). */
+export const LINKS = {
+  /** A rack: 0.2 ms round trips, no bandwidth limit. */
+  rack: { rttMs: 0.2, bandwidthMbps: 0 },
+  /** A degraded WAN: 120 ms ± 5, 40 Mbit/s, 2 % loss. */
+  wan: { rttMs: 120, jitterMs: 5, bandwidthMbps: 40, lossRatio: 0.02 },
+  /** A metro link: 20 ms ± 1, 500 Mbit/s. */
+  metro: { rttMs: 20, jitterMs: 1, bandwidthMbps: 500 },
+} as const satisfies Record<string, LinkConditions>;
 
 /** The built-in scenarios, by name. */
 export const BUILTIN_SCENARIOS: Readonly<Record<string, ScenarioPhase[]>> = {
   /** A rack, a degraded WAN, a metro link, the rack again: every mode, both engines. */
   tour: [
-    { name: "rack", seconds: 20, ...RACK },
-    { name: "degraded WAN", seconds: 25, ...WAN },
-    { name: "metro link", seconds: 25, ...METRO },
-    { name: "rack again", seconds: 20, ...RACK },
+    { name: "rack", seconds: 20, ...LINKS.rack },
+    { name: "degraded WAN", seconds: 25, ...LINKS.wan },
+    { name: "metro link", seconds: 25, ...LINKS.metro },
+    { name: "rack again", seconds: 20, ...LINKS.rack },
   ],
   /** The same tour with shorter phases (for tests and a first look). */
   quick: [
-    { name: "rack", seconds: 8, ...RACK },
-    { name: "degraded WAN", seconds: 12, ...WAN },
-    { name: "metro link", seconds: 12, ...METRO },
-    { name: "rack again", seconds: 12, ...RACK },
+    { name: "rack", seconds: 8, ...LINKS.rack },
+    { name: "degraded WAN", seconds: 12, ...LINKS.wan },
+    { name: "metro link", seconds: 12, ...LINKS.metro },
+    { name: "rack again", seconds: 12, ...LINKS.rack },
   ],
   /** A rack throughout: nothing should switch. */
-  rack: [{ name: "rack", seconds: 60, ...RACK }],
+  rack: [{ name: "rack", seconds: 60, ...LINKS.rack }],
 };
 
 /**

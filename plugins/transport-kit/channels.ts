@@ -88,14 +88,7 @@ export class TransportChannels {
     for (const pending of listeners) {
       const shared = await pending.catch(() => undefined);
       if (!shared) continue;
-      for (const list of shared.pending.values()) {
-        for (const waiting of list) {
-          this.#options.clock.clearTimeout(waiting.timer);
-          await waiting.connection.close().catch(() => {});
-        }
-      }
-      shared.pending.clear();
-      shared.pendingCount = 0;
+      await this.#dropPending(shared);
       for (const queue of shared.channels.values()) queue.end();
       shared.channels.clear();
       await shared.base.close().catch(() => {});
@@ -166,18 +159,23 @@ export class TransportChannels {
         shared.channels.delete(channel);
         if (shared.channels.size === 0 && this.#listeners.get(address) === pending) {
           this.#listeners.delete(address);
-          for (const list of shared.pending.values()) {
-            for (const waiting of list) {
-              this.#options.clock.clearTimeout(waiting.timer);
-              await waiting.connection.close().catch(() => {});
-            }
-          }
-          shared.pending.clear();
-          shared.pendingCount = 0;
+          await this.#dropPending(shared);
           await shared.base.close();
         }
       },
     };
+  }
+
+  /** Closes every connection of `shared` still waiting for a hello or for its channel. */
+  async #dropPending(shared: SharedListener): Promise<void> {
+    for (const list of shared.pending.values()) {
+      for (const waiting of list) {
+        this.#options.clock.clearTimeout(waiting.timer);
+        await waiting.connection.close().catch(() => {});
+      }
+    }
+    shared.pending.clear();
+    shared.pendingCount = 0;
   }
 
   async #accept(shared: SharedListener): Promise<void> {

@@ -27,7 +27,8 @@
  */
 import * as v from "valibot";
 import type { Consensus, NodeId } from "../../mod.ts";
-import { SwitchyardError, ValidationError } from "../../mod.ts";
+import { SwitchyardError } from "../../mod.ts";
+import { parseOrThrow } from "../../core/util/validation.ts";
 import { type Logger, silentLogger } from "../../mod.ts";
 import { readBody } from "./body.ts";
 import { encodeKvCommand, type KvCommand, type KvStateMachine } from "./state_machine.ts";
@@ -125,12 +126,7 @@ function identityOf(request: Request): { clientId: string; sequence: number } | 
  * ```
  */
 export function kvHttpApi(input: KvHttpApiOptions): KvHttpApi {
-  const parsed = v.safeParse(options, { maxBodyBytes: input.maxBodyBytes }, { abortEarly: false });
-  if (!parsed.success) {
-    const issues = parsed.issues.map((issue) => ({ path: v.getDotPath(issue) ?? "", message: issue.message }));
-    throw new ValidationError("INVALID_ARGUMENT", "kv http options", issues);
-  }
-  const { maxBodyBytes } = parsed.output;
+  const { maxBodyBytes } = parseOrThrow(options, { maxBodyBytes: input.maxBodyBytes }, "kv http options");
   const { consensus, machine } = input;
   const logger = input.logger ?? silentLogger;
   const counts: KvHttpCounts = { tooLarge: 0, badRequest: 0, internal: 0 };

@@ -19,6 +19,7 @@ import { readFile } from "node:fs/promises";
 import * as v from "valibot";
 import { type HybridConfigInput, resolveConfig, ValidationError } from "../../mod.ts";
 import { parseAddress } from "../../plugins/transport-tcp/mod.ts";
+import { parseOrThrow } from "../../core/util/validation.ts";
 
 const address = v.pipe(
   v.string(),
@@ -120,12 +121,7 @@ const schema = v.strictObject({
  * settings included.
  */
 export function parseClusterNodeConfig(input: unknown, source = "node config"): ClusterNodeConfig {
-  const result = v.safeParse(schema, input, { abortEarly: false });
-  if (!result.success) {
-    const issues = result.issues.map((issue) => ({ path: v.getDotPath(issue) ?? "", message: issue.message }));
-    throw new ValidationError("CONFIG_INVALID", source, issues);
-  }
-  const config = result.output;
+  const config = parseOrThrow(schema, input, source, "CONFIG_INVALID");
   const issues = [];
   if (config.peers[config.id]) issues.push({ path: `peers.${config.id}`, message: "must not list this node itself" });
   for (const member of [config.id, ...Object.keys(config.peers)]) {

@@ -10,17 +10,17 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { runtimeCommand } from "../../examples/node_process.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 
 /**
  * Starts the main job in a process group of its own; `onLine` sees each
  * line of its stdout as it comes, and can signal the whole group.
  */
 function startMain(args: string[], onLine: (line: string, signal: (name: NodeJS.Signals) => void) => void = () => {}) {
-  const script = "examples/cluster/main.ts";
-  const child = spawn(process.execPath, isBun ? [script, ...args] : ["run", "-A", script, ...args], {
+  const [command, commandArgs] = runtimeCommand("examples/cluster/main.ts", args);
+  const child = spawn(command, commandArgs, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],
