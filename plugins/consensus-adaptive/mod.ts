@@ -8,8 +8,9 @@
  *
  * As a plugin (`builtin:consensus-adaptive`) it serves the consensus slot in
  * every mode: the manager's medians are this node's reports (every
- * `reportEveryMs`), and the cluster, not the node, decides when the engine
- * changes. It needs a plugin providing `transport`, and the PBFT keys of
+ * `reportEveryMs`, from the time the manager's window can be full:
+ * `sampleWindow × detectionIntervalMs` after the replica is made), and the cluster, not
+ * the node, decides when the engine changes. It needs a plugin providing `transport`, and the PBFT keys of
  * `consensus-pbft` (every member's identity, this replica's secret).
  *
  * @example Manifest entry
@@ -135,6 +136,7 @@ const plugin: Plugin<"consensus", AdaptivePluginOptions, ConsensusEngine> = buil
         return latest;
       },
       create: <Result>(stateMachine: ConsensusStateMachine<Result>) => {
+        const windowFullAtMs = context.clock.now() + context.config.sampleWindow * context.config.detectionIntervalMs;
         const replica = new AdaptiveConsensus<Result>({
           id: config.nodeId,
           peers: config.peers,
@@ -156,7 +158,11 @@ const plugin: Plugin<"consensus", AdaptivePluginOptions, ConsensusEngine> = buil
           // manager should share them: the tally is only deterministic if every replica's is the same).
           thresholds: context.config,
           // The manager's medians are this node's measurements (nothing until its first detection).
+          // The manager's medians are this node's measurements, once its window is full: a median of the first
+          // sample or two of a process that just started (cold code, connections still opening) is its noise, and
+          // three members' such reports decided a spurious switch at a cluster's start.
           measure: () => {
+            if (context.clock.now() < windowFullAtMs) return undefined;
             const sample = context.network();
             return Object.keys(sample).length > 0 ? sample : undefined;
           },

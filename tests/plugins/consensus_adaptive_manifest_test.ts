@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
-import { CONSENSUS, fromManifest, type HybridManager, silentLogger } from "../../mod.ts";
+import { CONSENSUS, fromManifest, type HybridManager, ManualClock, silentLogger } from "../../mod.ts";
+import { instantiate, RecordingMachine } from "../../testing/mod.ts";
+import adaptivePlugin from "../../plugins/consensus-adaptive/mod.ts";
+import { MemoryNetwork } from "../../plugins/transport-memory/mod.ts";
 import { KvStore } from "../../runtime/kv/mod.ts";
 import { BUILTIN_PLUGINS } from "../../plugins/builtin.ts";
 import type { AdaptiveConsensus } from "../../plugins/consensus-adaptive/mod.ts";
 import { MemoryHost } from "../support/memory_host.ts";
-import { testIdentities } from "../support/pbft_consensus_cluster.ts";
+import { testIdentities, testReplicaSecret } from "../support/pbft_consensus_cluster.ts";
 import { adaptiveManifest, until } from "../support/adaptive_managers.ts";
 
 const IDS = ["n1", "n2", "n3", "n4"];
@@ -68,6 +71,42 @@ Deno.test({
     } finally {
       await Promise.all(stores.map((store) => store.close()));
       for (const manager of managers) await manager.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "consensus-adaptive as a plugin reports the manager's medians only once its window can be full (sampleWindow × detectionIntervalMs)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const clock = new ManualClock();
+    const network = new MemoryNetwork({ clock, seed: 3 });
+    const identities = await testIdentities(["solo"]);
+    const engine = await instantiate(adaptivePlugin, {
+      nodeId: "solo",
+      peers: { solo: "adaptive-window-solo" },
+      identities,
+      secret: Array.from(testReplicaSecret("solo"), (byte) => byte.toString(16).padStart(2, "0")).join(""),
+      tickMs: 5,
+      reportEveryMs: 50,
+    }, {
+      clock,
+      config: { detectionIntervalMs: 100, sampleWindow: 5 },
+      network: { rttMs: 120, bandwidthMbps: 40, lossRatio: 0 },
+      provided: { transport: network.transport("adaptive-window-solo") },
+    });
+    const replica = engine.create(new RecordingMachine()) as AdaptiveConsensus<unknown>;
+    await replica.start();
+    try {
+      const reported = () => replica.adaptiveStats().tally.reports.solo !== undefined;
+      for (let elapsed = 0; elapsed < 450; elapsed += 10) await clock.advance(10);
+      assert.equal(reported(), false, "no report from a window not yet full");
+      for (let elapsed = 0; elapsed < 300 && !reported(); elapsed += 10) await clock.advance(10);
+      assert.equal(replica.adaptiveStats().tally.reports.solo?.summary.rttMs, 120);
+    } finally {
+      await replica.close();
     }
   },
 });
