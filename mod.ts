@@ -24,8 +24,10 @@ export { modeAgreementOf } from "./core/contracts/mode_agreement.ts";
 export type { ClusterModeDecision, ModeAgreement, ModeAgreementStats } from "./core/contracts/mode_agreement.ts";
 export { ManualClock, sleep, SystemClock } from "./core/util/clock.ts";
 export type { Clock, TimerId } from "./core/util/clock.ts";
-export { resolveConfig } from "./core/control/config.ts";
-export type { HybridConfig, HybridConfigInput } from "./core/control/config.ts";
+export { LINK_MODE_SCOPES, resolveConfig } from "./core/control/config.ts";
+export type { HybridConfig, HybridConfigInput, LinkModeScope } from "./core/control/config.ts";
+export { LinkModes, MAX_LINKS } from "./core/control/link_modes.ts";
+export type { LinkChange, LinkStatus } from "./core/control/link_modes.ts";
 export { SwitchyardError, ValidationError } from "./core/util/errors.ts";
 export { ConsensusError } from "./core/contracts/consensus.ts";
 export type {

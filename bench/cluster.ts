@@ -70,7 +70,7 @@ function longestGap(acks: readonly number[], fromMs: number, toMs: number): numb
 /** Runs the benchmark. */
 export async function benchCluster(): Promise<{ markdown: string; results: Record<string, unknown> }> {
   const cluster = await launchCluster({ initialLink: LINKS.rack });
-  const watch = new ClusterWatch(Object.fromEntries(cluster.members.map((m) => [m.id, m.httpUrl])));
+  const watch = new ClusterWatch(Object.fromEntries(cluster.members.map((m) => [m.id, m.httpUrl])), "datacenter");
   const config = resolveConfig(CLUSTER_MANAGER_SETTINGS);
   const boundMs = (config.sampleWindow + 1) * config.detectionIntervalMs;
   try {

@@ -68,6 +68,7 @@ export async function fromManifest(location: string | URL, options: FromManifest
     logger,
     metrics,
     network: () => medians.of?.detector.summary() ?? {},
+    linkMode: (peer) => medians.of?.linkMode(peer),
     config: resolveConfig(options.config),
     ...(options.createTimeoutMs !== undefined ? { createTimeoutMs: options.createTimeoutMs } : {}),
     ...(options.maxModuleBytes !== undefined ? { maxModuleBytes: options.maxModuleBytes } : {}),

@@ -31,6 +31,7 @@ import {
 import type { ExtensionHost } from "../core/control/extension_host.ts";
 import { currentRuntime } from "../core/util/runtime.ts";
 import type { NetworkSample } from "../core/contracts/sample.ts";
+import type { Mode } from "../core/contracts/mode.ts";
 import { validateStandard } from "../core/util/standard_schema.ts";
 import { closing, type ComplianceCase, withCleanup } from "./case.ts";
 import { compressorCompliance } from "./compressor.ts";
@@ -56,6 +57,8 @@ export interface TestContextOptions {
   provided?: Record<string, unknown>;
   /** What `context.network()` returns (empty by default). */
   network?: NetworkSample;
+  /** What `context.linkMode(peer)` returns, by peer (undefined for others, as outside a manager). */
+  linkModes?: Record<string, Mode>;
   /** The manager configuration `context.config` resolves (the defaults by default). */
   config?: HybridConfigInput;
   /** The node as extensions see it (a HybridManager will do): needed by extension plugins. */
@@ -78,6 +81,8 @@ export function createPluginContext(options: TestContextOptions): PluginContext 
     metrics: new MetricsRegistry().scoped({ plugin: options.pluginId }),
     runtime: currentRuntime(),
     network: () => ({ ...options.network }),
+    linkMode: (peer) =>
+      options.linkModes && Object.hasOwn(options.linkModes, peer) ? options.linkModes[peer] : undefined,
     config: resolveConfig(options.config),
     require<T>(token: Capability<T>): T {
       const provided = options.provided;

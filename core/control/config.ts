@@ -11,6 +11,12 @@ import { MODES } from "../contracts/mode.ts";
 import type { Mode } from "../contracts/mode.ts";
 import { toFieldIssues } from "../util/validation.ts";
 
+/** The values of {@linkcode HybridConfig.linkModes}. */
+export const LINK_MODE_SCOPES = ["global", "per-peer"] as const;
+
+/** How per-link components choose their mode: see {@linkcode HybridConfig.linkModes}. */
+export type LinkModeScope = typeof LINK_MODE_SCOPES[number];
+
 const positiveMs = (fallback: number) =>
   v.optional(v.pipe(v.number(), v.finite(), v.gtValue(0, "must be greater than 0")), fallback);
 const nonNegativeMs = (fallback: number) =>
@@ -84,6 +90,8 @@ export const HybridConfigSchema: v.GenericSchema<
   flapMaxSwitches: count(3, 1, 1_000_000),
   /** How many switch records `getStats().history` keeps. */
   historyLimit: count(100, 1, 100_000),
+  /** `global`: every link follows the node's mode; `per-peer`: each link is classified on its own measurements. */
+  linkModes: v.optional(v.picklist(LINK_MODE_SCOPES, `must be one of ${LINK_MODE_SCOPES.join(", ")}`), "global"),
 });
 
 /** A complete, validated configuration. Every field is documented on {@linkcode HybridConfigSchema}. */
@@ -135,6 +143,14 @@ export interface HybridConfig {
   readonly flapMaxSwitches: number;
   /** How many switch records `getStats().history` keeps. */
   readonly historyLimit: number;
+  /**
+   * How per-link components (a link's compressor or transport) choose their
+   * mode: `global`, the node's mode for every link; `per-peer`, each link's
+   * own, classified on the probes' per-peer measurements with the same
+   * thresholds, hysteresis, window and cooldown (`getStats().links`). The
+   * consensus engine stays cluster-wide either way.
+   */
+  readonly linkModes: LinkModeScope;
 }
 
 /** What callers pass: any subset of {@linkcode HybridConfig}. */

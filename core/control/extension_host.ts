@@ -33,6 +33,8 @@ export interface ExtensionHost {
   readonly flags: FeatureFlags;
   /** The mode served now. */
   readonly currentMode: Mode;
+  /** The mode of the link to `peer`: its own with `linkModes: "per-peer"`, else the node's. */
+  linkMode(peer: string): Mode;
   /** A snapshot of the node's state. */
   getStats(): HybridStats;
   /** Listens to one kind of event; returns a function that stops listening. */

@@ -23,6 +23,7 @@ import type { OwnedPlugins } from "./plugin_status.ts";
 import { measureProbes, peerMeasurements, type Probe, type ProbeResult, validateProbes } from "../contracts/probe.ts";
 import type { NetworkSample } from "../contracts/sample.ts";
 import { type ModeAgreement, modeAgreementOf } from "../contracts/mode_agreement.ts";
+import { LinkModes } from "./link_modes.ts";
 
 /** What {@linkcode HybridManager} accepts. Everything is optional. */
 export interface HybridManagerOptions {
@@ -103,6 +104,7 @@ export class HybridManager implements ExtensionHost {
   #probeErrors = 0;
   #activations = new Set<Promise<unknown>>();
   readonly #plugins: OwnedPlugins | undefined;
+  readonly #links: LinkModes | undefined;
 
   /** Creates a manager; throws a {@linkcode ValidationError} naming every bad option. */
   constructor(options: HybridManagerOptions = {}) {
@@ -127,6 +129,7 @@ export class HybridManager implements ExtensionHost {
     this.#plugins = options.plugins;
     this.adapter = new ModeAwareAdapter(this.clock, this.logger);
     this.detector = new ModeDetector(this.config);
+    if (this.config.linkModes === "per-peer") this.#links = new LinkModes(this.config, this.config.initialMode);
     this.orchestrator = new HybridOrchestrator({
       config: this.config,
       clock: this.clock,
@@ -269,6 +272,15 @@ export class HybridManager implements ExtensionHost {
     return this.orchestrator.force(mode, reason, options);
   }
 
+  /**
+   * The mode the link to `peer` (named as the probes name it) serves: with
+   * `linkModes: "per-peer"` the link's own, once it has been measured; the
+   * node's mode otherwise. Per-link components follow it.
+   */
+  linkMode(peer: string): Mode {
+    return this.#links?.mode(peer) ?? this.currentMode;
+  }
+
   /** Releases a forced mode; the next detection decides again. */
   resumeAutoDetection(): void {
     this.orchestrator.resume();
@@ -300,6 +312,7 @@ export class HybridManager implements ExtensionHost {
       flags: this.flags.values,
       plugins: this.#plugins?.records() ?? [],
       ...(agreement ? { agreement: agreement.agreementStats() } : {}),
+      ...(this.#links ? { links: this.#links.status() } : {}),
     };
   }
 
@@ -344,6 +357,7 @@ export class HybridManager implements ExtensionHost {
     this.#detections++;
     for (const result of round.results) this.#recordProbe(result, atMs);
     for (const probe of this.#probes) this.#recordPeers(probe);
+    this.#classifyLinks(round.results, atMs);
     const measured = Object.keys(round.sample).length > 0;
     if (measured) {
       this.#lastSample = round.sample;
@@ -354,6 +368,23 @@ export class HybridManager implements ExtensionHost {
     const decision = this.detector.decide(this.orchestrator.mode);
     const outcome = await this.orchestrator.reconcile(decision);
     return { sample: round.sample, summary, probes: round.results, ...(decision ? { decision } : {}), outcome };
+  }
+
+  /**
+   * With per-peer link modes: classifies every link on this round's per-peer
+   * measurements, of the probes that succeeded in it (a failed probe's
+   * `peers()` still holds its previous round's, which were counted then).
+   */
+  #classifyLinks(results: ProbeResult[], atMs: number): void {
+    if (!this.#links) return;
+    const rounds = results.flatMap((result) => {
+      const peers = result.error === undefined ? this.#probeStats.get(result.probe)?.peers : undefined;
+      return peers ? [peers] : [];
+    });
+    for (const change of this.#links.observe(rounds, atMs)) {
+      this.logger.info("link mode changed", { peer: change.peer, from: change.from, to: change.to });
+      this.events.emit("link-mode", change);
+    }
   }
 
   /** Reads the per-peer results of a probe that has `peers()` into its stats, checked. */

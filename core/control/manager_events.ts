@@ -7,6 +7,7 @@ import type { ProbeResult } from "../contracts/probe.ts";
 import type { SwitchRecord } from "./history.ts";
 import type { Mode } from "../contracts/mode.ts";
 import type { NetworkSample } from "../contracts/sample.ts";
+import type { LinkChange } from "./link_modes.ts";
 
 /** A detection round's measurements. */
 export interface SampleEvent {
@@ -84,6 +85,8 @@ export interface ManagerEvents {
   cooldown: CooldownEvent;
   /** A switch's agreement step ended: the cluster agreed in time, or it is still pending. */
   agreement: AgreementEvent;
+  /** With `linkModes: "per-peer"`: one link changed mode. */
+  "link-mode": LinkChange;
 }
 
 /** How a switch's agreement step ended. */

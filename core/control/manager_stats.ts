@@ -11,6 +11,7 @@ import type { FeatureFlagValues } from "./flags.ts";
 import type { PeerMeasurement, ProbeResult } from "../contracts/probe.ts";
 import type { OrchestratorStats, SwitchOutcome } from "./orchestrator.ts";
 import type { PluginRecord } from "./plugin_status.ts";
+import type { LinkStatus } from "./link_modes.ts";
 import type { NetworkSample } from "../contracts/sample.ts";
 
 /** Per-probe counters. */
@@ -63,6 +64,11 @@ export interface HybridStats extends OrchestratorStats {
   plugins: PluginRecord[];
   /** The cluster's mode agreement, when a component carries one: the decision, every member's report, the holds. */
   agreement?: ModeAgreementStats;
+  /**
+   * With `linkModes: "per-peer"`: every measured link's mode, why, since
+   * when, and its own medians, by peer (as the probes name it).
+   */
+  links?: Record<string, LinkStatus>;
 }
 
 /** What {@linkcode HybridManager.detectNow} found and did. */

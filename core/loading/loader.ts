@@ -22,6 +22,7 @@ import type { Capability } from "./capability.ts";
 import { type ExtensionContext, type Permission, type Plugin, type PluginContext, pluginIssues } from "./plugin.ts";
 import type { Runtime } from "../util/runtime.ts";
 import type { NetworkSample } from "../contracts/sample.ts";
+import type { Mode } from "../contracts/mode.ts";
 import { type HybridConfig, resolveConfig } from "../control/config.ts";
 import { satisfies } from "../util/semver.ts";
 import { validateStandard } from "../util/standard_schema.ts";
@@ -83,6 +84,8 @@ export interface LoaderOptions {
   network?: () => NetworkSample;
   /** The manager's configuration, given to plugins as `context.config` (default: the defaults). */
   config?: HybridConfig;
+  /** The mode of the link to a peer, given to plugins as `context.linkMode()`. */
+  linkMode?: (peer: string) => Mode | undefined;
 }
 
 /** The loaded plugin set. */
@@ -248,6 +251,7 @@ export async function loadPlugins(location: string | URL, options: LoaderOptions
       metrics: options.metrics.scoped({ plugin: plugin.id }),
       runtime: host.runtime,
       network: () => options.network?.() ?? {},
+      linkMode: (peer) => options.linkMode?.(peer),
       config: options.config ?? resolveConfig(),
       require: <T>(token: Capability<T>): T => {
         const providerId = candidate.providers.get(token.name);

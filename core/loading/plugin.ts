@@ -47,6 +47,13 @@ export interface PluginContext {
   /** The manager's latest medians (empty before the first measurement, or outside a manager). */
   network(): NetworkSample;
   /**
+   * The mode the link to `peer` (named as the probes name it) serves: the
+   * link's own with the manager's `linkModes: "per-peer"`, the node's mode
+   * otherwise; undefined outside a manager, or before it exists. A per-link
+   * component (a link's compressor or transport) follows it.
+   */
+  linkMode(peer: string): Mode | undefined;
+  /**
    * The manager's configuration, resolved (its thresholds and intervals; the
    * defaults outside a manager): a plugin that classifies measurements, as
    * the adaptive consensus's tally does, uses the same thresholds as the

@@ -135,6 +135,7 @@ const startPhase = (step: number) => {
 
 const watch = new ClusterWatch(
   Object.fromEntries(cluster.members.map((member) => [member.id, member.httpUrl])),
+  INITIAL_MODE,
   {
     decided: (decision: Decision) =>
       say(

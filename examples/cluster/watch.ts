@@ -62,11 +62,16 @@ export class ClusterWatch {
   readonly decisions: Decision[] = [];
   readonly #urls: Record<string, string>;
   readonly #events: WatchEvents;
+  readonly #initialMode: Mode;
   #latest: AgreedMode | undefined;
 
-  /** Watches the nodes at `urls` (id → key-value URL). */
-  constructor(urls: Record<string, string>, events: WatchEvents = {}) {
+  /**
+   * Watches the nodes at `urls` (id → key-value URL), whose cluster started
+   * in `initialMode`.
+   */
+  constructor(urls: Record<string, string>, initialMode: Mode, events: WatchEvents = {}) {
     this.#urls = urls;
+    this.#initialMode = initialMode;
     this.#events = events;
     for (const id of Object.keys(urls)) this.views.set(id, { id, up: false });
   }
@@ -103,8 +108,10 @@ export class ClusterWatch {
       const agreed = view.agreed;
       if (!view.up || !agreed) continue;
       if (!this.#latest || agreed.epoch > this.#latest.epoch) {
-        if (this.#latest) {
-          const decision: Decision = { seenAtMs: now, from: this.#latest.mode, agreed };
+        // A first answer past the initial mode: the cluster decided before the watch could see it.
+        const from = this.#latest?.mode ?? (agreed.index > 0 ? this.#initialMode : undefined);
+        if (from !== undefined) {
+          const decision: Decision = { seenAtMs: now, from, agreed };
           this.decisions.push(decision);
           this.#events.decided?.(decision);
         }

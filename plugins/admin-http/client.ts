@@ -12,6 +12,7 @@ import type { SwitchOutcome } from "../../core/control/orchestrator.ts";
 import type { NetworkSample } from "../../core/contracts/sample.ts";
 import type { ModeAgreementStats } from "../../core/contracts/mode_agreement.ts";
 import type { PeerMeasurement } from "../../core/contracts/probe.ts";
+import type { LinkStatus } from "../../core/control/link_modes.ts";
 
 /**
  * An error answer of the admin API: `code` is the endpoint's own code
@@ -240,6 +241,8 @@ export interface AdminCluster {
   agreement: ModeAgreementStats | null;
   /** This node's probes that measure each peer, with their last result per peer. */
   probes: ClusterProbePeers[];
+  /** With `linkModes: "per-peer"`: each link's mode and why, by peer. */
+  links?: Record<string, LinkStatus>;
   /** The agreement's recent decisions and proposals as this node saw them, oldest first. */
   events: ClusterEvent[];
 }

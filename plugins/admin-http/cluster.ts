@@ -139,6 +139,7 @@ export function recordCluster(manager: ExtensionHost, limit: number): ClusterRec
         nowMs: manager.clock.now(),
         agreement: stats.agreement ?? null,
         probes: stats.probes.flatMap(({ name, peers }) => peers ? [{ name, peers }] : []),
+        ...(stats.links ? { links: stats.links } : {}),
         events: history.list(),
       };
     },

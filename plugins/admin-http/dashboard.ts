@@ -320,7 +320,13 @@ function showCluster(c) {
   $("peers-none").hidden = peers.size > 0;
   $("peers").hidden = peers.size === 0;
   $("peers-none").textContent = peers.size > 0 ? "" : "No per-peer results: no probe of this node measures each peer.";
-  table("peers", ["peer", "RTT", "bandwidth", "loss", "error", "probes"], [...peers].sort((p, q) => p[0] < q[0] ? -1 : 1).map(([peer, r]) => [peer, r.rtt.join(" / "), r.bandwidth.join(" / "), r.loss.join(" / "), r.errors.join("; "), r.probes.join(", ")]));
+  // With per-peer link modes, each link's own mode and why (the node's mode serves every link otherwise).
+  const links = c.links || null;
+  const linkCells = (peer) => {
+    const l = links && links[peer];
+    return l ? [l.mode + (l.wanted ? " (cooldown; wants " + l.wanted + ")" : ""), l.reason] : ["", ""];
+  };
+  table("peers", ["peer", "RTT", "bandwidth", "loss", "error", "probes"].concat(links ? ["link mode", "why"] : []), [...peers].sort((p, q) => p[0] < q[0] ? -1 : 1).map(([peer, r]) => [peer, r.rtt.join(" / "), r.bandwidth.join(" / "), r.loss.join(" / "), r.errors.join("; "), r.probes.join(", ")].concat(links ? linkCells(peer) : [])));
   $("peers").dataset.rows = String(peers.size);
   $("cluster-recent").hidden = c.events.length === 0;
   table("cluster-events", ["time", "kind", "member", "what"], c.events.slice(-20).reverse().map((e) => [clock(e.atMs)].concat(describe(e))));

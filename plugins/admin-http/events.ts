@@ -25,6 +25,7 @@ export const FORWARDED: readonly (keyof ManagerEvents)[] = [
   "drain-timeout",
   "cooldown",
   "agreement",
+  "link-mode",
 ];
 
 /** The counter of clients dropped for not reading. */

@@ -85,6 +85,25 @@ export function renderPrometheus(manager: ExtensionHost): string {
       stats.probes.map((probe) => ({ labels: { probe: probe.name }, value: probe.failures })),
     ),
   ];
+  if (stats.links) {
+    const links = Object.entries(stats.links);
+    blocks.push(
+      family(
+        "switchyard_link_mode",
+        "gauge",
+        "1 for the mode each link (this node to one peer) serves, 0 for the others.",
+        links.flatMap(([peer, link]) =>
+          MODES.map((mode) => ({ labels: { peer, mode }, value: link.mode === mode ? 1 : 0 }))
+        ),
+      ),
+      family(
+        "switchyard_link_mode_changes_total",
+        "counter",
+        "Mode changes of each link.",
+        links.map(([peer, link]) => ({ labels: { peer }, value: link.changes })),
+      ),
+    );
+  }
   for (const [measure, name, help, scale] of MEASURE_METRICS) {
     const value = stats.summary[measure];
     if (value !== undefined) blocks.push(family(name, "gauge", help, [{ value: value * scale }]));

@@ -19,6 +19,7 @@ import type { ForcedHold, SwitchOutcome } from "../../core/control/orchestrator.
 import { PLUGIN_KINDS } from "../../core/loading/plugin.ts";
 import type { NetworkSample } from "../../core/contracts/sample.ts";
 import type { PeerMeasurement } from "../../core/contracts/probe.ts";
+import type { LinkStatus } from "../../core/control/link_modes.ts";
 import type { AdminCluster, AdminHealth, AdminResume, AdminSamples, AdminStatus, ClusterEvent } from "./client.ts";
 
 /** `POST /mode`: force a mode. */
@@ -113,6 +114,17 @@ export const ModeAgreementBody = v.strictObject({
   holds: v.record(v.string(), nullable(mode)),
   engine: v.string(),
   epoch: v.number(),
+});
+
+/** One link's mode (with `linkModes: "per-peer"`): why, since when, its own medians. */
+export const LinkStatusBody = v.strictObject({
+  mode,
+  reason: v.string(),
+  sinceMs: v.number(),
+  summary: NetworkSampleBody,
+  changes: v.number(),
+  error: v.optional(v.string()),
+  wanted: v.optional(mode),
 });
 
 /** The operator's hold on a mode. */
@@ -229,6 +241,7 @@ export const StatsBody = v.strictObject({
   flags: FlagsBody,
   plugins: PluginsBody,
   agreement: v.optional(ModeAgreementBody),
+  links: v.optional(v.record(v.string(), LinkStatusBody)),
 });
 
 /** `GET /status`: the mode, the hold, the cooldown, the alarm and the thresholds. */
@@ -300,6 +313,7 @@ export const ClusterBody = v.strictObject({
   nowMs: v.number(),
   agreement: nullable(ModeAgreementBody),
   probes: v.array(v.strictObject({ name: v.string(), peers: v.record(v.string(), PeerMeasurementBody) })),
+  links: v.optional(StatsBody.entries.links),
   events: v.array(ClusterEventBody),
 });
 
@@ -344,6 +358,7 @@ export const SCHEMAS_MATCH_TYPES: Record<string, true> = {
   health: true satisfies Same<Out<typeof HealthBody>, AdminHealth>,
   samples: true satisfies Same<Out<typeof SamplesBody>, AdminSamples>,
   peer: true satisfies Same<Out<typeof PeerMeasurementBody>, PeerMeasurement>,
+  link: true satisfies Same<Out<typeof LinkStatusBody>, LinkStatus>,
   clusterEvent: true satisfies Same<Out<typeof ClusterEventBody>, ClusterEvent>,
   cluster: true satisfies Same<Out<typeof ClusterBody>, AdminCluster>,
   resume: true satisfies Same<Out<typeof ResumeBody>, AdminResume>,

@@ -216,3 +216,41 @@ Deno.test("admin: GET /cluster keeps the last recentClusterEvents events, newest
     await node.close();
   }
 });
+
+Deno.test("admin, per-peer link modes: /cluster, /stats and /metrics show each link's mode and why", async () => {
+  const clock = new ManualClock(Date.UTC(2026, 0, 1, 12));
+  const perPeer = new PeerProbe("rtt", { rttMs: 0.4, lossRatio: 0 });
+  perPeer.results = { "rack-n2": { rttMs: 0.4, lossRatio: 0 }, "wan-n3": { rttMs: 90, lossRatio: 0.02 } };
+  const manager = new HybridManager({
+    clock,
+    nodeId: "n1",
+    logger: silentLogger,
+    probes: [perPeer],
+    config: {
+      detectionIntervalMs: 1_000,
+      sampleWindow: 1,
+      cooldownMs: 0,
+      linkModes: "per-peer",
+      initialMode: "datacenter",
+    },
+  });
+  const server = await instantiate(admin, { port: 0, token: TOKEN, heartbeatMs: 60_000 }, { host: manager, clock });
+  try {
+    await manager.start();
+    await clock.advance(0);
+    const client = adminClient(server.url, TOKEN);
+    const cluster = v.parse(ClusterBody, await client.cluster());
+    assert.equal(cluster.links?.["wan-n3"].mode, "internet");
+    assert.match(cluster.links!["wan-n3"].reason, /rttMs 90 > 55/);
+    assert.equal(cluster.links?.["rack-n2"].mode, "hybrid", "no bandwidth measured: not datacenter");
+    const stats = v.parse(StatsBody, await client.stats());
+    assert.equal(stats.links?.["wan-n3"].changes, 1);
+    const metrics = await client.metrics();
+    assert.match(metrics, /^switchyard_link_mode\{peer="wan-n3",mode="internet"\} 1$/m);
+    assert.match(metrics, /^switchyard_link_mode\{peer="wan-n3",mode="datacenter"\} 0$/m);
+    assert.match(metrics, /^switchyard_link_mode_changes_total\{peer="wan-n3"\} 1$/m);
+  } finally {
+    await server.close();
+    await manager.stop();
+  }
+});
