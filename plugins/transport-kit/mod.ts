@@ -1,7 +1,10 @@
 /**
  * What transports share: length-prefixed framing with a memory budget for
  * partial frames, a one-consumer async queue, resumable connections over any
- * transport, and numbered channels sharing one transport's addresses. For writing transports; applications do not need it.
+ * transport, numbered channels sharing one transport's addresses, and
+ * steered connections whose traffic a gradual switch moves from one path
+ * (transport) to another in health-checked steps, rolling back on
+ * degradation. For writing transports and per-link components.
  *
  * @example
  * ```ts
@@ -27,3 +30,7 @@ export {
 export type { FrameBudget } from "./length_prefix.ts";
 export { ResumableConnection, resumableTransport } from "./resumable.ts";
 export type { ResumeHandshake, ResumeOptions } from "./resumable.ts";
+export { dialSteered, listenSteered, SteeredConnection, steeredTransport } from "./steered.ts";
+export type { GradualReport, SteeredOptions, SteeringStats, StepRecord } from "./steered.ts";
+export { judgeStep, resolveGradualOptions } from "./gradual.ts";
+export type { GradualOptions, GradualOptionsInput, PathHealth, StepVerdict } from "./gradual.ts";

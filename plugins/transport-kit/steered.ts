@@ -1,0 +1,884 @@
+/**
+ * Steered connections: one connection to a peer over a path (a connection
+ * of some transport), or over two while a gradual switch moves its traffic
+ * from the old path to a new one, possibly over another transport, in steps
+ * (10 %, 50 %, 100 % of the frames by default), each held while its health
+ * is checked against the old path (`gradual.ts`). A step that degrades, or
+ * a new path that fails, rolls the whole switch back; the application sees
+ * one connection throughout, its frames exactly once and in order.
+ *
+ * How nothing is lost, duplicated or reordered: every frame carries a
+ * sequence number and stays with its sender until the receiver says it has
+ * delivered everything below it. The receiver delivers in sequence order
+ * (frames that overtook others on the faster path wait, bounded), and drops
+ * a number it has already seen. Each path also acknowledges what it carried,
+ * so when a path fails or is retired, what it had not carried is sent again
+ * on the other path; that is also how each path's latency and delivery are
+ * measured.
+ *
+ * The dialing side steers ({@linkcode SteeredConnection.switchTo}); the
+ * accepting side follows the shares it is told, and both resend what a lost
+ * path left behind.
+ *
+ * @module
+ */
+import type { Clock, TimerId } from "../../core/util/clock.ts";
+import { SwitchyardError, toError } from "../../core/util/errors.ts";
+import { median } from "../../core/contracts/sample.ts";
+import type {
+  ConnectionStats,
+  Transport,
+  TransportConnection,
+  TransportListener,
+} from "../../core/contracts/transport.ts";
+import { AsyncQueue } from "./async_queue.ts";
+import { oversizedSend } from "./length_prefix.ts";
+import {
+  type GradualOptions,
+  type GradualOptionsInput,
+  judgeStep,
+  type PathHealth,
+  resolveGradualOptions,
+} from "./gradual.ts";
+import { DATA_OVERHEAD, decodeWire, encodeWire, SESSION_ID_BYTES, WIRE, type WireFrame } from "./steered_wire.ts";
+
+/** How steered connections behave. */
+export interface SteeredOptions {
+  /** Time source of holds, acknowledgement delays and latencies. */
+  clock: Clock;
+  /** Bytes sent and not yet delivered before `send` waits (default 8 MiB); the receiver's reordering is bounded by it. */
+  maxUnackedBytes?: number;
+  /** Acknowledge at the latest after this long (default 5 ms), or at once every 32 frames of a path. */
+  ackDelayMs?: number;
+  /** How long a new path's hello may take, ms (default 5,000). */
+  helloTimeoutMs?: number;
+  /** Step records kept (default 100). */
+  historyLimit?: number;
+}
+
+/** One entry of a connection's switch history. */
+export interface StepRecord {
+  /** When (the clock's ms). */
+  atMs: number;
+  /** Which switch of this connection (1, 2, …). */
+  switchId: number;
+  /** `step`: a share began; `healthy`: it held; `completed` or `rolled-back`: the switch ended. */
+  event: "step" | "healthy" | "completed" | "rolled-back";
+  /** The new path's share of the frames at that moment (0 after a rollback). */
+  share: number;
+  /** Why, naming the measures and limits. */
+  reason: string;
+  /** The two paths' health over the step, when it was judged. */
+  health?: { old: PathHealth; new: PathHealth };
+}
+
+/** How a gradual switch ended. */
+export interface GradualReport {
+  /** `completed`: the new path carries everything, the old is closed; `rolled-back`: the old carries everything. */
+  outcome: "completed" | "rolled-back";
+  /** Why. */
+  reason: string;
+  /** This switch's records, in order. */
+  steps: StepRecord[];
+}
+
+/** What a steered connection reports beyond the transport counters. */
+export interface SteeringStats {
+  /** Its live paths: the old (primary) and, during a switch, the new, with what each carried. */
+  paths: { id: number; role: "primary" | "candidate"; remoteAddress: string; sent: number; delivered: number }[];
+  /** The new path's share of the frames now (0 outside a switch). */
+  share: number;
+  /** Frames sent again because the path they went on failed or was retired. */
+  resent: number;
+  /** Frames that arrived twice and were dropped. */
+  duplicatesDropped: number;
+  /** The switch history, oldest first. */
+  history: StepRecord[];
+}
+
+const DEFAULTS = { maxUnackedBytes: 8 * 1024 * 1024, ackDelayMs: 5, helloTimeoutMs: 5_000, historyLimit: 100 };
+type Settings = typeof DEFAULTS & { clock: Clock };
+const ACK_EVERY_FRAMES = 32;
+/** Received frames held for a reader that is not reading before reading the paths pauses. */
+const MAX_BUFFERED_FRAMES = 256;
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+/** Frames the receiver holds for reordering: a sender keeps at most its window ahead. */
+const MAX_REORDER_FRAMES = 65_536;
+/** Latencies kept per path and step, for the median. */
+const MAX_LATENCIES = 1_024;
+
+interface StepCounters {
+  id: number;
+  sent: number;
+  delivered: number;
+  latencies: number[];
+  errors: number;
+}
+
+interface Path {
+  id: number;
+  connection: TransportConnection;
+  frames: AsyncIterator<Uint8Array>;
+  state: "live" | "gone";
+  /** Frames sent on this path and not yet acknowledged on it, oldest first. */
+  log: { seq: number; sentAtMs: number; step: number }[];
+  logHead: number;
+  sent: number;
+  carried: number;
+  received: number;
+  ackedToPeer: number;
+  ackTimer?: TimerId;
+  step: StepCounters;
+  lastError?: string;
+}
+
+/** An error that says the peer sent garbage (not that a path broke). */
+const isPeerFault = (error: unknown): error is SwitchyardError =>
+  error instanceof SwitchyardError && (error.code === "FRAME_INVALID" || error.code === "FRAME_TOO_LARGE");
+
+const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+
+/** Sends a hello on `connection` and waits for the peer's, bounded; returns the iterator after it. */
+async function exchangeHello(
+  connection: TransportConnection,
+  sessionId: Uint8Array,
+  pathId: number,
+  settings: Settings,
+): Promise<AsyncIterator<Uint8Array>> {
+  await connection.send(encodeWire({ type: WIRE.HELLO, sessionId, pathId }));
+  const frames = connection.frames()[Symbol.asyncIterator]();
+  const hello = await readHello(frames, settings);
+  if (hex(hello.sessionId) !== hex(sessionId) || hello.pathId !== pathId) {
+    throw new SwitchyardError("FRAME_INVALID", "steered: the peer answered for another session or path");
+  }
+  return frames;
+}
+
+/** The first frame of a path, which must be a hello, within `helloTimeoutMs`. */
+async function readHello(
+  frames: AsyncIterator<Uint8Array>,
+  settings: Settings,
+): Promise<Extract<WireFrame, { type: typeof WIRE.HELLO }>> {
+  let timer: TimerId | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = settings.clock.setTimeout(
+      () => reject(new SwitchyardError("TRANSPORT_TIMEOUT", `steered: no hello within ${settings.helloTimeoutMs} ms`)),
+      settings.helloTimeoutMs,
+    );
+  });
+  try {
+    const first = await Promise.race([frames.next(), timeout]);
+    const frame = first.done ? undefined : decodeWire(first.value);
+    if (frame?.type !== WIRE.HELLO) {
+      throw new SwitchyardError("FRAME_INVALID", "steered: a path must start with a hello");
+    }
+    return frame;
+  } finally {
+    settings.clock.clearTimeout(timer!);
+  }
+}
+
+/**
+ * One steered connection. Made by {@linkcode dialSteered} (the steering
+ * side) or {@linkcode listenSteered} (the following side).
+ */
+export class SteeredConnection implements TransportConnection {
+  /** Id of the session, shared by both ends. */
+  readonly sessionId: Uint8Array;
+  readonly closed: Promise<void>;
+  readonly #settings: Settings;
+  readonly #maxFrameBytes: number;
+  readonly #steering: boolean;
+  readonly #onEnd: () => void;
+  readonly #paths = new Map<number, Path>();
+  #primary!: Path;
+  #candidate: Path | undefined;
+  #share = 0;
+  #credit = 0;
+  #switching = false;
+  #switches = 0;
+  #stepId = 0;
+  #history: StepRecord[] = [];
+  // Sending.
+  #nextSeq = 0;
+  #unacked = new Map<number, Uint8Array>();
+  #unackedBytes = 0;
+  #delivered = 0;
+  #sendChain: Promise<void> = Promise.resolve();
+  #resent = 0;
+  // Receiving.
+  #next = 0;
+  #reorder = new Map<number, Uint8Array>();
+  #reorderBytes = 0;
+  #endAt: number | undefined;
+  #incoming = new AsyncQueue<Uint8Array>();
+  #incomingBytes = 0;
+  #duplicates = 0;
+  // Waiting.
+  #waiters: (() => void)[] = [];
+  #spaceWaiters: (() => void)[] = [];
+  #state: "open" | "closing" | "closed" = "open";
+  #error: Error | undefined;
+  #resolveClosed!: () => void;
+  #stats = { bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0 };
+
+  /** Made by {@linkcode dialSteered} and {@linkcode listenSteered}. */
+  constructor(
+    sessionId: Uint8Array,
+    first: { connection: TransportConnection; frames: AsyncIterator<Uint8Array> },
+    maxFrameBytes: number,
+    settings: Settings,
+    steering: boolean,
+    onEnd: () => void = () => {},
+  ) {
+    this.sessionId = sessionId;
+    this.#settings = settings;
+    this.#maxFrameBytes = maxFrameBytes;
+    this.#steering = steering;
+    this.#onEnd = onEnd;
+    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+    this.#incoming.onTake = (frame) => {
+      this.#incomingBytes -= frame.length;
+      for (const wake of this.#spaceWaiters.splice(0)) wake();
+    };
+    this.#primary = this.#addPath(0, first.connection, first.frames);
+  }
+
+  /** This end's address, on the primary path. */
+  get localAddress(): string {
+    return this.#primary.connection.localAddress;
+  }
+
+  /** The peer's address, on the primary path. */
+  get remoteAddress(): string {
+    return this.#primary.connection.remoteAddress;
+  }
+
+  /** The primary path's connection underneath. */
+  get underlying(): TransportConnection {
+    return this.#primary.connection;
+  }
+
+  /** Sends a frame; it is delivered exactly once and in order, whichever paths carry it. */
+  send(frame: Uint8Array): Promise<void> {
+    if (this.#state !== "open") return Promise.reject(this.#closedError());
+    const tooLarge = oversizedSend(frame.length, this.#maxFrameBytes);
+    if (tooLarge) return Promise.reject(tooLarge);
+    const sending = this.#sendChain.then(async () => {
+      while (this.#unackedBytes >= this.#settings.maxUnackedBytes && this.#state === "open") await this.#changed();
+      if (this.#state === "closed") throw this.#closedError();
+      const copy = frame.slice();
+      const seq = this.#nextSeq++;
+      this.#unacked.set(seq, copy);
+      this.#unackedBytes += copy.length;
+      this.#stats.bytesSent += copy.length;
+      this.#stats.framesSent++;
+      await this.#transmit(this.#choosePath(), seq, copy);
+    });
+    this.#sendChain = sending.catch(() => {});
+    return sending;
+  }
+
+  /** The received frames, exactly once and in order. */
+  frames(): AsyncIterable<Uint8Array> {
+    return this.#incoming;
+  }
+
+  /** Resolves once the peer has delivered every frame sent so far. */
+  async drain(): Promise<void> {
+    await this.#sendChain;
+    while (this.#delivered < this.#nextSeq) {
+      if (this.#state === "closed") throw this.#closedError();
+      await this.#changed();
+    }
+  }
+
+  /** Closes gracefully: what was sent goes out, then a close on every path. */
+  async close(): Promise<void> {
+    if (this.#state !== "open") return await this.closed;
+    this.#state = "closing";
+    await this.#sendChain;
+    const end = encodeWire({ type: WIRE.CLOSE, sent: this.#nextSeq });
+    await Promise.all(this.#livePaths().map((path) => path.connection.send(end).catch(() => {})));
+    await Promise.all(this.#livePaths().map((path) => path.connection.close().catch(() => {})));
+    this.#finish();
+  }
+
+  /** Counters of the application's frames; `bufferedBytes` is what the peer has not delivered yet. */
+  stats(): ConnectionStats {
+    return { ...this.#stats, bufferedBytes: this.#unackedBytes };
+  }
+
+  /** The paths, the share, what was resent or dropped, and the switch history. */
+  steering(): SteeringStats {
+    return {
+      paths: this.#livePaths().map((path) => ({
+        id: path.id,
+        role: path === this.#primary ? "primary" : "candidate",
+        remoteAddress: path.connection.remoteAddress,
+        sent: path.sent,
+        delivered: path.carried,
+      })),
+      share: this.#candidate ? this.#share : 0,
+      resent: this.#resent,
+      duplicatesDropped: this.#duplicates,
+      history: this.#history.map((record) => ({ ...record })),
+    };
+  }
+
+  /**
+   * Moves this connection's traffic to a new path, `dial()`'s connection
+   * (to the same peer, over any transport), in `options.steps`, each held
+   * `holdMs` and judged against the old path; resolves with how it ended.
+   * On a degraded step or a failing new path, the old path carries
+   * everything again and the new one is closed; frames the new path had not
+   * delivered are sent again on the old one. Only the dialing side steers.
+   * Throws `INVALID_ARGUMENT` for bad options, or while another switch runs.
+   */
+  async switchTo(dial: () => Promise<TransportConnection>, options: GradualOptionsInput = {}): Promise<GradualReport> {
+    const rule = resolveGradualOptions(options);
+    if (!this.#steering) throw new SwitchyardError("INVALID_ARGUMENT", "steered: only the dialing side steers");
+    if (this.#switching) throw new SwitchyardError("INVALID_ARGUMENT", "steered: a switch is already under way");
+    if (this.#state !== "open") throw this.#closedError();
+    this.#switching = true;
+    const switchId = ++this.#switches;
+    const steps: StepRecord[] = [];
+    const record = (entry: Omit<StepRecord, "atMs" | "switchId">) => {
+      const full = { atMs: this.#settings.clock.now(), switchId, ...entry };
+      steps.push(full);
+      this.#history.push(full);
+      if (this.#history.length > this.#settings.historyLimit) this.#history.shift();
+    };
+    try {
+      const pathId = Math.max(...this.#paths.keys()) + 1;
+      let candidate: Path;
+      try {
+        const connection = await dial();
+        try {
+          const frames = await exchangeHello(connection, this.sessionId, pathId, this.#settings);
+          candidate = this.#addPath(pathId, connection, frames);
+        } catch (error) {
+          await connection.close().catch(() => {});
+          throw error;
+        }
+      } catch (error) {
+        const reason = `the new path could not be opened: ${toError(error).message}`;
+        record({ event: "rolled-back", share: 0, reason });
+        return { outcome: "rolled-back", reason, steps };
+      }
+      this.#candidate = candidate;
+      for (const share of rule.steps) {
+        this.#setShare(share);
+        this.#beginStep();
+        record({ event: "step", share, reason: `the new path carries ${Math.round(share * 100)} % of the frames` });
+        const live = () => candidate.state !== "live" || this.#candidate !== candidate || this.#state !== "open";
+        await this.#waitFor(rule.holdMs, live);
+        await this.#settle(candidate, rule);
+        if (this.#primary === candidate) {
+          const reason = `step ${Math.round(share * 100)} %: the old path failed; the new one carries everything`;
+          record({ event: "completed", share: 1, reason });
+          return { outcome: "completed", reason, steps };
+        }
+        const health = { old: this.#health(this.#primary, rule), new: this.#health(candidate, rule) };
+        const verdict = this.#state !== "open"
+          ? { healthy: false, reason: "the connection closed" }
+          : candidate.state !== "live"
+          ? { healthy: false, reason: `the new path failed: ${candidate.lastError ?? "closed"}` }
+          : judgeStep(health.old, health.new, rule);
+        if (!verdict.healthy) {
+          this.#rollBack(candidate);
+          const reason = `step ${Math.round(share * 100)} %: ${verdict.reason}`;
+          record({ event: "rolled-back", share: 0, reason, health });
+          return { outcome: "rolled-back", reason, steps };
+        }
+        record({ event: "healthy", share, reason: verdict.reason, health });
+      }
+      const old = this.#primary;
+      this.#primary = candidate;
+      this.#candidate = undefined;
+      this.#retire(old);
+      const reason = "every step held; the old path is closed";
+      record({ event: "completed", share: 1, reason });
+      return { outcome: "completed", reason, steps };
+    } finally {
+      this.#switching = false;
+    }
+  }
+
+  /** Adds a path and starts reading it. */
+  #addPath(id: number, connection: TransportConnection, frames: AsyncIterator<Uint8Array>): Path {
+    const path: Path = {
+      id,
+      connection,
+      frames,
+      state: "live",
+      log: [],
+      logHead: 0,
+      sent: 0,
+      carried: 0,
+      received: 0,
+      ackedToPeer: 0,
+      step: { id: this.#stepId, sent: 0, delivered: 0, latencies: [], errors: 0 },
+    };
+    this.#paths.set(id, path);
+    this.#read(path);
+    return path;
+  }
+
+  /** The following side's view of a new path its peer opened. */
+  attachCandidate(connection: TransportConnection, frames: AsyncIterator<Uint8Array>, pathId: number): boolean {
+    if (this.#state !== "open" || this.#candidate || this.#paths.has(pathId)) return false;
+    this.#candidate = this.#addPath(pathId, connection, frames);
+    this.#share = 0;
+    return true;
+  }
+
+  #livePaths(): Path[] {
+    return [...this.#paths.values()].filter((path) => path.state === "live");
+  }
+
+  #setShare(share: number): void {
+    this.#share = share;
+    this.#credit = 0;
+    const steer = encodeWire({ type: WIRE.STEER, pathId: this.#candidate!.id, share });
+    this.#primary.connection.send(steer).catch((error) => this.#pathFailed(this.#primary, error));
+  }
+
+  #beginStep(): number {
+    this.#stepId++;
+    for (const path of this.#livePaths()) {
+      path.step = { id: this.#stepId, sent: 0, delivered: 0, latencies: [], errors: 0 };
+    }
+    return this.#stepId;
+  }
+
+  /** The path of the next frame: the candidate for its share (spread evenly), the primary otherwise. */
+  #choosePath(): Path {
+    const candidate = this.#candidate;
+    if (!candidate || candidate.state !== "live" || this.#share === 0) return this.#primary;
+    this.#credit += this.#share;
+    if (this.#credit >= 1 - 1e-9) {
+      this.#credit -= 1;
+      return candidate;
+    }
+    return this.#primary;
+  }
+
+  async #transmit(path: Path, seq: number, payload: Uint8Array): Promise<void> {
+    if (path.state !== "live") path = this.#primary;
+    path.log.push({ seq, sentAtMs: this.#settings.clock.now(), step: path.step.id });
+    path.sent++;
+    path.step.sent++;
+    try {
+      await path.connection.send(encodeWire({ type: WIRE.DATA, seq, payload }));
+    } catch (error) {
+      this.#pathFailed(path, error);
+    }
+  }
+
+  /** Waits until `done()` holds (looked at after every change) or `ms` have passed. */
+  async #waitFor(ms: number, done: () => boolean): Promise<void> {
+    const clock = this.#settings.clock;
+    const deadline = clock.now() + ms;
+    let timer: TimerId | undefined;
+    const elapsed = new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, Math.max(0, ms))));
+    try {
+      while (!done() && clock.now() < deadline) await Promise.race([elapsed, this.#changed()]);
+    } finally {
+      clock.clearTimeout(timer!);
+    }
+  }
+
+  /**
+   * Waits until every frame the candidate was given up to now is delivered,
+   * or `ackTimeoutMs` has passed (what is still pending is overdue then), or
+   * the candidate is gone. A path delivers in order, so its oldest pending
+   * frame tells.
+   */
+  async #settle(candidate: Path, rule: GradualOptions): Promise<void> {
+    const cutoffMs = this.#settings.clock.now();
+    await this.#waitFor(rule.ackTimeoutMs, () => {
+      const oldest = candidate.log[candidate.logHead];
+      return candidate.state !== "live" || this.#state !== "open" || oldest === undefined ||
+        oldest.sentAtMs > cutoffMs;
+    });
+  }
+
+  #health(path: Path, rule: GradualOptions): PathHealth {
+    const now = this.#settings.clock.now();
+    let overdue = 0;
+    for (let i = path.logHead; i < path.log.length; i++) {
+      const entry = path.log[i];
+      if (entry.step === path.step.id && now - entry.sentAtMs >= rule.ackTimeoutMs) overdue++;
+    }
+    const { sent, delivered, latencies, errors } = path.step;
+    return {
+      sent,
+      delivered,
+      overdue,
+      errors,
+      ...(latencies.length > 0 ? { medianAckMs: median(latencies) } : {}),
+    };
+  }
+
+  /** Ends a switch: the old path carries everything; the new one is retired. */
+  #rollBack(candidate: Path): void {
+    this.#share = 0;
+    if (this.#candidate === candidate) this.#candidate = undefined;
+    this.#retire(candidate);
+  }
+
+  /** Retires a path: nothing more is sent on it, what it had not carried goes on the primary, the peer is told. */
+  #retire(path: Path): void {
+    if (path.state !== "live") return;
+    path.state = "gone";
+    if (path.ackTimer !== undefined) this.#settings.clock.clearTimeout(path.ackTimer);
+    // Acknowledge what arrived on it, so the peer does not send that again.
+    const ack = encodeWire({ type: WIRE.ACK, delivered: this.#next, received: path.received });
+    const retire = encodeWire({ type: WIRE.RETIRE, pathId: path.id });
+    (async () => {
+      await path.connection.send(ack);
+      await path.connection.send(retire);
+    })().catch(() => {}).finally(() => path.connection.close().catch(() => {}));
+    this.#resendFrom(path);
+    this.#wake();
+  }
+
+  /** A path failed under the connection: the other carries on, or the connection fails with it. */
+  #pathFailed(path: Path, error: unknown): void {
+    if (path.state !== "live" || this.#state === "closed") return;
+    path.state = "gone";
+    path.step.errors++;
+    path.lastError = toError(error).message;
+    if (path.ackTimer !== undefined) this.#settings.clock.clearTimeout(path.ackTimer);
+    path.connection.close().catch(() => {});
+    if (this.#state === "closing") return this.#wake();
+    if (path === this.#candidate) {
+      this.#candidate = undefined;
+      this.#share = 0;
+    } else if (path === this.#primary) {
+      const candidate = this.#candidate;
+      if (!candidate || candidate.state !== "live") {
+        return this.#fail(
+          new SwitchyardError("TRANSPORT_CLOSED", `steered: the connection's path failed: ${path.lastError}`, {
+            cause: error,
+          }),
+        );
+      }
+      this.#primary = candidate;
+      this.#candidate = undefined;
+      this.#share = 0;
+    }
+    this.#resendFrom(path);
+    this.#wake();
+  }
+
+  /** Sends again, on the primary, what `path` was given and did not carry (and the peer has not delivered). */
+  #resendFrom(path: Path): void {
+    const pending = path.log.slice(path.logHead).map((entry) => entry.seq).filter((seq) => this.#unacked.has(seq));
+    path.log = [];
+    path.logHead = 0;
+    for (const seq of pending) {
+      this.#resent++;
+      this.#transmit(this.#primary, seq, this.#unacked.get(seq)!);
+    }
+  }
+
+  async #read(path: Path): Promise<void> {
+    try {
+      for (;;) {
+        while (
+          (this.#incoming.size >= MAX_BUFFERED_FRAMES || this.#incomingBytes >= MAX_BUFFERED_BYTES) &&
+          this.#state !== "closed"
+        ) {
+          await new Promise<void>((resolve) => this.#spaceWaiters.push(resolve));
+        }
+        const next = await path.frames.next();
+        if (next.done || this.#state === "closed") break;
+        this.#handle(path, decodeWire(next.value));
+      }
+    } catch (error) {
+      // Malformed or oversized frames, underneath or of this layer, are the peer's fault and final; else a broken path.
+      if (isPeerFault(error)) return this.#fail(error);
+      return this.#pathFailed(path, error);
+    }
+    if (this.#state !== "closed") {
+      this.#pathFailed(path, new SwitchyardError("TRANSPORT_CLOSED", "steered: the path closed"));
+    }
+  }
+
+  #handle(path: Path, frame: WireFrame): void {
+    switch (frame.type) {
+      case WIRE.DATA:
+        path.received++;
+        this.#receive(frame.seq, frame.payload);
+        this.#scheduleAck(path);
+        return;
+      case WIRE.ACK:
+        this.#acknowledged(path, frame.delivered, frame.received);
+        return;
+      case WIRE.STEER:
+        if (!this.#steering && this.#candidate?.id === frame.pathId) {
+          this.#share = frame.share;
+          this.#credit = 0;
+        }
+        return;
+      case WIRE.RETIRE: {
+        const retired = this.#paths.get(frame.pathId);
+        if (!retired || retired.state !== "live" || this.#steering) return;
+        if (retired === this.#primary) {
+          if (!this.#candidate) return; // nothing to move to: not the peer's to ask
+          this.#primary = this.#candidate;
+        }
+        this.#candidate = undefined;
+        this.#share = 0;
+        this.#retire(retired);
+        return;
+      }
+      case WIRE.CLOSE:
+        this.#endAt = frame.sent;
+        this.#maybeEnd();
+        return;
+      case WIRE.HELLO:
+        throw new SwitchyardError("FRAME_INVALID", "steered: a second hello on a path");
+    }
+  }
+
+  #receive(seq: number, payload: Uint8Array): void {
+    if (seq < this.#next || this.#reorder.has(seq)) {
+      this.#duplicates++;
+      return;
+    }
+    if (
+      seq - this.#next >= MAX_REORDER_FRAMES || this.#reorderBytes + payload.length > this.#settings.maxUnackedBytes
+    ) {
+      throw new SwitchyardError(
+        "FRAME_INVALID",
+        `steered: frame ${seq} is too far ahead of ${this.#next} (more than the sender may have unacknowledged)`,
+      );
+    }
+    if (seq !== this.#next) {
+      this.#reorder.set(seq, payload.slice());
+      this.#reorderBytes += payload.length;
+      return;
+    }
+    this.#deliver(payload.slice());
+    for (let held = this.#reorder.get(this.#next); held; held = this.#reorder.get(this.#next)) {
+      this.#reorder.delete(this.#next);
+      this.#reorderBytes -= held.length;
+      this.#deliver(held);
+    }
+    this.#maybeEnd();
+  }
+
+  #deliver(payload: Uint8Array): void {
+    this.#next++;
+    this.#stats.bytesReceived += payload.length;
+    this.#stats.framesReceived++;
+    this.#incomingBytes += payload.length;
+    this.#incoming.push(payload);
+  }
+
+  #maybeEnd(): void {
+    if (this.#endAt === undefined || this.#next < this.#endAt || this.#state === "closed") return;
+    for (const path of this.#livePaths()) this.#sendAck(path);
+    this.#state = "closed";
+    for (const path of this.#paths.values()) {
+      path.state = "gone";
+      path.connection.close().catch(() => {});
+    }
+    this.#finish();
+  }
+
+  #scheduleAck(path: Path): void {
+    if (path.received - path.ackedToPeer >= ACK_EVERY_FRAMES) return this.#sendAck(path);
+    if (path.ackTimer !== undefined) return;
+    path.ackTimer = this.#settings.clock.setTimeout(() => {
+      path.ackTimer = undefined;
+      this.#sendAck(path);
+    }, this.#settings.ackDelayMs);
+  }
+
+  #sendAck(path: Path): void {
+    if (path.ackTimer !== undefined) this.#settings.clock.clearTimeout(path.ackTimer);
+    path.ackTimer = undefined;
+    if (path.state !== "live") return;
+    path.ackedToPeer = path.received;
+    const ack = encodeWire({ type: WIRE.ACK, delivered: this.#next, received: path.received });
+    path.connection.send(ack).catch((error) => this.#pathFailed(path, error));
+  }
+
+  /** An acknowledgement: `delivered` frames delivered in all, `received` carried by `path`. */
+  #acknowledged(path: Path, delivered: number, received: number): void {
+    if (delivered > this.#nextSeq || received > path.sent) {
+      throw new SwitchyardError("FRAME_INVALID", "steered: an acknowledgement of frames never sent");
+    }
+    const now = this.#settings.clock.now();
+    while (path.carried < received) {
+      path.carried++;
+      const entry = path.log[path.logHead];
+      if (!entry) break;
+      path.logHead++;
+      if (entry.step === path.step.id) {
+        path.step.delivered++;
+        if (path.step.latencies.length < MAX_LATENCIES) path.step.latencies.push(now - entry.sentAtMs);
+      }
+    }
+    if (path.logHead > 1_024 && path.logHead * 2 > path.log.length) {
+      path.log = path.log.slice(path.logHead);
+      path.logHead = 0;
+    }
+    for (; this.#delivered < delivered; this.#delivered++) {
+      const frame = this.#unacked.get(this.#delivered);
+      if (frame) this.#unackedBytes -= frame.length;
+      this.#unacked.delete(this.#delivered);
+    }
+    this.#wake();
+  }
+
+  #changed(): Promise<void> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  #wake(): void {
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+
+  #closedError(): Error {
+    return this.#error ?? new SwitchyardError("TRANSPORT_CLOSED", "steered: the connection is closed");
+  }
+
+  #fail(error: Error): void {
+    if (this.#state === "closed") return;
+    this.#error = error;
+    this.#state = "closed";
+    this.#incoming.fail(error);
+    for (const path of this.#paths.values()) {
+      path.state = "gone";
+      path.connection.close().catch(() => {});
+    }
+    this.#finish();
+  }
+
+  #finish(): void {
+    this.#state = "closed";
+    for (const path of this.#paths.values()) {
+      if (path.ackTimer !== undefined) this.#settings.clock.clearTimeout(path.ackTimer);
+    }
+    this.#wake();
+    for (const wake of this.#spaceWaiters.splice(0)) wake();
+    this.#incoming.end();
+    this.#onEnd();
+    this.#resolveClosed();
+  }
+}
+
+const settingsOf = (options: SteeredOptions): Settings => ({ ...DEFAULTS, ...options });
+
+/**
+ * Dials a steered connection to `address` over `transport`; switch its
+ * traffic to another path later with {@linkcode SteeredConnection.switchTo}.
+ *
+ * @example
+ * ```ts ignore
+ * import { dialSteered } from "./steered.ts";
+ * const connection = await dialSteered(tcp, "10.0.0.2:7000", { clock });
+ * const report = await connection.switchTo(() => tls.dial("10.0.0.2:7443"));
+ * report.outcome; // "completed", or "rolled-back" with the reason
+ * ```
+ */
+export async function dialSteered(
+  transport: Transport,
+  address: string,
+  options: SteeredOptions,
+): Promise<SteeredConnection> {
+  const settings = settingsOf(options);
+  const sessionId = crypto.getRandomValues(new Uint8Array(SESSION_ID_BYTES));
+  const connection = await transport.dial(address);
+  try {
+    const frames = await exchangeHello(connection, sessionId, 0, settings);
+    return new SteeredConnection(
+      sessionId,
+      { connection, frames },
+      transport.maxFrameBytes - DATA_OVERHEAD,
+      settings,
+      true,
+    );
+  } catch (error) {
+    await connection.close().catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * Accepts steered connections on every listener in `listeners` (one per
+ * transport a path may come over): a hello for a new session is a new
+ * connection; one for a known session is that connection's new path.
+ * Connections that do not start with a valid hello in time are closed.
+ */
+export function listenSteered(
+  listeners: TransportListener[],
+  maxFrameBytes: number,
+  options: SteeredOptions & { maxSessions?: number },
+): TransportListener {
+  const settings = settingsOf(options);
+  const maxSessions = options.maxSessions ?? 1_024;
+  const sessions = new Map<string, SteeredConnection>();
+  const accepted = new AsyncQueue<TransportConnection>();
+  let open = listeners.length;
+  const admit = async (connection: TransportConnection) => {
+    const frames = connection.frames()[Symbol.asyncIterator]();
+    try {
+      const hello = await readHello(frames, settings);
+      const key = hex(hello.sessionId);
+      const session = sessions.get(key);
+      const reply = () =>
+        connection.send(encodeWire({ type: WIRE.HELLO, sessionId: hello.sessionId, pathId: hello.pathId }));
+      if (session) {
+        if (!session.attachCandidate(connection, frames, hello.pathId)) throw new Error("path refused");
+        await reply();
+        return;
+      }
+      if (hello.pathId !== 0 || sessions.size >= maxSessions) throw new Error("session refused");
+      await reply();
+      const steered = new SteeredConnection(
+        hello.sessionId,
+        { connection, frames },
+        maxFrameBytes - DATA_OVERHEAD,
+        settings,
+        false,
+        () => sessions.delete(key),
+      );
+      sessions.set(key, steered);
+      accepted.push(steered);
+    } catch {
+      await connection.close().catch(() => {});
+    }
+  };
+  for (const listener of listeners) {
+    (async () => {
+      for await (const connection of listener.connections()) admit(connection);
+    })().catch(() => {}).finally(() => --open === 0 && accepted.end());
+  }
+  return {
+    address: listeners[0]?.address ?? "",
+    connections: () => accepted,
+    close: async () => {
+      await Promise.all(listeners.map((listener) => listener.close()));
+    },
+  };
+}
+
+/**
+ * `transport` with steered connections: each dialed or accepted connection
+ * is a {@linkcode SteeredConnection} on one path over `transport` (whose
+ * traffic a dialer can later move to another path with `switchTo`).
+ */
+export function steeredTransport(transport: Transport, options: SteeredOptions): Transport {
+  return {
+    name: `${transport.name}+steered`,
+    maxFrameBytes: transport.maxFrameBytes - DATA_OVERHEAD,
+    dial: (address) => dialSteered(transport, address, options),
+    listen: async (address) => listenSteered([await transport.listen(address)], transport.maxFrameBytes, options),
+  };
+}
