@@ -21,6 +21,7 @@ export const BUILTIN_PLUGINS: BuiltinModules = {
   "probe-replay": () => import("./probe-replay/mod.ts"),
   "probe-rtt": () => import("./probe-rtt/mod.ts"),
   "transport-adaptive": () => import("./transport-adaptive/mod.ts"),
+  "transport-links": () => import("./transport-links/mod.ts"),
   "transport-memory": () => import("./transport-memory/mod.ts"),
   "transport-rdma": () => import("./transport-rdma/mod.ts"),
   "transport-tcp": () => import("./transport-tcp/mod.ts"),

@@ -481,14 +481,31 @@ function resolveDependencies(
     changed = false;
     for (const candidate of [...candidates.values()]) {
       candidate.providers.clear();
+      const unknownUse = Object.keys(candidate.entry.uses ?? {}).find((name) =>
+        !(candidate.plugin.requires ?? []).includes(name)
+      );
+      if (unknownUse !== undefined) {
+        reject(candidate, `uses a provider for "${unknownUse}", which it does not require`);
+        changed = true;
+        continue;
+      }
       for (const capability of candidate.plugin.requires ?? []) {
+        const chosen = candidate.entry.uses && Object.hasOwn(candidate.entry.uses, capability)
+          ? candidate.entry.uses[capability]
+          : undefined;
         const providers = manifestOrder.filter((id) => {
           const other = candidates.get(id);
           if (!other || id === candidate.entry.id || !other.plugin.provides.includes(capability)) return false;
+          if (chosen !== undefined && id !== chosen) return false;
           return candidate.plugin.kind === "extension" || other.plugin.kind !== "extension";
         });
         if (providers.length === 0) {
-          reject(candidate, `requires "${capability}", which no loadable plugin provides`);
+          reject(
+            candidate,
+            chosen === undefined
+              ? `requires "${capability}", which no loadable plugin provides`
+              : `uses "${chosen}" for "${capability}", which is not a loadable plugin providing it`,
+          );
           changed = true;
           break;
         }

@@ -46,6 +46,7 @@ const ManifestEntrySchema = v.strictObject({
   integrity: v.optional(v.pipe(v.string(), v.regex(/^sha384-[A-Za-z0-9+/]{64}$/, "must be sha384-<base64 digest>"))),
   options: v.optional(v.record(v.string(), v.unknown())),
   enabled: v.optional(v.boolean(), true),
+  uses: v.optional(v.record(v.pipe(v.string(), v.minLength(1)), pluginId)),
 });
 
 const ManifestSchemaObject = v.strictObject({
@@ -77,6 +78,12 @@ export interface ManifestEntry {
   options?: Record<string, unknown>;
   /** False: listed but not loaded. */
   enabled: boolean;
+  /**
+   * Which plugin provides a capability this plugin requires, by capability
+   * (e.g. `{ "transport": "transport-links" }`), where the first provider in
+   * manifest order is not the one wanted. The named plugin must provide it.
+   */
+  uses?: Record<string, string>;
 }
 
 /** The slots the core knows, per mode for components. */

@@ -28,6 +28,7 @@ import * as v from "valibot";
 import type { ConsensusEngine, ConsensusStateMachine } from "../../core/contracts/consensus.ts";
 import type { ModeAgreement } from "../../core/contracts/mode_agreement.ts";
 import { MODES } from "../../core/contracts/mode.ts";
+import { MEASURES } from "../../core/contracts/sample.ts";
 import { TRANSPORT_CAPABILITY } from "../../core/loading/capability.ts";
 import type { Plugin } from "../../core/loading/plugin.ts";
 import { builtinPlugin } from "../builtin_plugin.ts";
@@ -157,14 +158,16 @@ const plugin: Plugin<"consensus", AdaptivePluginOptions, ConsensusEngine> = buil
           // The tally classifies the members' medians by this node's detector thresholds (every member's
           // manager should share them: the tally is only deterministic if every replica's is the same).
           thresholds: context.config,
-          // The manager's medians are this node's measurements (nothing until its first detection).
           // The manager's medians are this node's measurements, once its window is full: a median of the first
           // sample or two of a process that just started (cold code, connections still opening) is its noise, and
           // three members' such reports decided a spurious switch at a cluster's start.
+          // And only medians of every measure: a member that could not measure one (its RTT probe not answered yet,
+          // as while its peers still start) would classify it "not measured", never datacenter, and three such
+          // members decided a spurious hybrid at a cluster's start. A partial view does not vote.
           measure: () => {
             if (context.clock.now() < windowFullAtMs) return undefined;
             const sample = context.network();
-            return Object.keys(sample).length > 0 ? sample : undefined;
+            return MEASURES.every((measure) => sample[measure] !== undefined) ? sample : undefined;
           },
           logger: context.logger,
           engines: {

@@ -1,6 +1,7 @@
 /**
  * The plugin manifest of one cluster node, made from its configuration: the
- * adaptive transport (RDMA where a device answers, TCP otherwise), the RTT
+ * adaptive transport (RDMA where a device answers, TCP otherwise) with each
+ * link's frames compressed by its mode's compressor (`transport-links`), the RTT
  * and bandwidth probes over it towards every peer, the adaptive consensus in
  * every mode, LZ4 / zstd / the adaptive compressor per mode, and the admin
  * endpoint with its dashboard.
@@ -17,8 +18,15 @@ export function clusterNodeManifest(config: ClusterNodeConfig): Record<string, u
   const every = (id: string) => ({ datacenter: id, hybrid: id, internet: id });
   return {
     plugins: [
-      // Large frames: a handover carries the whole store.
+      // Large frames: a handover carries the whole store. First of the transports: the probes measure over it, raw.
       { id: "transport-adaptive", module: "builtin:transport-adaptive", options: { maxFrameBytes: 64 * 1024 * 1024 } },
+      // The consensus's wire (`uses` below): the adaptive transport with each link's frames compressed by the
+      // compressor of that link's mode, the link named by its peer's probe address (as the probes name the peer).
+      {
+        id: "transport-links",
+        module: "builtin:transport-links",
+        options: { links: Object.fromEntries(peers.map((peer) => [peer.transport, peer.probe])) },
+      },
       {
         id: "probe-rtt",
         module: "builtin:probe-rtt",
@@ -37,6 +45,7 @@ export function clusterNodeManifest(config: ClusterNodeConfig): Record<string, u
       {
         id: "consensus-adaptive",
         module: "builtin:consensus-adaptive",
+        uses: { transport: "transport-links" },
         options: {
           nodeId: config.id,
           peers: {

@@ -213,6 +213,48 @@ Deno.test("requires are resolved against provides; creation follows dependencies
   assert.equal(after["cycle-b"].stage, "dependencies");
 });
 
+Deno.test("an entry's uses picks the provider of a capability; a wrong or needless pick is refused, naming it", async () => {
+  const host = new MemoryHost();
+  const seen: Record<string, unknown> = {};
+  const consumer = (id: string) =>
+    testPlugin({
+      id,
+      requires: ["cap:wire"],
+      create: (context) => {
+        seen[id] = context.require(capability("cap:wire"));
+        return {};
+      },
+    });
+  const builtins = builtinsOf([
+    consumer("first-in-order"),
+    consumer("picks-second"),
+    consumer("picks-nobody"),
+    consumer("picks-needlessly"),
+    testPlugin({ id: "wire-a", provides: ["cap:wire"], create: () => ({ name: "a" }) }),
+    testPlugin({ id: "wire-b", provides: ["cap:wire"], create: () => ({ name: "b" }) }),
+  ]);
+  host.write(
+    "m.json",
+    manifest([
+      { id: "first-in-order", module: "builtin:first-in-order" },
+      { id: "picks-second", module: "builtin:picks-second", uses: { "cap:wire": "wire-b" } },
+      { id: "picks-nobody", module: "builtin:picks-nobody", uses: { "cap:wire": "first-in-order" } },
+      { id: "picks-needlessly", module: "builtin:picks-needlessly", uses: { "cap:other": "wire-a" } },
+      { id: "wire-a", module: "builtin:wire-a" },
+      { id: "wire-b", module: "builtin:wire-b" },
+    ]),
+  );
+  const loaded = await loadPlugins("m.json", options(host, { builtins }));
+  await loaded.createExtensions({} as never);
+  assert.deepEqual(seen, { "first-in-order": { name: "a" }, "picks-second": { name: "b" } });
+  const records = byId(loaded.records());
+  assert.match(
+    records["picks-nobody"].reason ?? "",
+    /uses "first-in-order" for "cap:wire", which is not a loadable plugin providing it/,
+  );
+  assert.match(records["picks-needlessly"].reason ?? "", /uses a provider for "cap:other", which it does not require/);
+});
+
 Deno.test("a capability token naming a kind is refused when its provider is of another kind", async () => {
   const host = new MemoryHost();
   const outcomes: string[] = [];
