@@ -143,9 +143,10 @@ async function exchangeHello(
   connection: TransportConnection,
   sessionId: Uint8Array,
   pathId: number,
+  primaryId: number,
   settings: Settings,
 ): Promise<AsyncIterator<Uint8Array>> {
-  await connection.send(encodeWire({ type: WIRE.HELLO, sessionId, pathId }));
+  await connection.send(encodeWire({ type: WIRE.HELLO, sessionId, pathId, primaryId }));
   const frames = connection.frames()[Symbol.asyncIterator]();
   const hello = await readHello(frames, settings);
   if (hex(hello.sessionId) !== hex(sessionId) || hello.pathId !== pathId) {
@@ -355,7 +356,7 @@ export class SteeredConnection implements TransportConnection {
       try {
         const connection = await dial();
         try {
-          const frames = await exchangeHello(connection, this.sessionId, pathId, this.#settings);
+          const frames = await exchangeHello(connection, this.sessionId, pathId, this.#primary.id, this.#settings);
           candidate = this.#addPath(pathId, connection, frames);
         } catch (error) {
           await connection.close().catch(() => {});
@@ -425,9 +426,31 @@ export class SteeredConnection implements TransportConnection {
     return path;
   }
 
-  /** The following side's view of a new path its peer opened. */
-  attachCandidate(connection: TransportConnection, frames: AsyncIterator<Uint8Array>, pathId: number): boolean {
-    if (this.#state !== "open" || this.#candidate || this.#paths.has(pathId)) return false;
+  /**
+   * The following side's view of a new path its peer opened, while its
+   * primary was `primaryId`. The peer steers one switch at a time, and the
+   * retire that ended the last one may not have arrived yet (it travels on
+   * another path): a candidate still here that is the peer's primary won,
+   * and takes over from this side's; one that is not was given up (it failed
+   * under the peer before this side noticed), and is retired.
+   */
+  attachCandidate(
+    connection: TransportConnection,
+    frames: AsyncIterator<Uint8Array>,
+    pathId: number,
+    primaryId: number,
+  ): boolean {
+    if (this.#state !== "open" || this.#steering || pathId <= Math.max(...this.#paths.keys())) return false;
+    const previous = this.#candidate;
+    if (previous?.id === primaryId && previous.state === "live") {
+      const old = this.#primary;
+      this.#primary = previous;
+      this.#candidate = undefined;
+      this.#retire(old);
+    } else if (previous) {
+      this.#rollBack(previous);
+    }
+    if (this.#primary.id !== primaryId) return false;
     this.#candidate = this.#addPath(pathId, connection, frames);
     this.#share = 0;
     return true;
@@ -796,7 +819,7 @@ export async function dialSteered(
   const sessionId = crypto.getRandomValues(new Uint8Array(SESSION_ID_BYTES));
   const connection = await transport.dial(address);
   try {
-    const frames = await exchangeHello(connection, sessionId, 0, settings);
+    const frames = await exchangeHello(connection, sessionId, 0, 0, settings);
     return new SteeredConnection(
       sessionId,
       { connection, frames },
@@ -832,14 +855,17 @@ export function listenSteered(
       const hello = await readHello(frames, settings);
       const key = hex(hello.sessionId);
       const session = sessions.get(key);
-      const reply = () =>
-        connection.send(encodeWire({ type: WIRE.HELLO, sessionId: hello.sessionId, pathId: hello.pathId }));
+      const reply = () => connection.send(encodeWire({ ...hello, type: WIRE.HELLO }));
       if (session) {
-        if (!session.attachCandidate(connection, frames, hello.pathId)) throw new Error("path refused");
+        // A second new path at once, a path id already used, or a closed session: refused.
+        if (!session.attachCandidate(connection, frames, hello.pathId, hello.primaryId)) {
+          return await connection.close().catch(() => {});
+        }
         await reply();
         return;
       }
-      if (hello.pathId !== 0 || sessions.size >= maxSessions) throw new Error("session refused");
+      // A first path must be path 0, and the sessions are bounded.
+      if (hello.pathId !== 0 || sessions.size >= maxSessions) return await connection.close().catch(() => {});
       await reply();
       const steered = new SteeredConnection(
         hello.sessionId,

@@ -5,7 +5,7 @@
  *
  * | type | layout | meaning |
  * | --- | --- | --- |
- * | hello | session id (16 bytes), path id | the first frame each way on a path |
+ * | hello | session id (16 bytes), path id, primary path id | the first frame each way on a path; the dialer's primary when it opened it |
  * | data | sequence number, payload | one application frame |
  * | ack | delivered, received on this path | everything below `delivered` arrived; this path carried `received` |
  * | steer | path id, share | from now on, send `share` of the frames on that path |
@@ -25,7 +25,7 @@ export const DATA_OVERHEAD = 9;
 
 /** A decoded frame. */
 export type WireFrame =
-  | { type: typeof WIRE.HELLO; sessionId: Uint8Array; pathId: number }
+  | { type: typeof WIRE.HELLO; sessionId: Uint8Array; pathId: number; primaryId: number }
   | { type: typeof WIRE.DATA; seq: number; payload: Uint8Array }
   | { type: typeof WIRE.ACK; delivered: number; received: number }
   | { type: typeof WIRE.STEER; pathId: number; share: number }
@@ -45,7 +45,7 @@ function numbers(type: number, values: number[], prefix?: Uint8Array): Uint8Arra
 export function encodeWire(frame: WireFrame): Uint8Array {
   switch (frame.type) {
     case WIRE.HELLO:
-      return numbers(WIRE.HELLO, [frame.pathId], frame.sessionId);
+      return numbers(WIRE.HELLO, [frame.pathId, frame.primaryId], frame.sessionId);
     case WIRE.DATA: {
       const bytes = new Uint8Array(DATA_OVERHEAD + frame.payload.length);
       bytes[0] = WIRE.DATA;
@@ -81,11 +81,12 @@ export function decodeWire(bytes: Uint8Array): WireFrame {
   };
   switch (bytes[0]) {
     case WIRE.HELLO:
-      need(1 + SESSION_ID_BYTES + 8, "hello");
+      need(1 + SESSION_ID_BYTES + 16, "hello");
       return {
         type: WIRE.HELLO,
         sessionId: bytes.slice(1, 1 + SESSION_ID_BYTES),
         pathId: whole(view, 1 + SESSION_ID_BYTES, "path id"),
+        primaryId: whole(view, 1 + SESSION_ID_BYTES + 8, "primary path id"),
       };
     case WIRE.DATA:
       if (bytes.length < DATA_OVERHEAD) throw invalid(`a data frame has ${bytes.length} bytes`);

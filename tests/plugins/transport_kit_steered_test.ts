@@ -15,6 +15,7 @@ import { transportCompliance } from "../../testing/transport.ts";
 import { connectedPair } from "../support/connected_pair.ts";
 import { severable } from "../support/severable_transport.ts";
 import { lengthPrefixed } from "../../plugins/transport-kit/length_prefix.ts";
+import { encodeWire, WIRE } from "../../plugins/transport-kit/steered_wire.ts";
 
 const clock = new SystemClock();
 const FAST = { ackDelayMs: 1 };
@@ -279,7 +280,7 @@ Deno.test("steered: forged, replayed and out-of-window frames from a peer fail t
   const transport = steeredTransport(network.transport("forger"), { clock, ...FAST });
   const forgeries: [string, Uint8Array][] = [
     ["unknown type", new Uint8Array([99, 1, 2, 3])],
-    ["a second hello", new Uint8Array(1 + 16 + 8).fill(0).map((_, i) => i === 0 ? 1 : 0)],
+    ["a second hello", new Uint8Array(1 + 16 + 16).fill(0).map((_, i) => i === 0 ? 1 : 0)],
     [
       "a data frame far ahead",
       (() => {
@@ -348,5 +349,54 @@ Deno.test("steered: bad switch options are refused naming the field; only the di
     assert.match(unreachable.reason, /could not be opened/);
   } finally {
     await release();
+  }
+});
+
+Deno.test("steered: a listener closes a connection without a hello, or whose hello opens no session it may", async () => {
+  const network = new MemoryNetwork({ clock, seed: 27 });
+  const raw = network.transport("outsider");
+  const listener = listenSteered([await raw.listen("guarded")], raw.maxFrameBytes, { clock, helloTimeoutMs: 50 });
+  try {
+    const hello = (pathId: number) =>
+      encodeWire({ type: WIRE.HELLO, sessionId: crypto.getRandomValues(new Uint8Array(16)), pathId, primaryId: 0 });
+    for (const first of [hello(1), new Uint8Array([2, 0, 0, 0, 0, 0, 0, 0, 0]), undefined]) {
+      const connection = await raw.dial("guarded");
+      if (first) await connection.send(first);
+      // Closed by the listener: a new path of a session it does not know, data before a hello, or silence.
+      await connection.closed;
+    }
+  } finally {
+    await listener.close();
+  }
+});
+
+Deno.test("steered: a second switch whose new path arrives before the first switch's retire (which crosses a slow old path) still finds the right primary", async () => {
+  const network = new MemoryNetwork({ clock, seed: 28 });
+  network.setLink("slow-dialer", "race-old", { delayMs: 150 });
+  const old = network.transport("slow-dialer"), fast = network.transport("fast-dialer");
+  const listeners = [
+    await network.transport("race-old").listen("race-old"),
+    await network.transport("race-a").listen("race-a"),
+    await network.transport("race-b").listen("race-b"),
+  ];
+  const listener = listenSteered(listeners, old.maxFrameBytes, { clock, ...FAST });
+  const accepted = listener.connections()[Symbol.asyncIterator]().next();
+  const client = await dialSteered(old, "race-old", { clock, ...FAST });
+  const server = (await accepted).value as SteeredConnection;
+  try {
+    const count = 600;
+    const arriving = receiveInOrder(server, count);
+    const sending = stream(client, count, 5);
+    const first = await client.switchTo(() => fast.dial("race-a"), { ...STEPS, maxLatencyRatio: 100 });
+    // At once: the retire of the old path is still 150 ms away from the server when this hello arrives.
+    const second = await client.switchTo(() => fast.dial("race-b"), { ...STEPS, maxLatencyRatio: 100 });
+    await sending;
+    assert.equal(await arriving, count);
+    assert.deepEqual([first.outcome, second.outcome], ["completed", "completed"], `${first.reason}; ${second.reason}`);
+    await client.drain();
+    assert.deepEqual(server.steering().paths.map((path) => path.id), [2]);
+  } finally {
+    await listener.close();
+    await client.close().catch(() => {});
   }
 });
