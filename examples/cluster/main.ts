@@ -13,20 +13,39 @@
  * whole client history (linearizable, nothing acknowledged lost, nothing
  * applied twice).
  *
- * Run: `deno task start [--nodes 4] [--scenario tour|quick|rack|FILE] [--duration S] [--seed N]`
+ * Run: `deno task start [--nodes 4] [--scenario tour|quick|rack|split|FILE] [--link-modes global|per-peer]
+ * [--duration S] [--seed N]`
  * (or `bun examples/cluster/main.ts …`).
  *
  * @module
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { currentRuntime, type Mode, resolveConfig, ValidationError } from "@switchyard/hybrid";
+import { currentRuntime, LINK_MODE_SCOPES, type Mode, resolveConfig, ValidationError } from "@switchyard/hybrid";
 import { HELP_OPTION, parseCommandLine, usageError } from "@switchyard/hybrid/cli";
 import { startKvLoad } from "../kv/load.ts";
 import { CLUSTER_MANAGER_SETTINGS, launchCluster, type LocalCluster } from "./launch.ts";
-import { BUILTIN_SCENARIOS, expectedModes, loadScenario, phaseLink, type Scenario } from "./scenario.ts";
-import { ClusterWatch, type Decision, engineFor } from "./watch.ts";
-import { describeLink, describeNode, describeSample, latenciesByMode, quantile, stamp, timeInModes } from "./report.ts";
+import {
+  BUILTIN_SCENARIOS,
+  expectedLinkModes,
+  expectedModes,
+  type LinkExpectation,
+  loadScenario,
+  phaseLink,
+  racksOf,
+  type Scenario,
+} from "./scenario.ts";
+import { ClusterWatch, type Decision, engineFor, type NodeView } from "./watch.ts";
+import {
+  describeLink,
+  describeLinks,
+  describeNode,
+  describeSample,
+  latenciesByMode,
+  quantile,
+  stamp,
+  timeInModes,
+} from "./report.ts";
 
 const USAGE = `usage: deno task start [options]      (or: bun examples/cluster/main.ts [options])
 
@@ -38,6 +57,7 @@ options:
   --duration S       stop after S seconds (default: the scenario's length; it repeats if longer)
   --seed N           seeds the links' jitter and loss (default 1)
   --clients N        client loops of the workload (default 4)
+  --link-modes M     global (every link on its node's mode) or per-peer (each link on its own; default global)
   --verbose          show the nodes' warnings
   -h, --help         this text
 
@@ -56,6 +76,7 @@ const { values } = parseCommandLine("start", USAGE, (args) =>
       duration: { type: "string" },
       seed: { type: "string", default: "1" },
       clients: { type: "string", default: "4" },
+      "link-modes": { type: "string", default: "global" },
       verbose: { type: "boolean", default: false },
       ...HELP_OPTION,
     },
@@ -78,7 +99,19 @@ try {
 const scenarioMs = scenario.phases.reduce((total, phase) => total + phase.seconds * 1000, 0);
 const durationMs = values.duration === undefined ? scenarioMs : Number(values.duration) * 1000;
 if (!(durationMs > 0 && Number.isFinite(durationMs))) usageError("start", "--duration must be a number of seconds > 0");
-const expected = expectedModes(scenario.phases, resolveConfig(CLUSTER_MANAGER_SETTINGS), INITIAL_MODE);
+const linkModes = values["link-modes"];
+if (!(LINK_MODE_SCOPES as readonly string[]).includes(linkModes)) {
+  usageError("start", `--link-modes must be one of ${LINK_MODE_SCOPES.join(", ")}`);
+}
+const perPeer = linkModes === "per-peer";
+const nodeIds = Array.from({ length: nodes }, (_, i) => `n${i + 1}`);
+scenario.phases.forEach((phase, index) => {
+  const unknown = phase.split?.racks.flat().find((id) => !nodeIds.includes(id));
+  if (unknown) usageError("start", `phases.${index}.split.racks: ${unknown} is not one of the ${nodes} nodes`);
+});
+const thresholds = resolveConfig(CLUSTER_MANAGER_SETTINGS);
+const expected = expectedModes(scenario.phases, thresholds, INITIAL_MODE);
+const expectedLinks = expectedLinkModes(scenario.phases, thresholds, INITIAL_MODE);
 
 const runtime = currentRuntime() === "bun" ? `Bun ${process.versions.bun}` : `Deno ${process.versions.deno}`;
 console.log(
@@ -86,7 +119,7 @@ console.log(
     `(${scenario.phases.length} phases, ${(scenarioMs / 1000).toFixed(0)} s), run ${
       (durationMs / 1000).toFixed(0)
     } s, ` +
-    `seed ${seed}`,
+    `seed ${seed}, link modes ${linkModes}`,
 );
 console.log("starting the nodes (each loads its manager from its manifest)…");
 let cluster: LocalCluster;
@@ -95,6 +128,7 @@ try {
     size: nodes,
     initialLink: phaseLink(scenario.phases[0]),
     seed,
+    manager: { ...CLUSTER_MANAGER_SETTINGS, linkModes },
     log: values.verbose ? (line) => console.error(line) : undefined,
   });
 } catch (error) {
@@ -123,14 +157,48 @@ interface PhaseRun {
   startedMs: number;
   expected: Mode;
   followedMs?: number;
+  /** With per-peer link modes: what each link should take, and when every node's links had. */
+  links?: LinkExpectation;
+  linksFollowedMs?: number;
 }
 const phases: PhaseRun[] = [];
 const startPhase = (step: number) => {
   const index = step % scenario.phases.length;
   const phase = scenario.phases[index];
   cluster.links.set(phaseLink(phase));
-  phases.push({ index, startedMs: performance.now(), expected: expected[index] });
-  say(`${stamp(elapsed())} phase "${phase.name}": ${describeLink(phase)}; expect ${expected[index]}`);
+  const racks = racksOf(phase);
+  if (phase.split && racks) {
+    for (const from of nodeIds) {
+      for (const to of nodeIds) {
+        if (from < to && racks.get(from) !== racks.get(to)) cluster.links.set(phaseLink(phase.split.wan), { from, to });
+      }
+    }
+  }
+  phases.push({
+    index,
+    startedMs: performance.now(),
+    expected: expected[index],
+    ...(perPeer ? { links: expectedLinks[index] } : {}),
+  });
+  const split = phase.split
+    ? ` (inside racks ${phase.split.racks.map((rack) => rack.join("+")).join(" | ")}; between them ${
+      describeLink({ ...phase.split.wan, name: "wan", seconds: 0 })
+    })`
+    : "";
+  const links = perPeer ? `; links: ${describeLinks(expectedLinks[index])}` : "";
+  say(`${stamp(elapsed())} phase "${phase.name}": ${describeLink(phase)}${split}; expect ${expected[index]}${links}`);
+};
+
+/** True when every node's every link is on the mode `run` expects for it. */
+const linksFollow = (run: PhaseRun, views: NodeView[]) => {
+  const racks = racksOf(scenario.phases[run.index]);
+  return views.every((view) =>
+    view.up && nodeIds.every((peer) =>
+      peer === view.id ||
+      view.links?.[peer] ===
+        (racks && racks.get(peer) !== racks.get(view.id) ? run.links!.wan : run.links!.rack)
+    )
+  );
 };
 
 const watch = new ClusterWatch(
@@ -183,6 +251,10 @@ while (!stopRequested && load.failure === undefined && elapsed() < durationMs) {
     )
   ) {
     current.followedMs = now - current.startedMs;
+  }
+  if (current.links && current.linksFollowedMs === undefined && linksFollow(current, views)) {
+    current.linksFollowedMs = now - current.startedMs;
+    say(`${stamp(elapsed())} every node's links on their modes: ${describeLinks(current.links)}`);
   }
   if (now >= nextPhaseMs && elapsed() < durationMs) {
     step++;
@@ -241,6 +313,14 @@ for (const run of phases) {
     allFollowed = false;
   }
   console.log(`  phase "${phase.name}": expect ${run.expected}, ${verdict}`);
+  if (!run.links) continue;
+  let links = `reached in ${seconds(run.linksFollowedMs ?? 0)}`;
+  if (run.linksFollowedMs === undefined && cutShort) links = "not reached before the run ended (cut short)";
+  else if (run.linksFollowedMs === undefined) {
+    links = "NOT reached";
+    allFollowed = false;
+  }
+  console.log(`    links ${describeLinks(run.links)}: ${links}`);
 }
 console.log(
   `  time in mode: ${

@@ -8,11 +8,18 @@
 import type { Mode } from "@switchyard/hybrid";
 import type { KvOperation } from "@switchyard/hybrid/testing";
 import type { Decision, NodeView } from "./watch.ts";
-import type { ScenarioPhase } from "./scenario.ts";
+import type { LinkExpectation, ScenarioPhase } from "./scenario.ts";
 
 /** `12.3s`, right-aligned, from the start of the run. */
 export function stamp(elapsedMs: number): string {
   return `[${(elapsedMs / 1000).toFixed(1).padStart(6)}s]`;
+}
+
+/** What a phase's links should be on, in words: "datacenter inside racks, internet between them". */
+export function describeLinks(expectation: LinkExpectation): string {
+  return expectation.wan === undefined
+    ? `every link ${expectation.rack}`
+    : `${expectation.rack} inside racks, ${expectation.wan} between them`;
 }
 
 /** A phase's link in words: "rtt 120 ms ±5, 40 Mbit/s, loss 2%". */

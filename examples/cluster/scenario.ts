@@ -6,30 +6,55 @@
  * ```json
  * { "phases": [
  *   { "name": "rack", "seconds": 20, "rttMs": 0.2, "bandwidthMbps": 0 },
- *   { "name": "degraded WAN", "seconds": 25, "rttMs": 120, "jitterMs": 5, "bandwidthMbps": 40, "lossRatio": 0.02 }
+ *   { "name": "degraded WAN", "seconds": 25, "rttMs": 120, "jitterMs": 5, "bandwidthMbps": 40, "lossRatio": 0.02 },
+ *   { "name": "two racks", "seconds": 25, "rttMs": 0.2, "bandwidthMbps": 0, "expect": "internet",
+ *     "split": { "racks": [["n1", "n2"], ["n3", "n4"]], "wan": { "rttMs": 120, "bandwidthMbps": 40 } } }
  * ] }
  * ```
+ *
+ * A phase's own link is every link's; with `split`, the links inside each
+ * rack, while links between racks take `wan`. Where the cluster's mode is
+ * not a plain classification of one link (a split), `expect` says it.
  *
  * @module
  */
 import { readFile } from "node:fs/promises";
 import * as v from "valibot";
-import { classify, type HybridConfig, type Mode, ValidationError } from "@switchyard/hybrid";
+import { classify, type HybridConfig, type Mode, MODES, ValidationError } from "@switchyard/hybrid";
 import type { LinkConditions } from "./links.ts";
+
+/** A link's conditions. */
+const LINK_FIELDS = {
+  /** The round trip between two nodes, ms. */
+  rttMs: v.pipe(v.number(), v.minValue(0), v.maxValue(10_000)),
+  /** ± jitter of each direction, ms. */
+  jitterMs: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(10_000))),
+  /** Bandwidth, Mbit/s (0: unlimited). */
+  bandwidthMbps: v.pipe(v.number(), v.minValue(0)),
+  /** Share of segments lost once and retransmitted. */
+  lossRatio: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
+};
+
+const NODE_ID = v.pipe(v.string(), v.regex(/^n[1-9][0-9]*$/, "must be a node id, n1, n2, …"));
 
 const PhaseSchema = v.strictObject({
   /** What the phase stands for, for the output. */
   name: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
   /** How long it lasts. */
   seconds: v.pipe(v.number(), v.gtValue(0), v.maxValue(86_400)),
-  /** The round trip between any two nodes, ms. */
-  rttMs: v.pipe(v.number(), v.minValue(0), v.maxValue(10_000)),
-  /** ± jitter of each direction, ms. */
-  jitterMs: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(10_000))),
-  /** Bandwidth of every link, Mbit/s (0: unlimited). */
-  bandwidthMbps: v.pipe(v.number(), v.minValue(0)),
-  /** Share of segments lost once and retransmitted. */
-  lossRatio: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
+  /** Every link's conditions (with `split`, those inside each rack). */
+  ...LINK_FIELDS,
+  /** Two or more racks: links between them take `wan`. */
+  split: v.optional(v.strictObject({
+    racks: v.pipe(
+      v.array(v.pipe(v.array(NODE_ID), v.minLength(1))),
+      v.minLength(2, "needs at least two racks"),
+      v.check((racks) => new Set(racks.flat()).size === racks.flat().length, "a node is in one rack only"),
+    ),
+    wan: v.strictObject(LINK_FIELDS),
+  })),
+  /** The cluster's mode this phase should bring, where a plain classification of its link cannot say (a split). */
+  expect: v.optional(v.picklist(MODES, `must be one of ${MODES.join(", ")}`)),
 });
 
 /** The schema of a scenario file. */
@@ -77,6 +102,22 @@ export const BUILTIN_SCENARIOS: Readonly<Record<string, ScenarioPhase[]>> = {
   ],
   /** A rack throughout: nothing should switch. */
   rack: [{ name: "rack", seconds: 60, ...LINKS.rack }],
+  /**
+   * Two racks of two joined by a degraded WAN: each node's quorum of peers
+   * crosses the WAN, so the cluster runs internet (PBFT); with per-peer link
+   * modes the rack links stay on datacenter components meanwhile.
+   */
+  split: [
+    { name: "one rack", seconds: 10, ...LINKS.rack },
+    {
+      name: "two racks over a WAN",
+      seconds: 25,
+      ...LINKS.rack,
+      split: { racks: [["n1", "n2"], ["n3", "n4"]], wan: LINKS.wan },
+      expect: "internet",
+    },
+    { name: "one rack again", seconds: 15, ...LINKS.rack },
+  ],
 };
 
 /**
@@ -121,8 +162,10 @@ export function parseScenario(text: string, source = "scenario"): v.InferOutput<
   return result.output;
 }
 
-/** The link conditions of a phase. */
-export function phaseLink(phase: ScenarioPhase): LinkConditions {
+/** The link conditions of a phase (or of its split's WAN), with the defaults filled in. */
+export function phaseLink(
+  phase: Pick<ScenarioPhase, "rttMs" | "jitterMs" | "bandwidthMbps" | "lossRatio">,
+): LinkConditions {
   return {
     rttMs: phase.rttMs,
     jitterMs: phase.jitterMs ?? 0,
@@ -142,9 +185,42 @@ export function expectedModes(phases: readonly ScenarioPhase[], thresholds: Hybr
   const modes: Mode[] = [];
   let current = initial;
   for (const phase of phases) {
-    const bandwidthMbps = phase.bandwidthMbps > 0 ? phase.bandwidthMbps : Number.MAX_SAFE_INTEGER;
-    current = classify({ rttMs: phase.rttMs, bandwidthMbps, lossRatio: 0 }, current, thresholds).mode;
+    current = phase.expect ?? classifyLink(phase, current, thresholds);
     modes.push(current);
   }
   return modes;
+}
+
+/** What a link's conditions classify as (loss left out, as in {@linkcode expectedModes}), from `current`. */
+function classifyLink(link: LinkConditions, current: Mode, thresholds: HybridConfig): Mode {
+  const bandwidthMbps = link.bandwidthMbps > 0 ? link.bandwidthMbps : Number.MAX_SAFE_INTEGER;
+  return classify({ rttMs: link.rttMs, bandwidthMbps, lossRatio: 0 }, current, thresholds).mode;
+}
+
+/** The mode each link of a phase should take with per-peer link modes: inside a rack, and between racks. */
+export interface LinkExpectation {
+  /** Links inside a rack (every link, without a split). */
+  rack: Mode;
+  /** Links between racks, in a split. */
+  wan?: Mode;
+}
+
+/** Each phase's {@linkcode LinkExpectation}, starting from `initial` (each kind of link keeps its own hysteresis). */
+export function expectedLinkModes(
+  phases: readonly ScenarioPhase[],
+  thresholds: HybridConfig,
+  initial: Mode,
+): LinkExpectation[] {
+  let [rack, wan] = [initial, initial];
+  return phases.map((phase) => {
+    rack = classifyLink(phase, rack, thresholds);
+    wan = classifyLink(phase.split?.wan ?? phase, wan, thresholds);
+    return phase.split ? { rack, wan } : { rack };
+  });
+}
+
+/** The rack of each node in a split phase, by node id (undefined without a split). */
+export function racksOf(phase: ScenarioPhase): Map<string, number> | undefined {
+  if (!phase.split) return undefined;
+  return new Map(phase.split.racks.flatMap((rack, index) => rack.map((id) => [id, index] as [string, number])));
 }

@@ -27,6 +27,8 @@ export interface NodeView {
   role?: string;
   /** Whether its engine is healthy. */
   healthy?: boolean;
+  /** The mode of its link to each peer, by peer id. */
+  links?: Record<string, Mode>;
 }
 
 /** A decision of the cluster, as the watcher saw it. */
@@ -97,6 +99,7 @@ export class ClusterWatch {
             engine: status.engine,
             role: status.role,
             healthy: status.healthy,
+            links: status.links,
           });
         } catch {
           this.views.set(id, { ...this.views.get(id)!, up: false });

@@ -6,7 +6,7 @@
  * replicated key-value store on the consensus the manager serves, and the
  * store's HTTP API (`@switchyard/hybrid/kv`, with `GET /adaptive`; holds go
  * through the admin endpoint, behind its token; `GET /status` adds the manager's mode, the agreed
- * mode, the epoch and its engine, and a digest of the store).
+ * mode, the epoch and its engine, each link's mode by peer, and a digest of the store).
  *
  * @module
  */
@@ -100,6 +100,8 @@ async function serveNode(
         agreed: stats.agreed,
         epoch: stats.epoch,
         engine: stats.engine,
+        // Each link's mode, by peer (the link named by the peer's probe address, as the probes name it).
+        links: Object.fromEntries(Object.entries(config.peers).map(([id, peer]) => [id, manager.linkMode(peer.probe)])),
         storeDigest: storeDigest(),
       };
     },

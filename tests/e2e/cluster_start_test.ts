@@ -10,6 +10,9 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { runtimeCommand } from "../../examples/node_process.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -102,4 +105,75 @@ Deno.test({
     assert.equal(code, 0, context);
     for (const url of urlsIn(stdout)) assert.ok(await refused(url), `${url} still answers after Ctrl-C`);
   },
+});
+
+Deno.test({
+  name:
+    "start, split topology with per-peer link modes: rack links on datacenter and WAN links on internet at the same time, on every node",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await mkdtemp(join(tmpdir(), "switchyard-split-"));
+    const file = `${dir}/split.json`;
+    await writeFile(
+      file,
+      JSON.stringify({
+        phases: [
+          { name: "one rack", seconds: 6, rttMs: 0.2, bandwidthMbps: 0 },
+          {
+            name: "two racks",
+            seconds: 14,
+            rttMs: 0.2,
+            bandwidthMbps: 0,
+            expect: "internet",
+            split: { racks: [["n1", "n2"], ["n3", "n4"]], wan: { rttMs: 120, jitterMs: 5, bandwidthMbps: 40 } },
+          },
+        ],
+      }),
+    );
+    try {
+      const { code, stdout, stderr } = await startMain(["--scenario", file, "--link-modes", "per-peer", "--seed", "5"]);
+      const context = `${stdout}\n${stderr.slice(-3000)}`;
+      assert.equal(code, 0, context);
+      assert.match(stdout, /link modes per-peer/, context);
+      assert.match(
+        stdout,
+        /every node's links on their modes: datacenter inside racks, internet between them/,
+        context,
+      );
+      assert.match(stdout, /phase "two racks": expect internet, reached on every node in/, context);
+      assert.match(stdout, /links datacenter inside racks, internet between them: reached in/, context);
+      assert.match(stdout, /history: linearizable/, context);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+});
+
+Deno.test("start: a split naming a node the cluster does not have, or a bad --link-modes, is a usage error (exit 2)", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "switchyard-split-"));
+  const file = `${dir}/split.json`;
+  const racks = [["n1", "n2"], ["n3", "n9"]];
+  await writeFile(
+    file,
+    JSON.stringify({
+      phases: [{
+        name: "x",
+        seconds: 5,
+        rttMs: 0.2,
+        bandwidthMbps: 0,
+        split: { racks, wan: { rttMs: 100, bandwidthMbps: 10 } },
+      }],
+    }),
+  );
+  try {
+    const unknown = await startMain(["--scenario", file]);
+    assert.equal(unknown.code, 2, unknown.stderr);
+    assert.match(unknown.stderr, /phases\.0\.split\.racks: n9 is not one of the 4 nodes/);
+    const badModes = await startMain(["--link-modes", "per-link"]);
+    assert.equal(badModes.code, 2, badModes.stderr);
+    assert.match(badModes.stderr, /--link-modes must be one of global, per-peer/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
