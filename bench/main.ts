@@ -19,6 +19,7 @@ import { benchCluster } from "./cluster.ts";
 import { benchCompression } from "./compression.ts";
 import { benchConsensus } from "./consensus.ts";
 import { benchPbft } from "./pbft.ts";
+import { benchSplit } from "./split.ts";
 import { benchTransport } from "./transport.ts";
 import { headlineRows, headlineTable } from "./summary.ts";
 
@@ -30,6 +31,7 @@ const SECTIONS: Record<string, () => Promise<{ markdown: string; results: Record
   pbft: benchPbft,
   adaptive: benchAdaptive,
   cluster: benchCluster,
+  split: benchSplit,
 };
 
 const { values } = parseArgs({

@@ -104,6 +104,17 @@ const HEADLINES: Record<string, (results: Results) => HeadlineRow[]> = {
       },
     ];
   },
+  split: (r) => {
+    const throughput = r["writes and reads per second"];
+    if (!throughput) return [];
+    return [{
+      area: "split",
+      figure: `two racks over a WAN, per-peer link modes, ops/s (${r.clients} clients, ${r.valueBytes / 1024} KiB)`,
+      ours: throughput.perPeer,
+      baseline: { value: throughput.global, what: "global link modes" },
+      target: "a gain (> 1)",
+    }];
+  },
 };
 
 /** The headline rows of `sections` (section name → results), in the table's order. */

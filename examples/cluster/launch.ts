@@ -65,6 +65,8 @@ export interface LaunchOptions {
   manager?: Record<string, unknown>;
   /** The adaptive engine's settings (see `config.ts`; default {@linkcode CLUSTER_CONSENSUS_SETTINGS}). */
   consensus?: ClusterNodeConfig["consensus"];
+  /** The compressors' settings (see `config.ts`; default: zstd level 3 in internet mode). */
+  compression?: ClusterNodeConfig["compression"];
   /** Gets every line the nodes write to stderr. */
   log?: (line: string) => void;
 }
@@ -150,6 +152,7 @@ export async function launchCluster(options: LaunchOptions): Promise<LocalCluste
         identities,
         manager: options.manager ?? CLUSTER_MANAGER_SETTINGS,
         consensus: options.consensus ?? CLUSTER_CONSENSUS_SETTINGS,
+        ...(options.compression ? { compression: options.compression } : {}),
       };
       const configFile = join(root, `${id}.json`);
       await writeFile(configFile, JSON.stringify(config, null, 2));

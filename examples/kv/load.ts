@@ -36,8 +36,30 @@ export interface KvLoad {
   check(urls: string[]): Promise<void>;
 }
 
+/** How a load writes. */
+export interface KvLoadOptions {
+  /** Pad each put's value to this many bytes with text (as a document compresses; default: no padding). */
+  valueBytes?: number;
+}
+
+/** Text a padded value is made of: words, numbers and punctuation, as a JSON document's. */
+const FILLER = Array.from({ length: 64 }, (_, i) => `"field${i % 17}": "value ${i * 7919 % 1000} lorem ipsum",`).join(" ");
+
+/** `value`, padded with {@linkcode FILLER} to `bytes` (at least its own length). */
+function padded(value: string, bytes: number | undefined): string {
+  if (bytes === undefined || value.length >= bytes) return value;
+  let out = `${value} `;
+  while (out.length < bytes) out += FILLER;
+  return out.slice(0, bytes);
+}
+
 /** Starts `clients` client loops against `urls`. */
-export function startKvLoad(urls: string[], clients = ["a", "b", "c", "d"], timeoutMs = 3000): KvLoad {
+export function startKvLoad(
+  urls: string[],
+  clients = ["a", "b", "c", "d"],
+  timeoutMs = 3000,
+  options: KvLoadOptions = {},
+): KvLoad {
   const history: KvOperation[] = [];
   const trails = new Map<string, { acknowledged: Set<string>; unknown: Set<string> }>();
   let running = true;
@@ -64,7 +86,7 @@ export function startKvLoad(urls: string[], clients = ["a", "b", "c", "d"], time
       }
       const key = LOAD_KEYS[sequence % LOAD_KEYS.length];
       const kind = sequence % 3 === 2 ? "get" : "put";
-      const value = kind === "put" ? `${clientId}:${sequence}` : null;
+      const value = kind === "put" ? padded(`${clientId}:${sequence}`, options.valueBytes) : null;
       const op: KvOperation = { clientId, kind, key, value, callMs: performance.now(), returnMs: Infinity };
       try {
         if (kind === "put") {

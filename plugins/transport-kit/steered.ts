@@ -92,6 +92,8 @@ export interface SteeringStats {
   resent: number;
   /** Frames that arrived twice and were dropped. */
   duplicatesDropped: number;
+  /** Paths the connection still holds (live ones, and retired ones not yet closed): bounded however many switches. */
+  pathsHeld: number;
   /** The switch history, oldest first. */
   history: StepRecord[];
 }
@@ -191,7 +193,10 @@ export class SteeredConnection implements TransportConnection {
   readonly #maxFrameBytes: number;
   readonly #steering: boolean;
   readonly #onEnd: () => void;
+  /** The live paths (and a retired one until it is closed), by id. */
   readonly #paths = new Map<number, Path>();
+  /** The highest path id so far: ids only grow, so an old path's frames can never pass for a new one's. */
+  #lastPathId = 0;
   #primary!: Path;
   #candidate: Path | undefined;
   #share = 0;
@@ -323,6 +328,7 @@ export class SteeredConnection implements TransportConnection {
       share: this.#candidate ? this.#share : 0,
       resent: this.#resent,
       duplicatesDropped: this.#duplicates,
+      pathsHeld: this.#paths.size,
       history: this.#history.map((record) => ({ ...record })),
     };
   }
@@ -351,7 +357,7 @@ export class SteeredConnection implements TransportConnection {
       if (this.#history.length > this.#settings.historyLimit) this.#history.shift();
     };
     try {
-      const pathId = Math.max(...this.#paths.keys()) + 1;
+      const pathId = this.#lastPathId + 1;
       let candidate: Path;
       try {
         const connection = await dial();
@@ -372,8 +378,9 @@ export class SteeredConnection implements TransportConnection {
         this.#setShare(share);
         this.#beginStep();
         record({ event: "step", share, reason: `the new path carries ${Math.round(share * 100)} % of the frames` });
-        const live = () => candidate.state !== "live" || this.#candidate !== candidate || this.#state !== "open";
-        await this.#waitFor(rule.holdMs, live);
+        const interrupted = () =>
+          candidate.state !== "live" || this.#candidate !== candidate || this.#state !== "open";
+        await this.#waitFor(rule.holdMs, interrupted);
         await this.#settle(candidate, rule);
         if (this.#primary === candidate) {
           const reason = `step ${Math.round(share * 100)} %: the old path failed; the new one carries everything`;
@@ -422,6 +429,7 @@ export class SteeredConnection implements TransportConnection {
       step: { id: this.#stepId, sent: 0, delivered: 0, latencies: [], errors: 0 },
     };
     this.#paths.set(id, path);
+    this.#lastPathId = Math.max(this.#lastPathId, id);
     this.#read(path);
     return path;
   }
@@ -440,7 +448,7 @@ export class SteeredConnection implements TransportConnection {
     pathId: number,
     primaryId: number,
   ): boolean {
-    if (this.#state !== "open" || this.#steering || pathId <= Math.max(...this.#paths.keys())) return false;
+    if (this.#state !== "open" || this.#steering || pathId <= this.#lastPathId) return false;
     const previous = this.#candidate;
     if (previous?.id === primaryId && previous.state === "live") {
       const old = this.#primary;
@@ -562,7 +570,7 @@ export class SteeredConnection implements TransportConnection {
     (async () => {
       await path.connection.send(ack);
       await path.connection.send(retire);
-    })().catch(() => {}).finally(() => path.connection.close().catch(() => {}));
+    })().catch(() => {}).finally(() => path.connection.close().catch(() => {}).finally(() => this.#forget(path)));
     this.#resendFrom(path);
     this.#wake();
   }
@@ -574,7 +582,7 @@ export class SteeredConnection implements TransportConnection {
     path.step.errors++;
     path.lastError = toError(error).message;
     if (path.ackTimer !== undefined) this.#settings.clock.clearTimeout(path.ackTimer);
-    path.connection.close().catch(() => {});
+    path.connection.close().catch(() => {}).finally(() => this.#forget(path));
     if (this.#state === "closing") return this.#wake();
     if (path === this.#candidate) {
       this.#candidate = undefined;
@@ -594,6 +602,13 @@ export class SteeredConnection implements TransportConnection {
     }
     this.#resendFrom(path);
     this.#wake();
+  }
+
+  /** Drops a gone path from the map (its id stays used): a connection switched for days holds two paths, not all. */
+  #forget(path: Path): void {
+    if (path.state === "gone" && this.#paths.get(path.id) === path && this.#state !== "closed") {
+      this.#paths.delete(path.id);
+    }
   }
 
   /** Sends again, on the primary, what `path` was given and did not carry (and the peer has not delivered). */

@@ -65,6 +65,8 @@ export interface ClusterNodeConfig {
   consensus: { tickMs: number; reportEveryMs: number; cooldownMs: number; graceMs: number };
   /** The probes' settings: bytes per bandwidth measurement and peer. */
   probes: { bandwidthBudgetBytes: number };
+  /** The compressors' settings: the zstd level of internet mode (and its links). */
+  compression: { zstdLevel: number };
 }
 
 const schema = v.strictObject({
@@ -102,6 +104,14 @@ const schema = v.strictObject({
       reportEveryMs: v.optional(positive, 500),
       cooldownMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 5_000),
       graceMs: v.optional(positive, 2_000),
+    }),
+    {},
+  ),
+  /** The compressors' settings. */
+  compression: v.optional(
+    v.strictObject({
+      /** zstd's level in internet mode and on internet links: 1 (fast) to 22 (smallest). */
+      zstdLevel: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(22)), 3),
     }),
     {},
   ),

@@ -59,7 +59,7 @@ export function clusterNodeManifest(config: ClusterNodeConfig): Record<string, u
         },
       },
       { id: "compress-lz4", module: "builtin:compress-lz4" },
-      { id: "compress-zstd", module: "builtin:compress-zstd", options: { level: 3 } },
+      { id: "compress-zstd", module: "builtin:compress-zstd", options: { level: config.compression.zstdLevel } },
       { id: "compress-adaptive", module: "builtin:compress-adaptive" },
       {
         id: "admin-http",

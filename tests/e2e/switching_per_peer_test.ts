@@ -248,6 +248,8 @@ Deno.test({
     assert.ok(completed.length >= ROUNDS, `${completed.length} gradual switches completed`);
     assert.ok(rolledBack.length >= ROUNDS / 2, `${rolledBack.length} rolled back`);
     for (const report of rolledBack) assert.match(report.reason, /^step 10 %: the new path failed/);
+    // However many switches, each connection holds only its live path (and perhaps one being closed).
+    for (const connection of steered.values()) assert.ok(connection.steering().pathsHeld <= 2);
     // Each link's compressor followed its mode (after the last round's steps).
     for (const [address, status] of Object.entries(links.links())) {
       assert.equal(status.mode, manager.linkMode(peerOf(address)), `${address}'s compressor follows its mode`);
