@@ -43,7 +43,9 @@ export interface KvLoadOptions {
 }
 
 /** Text a padded value is made of: words, numbers and punctuation, as a JSON document's. */
-const FILLER = Array.from({ length: 64 }, (_, i) => `"field${i % 17}": "value ${i * 7919 % 1000} lorem ipsum",`).join(" ");
+const FILLER = Array.from({ length: 64 }, (_, i) => `"field${i % 17}": "value ${i * 7919 % 1000} lorem ipsum",`).join(
+  " ",
+);
 
 /** `value`, padded with {@linkcode FILLER} to `bytes` (at least its own length). */
 function padded(value: string, bytes: number | undefined): string {

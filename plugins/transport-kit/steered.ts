@@ -378,8 +378,7 @@ export class SteeredConnection implements TransportConnection {
         this.#setShare(share);
         this.#beginStep();
         record({ event: "step", share, reason: `the new path carries ${Math.round(share * 100)} % of the frames` });
-        const interrupted = () =>
-          candidate.state !== "live" || this.#candidate !== candidate || this.#state !== "open";
+        const interrupted = () => candidate.state !== "live" || this.#candidate !== candidate || this.#state !== "open";
         await this.#waitFor(rule.holdMs, interrupted);
         await this.#settle(candidate, rule);
         if (this.#primary === candidate) {

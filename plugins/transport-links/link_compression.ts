@@ -15,7 +15,7 @@ import type { Clock } from "../../core/util/clock.ts";
 import { SwitchyardError, toError } from "../../core/util/errors.ts";
 import type { Compressor } from "../../core/contracts/compressor.ts";
 import { oversizedSend } from "../transport-kit/length_prefix.ts";
-import { decodeFrameHeader } from "../../core/contracts/frame.ts";
+import { decodeFrameHeader, encodeFrame } from "../../core/contracts/frame.ts";
 import type { Mode, PerMode } from "../../core/contracts/mode.ts";
 import type { Metrics } from "../../core/control/metrics.ts";
 import type {
@@ -48,6 +48,12 @@ export interface LinkCompressionOptions {
   maxDecompressedBytes?: number;
   /** Step records kept per link (default 20). */
   historyLimit?: number;
+  /**
+   * Frames shorter than this are framed as they are, without trying the
+   * codec (default 512 bytes): a consensus message of a few hundred bytes
+   * rarely shrinks, and trying costs more than the bytes it could save.
+   */
+  minCompressBytes?: number;
   /** Where each link's frames and bytes are counted, by link and codec (none by default). */
   metrics?: Metrics;
 }
@@ -113,6 +119,7 @@ export function linkCompressedTransport(inner: Transport, options: LinkCompressi
   const retryAfterMs = options.retryAfterMs ?? 30_000;
   const historyLimit = options.historyLimit ?? 20;
   const maxBytes = options.maxDecompressedBytes ?? 64 * 1024 * 1024;
+  const minCompressBytes = options.minCompressBytes ?? 512;
   const clock = options.clock;
   const decoders = new Map<string, Compressor>();
   for (const compressor of Object.values(options.compressors)) {
@@ -167,39 +174,60 @@ export function linkCompressedTransport(inner: Transport, options: LinkCompressi
     return { compressor: options.compressors[state.mode], moving: false };
   };
 
-  const compress = async (state: LinkState, address: string | undefined, frame: Uint8Array) => {
-    const { compressor, moving } = choose(state, address);
-    let out: Uint8Array;
-    try {
-      out = await compressor.compress(frame);
-    } catch (error) {
-      if (!moving || !state.moving) throw error;
-      const reason = `${compressor.codec} failed: ${toError(error).message}`;
-      remember(state, { event: "rolled-back", to: state.moving.to, share: 0, reason });
-      state.moving = undefined;
-      state.retryAtMs = clock.now() + retryAfterMs;
-      out = await options.compressors[state.mode].compress(frame);
-    }
+  /** Counts a frame sent on `state`'s link. */
+  const count = (state: LinkState, frame: Uint8Array, out: Uint8Array) => {
     state.frames++;
     state.bytesIn += frame.length;
     state.bytesOut += out.length;
-    if (options.metrics) {
-      const labels = { link: state.link, codec: decodeFrameHeader(out, Number.MAX_SAFE_INTEGER).codec };
-      options.metrics.increment("switchyard_link_frames_total", "Frames sent on each link, by codec.", labels);
-      options.metrics.increment(
-        "switchyard_link_original_bytes_total",
-        "Bytes handed to each link before compression, by codec.",
-        labels,
-        frame.length,
-      );
-      options.metrics.increment(
-        "switchyard_link_wire_bytes_total",
-        "Bytes each link put on the wire after compression, by codec.",
-        labels,
-        out.length,
-      );
+    if (!options.metrics) return;
+    const labels = { link: state.link, codec: frameCodec(out) };
+    options.metrics.increment("switchyard_link_frames_total", "Frames sent on each link, by codec.", labels);
+    options.metrics.increment(
+      "switchyard_link_original_bytes_total",
+      "Bytes handed to each link before compression, by codec.",
+      labels,
+      frame.length,
+    );
+    options.metrics.increment(
+      "switchyard_link_wire_bytes_total",
+      "Bytes each link put on the wire after compression, by codec.",
+      labels,
+      out.length,
+    );
+  };
+
+  /**
+   * The frame `frame` goes as on `state`'s link: at once (a small frame,
+   * stored), or once its compressor is done (a rollback if it fails during a
+   * step: then the old compressor's frame).
+   */
+  const encode = (
+    state: LinkState,
+    address: string | undefined,
+    frame: Uint8Array,
+  ): Uint8Array | Promise<Uint8Array> => {
+    const { compressor, moving } = choose(state, address);
+    if (frame.length < minCompressBytes) {
+      // Stored in the compressor's own frame (any peer reads a stored frame), the codec not even tried.
+      const out = encodeFrame(compressor.codec, 0, frame, frame, true);
+      count(state, frame, out);
+      return out;
     }
-    return out;
+    return (async () => {
+      let out: Uint8Array;
+      try {
+        out = await compressor.compress(frame);
+      } catch (error) {
+        if (!moving || !state.moving) throw error;
+        const reason = `${compressor.codec} failed: ${toError(error).message}`;
+        remember(state, { event: "rolled-back", to: state.moving.to, share: 0, reason });
+        state.moving = undefined;
+        state.retryAtMs = clock.now() + retryAfterMs;
+        out = await options.compressors[state.mode].compress(frame);
+      }
+      count(state, frame, out);
+      return out;
+    })();
   };
 
   const newState = (link: string): LinkState => ({
@@ -222,7 +250,10 @@ export function linkCompressedTransport(inner: Transport, options: LinkCompressi
       links.set(address, created);
       return created;
     })();
-    let sendChain: Promise<void> = Promise.resolve();
+    // Frames go to the connection in the order they were sent; one whose compression is under way holds back
+    // those after it (`queued`), and the others go at once, without waiting for the connection to take the last.
+    let chain: Promise<unknown> = Promise.resolve();
+    let queued = 0;
     return {
       get localAddress() {
         return connection.localAddress;
@@ -237,10 +268,26 @@ export function linkCompressedTransport(inner: Transport, options: LinkCompressi
           connection.close().catch(() => {});
           return Promise.reject(tooLarge);
         }
-        // In order: each frame is compressed and handed on before the next.
-        const sending = sendChain.then(async () => await connection.send(await compress(state, address, frame)));
-        sendChain = sending.catch(() => {});
-        return sending;
+        let out: Uint8Array | Promise<Uint8Array>;
+        try {
+          out = encode(state, address, frame);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        if (out instanceof Uint8Array && queued === 0) return connection.send(out);
+        queued++;
+        const ready = chain.then(() => out);
+        chain = ready.catch(() => {});
+        return ready.then(
+          (bytes) => {
+            queued--;
+            return connection.send(bytes);
+          },
+          (error) => {
+            queued--;
+            throw error;
+          },
+        );
       },
       async *frames(): AsyncIterable<Uint8Array> {
         for await (const raw of connection.frames()) {
@@ -262,11 +309,11 @@ export function linkCompressedTransport(inner: Transport, options: LinkCompressi
         }
       },
       drain: async () => {
-        await sendChain;
+        await chain;
         await connection.drain();
       },
       close: async () => {
-        await sendChain;
+        await chain;
         await connection.close();
       },
       stats: (): ConnectionStats => connection.stats(),
@@ -303,4 +350,9 @@ export function linkCompressedTransport(inner: Transport, options: LinkCompressi
         }]),
       ),
   };
+}
+
+/** The codec a frame names (bytes 4 … 4 + n), read without checking the frame: this side just made it. */
+function frameCodec(frame: Uint8Array): string {
+  return String.fromCharCode(...frame.subarray(4, 4 + frame[3]));
 }

@@ -19,7 +19,7 @@ import { connectedPair } from "../support/connected_pair.ts";
 
 const zstd: ZstdCompressor = await zstdCompressor({ level: 3 });
 const compressors = { datacenter: lz4Compressor(), hybrid: noneCompressor(), internet: zstd as Compressor };
-const TEXT = new TextEncoder().encode(JSON.stringify({ key: "user:42", value: "lorem ipsum ".repeat(40) }));
+const TEXT = new TextEncoder().encode(JSON.stringify({ key: "user:42", value: "lorem ipsum ".repeat(100) }));
 
 /** Records, for every frame crossing `inner`, the codec its header names. */
 function tapped(inner: Transport): Transport & { codecs: string[] } {
@@ -178,6 +178,7 @@ Deno.test("transport-links: a compressor that fails during a step rolls the link
     compressors: { ...compressors, internet: broken },
     modeOf: () => mode,
     retryAfterMs: 5_000,
+    minCompressBytes: 0,
   });
   const listener = await transport.listen("b");
   const accepted = listener.connections()[Symbol.asyncIterator]().next();
@@ -195,6 +196,36 @@ Deno.test("transport-links: a compressor that fails during a step rolls the link
     await clock.advance(5_000);
     for (let i = 0; i < 10; i++) await connection.send(new Uint8Array([99]));
     assert.equal(failures, 2, "tried again after retryAfterMs (one frame in ten at the first step)");
+  } finally {
+    await Promise.all([connection.close(), listener.close()]);
+  }
+});
+
+Deno.test("transport-links: frames under minCompressBytes go stored, the codec not even tried; the peer reads them", async () => {
+  const network = new MemoryNetwork({ clock: new SystemClock(), seed: 27 });
+  let tried = 0;
+  const counting: Compressor = {
+    codec: "zstd",
+    compress: (data) => (tried++, zstd.compress(data)),
+    decompress: (frame) => zstd.decompress(frame),
+  };
+  const transport = linkCompressedTransport(network.transport("a"), {
+    clock: new ManualClock(),
+    compressors: { ...compressors, internet: counting },
+    modeOf: () => "internet",
+    minCompressBytes: 256,
+  });
+  const listener = await transport.listen("b");
+  const accepted = listener.connections()[Symbol.asyncIterator]().next();
+  const connection = await transport.dial("b");
+  const server = (await accepted).value as TransportConnection;
+  try {
+    const small = new TextEncoder().encode("a consensus message of a few bytes");
+    await connection.send(small);
+    assert.equal(tried, 0);
+    await connection.send(TEXT);
+    assert.equal(tried, 1);
+    assert.deepEqual(await receive(server, 2), [small, TEXT]);
   } finally {
     await Promise.all([connection.close(), listener.close()]);
   }
