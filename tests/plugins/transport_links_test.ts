@@ -231,6 +231,43 @@ Deno.test("transport-links: frames under minCompressBytes go stored, the codec n
   }
 });
 
+Deno.test("transport-links: small frames sent while a large one is still compressing wait their turn; every frame in order", async () => {
+  const network = new MemoryNetwork({ clock: new SystemClock(), seed: 28 });
+  const slow: Compressor = {
+    codec: "zstd",
+    compress: async (data) => {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      return await zstd.compress(data);
+    },
+    decompress: (frame) => zstd.decompress(frame),
+  };
+  const transport = linkCompressedTransport(network.transport("a"), {
+    clock: new ManualClock(),
+    compressors: { ...compressors, internet: slow },
+    modeOf: () => "internet",
+  });
+  const listener = await transport.listen("b");
+  const accepted = listener.connections()[Symbol.asyncIterator]().next();
+  const connection = await transport.dial("b");
+  const server = (await accepted).value as TransportConnection;
+  try {
+    // Not awaited one by one: a large frame (compressed, slowly), then small ones (stored at once), and so on.
+    const frames = Array.from({ length: 60 }, (_, i) => {
+      const bytes = new Uint8Array(i % 3 === 0 ? 4_096 : 16).fill(i);
+      new DataView(bytes.buffer).setUint16(0, i);
+      return bytes;
+    });
+    await Promise.all(frames.map((frame) => connection.send(frame)));
+    const received = await receive(server, frames.length);
+    assert.deepEqual(
+      received.map((bytes) => new DataView(bytes.buffer, bytes.byteOffset).getUint16(0)),
+      frames.map((_, i) => i),
+    );
+  } finally {
+    await Promise.all([connection.close(), listener.close()]);
+  }
+});
+
 Deno.test("transport-links: bytes that are not a frame, or a codec nobody here decodes, fail the connection with FRAME_INVALID", async () => {
   const network = new MemoryNetwork({ clock: new SystemClock(), seed: 25 });
   const raw = network.transport("raw");
