@@ -30,19 +30,26 @@ export interface GradualOptions {
 /** The options as given: any subset of {@linkcode GradualOptions}. */
 export type GradualOptionsInput = Partial<GradualOptions>;
 
+/**
+ * The steps of a gradual transition: shares of the traffic, each in (0, 1],
+ * increasing, the last 1 (the whole traffic); 10 %, 50 %, 100 % by default.
+ * Shared by every per-link component that moves gradually.
+ */
+export const StepsSchema = v.optional(
+  v.pipe(
+    v.array(v.pipe(v.number(), v.gtValue(0), v.maxValue(1))),
+    v.minLength(1),
+    v.maxLength(20),
+    v.check((steps) => steps.every((step, i) => i === 0 || step > steps[i - 1]), "must increase"),
+    v.check((steps) => steps.at(-1) === 1, "must end at 1 (the whole traffic)"),
+  ),
+  [0.1, 0.5, 1],
+);
+
 /** The options of a gradual switch; every field has a default. */
 export const GradualOptionsSchema: v.GenericSchema<GradualOptionsInput, GradualOptions> = v.strictObject({
   /** The share of frames the new path carries at each step, increasing, the last 1 (default 10 %, 50 %, 100 %). */
-  steps: v.optional(
-    v.pipe(
-      v.array(v.pipe(v.number(), v.gtValue(0), v.maxValue(1))),
-      v.minLength(1),
-      v.maxLength(20),
-      v.check((steps) => steps.every((step, i) => i === 0 || step > steps[i - 1]), "must increase"),
-      v.check((steps) => steps.at(-1) === 1, "must end at 1 (the whole traffic)"),
-    ),
-    [0.1, 0.5, 1],
-  ),
+  steps: StepsSchema,
   /** How long each step is held while its health is watched, ms. */
   holdMs: positive(1_000),
   /** The new path's median acknowledgement latency may be at most this multiple of the old path's, plus `latencySlackMs`. */

@@ -13,6 +13,7 @@ import * as v from "valibot";
 import { capability } from "../../core/loading/capability.ts";
 import type { Plugin } from "../../core/loading/plugin.ts";
 import { builtinPlugin } from "../builtin_plugin.ts";
+import { StepsSchema } from "../transport-kit/gradual.ts";
 import { type LinkCompressedTransport, linkCompressedTransport } from "./link_compression.ts";
 
 export { FRAME_OVERHEAD_BYTES, linkCompressedTransport } from "./link_compression.ts";
@@ -34,15 +35,7 @@ const options = v.strictObject({
   /** The name of each dialed address's link, as the probes name that peer (default: the address itself). */
   links: v.optional(v.record(v.pipe(v.string(), v.minLength(1)), v.pipe(v.string(), v.minLength(1))), {}),
   /** The new compressor's share of a link's frames at each step, increasing, the last 1. */
-  steps: v.optional(
-    v.pipe(
-      v.array(v.pipe(v.number(), v.gtValue(0), v.maxValue(1))),
-      v.minLength(1),
-      v.check((steps) => steps.every((step, i) => i === 0 || step > steps[i - 1]), "must increase"),
-      v.check((steps) => steps.at(-1) === 1, "must end at 1"),
-    ),
-    [0.1, 0.5, 1],
-  ),
+  steps: StepsSchema,
   /** How long each step is held, ms. */
   holdMs: positive(1_000),
   /** After a rollback, how long until a link tries again, ms. */

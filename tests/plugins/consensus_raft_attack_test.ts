@@ -3,7 +3,7 @@
 // replayed frames. Each must leave every node's term, durable log, hard state
 // and leadership as they were, and be counted under its reason.
 import assert from "node:assert/strict";
-import type { Transport, TransportConnection } from "../../core/contracts/transport.ts";
+import type { Transport } from "../../core/contracts/transport.ts";
 import { encodeMessages } from "../../plugins/consensus-raft/codec.ts";
 import type { PeerRejectionReason, RaftConsensus } from "../../plugins/consensus-raft/mod.ts";
 import type { Entry, Message } from "../../plugins/consensus-raft/types.ts";
@@ -12,6 +12,7 @@ import { parseSealed } from "../../plugins/peer-auth/sealed_frame.ts";
 import { RecordingMachine } from "../../testing/consensus.ts";
 import { stepUntil, stepUntilSettled } from "../../testing/advance.ts";
 import { startRaftCluster, testPeerKeys } from "../support/raft_cluster.ts";
+import { tappedTransport } from "../support/tapped_transport.ts";
 
 const encoder = new TextEncoder();
 const otherKeys = clusterKeys(parseClusterKey("a5".repeat(32), "otherKey"));
@@ -24,29 +25,7 @@ interface Sent {
 
 /** Records every frame `id` sends (after sealing: what goes on the wire). */
 function tapped(id: string, inner: Transport, sent: Sent[]): Transport {
-  const wrap = (connection: TransportConnection): TransportConnection => ({
-    get localAddress() {
-      return connection.localAddress;
-    },
-    get remoteAddress() {
-      return connection.remoteAddress;
-    },
-    closed: connection.closed,
-    send(frame) {
-      sent.push({ from: id, frame: frame.slice() });
-      return connection.send(frame);
-    },
-    frames: () => connection.frames(),
-    drain: () => connection.drain(),
-    close: () => connection.close(),
-    stats: () => connection.stats(),
-  });
-  return {
-    name: inner.name,
-    maxFrameBytes: inner.maxFrameBytes,
-    listen: (address) => inner.listen(address),
-    dial: async (address) => wrap(await inner.dial(address)),
-  };
+  return tappedTransport(inner, (frame) => sent.push({ from: id, frame: frame.slice() }));
 }
 
 /** Genuine frames `from` sealed for `to`, oldest first. */

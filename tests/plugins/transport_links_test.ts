@@ -16,6 +16,7 @@ import { instantiate } from "../../testing/mod.ts";
 import { runCompliance } from "../../testing/case.ts";
 import { transportCompliance } from "../../testing/transport.ts";
 import { connectedPair } from "../support/connected_pair.ts";
+import { tappedTransport } from "../support/tapped_transport.ts";
 
 const zstd: ZstdCompressor = await zstdCompressor({ level: 3 });
 const compressors = { datacenter: lz4Compressor(), hybrid: noneCompressor(), internet: zstd as Compressor };
@@ -24,30 +25,9 @@ const TEXT = new TextEncoder().encode(JSON.stringify({ key: "user:42", value: "l
 /** Records, for every frame crossing `inner`, the codec its header names. */
 function tapped(inner: Transport): Transport & { codecs: string[] } {
   const codecs: string[] = [];
-  const tap = (connection: TransportConnection): TransportConnection => ({
-    get localAddress() {
-      return connection.localAddress;
-    },
-    get remoteAddress() {
-      return connection.remoteAddress;
-    },
-    closed: connection.closed,
-    send: (frame) => {
-      codecs.push(decodeFrameHeader(frame, 1 << 30).codec);
-      return connection.send(frame);
-    },
-    frames: () => connection.frames(),
-    drain: () => connection.drain(),
-    close: () => connection.close(),
-    stats: () => connection.stats(),
-  });
-  return {
-    name: inner.name,
-    maxFrameBytes: inner.maxFrameBytes,
+  return Object.assign(tappedTransport(inner, (frame) => codecs.push(decodeFrameHeader(frame, 1 << 30).codec)), {
     codecs,
-    dial: async (address) => tap(await inner.dial(address)),
-    listen: (address) => inner.listen(address),
-  };
+  });
 }
 
 {
