@@ -84,7 +84,7 @@ export class LinkModes {
   readonly #links = new Map<string, Link>();
   #dropped = 0;
 
-  /** Tracks links with `config`'s thresholds, window and cooldown; a new link starts in `initialMode`. */
+  /** Tracks links with `config`'s thresholds, window and cooldown; a new link starts in `initialMode` unless told. */
   constructor(config: HybridConfig, initialMode: Mode) {
     this.#config = config;
     this.#initialMode = initialMode;
@@ -98,10 +98,17 @@ export class LinkModes {
   /**
    * Takes one round of per-peer measurements (several probes' results for
    * one peer are merged, the worst value of each measure) and returns the
-   * links that changed mode. A peer with an error and no measures keeps its
-   * mode; its status shows the error.
+   * links that changed mode. A link is tracked from its first measurement
+   * on, starting from `current` (the mode it served until then: the node's;
+   * the initial mode when not given). A tracked peer with an error and no
+   * measures keeps its mode, its status showing the error; an untracked one
+   * stays untracked.
    */
-  observe(rounds: Record<string, PeerMeasurement> | Record<string, PeerMeasurement>[], atMs: number): LinkChange[] {
+  observe(
+    rounds: Record<string, PeerMeasurement> | Record<string, PeerMeasurement>[],
+    atMs: number,
+    current: Mode = this.#initialMode,
+  ): LinkChange[] {
     const byPeer = new Map<string, { samples: NetworkSample[]; errors: string[] }>();
     for (const round of Array.isArray(rounds) ? rounds : [rounds]) {
       for (const [peer, measurement] of Object.entries(round)) {
@@ -114,7 +121,7 @@ export class LinkModes {
     }
     const changes: LinkChange[] = [];
     for (const [peer, { samples, errors }] of byPeer) {
-      const link = this.#link(peer, atMs);
+      const link = samples.length > 0 ? this.#link(peer, atMs, current) : this.#links.get(peer);
       if (!link) continue;
       link.error = errors.length > 0 ? errors.join("; ") : undefined;
       if (samples.length === 0) continue;
@@ -168,7 +175,7 @@ export class LinkModes {
     );
   }
 
-  #link(peer: string, atMs: number): Link | undefined {
+  #link(peer: string, atMs: number, current: Mode): Link | undefined {
     const known = this.#links.get(peer);
     if (known) return known;
     if (this.#links.size >= MAX_LINKS) {
@@ -177,7 +184,7 @@ export class LinkModes {
     }
     const link: Link = {
       detector: new ModeDetector(this.#config),
-      mode: this.#initialMode,
+      mode: current,
       reason: "initial",
       sinceMs: atMs,
       lastChangeMs: undefined,

@@ -381,7 +381,8 @@ export class HybridManager implements ExtensionHost {
       const peers = result.error === undefined ? this.#probeStats.get(result.probe)?.peers : undefined;
       return peers ? [peers] : [];
     });
-    for (const change of this.#links.observe(rounds, atMs)) {
+    // A link measured for the first time starts from what it served until then: the node's mode.
+    for (const change of this.#links.observe(rounds, atMs, this.currentMode)) {
       this.logger.info("link mode changed", { peer: change.peer, from: change.from, to: change.to });
       this.events.emit("link-mode", change);
     }

@@ -28,7 +28,7 @@ import * as v from "valibot";
 import type { ConsensusEngine, ConsensusStateMachine } from "../../core/contracts/consensus.ts";
 import type { ModeAgreement } from "../../core/contracts/mode_agreement.ts";
 import { MODES } from "../../core/contracts/mode.ts";
-import { MEASURES } from "../../core/contracts/sample.ts";
+import { MEASURES, type NetworkSample } from "../../core/contracts/sample.ts";
 import { TRANSPORT_CAPABILITY } from "../../core/loading/capability.ts";
 import type { Plugin } from "../../core/loading/plugin.ts";
 import { builtinPlugin } from "../builtin_plugin.ts";
@@ -129,7 +129,7 @@ const plugin: Plugin<"consensus", AdaptivePluginOptions, ConsensusEngine> = buil
       timeoutMs: config.timeoutMs,
       logger: context.logger,
     };
-    let latest: AdaptiveConsensus<unknown> | undefined;
+    let latest: ModeAgreement | undefined;
     const engine: ConsensusEngine & { readonly agreement: ModeAgreement | undefined } = {
       name: "adaptive",
       // The manager's switches report to it and wait for the cluster's decision (`modeAgreementOf`).
@@ -138,6 +138,14 @@ const plugin: Plugin<"consensus", AdaptivePluginOptions, ConsensusEngine> = buil
       },
       create: <Result>(stateMachine: ConsensusStateMachine<Result>) => {
         const windowFullAtMs = context.clock.now() + context.config.sampleWindow * context.config.detectionIntervalMs;
+        // What this member puts before the cluster: the manager's medians once its window is full (a median of
+        // the first sample or two of a process that just started, cold code and connections still opening, is
+        // its noise, and three members' such reports decided a spurious switch at a cluster's start), and only
+        // medians of every measure (a member that could not measure one, its RTT probe not answered yet while
+        // its peers still start, would classify it "not measured", never datacenter: a partial view does not
+        // vote). Both the periodic reports and the manager's own at its switches go through this.
+        const reportable = (sample: NetworkSample) =>
+          context.clock.now() >= windowFullAtMs && MEASURES.every((measure) => sample[measure] !== undefined);
         const replica = new AdaptiveConsensus<Result>({
           id: config.nodeId,
           peers: config.peers,
@@ -158,16 +166,9 @@ const plugin: Plugin<"consensus", AdaptivePluginOptions, ConsensusEngine> = buil
           // The tally classifies the members' medians by this node's detector thresholds (every member's
           // manager should share them: the tally is only deterministic if every replica's is the same).
           thresholds: context.config,
-          // The manager's medians are this node's measurements, once its window is full: a median of the first
-          // sample or two of a process that just started (cold code, connections still opening) is its noise, and
-          // three members' such reports decided a spurious switch at a cluster's start.
-          // And only medians of every measure: a member that could not measure one (its RTT probe not answered yet,
-          // as while its peers still start) would classify it "not measured", never datacenter, and three such
-          // members decided a spurious hybrid at a cluster's start. A partial view does not vote.
           measure: () => {
-            if (context.clock.now() < windowFullAtMs) return undefined;
             const sample = context.network();
-            return MEASURES.every((measure) => sample[measure] !== undefined) ? sample : undefined;
+            return reportable(sample) ? sample : undefined;
           },
           logger: context.logger,
           engines: {
@@ -194,7 +195,11 @@ const plugin: Plugin<"consensus", AdaptivePluginOptions, ConsensusEngine> = buil
               }),
           },
         });
-        latest = replica as AdaptiveConsensus<unknown>;
+        latest = {
+          report: (summary) => reportable(summary) ? replica.report(summary) : Promise.resolve("not reported"),
+          agreementStats: () => replica.agreementStats(),
+          force: (mode, reason) => replica.force(mode, reason),
+        };
         return replica;
       },
     };

@@ -100,12 +100,16 @@ export interface SteeringStats {
 
 const DEFAULTS = { maxUnackedBytes: 8 * 1024 * 1024, ackDelayMs: 5, helloTimeoutMs: 5_000, historyLimit: 100 };
 type Settings = typeof DEFAULTS & { clock: Clock };
+/** Acknowledge at once after this many frames received or taken by the application. */
 const ACK_EVERY_FRAMES = 32;
-/** Received frames held for a reader that is not reading before reading the paths pauses. */
-const MAX_BUFFERED_FRAMES = 256;
-const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
-/** Frames the receiver holds for reordering: a sender keeps at most its window ahead. */
-const MAX_REORDER_FRAMES = 65_536;
+/** Frames a sender has in flight at most (its window also bounds their bytes). */
+const MAX_IN_FLIGHT_FRAMES = 32_768;
+/** Frames a receiver holds (out of order, or not yet read), and a path's unacknowledged log, at most. */
+const MAX_HELD_FRAMES = 2 * MAX_IN_FLIGHT_FRAMES;
+/** How long a retired path may take to close before the connection forgets it anyway, ms. */
+const RETIRE_TIMEOUT_MS = 1_000;
+/** How long a graceful close waits for the peer to receive what was sent, ms. */
+const CLOSE_TIMEOUT_MS = 5_000;
 /** Latencies kept per path and step, for the median. */
 const MAX_LATENCIES = 1_024;
 
@@ -129,7 +133,6 @@ interface Path {
   carried: number;
   received: number;
   ackedToPeer: number;
-  ackTimer?: TimerId;
   step: StepCounters;
   lastError?: string;
 }
@@ -219,11 +222,18 @@ export class SteeredConnection implements TransportConnection {
   #endAt: number | undefined;
   #incoming = new AsyncQueue<Uint8Array>();
   #incomingBytes = 0;
+  /** Frames the application has taken: what acknowledgements call delivered, so the peer's window is our memory. */
+  #taken = 0;
+  #takenAcked = 0;
+  #ackEvents = 0;
+  #ackTimer: TimerId | undefined;
+  #retireTimers = new Set<TimerId>();
   #duplicates = 0;
   // Waiting.
   #waiters: (() => void)[] = [];
-  #spaceWaiters: (() => void)[] = [];
   #state: "open" | "closing" | "closed" = "open";
+  /** Set once a close has sent its last frame: the paths end because this side ends them, not by failing. */
+  #endingPaths = false;
   #error: Error | undefined;
   #resolveClosed!: () => void;
   #stats = { bytesSent: 0, bytesReceived: 0, framesSent: 0, framesReceived: 0 };
@@ -245,7 +255,8 @@ export class SteeredConnection implements TransportConnection {
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
     this.#incoming.onTake = (frame) => {
       this.#incomingBytes -= frame.length;
-      for (const wake of this.#spaceWaiters.splice(0)) wake();
+      this.#taken++;
+      this.#scheduleAcks();
     };
     this.#primary = this.#addPath(0, first.connection, first.frames);
   }
@@ -270,16 +281,22 @@ export class SteeredConnection implements TransportConnection {
     if (this.#state !== "open") return Promise.reject(this.#closedError());
     const tooLarge = oversizedSend(frame.length, this.#maxFrameBytes);
     if (tooLarge) return Promise.reject(tooLarge);
+    const cost = frame.length + DATA_OVERHEAD;
     const sending = this.#sendChain.then(async () => {
-      while (this.#unackedBytes >= this.#settings.maxUnackedBytes && this.#state === "open") await this.#changed();
-      if (this.#state === "closed") throw this.#closedError();
+      // The window: bytes (a frame larger than what is left goes alone) and frames the peer has not taken yet.
+      while (
+        this.#state === "open" &&
+        ((this.#unackedBytes > 0 && this.#unackedBytes + cost > this.#settings.maxUnackedBytes) ||
+          this.#unacked.size >= MAX_IN_FLIGHT_FRAMES)
+      ) await this.#changed();
+      if (this.#state !== "open") throw this.#closedError();
       const copy = frame.slice();
       const seq = this.#nextSeq++;
       this.#unacked.set(seq, copy);
-      this.#unackedBytes += copy.length;
+      this.#unackedBytes += cost;
       this.#stats.bytesSent += copy.length;
       this.#stats.framesSent++;
-      await this.#transmit(this.#choosePath(), seq, copy);
+      this.#transmit(this.#choosePath(), seq, copy);
     });
     this.#sendChain = sending.catch(() => {});
     return sending;
@@ -299,14 +316,34 @@ export class SteeredConnection implements TransportConnection {
     }
   }
 
-  /** Closes gracefully: what was sent goes out, then a close on every path. */
+  /**
+   * Closes gracefully: sends still waiting for room are refused; what was
+   * sent is received by the peer (a path failing meanwhile hands its frames
+   * to the other), waited for at most 5 s; then a close on every path.
+   */
   async close(): Promise<void> {
     if (this.#state !== "open") return await this.closed;
     this.#state = "closing";
+    this.#wake();
     await this.#sendChain;
+    const ended = () => this.#state === "closed";
+    await this.#waitFor(CLOSE_TIMEOUT_MS, () =>
+      ended() ||
+      this.#livePaths().every((path) => path.logHead === path.log.length));
+    if (ended()) return;
     const end = encodeWire({ type: WIRE.CLOSE, sent: this.#nextSeq });
-    await Promise.all(this.#livePaths().map((path) => path.connection.send(end).catch(() => {})));
-    await Promise.all(this.#livePaths().map((path) => path.connection.close().catch(() => {})));
+    // Each path flushes the close and ends; one that stalls is not waited for past the same bound.
+    this.#endingPaths = true;
+    let closedPaths = false;
+    Promise.all(
+      this.#livePaths().map((path) =>
+        path.connection.send(end).catch(() => {}).then(() => path.connection.close().catch(() => {}))
+      ),
+    ).finally(() => {
+      closedPaths = true;
+      this.#wake();
+    });
+    await this.#waitFor(CLOSE_TIMEOUT_MS, () => closedPaths);
     this.#finish();
   }
 
@@ -357,7 +394,8 @@ export class SteeredConnection implements TransportConnection {
       if (this.#history.length > this.#settings.historyLimit) this.#history.shift();
     };
     try {
-      const pathId = this.#lastPathId + 1;
+      // Used up at once: a path the peer attached whose hello then failed here must not be offered again.
+      const pathId = ++this.#lastPathId;
       let candidate: Path;
       try {
         const connection = await dial();
@@ -471,7 +509,8 @@ export class SteeredConnection implements TransportConnection {
     this.#share = share;
     this.#credit = 0;
     const steer = encodeWire({ type: WIRE.STEER, pathId: this.#candidate!.id, share });
-    this.#primary.connection.send(steer).catch((error) => this.#pathFailed(this.#primary, error));
+    const primary = this.#primary;
+    primary.connection.send(steer).catch((error) => this.#pathFailed(primary, error));
   }
 
   #beginStep(): number {
@@ -494,16 +533,21 @@ export class SteeredConnection implements TransportConnection {
     return this.#primary;
   }
 
-  async #transmit(path: Path, seq: number, payload: Uint8Array): Promise<void> {
+  /**
+   * Hands a frame to a path, not waiting for the path to take it: one path
+   * stalling must not hold up the other (the window bounds what is given).
+   */
+  #transmit(path: Path, seq: number, payload: Uint8Array): void {
     if (path.state !== "live") path = this.#primary;
+    if (path.log.length - path.logHead >= MAX_HELD_FRAMES) {
+      return this.#fail(
+        new SwitchyardError("FRAME_INVALID", "steered: the peer does not acknowledge what a path carries"),
+      );
+    }
     path.log.push({ seq, sentAtMs: this.#settings.clock.now(), step: path.step.id });
     path.sent++;
     path.step.sent++;
-    try {
-      await path.connection.send(encodeWire({ type: WIRE.DATA, seq, payload }));
-    } catch (error) {
-      this.#pathFailed(path, error);
-    }
+    path.connection.send(encodeWire({ type: WIRE.DATA, seq, payload })).catch((error) => this.#pathFailed(path, error));
   }
 
   /** Waits until `done()` holds (looked at after every change) or `ms` have passed. */
@@ -562,27 +606,35 @@ export class SteeredConnection implements TransportConnection {
   #retire(path: Path): void {
     if (path.state !== "live") return;
     path.state = "gone";
-    if (path.ackTimer !== undefined) this.#settings.clock.clearTimeout(path.ackTimer);
-    // Acknowledge what arrived on it, so the peer does not send that again.
-    const ack = encodeWire({ type: WIRE.ACK, delivered: this.#next, received: path.received });
-    const retire = encodeWire({ type: WIRE.RETIRE, pathId: path.id });
-    (async () => {
-      await path.connection.send(ack);
-      await path.connection.send(retire);
-    })().catch(() => {}).finally(() => path.connection.close().catch(() => {}).finally(() => this.#forget(path)));
+    // Acknowledge what arrived on it, so the peer does not send that again, then close it (flushing both). A
+    // path that stalls does not close: after RETIRE_TIMEOUT_MS the connection forgets it anyway.
+    const ack = encodeWire({ type: WIRE.ACK, delivered: this.#taken, received: path.received });
+    const sent = Promise.all([
+      path.connection.send(ack),
+      path.connection.send(encodeWire({ type: WIRE.RETIRE, pathId: path.id })),
+    ]).catch(() => {});
+    const timer = this.#settings.clock.setTimeout(() => {
+      this.#retireTimers.delete(timer);
+      path.connection.close().catch(() => {});
+      this.#forget(path);
+    }, RETIRE_TIMEOUT_MS);
+    this.#retireTimers.add(timer);
+    sent.then(() => path.connection.close()).catch(() => {}).finally(() => {
+      this.#settings.clock.clearTimeout(timer);
+      this.#retireTimers.delete(timer);
+      this.#forget(path);
+    });
     this.#resendFrom(path);
     this.#wake();
   }
 
   /** A path failed under the connection: the other carries on, or the connection fails with it. */
   #pathFailed(path: Path, error: unknown): void {
-    if (path.state !== "live" || this.#state === "closed") return;
+    if (path.state !== "live" || this.#state === "closed" || this.#endingPaths) return;
     path.state = "gone";
     path.step.errors++;
     path.lastError = toError(error).message;
-    if (path.ackTimer !== undefined) this.#settings.clock.clearTimeout(path.ackTimer);
     path.connection.close().catch(() => {}).finally(() => this.#forget(path));
-    if (this.#state === "closing") return this.#wake();
     if (path === this.#candidate) {
       this.#candidate = undefined;
       this.#share = 0;
@@ -623,13 +675,9 @@ export class SteeredConnection implements TransportConnection {
 
   async #read(path: Path): Promise<void> {
     try {
+      // Read on whatever the application does: the peer may not send past the window this side acknowledges
+      // (what the application took), so what waits here is bounded by it (`#receive` holds the peer to it).
       for (;;) {
-        while (
-          (this.#incoming.size >= MAX_BUFFERED_FRAMES || this.#incomingBytes >= MAX_BUFFERED_BYTES) &&
-          this.#state !== "closed"
-        ) {
-          await new Promise<void>((resolve) => this.#spaceWaiters.push(resolve));
-        }
         const next = await path.frames.next();
         if (next.done || this.#state === "closed") break;
         this.#handle(path, decodeWire(next.value));
@@ -649,7 +697,7 @@ export class SteeredConnection implements TransportConnection {
       case WIRE.DATA:
         path.received++;
         this.#receive(frame.seq, frame.payload);
-        this.#scheduleAck(path);
+        this.#scheduleAcks();
         return;
       case WIRE.ACK:
         this.#acknowledged(path, frame.delivered, frame.received);
@@ -686,12 +734,15 @@ export class SteeredConnection implements TransportConnection {
       this.#duplicates++;
       return;
     }
+    const held = this.#incoming.size + this.#reorder.size;
+    const heldBytes = this.#incomingBytes + this.#reorderBytes + payload.length;
     if (
-      seq - this.#next >= MAX_REORDER_FRAMES || this.#reorderBytes + payload.length > this.#settings.maxUnackedBytes
+      seq - this.#next >= MAX_HELD_FRAMES || held >= MAX_HELD_FRAMES ||
+      heldBytes > this.#settings.maxUnackedBytes + this.#maxFrameBytes + DATA_OVERHEAD
     ) {
       throw new SwitchyardError(
         "FRAME_INVALID",
-        `steered: frame ${seq} is too far ahead of ${this.#next} (more than the sender may have unacknowledged)`,
+        `steered: frame ${seq} is past the window (next ${this.#next}, ${held} frames and ${heldBytes} bytes held)`,
       );
     }
     if (seq !== this.#next) {
@@ -718,7 +769,7 @@ export class SteeredConnection implements TransportConnection {
 
   #maybeEnd(): void {
     if (this.#endAt === undefined || this.#next < this.#endAt || this.#state === "closed") return;
-    for (const path of this.#livePaths()) this.#sendAck(path);
+    this.#flushAcks();
     this.#state = "closed";
     for (const path of this.#paths.values()) {
       path.state = "gone";
@@ -727,22 +778,35 @@ export class SteeredConnection implements TransportConnection {
     this.#finish();
   }
 
-  #scheduleAck(path: Path): void {
-    if (path.received - path.ackedToPeer >= ACK_EVERY_FRAMES) return this.#sendAck(path);
-    if (path.ackTimer !== undefined) return;
-    path.ackTimer = this.#settings.clock.setTimeout(() => {
-      path.ackTimer = undefined;
-      this.#sendAck(path);
+  /** Counts a frame received on a path or taken by the application; acknowledges every 32, or after `ackDelayMs`. */
+  #scheduleAcks(): void {
+    if (this.#state === "closed") return;
+    if (++this.#ackEvents >= ACK_EVERY_FRAMES) return this.#flushAcks();
+    if (this.#ackTimer !== undefined) return;
+    this.#ackTimer = this.#settings.clock.setTimeout(() => {
+      this.#ackTimer = undefined;
+      this.#flushAcks();
     }, this.#settings.ackDelayMs);
   }
 
-  #sendAck(path: Path): void {
-    if (path.ackTimer !== undefined) this.#settings.clock.clearTimeout(path.ackTimer);
-    path.ackTimer = undefined;
-    if (path.state !== "live") return;
-    path.ackedToPeer = path.received;
-    const ack = encodeWire({ type: WIRE.ACK, delivered: this.#next, received: path.received });
-    path.connection.send(ack).catch((error) => this.#pathFailed(path, error));
+  /**
+   * Acknowledges, on every live path that carried frames since its last
+   * acknowledgement (and on the primary when the application took frames),
+   * what that path carried and what the application took in all.
+   */
+  #flushAcks(): void {
+    if (this.#ackTimer !== undefined) this.#settings.clock.clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    this.#ackEvents = 0;
+    if (this.#state === "closed") return;
+    const takenMoved = this.#taken !== this.#takenAcked;
+    this.#takenAcked = this.#taken;
+    for (const path of this.#livePaths()) {
+      if (path.received === path.ackedToPeer && !(takenMoved && path === this.#primary)) continue;
+      path.ackedToPeer = path.received;
+      const ack = encodeWire({ type: WIRE.ACK, delivered: this.#taken, received: path.received });
+      path.connection.send(ack).catch((error) => this.#pathFailed(path, error));
+    }
   }
 
   /** An acknowledgement: `delivered` frames delivered in all, `received` carried by `path`. */
@@ -767,7 +831,7 @@ export class SteeredConnection implements TransportConnection {
     }
     for (; this.#delivered < delivered; this.#delivered++) {
       const frame = this.#unacked.get(this.#delivered);
-      if (frame) this.#unackedBytes -= frame.length;
+      if (frame) this.#unackedBytes -= frame.length + DATA_OVERHEAD;
       this.#unacked.delete(this.#delivered);
     }
     this.#wake();
@@ -799,11 +863,12 @@ export class SteeredConnection implements TransportConnection {
 
   #finish(): void {
     this.#state = "closed";
-    for (const path of this.#paths.values()) {
-      if (path.ackTimer !== undefined) this.#settings.clock.clearTimeout(path.ackTimer);
+    for (const timer of [this.#ackTimer, ...this.#retireTimers]) {
+      if (timer !== undefined) this.#settings.clock.clearTimeout(timer);
     }
+    this.#ackTimer = undefined;
+    this.#retireTimers.clear();
     this.#wake();
-    for (const wake of this.#spaceWaiters.splice(0)) wake();
     this.#incoming.end();
     this.#onEnd();
     this.#resolveClosed();

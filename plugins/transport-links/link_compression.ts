@@ -207,6 +207,8 @@ export function linkCompressedTransport(inner: Transport, options: LinkCompressi
     frame: Uint8Array,
   ): Uint8Array | Promise<Uint8Array> => {
     const { compressor, moving } = choose(state, address);
+    // What a failure of this frame's compressor falls back to, and the transition it would roll back.
+    const [fallback, transition] = [options.compressors[state.mode], state.moving];
     if (frame.length < minCompressBytes) {
       // Stored in the compressor's own frame (any peer reads a stored frame), the codec not even tried.
       const out = encodeFrame(compressor.codec, 0, frame, frame, true);
@@ -218,12 +220,16 @@ export function linkCompressedTransport(inner: Transport, options: LinkCompressi
       try {
         out = await compressor.compress(frame);
       } catch (error) {
-        if (!moving || !state.moving) throw error;
-        const reason = `${compressor.codec} failed: ${toError(error).message}`;
-        remember(state, { event: "rolled-back", to: state.moving.to, share: 0, reason });
-        state.moving = undefined;
-        state.retryAtMs = clock.now() + retryAfterMs;
-        out = await options.compressors[state.mode].compress(frame);
+        if (!moving) throw error;
+        // Every frame given to the new compressor falls back, those already under way included; the first
+        // failure of a transition still running rolls it back.
+        if (state.moving === transition && transition) {
+          const reason = `${compressor.codec} failed: ${toError(error).message}`;
+          remember(state, { event: "rolled-back", to: transition.to, share: 0, reason });
+          state.moving = undefined;
+          state.retryAtMs = clock.now() + retryAfterMs;
+        }
+        out = await fallback.compress(frame);
       }
       count(state, frame, out);
       return out;
@@ -275,6 +281,9 @@ export function linkCompressedTransport(inner: Transport, options: LinkCompressi
           return Promise.reject(error);
         }
         if (out instanceof Uint8Array && queued === 0) return connection.send(out);
+        // Marked handled now: a frame that fails while an earlier one still compresses is rejected before the
+        // chain reaches it; its send() call still gets the rejection.
+        if (!(out instanceof Uint8Array)) out.catch(() => {});
         queued++;
         const ready = chain.then(() => out);
         chain = ready.catch(() => {});

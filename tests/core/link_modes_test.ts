@@ -63,6 +63,21 @@ Deno.test("link modes: the window's median, hysteresis and the cooldown hold per
   assert.deepEqual(edge.observe({ "e:1": { ...RACK, rttMs: 10.5 } }, 0), []);
 });
 
+Deno.test("link modes: a link is tracked from its first measurement, starting from the mode it served (the node's)", () => {
+  const links = new LinkModes(resolveConfig({ sampleWindow: 1, cooldownMs: 0 }), "datacenter");
+  // Only an error so far: not tracked (the node's mode keeps serving it).
+  links.observe({ "b:1": { error: "not reachable" } }, 0, "internet");
+  assert.equal(links.mode("b:1"), undefined);
+  assert.deepEqual(links.status(), {});
+  // First measured while the node serves internet: a WAN reading changes nothing, so no event claims it did.
+  assert.deepEqual(links.observe({ "b:1": WAN }, 10, "internet"), []);
+  assert.equal(links.mode("b:1"), "internet");
+  // A rack reading from internet is a real change, with the right `from`.
+  assert.deepEqual(links.observe({ "c:1": RACK }, 20, "internet").map((change) => [change.from, change.to]), [
+    ["internet", "datacenter"],
+  ]);
+});
+
 Deno.test("link modes: a peer that could not be measured keeps its mode and shows why", () => {
   const links = new LinkModes(resolveConfig({ sampleWindow: 1, cooldownMs: 0 }), "datacenter");
   links.observe({ "b:1": WAN }, 0);

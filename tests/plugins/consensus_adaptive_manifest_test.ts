@@ -4,6 +4,7 @@ import {
   fromManifest,
   type HybridManager,
   ManualClock,
+  modeAgreementOf,
   type NetworkSample,
   silentLogger,
 } from "../../mod.ts";
@@ -148,6 +149,10 @@ Deno.test({
       const reported = () => replica.adaptiveStats().tally.reports.solo !== undefined;
       for (let elapsed = 0; elapsed < 500; elapsed += 10) await clock.advance(10);
       assert.equal(reported(), false, "medians without an RTT are not reported");
+      // Nor when the manager reports them at a switch of its own (through the engine's agreement).
+      assert.equal(await modeAgreementOf(engine)!.report({ bandwidthMbps: 400, lossRatio: 0 }), "not reported");
+      for (let elapsed = 0; elapsed < 100; elapsed += 10) await clock.advance(10);
+      assert.equal(reported(), false, "the manager's partial medians are not reported either");
       assert.equal(replica.adaptiveStats().tally.agreed.mode, "datacenter", "and decide nothing");
       measured.rttMs = 0.4;
       for (let elapsed = 0; elapsed < 300 && !reported(); elapsed += 10) await clock.advance(10);

@@ -15,7 +15,7 @@ import { transportCompliance } from "../../testing/transport.ts";
 import { connectedPair } from "../support/connected_pair.ts";
 import { severable } from "../support/severable_transport.ts";
 import { lengthPrefixed } from "../../plugins/transport-kit/length_prefix.ts";
-import { encodeWire, WIRE } from "../../plugins/transport-kit/steered_wire.ts";
+import { decodeWire, encodeWire, WIRE } from "../../plugins/transport-kit/steered_wire.ts";
 
 const clock = new SystemClock();
 const FAST = { ackDelayMs: 1 };
@@ -398,5 +398,115 @@ Deno.test("steered: a second switch whose new path arrives before the first swit
   } finally {
     await listener.close();
     await client.close().catch(() => {});
+  }
+});
+
+Deno.test("steered: a new path whose sends stall (never resolving) holds nothing up; the switch rolls back and the connection closes", async () => {
+  const network = new MemoryNetwork({ clock, seed: 29 });
+  const old = network.transport("old"), stalling = network.transport("new");
+  const { client, server, newAddress, release } = await steeredPair(old, stalling, "stalled");
+  try {
+    const count = 800;
+    const arriving = receiveInOrder(server, count);
+    const sending = stream(client, count, 10);
+    let sends = 0;
+    const report = await client.switchTo(async () => {
+      const connection = await stalling.dial(newAddress);
+      const send = connection.send.bind(connection);
+      // After the hello, a send that never returns: a link at its buffer limit that never drains.
+      connection.send = (bytes) => ++sends === 1 ? send(bytes) : new Promise<void>(() => {});
+      return connection;
+    }, { ...STEPS, ackTimeoutMs: 100 });
+    await sending;
+    assert.equal(await arriving, count);
+    assert.equal(report.outcome, "rolled-back", report.reason);
+    await client.drain();
+  } finally {
+    await release();
+  }
+});
+
+Deno.test("steered: an application that does not read what it is sent does not stall its own sends", async () => {
+  const network = new MemoryNetwork({ clock, seed: 30 });
+  const transport = steeredTransport(network.transport("one-way"), { clock, ...FAST, maxUnackedBytes: 64 * 1024 });
+  const { client, server, release } = await connectedPair(transport, "one-way");
+  try {
+    // The server sends the client frames the client never reads (within the server's window), while the client
+    // sends far more than its own window to the server, which reads: the client must still get its
+    // acknowledgements.
+    for (let i = 0; i < 300; i++) await server.send(new Uint8Array(100).fill(i));
+    // 3,000 frames of 32 to 131 bytes: several times the 64 KiB window.
+    const count = 3_000;
+    const arriving = receiveInOrder(server, count);
+    const sending = (async () => {
+      for (let i = 0; i < count; i++) await client.send(frame(i));
+    })();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("the client's sends stalled")), 10_000);
+    });
+    await Promise.race([sending, stalled]).finally(() => clearTimeout(timer));
+    assert.equal(await arriving, count);
+  } finally {
+    await release();
+  }
+});
+
+Deno.test("steered: a frame larger than the window goes alone; the window counts frames and their framing", async () => {
+  const network = new MemoryNetwork({ clock, seed: 31 });
+  const transport = steeredTransport(network.transport("big"), { clock, ...FAST, maxUnackedBytes: 16 * 1024 });
+  const { client, server, release } = await connectedPair(transport, "big");
+  try {
+    const big = new Uint8Array(100 * 1024).fill(7);
+    const empty = new Uint8Array(0);
+    const received = (async () => {
+      const frames: Uint8Array[] = [];
+      for await (const bytes of server.frames()) {
+        frames.push(bytes);
+        if (frames.length === 3) return frames;
+      }
+      return frames;
+    })();
+    await client.send(big);
+    await client.send(empty);
+    await client.send(big);
+    assert.deepEqual((await received).map((bytes) => bytes.length), [big.length, 0, big.length]);
+  } finally {
+    await release();
+  }
+});
+
+Deno.test("steered: a peer that acknowledges delivery but never what a path carried fails the connection before its log grows unbounded", async () => {
+  const network = new MemoryNetwork({ clock, seed: 32 });
+  const raw = network.transport("liar");
+  const listener = await raw.listen("liar");
+  const accepting = (async () => {
+    for await (const connection of listener.connections()) {
+      const frames = connection.frames()[Symbol.asyncIterator]();
+      const hello = decodeWire((await frames.next()).value as Uint8Array);
+      await connection.send(encodeWire(hello));
+      // Every data frame acknowledged as delivered, none as carried: the sender's window frees, its path log not.
+      let delivered = 0;
+      for (let next = await frames.next(); !next.done; next = await frames.next()) {
+        const data = decodeWire(next.value);
+        if (data.type !== WIRE.DATA) continue;
+        delivered = Math.max(delivered, data.seq + 1);
+        await connection.send(encodeWire({ type: WIRE.ACK, delivered, received: 0 }));
+      }
+      return;
+    }
+  })();
+  const client = await dialSteered(raw, "liar", { clock, ...FAST });
+  try {
+    await assert.rejects(
+      async () => {
+        for (let i = 0; i < 200_000; i++) await client.send(new Uint8Array(1));
+      },
+      (error: unknown) => error instanceof SwitchyardError && error.code === "FRAME_INVALID",
+    );
+  } finally {
+    await client.close().catch(() => {});
+    await listener.close();
+    await accepting.catch(() => {});
   }
 });

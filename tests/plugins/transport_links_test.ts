@@ -248,6 +248,75 @@ Deno.test("transport-links: small frames sent while a large one is still compres
   }
 });
 
+Deno.test("transport-links: every frame given to a failing new compressor falls back, those under way included; one rollback", async () => {
+  const network = new MemoryNetwork({ clock: new SystemClock(), seed: 29 });
+  let mode: Mode = "datacenter";
+  const failing: Compressor = {
+    codec: "zstd",
+    compress: async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      throw new Error("worker died");
+    },
+    decompress: (frame) => zstd.decompress(frame),
+  };
+  const transport = linkCompressedTransport(network.transport("a"), {
+    clock: new ManualClock(),
+    compressors: { ...compressors, internet: failing },
+    modeOf: () => mode,
+    steps: [1],
+  });
+  const listener = await transport.listen("b");
+  const accepted = listener.connections()[Symbol.asyncIterator]().next();
+  const connection = await transport.dial("b");
+  const server = (await accepted).value as TransportConnection;
+  try {
+    mode = "internet";
+    const frames = Array.from({ length: 20 }, (_, i) => new Uint8Array(2_048).fill(i));
+    // All at once: twenty frames compressing with the new compressor when the first fails.
+    await Promise.all(frames.map((frame) => connection.send(frame)));
+    assert.deepEqual((await receive(server, 20)).map((bytes) => bytes[0]), frames.map((_, i) => i));
+    const history = transport.links()["b"].history;
+    assert.deepEqual(history.map((entry) => entry.event), ["step", "rolled-back"]);
+    assert.equal(transport.links()["b"].mode, "datacenter");
+  } finally {
+    await Promise.all([connection.close(), listener.close()]);
+  }
+});
+
+Deno.test("transport-links: a frame whose compressor fails while an earlier one still compresses rejects its send, handled; the earlier one arrives", async () => {
+  const network = new MemoryNetwork({ clock: new SystemClock(), seed: 30 });
+  const picky: Compressor = {
+    codec: "lz4",
+    compress: async (data) => {
+      if (data[0] === 1) throw new Error("this one cannot be compressed");
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return await compressors.datacenter.compress(data);
+    },
+    decompress: (frame) => compressors.datacenter.decompress(frame),
+  };
+  const transport = linkCompressedTransport(network.transport("a"), {
+    clock: new ManualClock(),
+    compressors: { ...compressors, datacenter: picky },
+    modeOf: () => "datacenter",
+  });
+  const listener = await transport.listen("b");
+  const accepted = listener.connections()[Symbol.asyncIterator]().next();
+  const connection = await transport.dial("b");
+  const server = (await accepted).value as TransportConnection;
+  try {
+    const slow = connection.send(new Uint8Array(2_048).fill(0));
+    // The caller handles its send at once; what must not be left unhandled is the library's own promise.
+    const failing = connection.send(new Uint8Array(2_048).fill(1)).then(() => undefined, (error: Error) => error);
+    // Its rejection comes while the first still compresses; nothing may be left unhandled meanwhile.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await slow;
+    assert.match(String(await failing), /cannot be compressed/);
+    assert.equal((await receive(server, 1))[0][0], 0);
+  } finally {
+    await Promise.all([connection.close(), listener.close()]);
+  }
+});
+
 Deno.test("transport-links: bytes that are not a frame, or a codec nobody here decodes, fail the connection with FRAME_INVALID", async () => {
   const network = new MemoryNetwork({ clock: new SystemClock(), seed: 25 });
   const raw = network.transport("raw");
