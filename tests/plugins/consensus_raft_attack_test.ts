@@ -12,7 +12,7 @@ import { parseSealed } from "../../plugins/peer-auth/sealed_frame.ts";
 import { RecordingMachine } from "../../testing/consensus.ts";
 import { stepUntil, stepUntilSettled } from "../../testing/advance.ts";
 import { startRaftCluster, testPeerKeys } from "../support/raft_cluster.ts";
-import { tappedTransport } from "../support/tapped_transport.ts";
+import { wrapConnection, wrapTransport } from "../support/wrapped_transport.ts";
 
 const encoder = new TextEncoder();
 const otherKeys = clusterKeys(parseClusterKey("a5".repeat(32), "otherKey"));
@@ -25,7 +25,15 @@ interface Sent {
 
 /** Records every frame `id` sends (after sealing: what goes on the wire). */
 function tapped(id: string, inner: Transport, sent: Sent[]): Transport {
-  return tappedTransport(inner, (frame) => sent.push({ from: id, frame: frame.slice() }));
+  return wrapTransport(inner, {
+    dialed: (connection) =>
+      wrapConnection(connection, {
+        send: (frame) => {
+          sent.push({ from: id, frame: frame.slice() });
+          return connection.send(frame);
+        },
+      }),
+  });
 }
 
 /** Genuine frames `from` sealed for `to`, oldest first. */

@@ -16,7 +16,7 @@ import { instantiate } from "../../testing/mod.ts";
 import { runCompliance } from "../../testing/case.ts";
 import { transportCompliance } from "../../testing/transport.ts";
 import { connectedPair } from "../support/connected_pair.ts";
-import { tappedTransport } from "../support/tapped_transport.ts";
+import { wrapConnection, wrapTransport } from "../support/wrapped_transport.ts";
 
 const zstd: ZstdCompressor = await zstdCompressor({ level: 3 });
 const compressors = { datacenter: lz4Compressor(), hybrid: noneCompressor(), internet: zstd as Compressor };
@@ -25,9 +25,14 @@ const TEXT = new TextEncoder().encode(JSON.stringify({ key: "user:42", value: "l
 /** Records, for every frame crossing `inner`, the codec its header names. */
 function tapped(inner: Transport): Transport & { codecs: string[] } {
   const codecs: string[] = [];
-  return Object.assign(tappedTransport(inner, (frame) => codecs.push(decodeFrameHeader(frame, 1 << 30).codec)), {
-    codecs,
-  });
+  const dialed = (connection: TransportConnection) =>
+    wrapConnection(connection, {
+      send: (frame) => {
+        codecs.push(decodeFrameHeader(frame, 1 << 30).codec);
+        return connection.send(frame);
+      },
+    });
+  return Object.assign(wrapTransport(inner, { dialed }), { codecs });
 }
 
 {
