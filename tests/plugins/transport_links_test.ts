@@ -102,10 +102,7 @@ Deno.test("transport-links: a link whose mode changes moves its frames in steps 
   const inner = tapped(network.transport("a"));
   let mode: Mode = "datacenter";
   const transport = linkCompressedTransport(inner, { clock, compressors, modeOf: () => mode, holdMs: 1_000 });
-  const listener = await transport.listen("b");
-  const accepted = listener.connections()[Symbol.asyncIterator]().next();
-  const connection = await transport.dial("b");
-  const server = (await accepted).value as TransportConnection;
+  const { client: connection, server, release } = await connectedPair(transport, "b");
   try {
     const frame = (i: number) => new TextEncoder().encode(`frame ${i} ${"x".repeat(i % 50)}`);
     let sent = 0;
@@ -141,7 +138,7 @@ Deno.test("transport-links: a link whose mode changes moves its frames in steps 
       received.map((_, i) => new TextDecoder().decode(frame(i))),
     );
   } finally {
-    await Promise.all([connection.close(), listener.close()]);
+    await release();
   }
 });
 
@@ -165,10 +162,7 @@ Deno.test("transport-links: a compressor that fails during a step rolls the link
     retryAfterMs: 5_000,
     minCompressBytes: 0,
   });
-  const listener = await transport.listen("b");
-  const accepted = listener.connections()[Symbol.asyncIterator]().next();
-  const connection = await transport.dial("b");
-  const server = (await accepted).value as TransportConnection;
+  const { client: connection, server, release } = await connectedPair(transport, "b");
   try {
     mode = "internet";
     for (let i = 0; i < 30; i++) await connection.send(new Uint8Array([i]));
@@ -182,7 +176,7 @@ Deno.test("transport-links: a compressor that fails during a step rolls the link
     for (let i = 0; i < 10; i++) await connection.send(new Uint8Array([99]));
     assert.equal(failures, 2, "tried again after retryAfterMs (one frame in ten at the first step)");
   } finally {
-    await Promise.all([connection.close(), listener.close()]);
+    await release();
   }
 });
 
@@ -200,10 +194,7 @@ Deno.test("transport-links: frames under minCompressBytes go stored, the codec n
     modeOf: () => "internet",
     minCompressBytes: 256,
   });
-  const listener = await transport.listen("b");
-  const accepted = listener.connections()[Symbol.asyncIterator]().next();
-  const connection = await transport.dial("b");
-  const server = (await accepted).value as TransportConnection;
+  const { client: connection, server, release } = await connectedPair(transport, "b");
   try {
     const small = new TextEncoder().encode("a consensus message of a few bytes");
     await connection.send(small);
@@ -212,7 +203,7 @@ Deno.test("transport-links: frames under minCompressBytes go stored, the codec n
     assert.equal(tried, 1);
     assert.deepEqual(await receive(server, 2), [small, TEXT]);
   } finally {
-    await Promise.all([connection.close(), listener.close()]);
+    await release();
   }
 });
 
@@ -231,10 +222,7 @@ Deno.test("transport-links: small frames sent while a large one is still compres
     compressors: { ...compressors, internet: slow },
     modeOf: () => "internet",
   });
-  const listener = await transport.listen("b");
-  const accepted = listener.connections()[Symbol.asyncIterator]().next();
-  const connection = await transport.dial("b");
-  const server = (await accepted).value as TransportConnection;
+  const { client: connection, server, release } = await connectedPair(transport, "b");
   try {
     // Not awaited one by one: a large frame (compressed, slowly), then small ones (stored at once), and so on.
     const frames = Array.from({ length: 60 }, (_, i) => {
@@ -249,7 +237,7 @@ Deno.test("transport-links: small frames sent while a large one is still compres
       frames.map((_, i) => i),
     );
   } finally {
-    await Promise.all([connection.close(), listener.close()]);
+    await release();
   }
 });
 
@@ -270,10 +258,7 @@ Deno.test("transport-links: every frame given to a failing new compressor falls 
     modeOf: () => mode,
     steps: [1],
   });
-  const listener = await transport.listen("b");
-  const accepted = listener.connections()[Symbol.asyncIterator]().next();
-  const connection = await transport.dial("b");
-  const server = (await accepted).value as TransportConnection;
+  const { client: connection, server, release } = await connectedPair(transport, "b");
   try {
     mode = "internet";
     const frames = Array.from({ length: 20 }, (_, i) => new Uint8Array(2_048).fill(i));
@@ -284,7 +269,7 @@ Deno.test("transport-links: every frame given to a failing new compressor falls 
     assert.deepEqual(history.map((entry) => entry.event), ["step", "rolled-back"]);
     assert.equal(transport.links()["b"].mode, "datacenter");
   } finally {
-    await Promise.all([connection.close(), listener.close()]);
+    await release();
   }
 });
 
@@ -304,10 +289,7 @@ Deno.test("transport-links: a frame whose compressor fails while an earlier one 
     compressors: { ...compressors, datacenter: picky },
     modeOf: () => "datacenter",
   });
-  const listener = await transport.listen("b");
-  const accepted = listener.connections()[Symbol.asyncIterator]().next();
-  const connection = await transport.dial("b");
-  const server = (await accepted).value as TransportConnection;
+  const { client: connection, server, release } = await connectedPair(transport, "b");
   try {
     const slow = connection.send(new Uint8Array(2_048).fill(0));
     // The caller handles its send at once; what must not be left unhandled is the library's own promise.
@@ -318,7 +300,7 @@ Deno.test("transport-links: a frame whose compressor fails while an earlier one 
     assert.match(String(await failing), /cannot be compressed/);
     assert.equal((await receive(server, 1))[0][0], 0);
   } finally {
-    await Promise.all([connection.close(), listener.close()]);
+    await release();
   }
 });
 
