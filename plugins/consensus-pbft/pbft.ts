@@ -340,6 +340,16 @@ export class Pbft {
     return !this.#viewChanging && this.primary === this.id;
   }
 
+  /**
+   * True when this replica is the primary and cannot order another batch
+   * yet (its batches in flight, or the water marks, are at their limit): a
+   * request it adds now waits for the next batch, which starts when one in
+   * flight executes.
+   */
+  get orderingFull(): boolean {
+    return this.leading && !this.#windowOpen();
+  }
+
   /** Last sequence executed. */
   get executed(): number {
     return this.#executed;
@@ -589,10 +599,13 @@ export class Pbft {
 
   // ---- normal case: the primary ---------------------------------------------------
 
-  #proposable(): boolean {
-    return this.leading && this.#queue.length > 0 &&
-      this.#lastAssigned < this.#stable.sequence + this.#config.windowSize &&
+  #windowOpen(): boolean {
+    return this.#lastAssigned < this.#stable.sequence + this.#config.windowSize &&
       this.#lastAssigned - this.#executed < this.#config.maxInflightBatches;
+  }
+
+  #proposable(): boolean {
+    return this.leading && this.#queue.length > 0 && this.#windowOpen();
   }
 
   #propose(): void {

@@ -140,6 +140,38 @@ Deno.test("pbft driver: a write costs each replica two syncs (its prepare or pre
   await rm(directory, { recursive: true, force: true });
 });
 
+Deno.test("pbft driver: at the primary, writes that come while its batch is in flight wait for the next batch in one request, not one request each", async () => {
+  const machines = Array.from({ length: 4 }, () => new RecordingMachine());
+  const batches: number[][] = []; // per pre-prepare, the operations of each request
+  const cluster = await startPbftCluster(machines, {
+    outgoing: (id) => (to, messages) => {
+      for (const message of messages) {
+        if (id === "n1" && to === "n2" && message.type === "prePrepare") {
+          batches.push((message.batch ?? []).map((request) => request.operations.length));
+        }
+      }
+      return messages;
+    },
+  });
+  try {
+    const addresses = Object.values(cluster.peers);
+    for (const a of addresses) for (const b of addresses) if (a < b) cluster.network.setLink(a, b, { delayMs: 5 });
+    const primary = cluster.replicas[0];
+    const first = primary.propose(encoder.encode("first"));
+    const later: Promise<unknown>[] = [];
+    for (let i = 0; i < 6; i++) {
+      // Each on its own turn of the event loop, while the first batch waits for its prepares.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      later.push(primary.propose(encoder.encode(`later-${i}`)));
+    }
+    await settle(cluster, Promise.all([first, ...later]));
+    // One request per lane (eight lanes) made the second batch six requests of one write each.
+    assert.deepEqual(batches, [[1], [6]]);
+  } finally {
+    await settle(cluster, cluster.close()); // frames still on their delayed links need time to move
+  }
+});
+
 Deno.test("pbft driver: callers hear a batch before the sync only when the step carries no commit of this replica and no compaction", () => {
   const digest = new Uint8Array(32);
   const committed = { kind: "committed" as const, sequence: 1, digest };

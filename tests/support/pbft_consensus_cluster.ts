@@ -61,6 +61,8 @@ export async function startPbftCluster<Result>(
     transport?: (id: string, transport: Transport) => Transport;
     pbft?: PbftConsensusOptions<Result>["pbft"];
     lanes?: number;
+    /** What leaves each replica, seen (and rewritten) on the way out. */
+    outgoing?: (id: string) => PbftConsensusOptions<Result>["outgoing"];
   } = {},
 ): Promise<PbftTestCluster<Result>> {
   // Time moves on only once no replica is sealing, opening or persisting (a file log's syncs take real time).
@@ -91,6 +93,7 @@ export async function startPbftCluster<Result>(
       verifier: keys[i].verifier,
       channelKeys: keys[i].channel,
       lanes: options.lanes,
+      outgoing: options.outgoing?.(ids[i]),
       pbft: { requestTimeoutTicks: 50, viewChangeTimeoutTicks: 50, ...options.pbft },
     });
   };
