@@ -494,7 +494,8 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
       tally: this.#tally.stats(),
       pbft: { ...this.#pbft },
       switches: this.#switches.map((record) => ({ ...record })),
-      service: this.#service?.stats() ?? { handoversSent: 0, handoversReceived: 0, handoversAdopted: 0, refused: 0 },
+      service: this.#service?.stats() ??
+        { handoversSent: 0, handoversReceived: 0, handoversAdopted: 0, refused: 0, rateLimited: 0 },
     };
   }
 

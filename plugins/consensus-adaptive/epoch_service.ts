@@ -16,13 +16,18 @@
  *
  * Memory stays bounded: one handover kept per peer, frames no larger than
  * the transport's limit (a handover larger than that cannot be fetched; the
- * replica logs it and catches up only through its engine).
+ * replica logs it and catches up only through its engine). Work stays
+ * bounded too: each member's relays (32 at once, 16 a second) and handovers
+ * (4 at once, 2 a second) past its rate are dropped and counted
+ * (`rateLimited`), so a member holding the keys cannot make the others
+ * propose or decode as fast as it can send.
  *
  * @module
  */
 import type { NodeId } from "../../core/contracts/consensus.ts";
 import type { Transport, TransportListener } from "../../core/contracts/transport.ts";
 import type { Clock, TimerId } from "../../core/util/clock.ts";
+import { PeerRate } from "./peer_rate.ts";
 import type { Logger } from "../../core/util/logger.ts";
 import { InboundConnections } from "../consensus-kit/inbound.ts";
 import { PeerSender } from "../consensus-raft/peer_sender.ts";
@@ -78,7 +83,18 @@ export interface EpochServiceStats {
   handoversAdopted: number;
   /** Frames refused: unauthenticated, malformed, or undecodable handovers. */
   refused: number;
+  /** Relayed entries and handovers dropped because their sender sent them faster than its rate allows. */
+  rateLimited: number;
 }
+
+/**
+ * What one member may relay: a follower relays a report every `reportEveryMs`
+ * (500 ms in the cluster) and a force again every 250 ms until it is on
+ * record, a few a second; 32 at once and 16 a second more leave that room.
+ */
+const RELAY_BURST = 32, RELAYS_PER_SECOND = 16;
+/** What one member may hand over: a peer that is behind gets one when asked, at most every few hundred ms. */
+const HANDOVER_BURST = 4, HANDOVERS_PER_SECOND = 2;
 
 /** The control channel of one replica; see the module documentation. */
 export class EpochService {
@@ -89,7 +105,15 @@ export class EpochService {
   readonly #offered = new Map<NodeId, { epoch: number; digest: string; handover: Handover }>();
   readonly #lastSentMs = new Map<NodeId, number>();
   readonly #peerEpochs = new Map<NodeId, number>();
-  readonly #stats: EpochServiceStats = { handoversSent: 0, handoversReceived: 0, handoversAdopted: 0, refused: 0 };
+  readonly #stats: EpochServiceStats = {
+    handoversSent: 0,
+    handoversReceived: 0,
+    handoversAdopted: 0,
+    refused: 0,
+    rateLimited: 0,
+  };
+  readonly #relayRate: PeerRate;
+  readonly #handoverRate: PeerRate;
   #listener: TransportListener | undefined;
   #timer: TimerId | undefined;
   #closed = false;
@@ -97,6 +121,8 @@ export class EpochService {
   /** A stopped service; call {@linkcode EpochService.start}. */
   constructor(options: EpochServiceOptions) {
     this.#options = options;
+    this.#relayRate = new PeerRate(options.clock, RELAY_BURST, RELAYS_PER_SECOND);
+    this.#handoverRate = new PeerRate(options.clock, HANDOVER_BURST, HANDOVERS_PER_SECOND);
     const members = new Set(Object.keys(options.peers));
     this.#auth = new PeerAuthenticator({
       self: options.id,
@@ -189,8 +215,10 @@ export class EpochService {
         this.#answerStatus(from, this.#peerEpochs.get(from)!);
         return true;
       case HANDOVER:
+        if (!this.#handoverRate.take(from)) return this.#rateLimited();
         return this.#takeHandover(from, body);
       case RELAY:
+        if (!this.#relayRate.take(from)) return this.#rateLimited();
         this.#options.relayed(from, body.slice());
         return true;
       default:
@@ -201,6 +229,12 @@ export class EpochService {
   #refuse(): false {
     this.#stats.refused++;
     return false;
+  }
+
+  /** A frame over its sender's rate: dropped (the connection stays: the sender is a member, only too eager). */
+  #rateLimited(): true {
+    this.#stats.rateLimited++;
+    return true;
   }
 
   #answerStatus(from: NodeId, theirEpoch: number): void {

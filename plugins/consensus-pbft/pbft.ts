@@ -402,7 +402,6 @@ export class Pbft {
       this.#broadcast({ type: "status", ...this.#statusFields() });
     }
     this.#batchWaited++;
-    this.#propose();
   }
 
   /**
@@ -412,7 +411,6 @@ export class Pbft {
    */
   step(message: Message): void {
     this.#dispatch(message);
-    this.#propose();
   }
 
   #dispatch(message: Message): void {
@@ -448,11 +446,17 @@ export class Pbft {
   /** True when `ready()` has something to do. */
   hasReady(): boolean {
     return this.#outbox.length > 0 || this.#persist.length > 0 || this.#executions.length > 0 ||
-      this.#compactPending;
+      this.#compactPending || this.#proposalDue();
   }
 
-  /** What to persist, send and report now. */
+  /**
+   * What to persist, send and report now. A primary orders its next batches
+   * here, not in `step` or `tick`: everything stepped in since the last call
+   * (a batch executing, and the requests that came meanwhile, this replica's
+   * own among them) goes into the same batch.
+   */
   ready(): PbftReady {
+    this.#propose();
     const ready: PbftReady = { persist: this.#persist, messages: this.#outbox, executed: this.#executions };
     if (this.#compactPending) {
       ready.compact = this.durableState();
@@ -622,22 +626,35 @@ export class Pbft {
     }
   }
 
+  /** True when `ready()` would order a batch. */
+  #proposalDue(): boolean {
+    return this.#proposable() && !this.#waitingToFill() && this.#queue.some((request) => this.#orderable(request));
+  }
+
+  /** With a batch in flight, a batch delay, and room left in the next batch: wait for more requests. */
+  #waitingToFill(): boolean {
+    const { maxBatchRequests, batchDelayTicks } = this.#config;
+    return this.#lastAssigned > this.#executed && batchDelayTicks > 0 && this.#batchWaited < batchDelayTicks &&
+      this.#queue.length < maxBatchRequests;
+  }
+
+  /** A queued request still waiting for a sequence (not replaced by its client's next, not assigned). */
+  #orderable(request: Request): boolean {
+    return this.#pending.get(request.client) === request &&
+      !this.#assigned.has(requestKey(request.client, request.sequence));
+  }
+
   /** The next batch from the queue, or undefined when it should wait to fill. */
   #takeBatch(): Request[] | undefined {
-    const { maxBatchRequests, maxBatchBytes, batchDelayTicks } = this.#config;
-    const inflight = this.#lastAssigned > this.#executed;
-    if (
-      inflight && batchDelayTicks > 0 && this.#batchWaited < batchDelayTicks && this.#queue.length < maxBatchRequests
-    ) {
-      return undefined;
-    }
+    const { maxBatchRequests, maxBatchBytes } = this.#config;
+    if (this.#waitingToFill()) return undefined;
     const batch: Request[] = [];
     let bytes = 0;
     let taken = 0;
     for (; taken < this.#queue.length && batch.length < maxBatchRequests; taken++) {
       const request = this.#queue[taken];
       const key = requestKey(request.client, request.sequence);
-      if (this.#pending.get(request.client) !== request || this.#assigned.has(key)) continue;
+      if (!this.#orderable(request)) continue;
       const size = requestSizeBytes(request);
       if (batch.length > 0 && bytes + size > maxBatchBytes) break;
       bytes += size;

@@ -253,3 +253,40 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "adaptive: a member relaying entries as fast as it can gets at most its rate proposed (32 at once, 16 a second); the rest are dropped and counted",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const engines = new Map<string, Consensus<EpochResult<unknown>>>();
+    const cluster = await startAdaptiveCluster(Array.from({ length: 4 }, () => new Appends()), {
+      onEngine: (id, epoch, engine) => engines.set(`${id}/${epoch}`, engine),
+    });
+    try {
+      await until(() => onEngine(cluster, 0, "raft"), "a Raft leader in epoch 0");
+      const leaderId = cluster.replicas[0]!.stats().leaderId!;
+      const leader = engines.get(`${leaderId}/0`)!;
+      let proposedReports = 0;
+      const propose = leader.propose.bind(leader);
+      leader.propose = (bytes, options) => {
+        if (decodeEntry(bytes).kind === "report") proposedReports++;
+        return propose(bytes, options);
+      };
+      const follower = cluster.replicas.find((replica) => replica!.stats().role !== "leader")!;
+      // A flood of reports from one follower, each relayed to the leader.
+      for (let i = 0; i < 500; i++) await follower.report({ rttMs: 1 + i, bandwidthMbps: 10_000, lossRatio: 0 });
+      const leaderReplica = cluster.replicas[cluster.ids.indexOf(leaderId)]!;
+      await until(
+        () => leaderReplica.adaptiveStats().service.rateLimited > 0,
+        "the leader to drop relays over the rate",
+      );
+      // Whatever the timing, far fewer than 500: the burst and what the rate earned while the flood went on.
+      assert.ok(proposedReports < 200, `${proposedReports} of 500 relayed reports proposed`);
+      assert.ok(proposedReports >= 32, `${proposedReports}: the burst goes through`);
+    } finally {
+      await cluster.close();
+    }
+  },
+});
