@@ -140,35 +140,65 @@ Deno.test("pbft driver: a write costs each replica two syncs (its prepare or pre
   await rm(directory, { recursive: true, force: true });
 });
 
-Deno.test("pbft driver: at the primary, writes that come while its batch is in flight wait for the next batch in one request, not one request each", async () => {
+/**
+ * A 4-replica cluster on links with a 5 ms delay (so a batch stays in flight
+ * while the test makes more calls) that records, for each batch n1 orders,
+ * the client and the operation count of every request in it.
+ */
+async function recordedBatches() {
   const machines = Array.from({ length: 4 }, () => new RecordingMachine());
-  const batches: number[][] = []; // per pre-prepare, the operations of each request
+  const batches: string[][] = [];
   const cluster = await startPbftCluster(machines, {
     outgoing: (id) => (to, messages) => {
       for (const message of messages) {
         if (id === "n1" && to === "n2" && message.type === "prePrepare") {
-          batches.push((message.batch ?? []).map((request) => request.operations.length));
+          batches.push(
+            (message.batch ?? []).map((request) => `${request.client.split("#")[0]}:${request.operations.length}`),
+          );
         }
       }
       return messages;
     },
   });
+  const addresses = Object.values(cluster.peers);
+  for (const a of addresses) for (const b of addresses) if (a < b) cluster.network.setLink(a, b, { delayMs: 5 });
+  return { cluster, batches };
+}
+
+/** One turn of the event loop (the driver steps what came in one turn together). */
+const nextTurn = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+Deno.test("pbft driver: at the primary, writes that come while its batch is in flight wait for the next batch in one request, not one request each", async () => {
+  const { cluster, batches } = await recordedBatches();
   try {
-    const addresses = Object.values(cluster.peers);
-    for (const a of addresses) for (const b of addresses) if (a < b) cluster.network.setLink(a, b, { delayMs: 5 });
     const primary = cluster.replicas[0];
-    const first = primary.propose(encoder.encode("first"));
-    const later: Promise<unknown>[] = [];
+    const calls = [primary.propose(encoder.encode("first"))];
     for (let i = 0; i < 6; i++) {
-      // Each on its own turn of the event loop, while the first batch waits for its prepares.
-      await new Promise((resolve) => setTimeout(resolve, 0));
-      later.push(primary.propose(encoder.encode(`later-${i}`)));
+      await nextTurn();
+      calls.push(primary.propose(encoder.encode(`later-${i}`)));
     }
-    await settle(cluster, Promise.all([first, ...later]));
+    await settle(cluster, Promise.all(calls));
     // One request per lane (eight lanes) made the second batch six requests of one write each.
-    assert.deepEqual(batches, [[1], [6]]);
+    assert.deepEqual(batches, [["n1:1"], ["n1:6"]]);
   } finally {
     await settle(cluster, cluster.close()); // frames still on their delayed links need time to move
+  }
+});
+
+Deno.test("pbft driver: the primary's held writes go into the next batch beside the other replicas' requests", async () => {
+  const { cluster, batches } = await recordedBatches();
+  try {
+    const [primary, backup] = cluster.replicas;
+    const calls = [primary.propose(encoder.encode("first"))];
+    await nextTurn();
+    calls.push(backup.propose(encoder.encode("from-n2")));
+    await cluster.clock.advance(6); // n2's request reaches the primary while the first batch is in flight
+    calls.push(primary.propose(encoder.encode("held")));
+    await settle(cluster, Promise.all(calls));
+    // A primary proposing as soon as a batch executed ordered n2's request alone and left its own write for later.
+    assert.deepEqual(batches, [["n1:1"], ["n2:1", "n1:1"]]);
+  } finally {
+    await settle(cluster, cluster.close());
   }
 });
 
