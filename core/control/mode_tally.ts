@@ -15,6 +15,12 @@
  * `f` members that stay silent cannot block one; a forced mode needs `f + 1`
  * members asking for it, so one member alone cannot force either.
  *
+ * A member's entries of one kind count newest first, by their time. One
+ * stamped far ahead (a clock that jumped, then was set right) would leave
+ * every later entry of that member "not newer" until its clock caught up,
+ * so an entry of a member whose previous one is more than `maxReportAgeMs`
+ * ahead of the other members' robust clock takes its place whatever its time.
+ *
  * @example
  * ```ts
  * import { ModeTally } from "./mode_tally.ts";
@@ -178,7 +184,9 @@ export class ModeTally {
     // Newer than the member's previous entry of the same kind: a member's report and force may reach the log in
     // either order (proposed concurrently, or relayed), and neither should cost the other.
     const previousAtMs = entry.kind === "report" ? state.report?.atMs : state.forceAtMs;
-    if (entry.atMs <= (previousAtMs ?? -Infinity)) return this.#ignore("not-newer");
+    if (entry.atMs <= (previousAtMs ?? -Infinity) && !this.#aheadOfOthers(entry.member, previousAtMs!)) {
+      return this.#ignore("not-newer");
+    }
     if (entry.kind === "report") {
       if (sampleIssues(entry.summary).length > 0) return this.#ignore("invalid");
       state.report = { atMs: entry.atMs, summary: pickMeasures(entry.summary) };
@@ -187,7 +195,7 @@ export class ModeTally {
       state.force = entry.mode;
       state.forceAtMs = entry.atMs;
     }
-    state.latestAtMs = Math.max(state.latestAtMs, entry.atMs);
+    state.latestAtMs = Math.max(state.report?.atMs ?? -Infinity, state.forceAtMs ?? -Infinity);
     return this.#decide(index, entry.kind === "force" ? entry.reason : undefined);
   }
 
@@ -247,6 +255,13 @@ export class ModeTally {
   #robustNow(): number | undefined {
     const times = [...this.#members.values()].map((state) => state.latestAtMs).filter(Number.isFinite);
     return times.length > 0 ? median(times) : undefined;
+  }
+
+  /** True when `atMs`, a time of `member`'s, is more than `maxReportAgeMs` ahead of the other members' robust clock. */
+  #aheadOfOthers(member: string, atMs: number): boolean {
+    const others = [...this.#members].filter(([id]) => id !== member).map(([, state]) => state.latestAtMs);
+    const times = others.filter(Number.isFinite);
+    return times.length > 0 && atMs > median(times) + this.#options.maxReportAgeMs;
   }
 
   #decide(index: number, forceReason: string | undefined): AgreedMode | undefined {

@@ -192,3 +192,22 @@ Deno.test("mode tally: a member's report and force are ordered apart: a force th
   run(restored, [forceAt("a", 999, null)], 6);
   assert.equal(restored.stats().forces.a, "internet");
 });
+
+Deno.test("mode tally: a member whose entry was stamped far ahead of the others' clock is heard again once its clock is set right", () => {
+  const target = tally();
+  run(target, [report("a", 1_000, RACK), report("b", 1_000, RACK), report("c", 1_000, RACK)]);
+  // d's clock jumped an hour ahead, then was set right.
+  run(target, [report("d", 3_601_000, RACK)], 4);
+  const decisions = run(target, [report("d", 2_000, WAN), report("a", 2_000, WAN), report("b", 2_000, WAN)], 5);
+  assert.deepEqual(
+    target.stats().reports.d,
+    { atMs: 2_000, summary: WAN },
+    "d's entry took the place of its future one",
+  );
+  assert.equal(decisions[0]?.mode, "internet", "d's vote counts again");
+  assert.equal(target.stats().ignored["not-newer"], 0);
+  // Within maxReportAgeMs of the others, time order holds: an older entry is still ignored.
+  run(target, [report("d", 1_500, RACK)], 8);
+  assert.deepEqual(target.stats().reports.d, { atMs: 2_000, summary: WAN });
+  assert.equal(target.stats().ignored["not-newer"], 1);
+});
