@@ -338,6 +338,7 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
       currentHandover: () => this.#current?.handoverBytes,
       adopt: (fetched) => this.#adopt(fetched),
       relayed: (from, entry) => this.#relayed(from, entry),
+      reportEveryMs: this.#options.reportEveryMs,
       logger: this.#logger,
     });
     await this.#startEpoch(handover, undefined);

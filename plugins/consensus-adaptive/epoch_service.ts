@@ -69,6 +69,11 @@ export interface EpochServiceOptions {
   adopt(handover: Handover): void;
   /** Called with an entry a follower relayed; `from` is authenticated. */
   relayed(from: NodeId, entry: Uint8Array): void;
+  /**
+   * How often members report (ms; default 1000): each member's relays are
+   * rate-limited to twice that pace plus room for forces and retries.
+   */
+  reportEveryMs?: number;
   /** Where to log. */
   logger: Logger;
 }
@@ -88,13 +93,20 @@ export interface EpochServiceStats {
 }
 
 /**
- * What one member may relay: a follower relays a report every `reportEveryMs`
- * (500 ms in the cluster) and a force again every 250 ms until it is on
- * record, a few a second; 32 at once and 16 a second more leave that room.
+ * What one member may relay besides its reports: a force again every 250 ms
+ * until it is on record, a report at each local switch, and each of them
+ * once more after a dropped proposal; 32 at once and 16 a second leave that
+ * room. Reports add twice their pace (see {@linkcode relayRate}).
  */
 const RELAY_BURST = 32, RELAYS_PER_SECOND = 16;
 /** What one member may hand over: a peer that is behind gets one when asked, at most every few hundred ms. */
 const HANDOVER_BURST = 4, HANDOVERS_PER_SECOND = 2;
+
+/** The relays one member may send at once and per second when members report every `reportEveryMs`. */
+export function relayRate(reportEveryMs: number): { burst: number; perSecond: number } {
+  const reportsPerSecond = 1000 / reportEveryMs;
+  return { burst: RELAY_BURST + Math.ceil(2 * reportsPerSecond), perSecond: RELAYS_PER_SECOND + 2 * reportsPerSecond };
+}
 
 /** The control channel of one replica; see the module documentation. */
 export class EpochService {
@@ -121,7 +133,8 @@ export class EpochService {
   /** A stopped service; call {@linkcode EpochService.start}. */
   constructor(options: EpochServiceOptions) {
     this.#options = options;
-    this.#relayRate = new PeerRate(options.clock, RELAY_BURST, RELAYS_PER_SECOND);
+    const relays = relayRate(options.reportEveryMs ?? 1000);
+    this.#relayRate = new PeerRate(options.clock, relays.burst, relays.perSecond);
     this.#handoverRate = new PeerRate(options.clock, HANDOVER_BURST, HANDOVERS_PER_SECOND);
     const members = new Set(Object.keys(options.peers));
     this.#auth = new PeerAuthenticator({

@@ -63,6 +63,7 @@ Deno.test({
         assert.equal(stats.epoch, 0);
         assert.equal(stats.engine, "raft");
         assert.deepEqual(stats.tally.reports.n4.summary, WAN, "its lie is on record, and outvoted");
+        assert.equal(stats.service.rateLimited, 0, "reports at their configured pace are never dropped");
       }
     } finally {
       await cluster.close();

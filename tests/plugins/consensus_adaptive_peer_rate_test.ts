@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../../core/util/clock.ts";
 import { PeerRate } from "../../plugins/consensus-adaptive/peer_rate.ts";
+import { relayRate } from "../../plugins/consensus-adaptive/epoch_service.ts";
 
 Deno.test("peer rate: a burst at once, then the rate; each peer its own bucket", async () => {
   const clock = new ManualClock();
@@ -13,4 +14,10 @@ Deno.test("peer rate: a burst at once, then the rate; each peer its own bucket",
   assert.equal(rate.take("a"), true);
   await clock.advance(10_000);
   assert.deepEqual([1, 2, 3, 4].map(() => rate.take("a")), [true, true, true, false], "never more than the burst");
+});
+
+Deno.test("relay rate: twice the members' report pace, plus room for forces and retries", () => {
+  assert.deepEqual(relayRate(1000), { burst: 34, perSecond: 18 });
+  // The test clusters report every 20 ms (50 a second): a fixed 16 a second dropped two of three.
+  assert.deepEqual(relayRate(20), { burst: 132, perSecond: 116 });
 });

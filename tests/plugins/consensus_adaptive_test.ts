@@ -256,7 +256,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "adaptive: a member relaying entries as fast as it can gets at most its rate proposed (32 at once, 16 a second); the rest are dropped and counted",
+    "adaptive: a member relaying entries as fast as it can gets at most its rate proposed (a burst, then twice its report pace plus 16 a second); the rest are dropped and counted",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
