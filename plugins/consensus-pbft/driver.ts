@@ -4,8 +4,9 @@
  *
  * One loop does the work, as in the Raft driver: it steps every queued
  * input (messages, ticks, this replica's requests), then handles the Ready:
- * persist (one sync for the whole batch; a rewrite after a stable
- * checkpoint), then send, then report executions to the callers waiting
+ * persist (one sync for the whole step, none when all it holds may wait for
+ * the next, see {@linkcode isDeferrable}: a write costs each replica one
+ * sync, its commit's; a rewrite after a stable checkpoint), then send, then report executions to the callers waiting
  * for them. Inputs that arrive during a sync wait for the next turn, so load
  * turns into larger batches rather than more syncs.
  *
@@ -146,17 +147,22 @@ const MAX_DEFERRED_RECORDS = 4096;
 
 /**
  * Records a crash may lose without harm, so they need no sync of their own and
- * go out with the next record that does: another replica's prepare (it is
- * needed on disk only once this replica commits on the certificate it
- * completes, or reports it in a view change, and both of those steps persist
- * a record of their own, synced with the held-back ones before anything is
- * sent), and a batch's execution (it committed at a quorum; after a crash
- * it is learned again from the others). This replica's own prepares,
- * commits, pre-prepares and views are synced before anything that relies on
- * them leaves.
+ * go out with the next record that does:
+ *
+ * - pre-prepares and prepares, this replica's own among them: a prepared
+ *   certificate is needed on disk only once this replica commits on it, or
+ *   reports it in a view change, and both of those steps persist a record of
+ *   their own, synced with the held-back ones before anything is sent; a
+ *   restarted replica sits out the view it crashed in (`pbft.ts`), so one it
+ *   sent and forgot can never be contradicted;
+ * - a batch's execution (it committed at a quorum; after a crash it is
+ *   learned again from the others).
+ *
+ * Commits, views, view changes, new views and checkpoints are synced before
+ * anything that relies on them leaves.
  */
-function isDeferrable(record: DurableRecord, self: NodeId): boolean {
-  return record.kind === "committed" || (record.kind === "prepare" && record.prepare.replica !== self);
+export function isDeferrable(record: DurableRecord): boolean {
+  return record.kind === "committed" || record.kind === "prepare" || record.kind === "prePrepare";
 }
 
 /**
@@ -634,7 +640,7 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
       } else if (persist.length > 0 || snapshotRecords.length > 0) {
         if (
           snapshotRecords.length === 0 &&
-          persist.every((record) => isDeferrable(record, this.#options.id)) &&
+          persist.every(isDeferrable) &&
           this.#deferred.length < MAX_DEFERRED_RECORDS
         ) {
           this.#deferred.push(...persist);
@@ -757,6 +763,7 @@ function emptyStats(): PbftStats {
     view: 0,
     primary: "",
     viewChanging: false,
+    sittingOut: false,
     executed: 0,
     stable: 0,
     pendingRequests: 0,

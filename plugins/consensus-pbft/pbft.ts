@@ -27,6 +27,16 @@
  *   is behind receives the state at the stable checkpoint (checked against
  *   its proof), the batches executed after it (taken once f + 1 replicas
  *   agree), the messages of the current view it missed, or the new view.
+ * - **Restarts.** A replica's own pre-prepares and prepares may reach its
+ *   disk after they left (a driver writes them with its next commit, see
+ *   `driver.ts`), so a crash can make it forget one it sent. A replica
+ *   restarted from its records therefore *sits out* the view it crashed
+ *   in: it sends no prepare there and, as its primary, orders nothing (it
+ *   starts a view change at once), so it can never send two different
+ *   ones for one view and sequence. It still takes the others' prepares,
+ *   commits (its commits are on disk before they leave) and executes; from
+ *   the next view on it takes part fully. A new replica writes its view
+ *   before its first message, so a restart is always told from a first start.
  * - **Clients.** Each request is signed by its client and executed at most
  *   once per `(client, sequence)`; the service keeps the last reply per
  *   client and answers a repeat with it. Read-only requests are answered at
@@ -179,6 +189,8 @@ export interface PbftStats {
   primary: NodeId;
   /** True during a view change. */
   viewChanging: boolean;
+  /** True while restarted in the view it crashed in, where it sends no prepare and orders nothing. */
+  sittingOut: boolean;
   /** Last sequence executed. */
   executed: number;
   /** Stable checkpoint. */
@@ -294,6 +306,8 @@ export class Pbft {
   #newViewsEntered = 0;
   #stateTransfers = 0;
   #rejected = new Map<string, Partial<Record<RejectReason, number>>>();
+  /** The view a restarted replica crashed in, where it sends no prepare and orders nothing (see the module doc). */
+  #sitOutView = -1;
 
   /** Restores a replica from its durable records (none for a new one). */
   constructor(config: PbftConfig, records: readonly DurableRecord[] = []) {
@@ -316,6 +330,12 @@ export class Pbft {
     this.#service = config.service;
     this.#context = { membership: this.membership, verifier: config.verifier, windowSize };
     this.#replay(records);
+    if (records.length === 0) {
+      this.#record({ kind: "view", view: this.#view, viewChanging: this.#viewChanging });
+    } else {
+      this.#sitOutView = this.#view;
+      if (this.leading) this.#startViewChange(this.#view + 1);
+    }
   }
 
   // ---- reading -------------------------------------------------------------
@@ -350,6 +370,14 @@ export class Pbft {
     return this.leading && !this.#windowOpen();
   }
 
+  /**
+   * True while a restarted replica is still in the view it crashed in: it
+   * sends no prepare and orders nothing there (see the module doc).
+   */
+  get sittingOut(): boolean {
+    return this.#view <= this.#sitOutView;
+  }
+
   /** Last sequence executed. */
   get executed(): number {
     return this.#executed;
@@ -371,6 +399,7 @@ export class Pbft {
       view: this.#view,
       primary: this.primary,
       viewChanging: this.#viewChanging,
+      sittingOut: this.sittingOut,
       executed: this.#executed,
       stable: this.#stable.sequence,
       pendingRequests: this.#pending.size,
@@ -609,7 +638,7 @@ export class Pbft {
   }
 
   #proposable(): boolean {
-    return this.leading && this.#queue.length > 0 && this.#windowOpen();
+    return this.leading && !this.sittingOut && this.#queue.length > 0 && this.#windowOpen();
   }
 
   #propose(): void {
@@ -739,7 +768,7 @@ export class Pbft {
     const slot = this.#slot(prePrepare.sequence);
     slot.prePrepare = prePrepare;
     this.#record({ kind: "prePrepare", prePrepare });
-    if (this.primary !== this.id) this.#prepare(slot, prePrepare);
+    if (this.primary !== this.id && !this.sittingOut) this.#prepare(slot, prePrepare);
     this.#checkPrepared(slot);
   }
 

@@ -309,6 +309,26 @@ export const MUTANTS: readonly Mutant[] = [
     caughtBy: "PBFT simulation: agreement (a lying replica's state is taken)",
   },
   {
+    name: "pbft-restart-prepares-in-crash-view",
+    file: PBFT,
+    tests: ["tests/plugins/consensus_pbft_test.ts"],
+    find: `    if (this.primary !== this.id && !this.sittingOut) this.#prepare(slot, prePrepare);`,
+    replace: `    if (this.primary !== this.id) this.#prepare(slot, prePrepare);`,
+    description:
+      "A restarted backup prepares in the view it crashed in, though its own prepares there may not have reached its disk: it can contradict one it sent and forgot.",
+    caughtBy: "PBFT tests: a restarted backup sends a second, different prepare for one view and sequence",
+  },
+  {
+    name: "pbft-restart-primary-orders-in-crash-view",
+    file: PBFT,
+    tests: ["tests/plugins/consensus_pbft_test.ts"],
+    find: `      if (this.leading) this.#startViewChange(this.#view + 1);`,
+    replace: ``,
+    description:
+      "A primary restarted in its own view does not start a view change; it cannot order there (its pre-prepares may be lost), so the view waits for the backups' timeouts.",
+    caughtBy: "PBFT tests: a restarted primary starts a view change at once",
+  },
+  {
     name: "adaptive-sealed-proposals-dropped",
     file: ADAPTIVE,
     tests: ADAPTIVE_SIM,

@@ -2,13 +2,15 @@
  * A cluster of pure PBFT state machines for tests: messages travel through
  * the wire codec over an in-memory network that a test can cut, filter or
  * reorder; each replica keeps its durable records as a list, so it can crash
- * and restart from them; replies to outside clients are collected.
+ * and restart from them (losing the ones a driver would have held back for
+ * its next sync); replies to outside clients are collected.
  *
  * @module
  */
 import { seededRandom } from "../../core/util/random.ts";
 import { decodeMessages, encodeMessages } from "../../plugins/consensus-pbft/codec.ts";
 import { DEFAULT_PBFT_CONFIG, Pbft, type PbftConfig } from "../../plugins/consensus-pbft/pbft.ts";
+import { isDeferrable } from "../../plugins/consensus-pbft/driver.ts";
 import type { DurableRecord, Message, MessageBody, Reply, Request } from "../../plugins/consensus-pbft/types.ts";
 import { FakeKeys, KvService } from "./pbft_fakes.ts";
 
@@ -20,8 +22,10 @@ export interface TestReplica {
   machine: Pbft;
   /** Its service (replaced on restart). */
   service: KvService;
-  /** What it persisted. */
+  /** What it persisted and synced. */
   records: DurableRecord[];
+  /** What it persisted without a sync, as the driver holds it back (see `isDeferrable`); lost in a crash. */
+  unsynced: DurableRecord[];
   /** False while crashed. */
   up: boolean;
 }
@@ -72,7 +76,14 @@ export class PbftTestCluster {
       this.#random = () => random.next();
     }
     for (const id of this.#members) {
-      const replica: TestReplica = { id, machine: undefined!, service: new KvService(), records: [], up: true };
+      const replica: TestReplica = {
+        id,
+        machine: undefined!,
+        service: new KvService(),
+        records: [],
+        unsynced: [],
+        up: true,
+      };
       this.replicas.set(id, replica);
       replica.machine = this.#create(replica);
       this.#collect(replica);
@@ -114,8 +125,15 @@ export class PbftTestCluster {
   #collect(replica: TestReplica): void {
     if (!replica.machine.hasReady()) return;
     const ready = replica.machine.ready();
-    if (ready.compact) replica.records = [...ready.compact];
-    else replica.records.push(...ready.persist);
+    if (ready.compact) {
+      replica.records = [...ready.compact];
+      replica.unsynced = [];
+    } else if (ready.persist.every(isDeferrable)) {
+      replica.unsynced.push(...ready.persist);
+    } else {
+      replica.records.push(...replica.unsynced, ...ready.persist);
+      replica.unsynced = [];
+    }
     for (const { to, message } of ready.messages) {
       for (const receiver of to) {
         this.inFlight.push({ from: replica.id, to: receiver, frame: encodeMessages([message]) });
@@ -183,9 +201,11 @@ export class PbftTestCluster {
     return done();
   }
 
-  /** Stops a replica; what it did not persist is lost. */
+  /** Stops a replica; what it did not persist, or persisted without a sync, is lost. */
   crash(id: string): void {
-    this.replica(id).up = false;
+    const replica = this.replica(id);
+    replica.up = false;
+    replica.unsynced = [];
   }
 
   /** Restarts a replica from its records, with a fresh service. */

@@ -1,6 +1,7 @@
 /**
  * The replicas of the PBFT simulation: an honest replica (the real state
- * machine, its service and its durable records, able to crash and restart)
+ * machine, its service and its durable records, able to crash, losing what
+ * its driver would have held back for the next sync, and restart)
  * and the Byzantine behaviours, each built on the honest code of a faulty
  * replica, which holds that replica's key and nobody else's.
  *
@@ -31,6 +32,7 @@ import {
 } from "../../../plugins/consensus-pbft/codec.ts";
 import type { Signer, Verifier } from "../../../plugins/consensus-pbft/crypto.ts";
 import { DEFAULT_PBFT_CONFIG, Pbft, type PbftConfig } from "../../../plugins/consensus-pbft/pbft.ts";
+import { isDeferrable } from "../../../plugins/consensus-pbft/driver.ts";
 import type { DurableRecord, Execution, Message, MessageBody, Request } from "../../../plugins/consensus-pbft/types.ts";
 import { KvService } from "../../support/pbft_fakes.ts";
 
@@ -78,8 +80,10 @@ export class HonestReplica implements SimReplica {
   machine: Pbft;
   /** Its service (replaced on restart). */
   service = new KvService();
-  /** What it persisted. */
+  /** What it persisted and synced. */
   records: DurableRecord[] = [];
+  /** What it persisted without a sync, as the driver holds it back (lost in a crash). */
+  #unsynced: DurableRecord[] = [];
   /** False while crashed. */
   up = true;
   /** Times it restarted. */
@@ -108,8 +112,15 @@ export class HonestReplica implements SimReplica {
   #collect(): void {
     if (!this.machine.hasReady()) return;
     const ready = this.machine.ready();
-    if (ready.compact) this.records = [...ready.compact];
-    else this.records.push(...ready.persist);
+    if (ready.compact) {
+      this.records = [...ready.compact];
+      this.#unsynced = [];
+    } else if (ready.persist.every(isDeferrable)) {
+      this.#unsynced.push(...ready.persist);
+    } else {
+      this.records.push(...this.#unsynced, ...ready.persist);
+      this.#unsynced = [];
+    }
     for (const { to, message } of ready.messages) this.#out.push({ to, body: message });
     this.#executions.push(...ready.executed);
   }
@@ -142,10 +153,11 @@ export class HonestReplica implements SimReplica {
     return out;
   }
 
-  /** Stops; its records stay. */
+  /** Stops; its synced records stay, the ones held back for the next sync are lost. */
   crash(): void {
     this.up = false;
     this.#out = [];
+    this.#unsynced = [];
   }
 
   /** Starts again from its records with a fresh service. */
