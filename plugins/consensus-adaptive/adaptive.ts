@@ -188,6 +188,28 @@ export interface AdaptiveStats {
   switches: SwitchRecord[];
   /** The control channel's counters. */
   service: EpochServiceStats;
+  /**
+   * The last time an epoch's engine failed to start at a switch (kept after
+   * it started, for the record): the replica tries again with backoff (100 ms
+   * doubling up to 5 s) until it starts or a newer epoch takes over.
+   */
+  lastStartFailure?: EpochStartFailure;
+}
+
+/** An epoch's engine that did not start. */
+export interface EpochStartFailure {
+  /** The epoch. */
+  epoch: number;
+  /** Its engine. */
+  engine: EngineName;
+  /** What the engine's `start()` threw. */
+  error: string;
+  /** Attempts that failed so far. */
+  attempts: number;
+  /** This replica's clock at the failure. */
+  atMs: number;
+  /** When it tries again (undefined once it started or gave the epoch up). */
+  retryAtMs?: number;
 }
 
 /** What the engine tells its subscribers. */
@@ -244,8 +266,10 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
   #service: EpochService | undefined;
   #current: Epoch | undefined;
   #retiring = new Set<Epoch>();
-  #retireTimers = new Set<TimerId>();
+  /** Timers of retirements and of engine start retries, cleared at close. */
+  #timers = new Set<TimerId>();
   #switches: SwitchRecord[] = [];
+  #lastStartFailure: EpochStartFailure | undefined;
   #switchChain: Promise<void> = Promise.resolve();
   #epochWaiters = new Set<() => void>();
   #listeners = new Set<(event: AdaptiveEvent) => void>();
@@ -497,6 +521,7 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
       switches: this.#switches.map((record) => ({ ...record })),
       service: this.#service?.stats() ??
         { handoversSent: 0, handoversReceived: 0, handoversAdopted: 0, refused: 0, rateLimited: 0 },
+      ...(this.#lastStartFailure ? { lastStartFailure: { ...this.#lastStartFailure } } : {}),
     };
   }
 
@@ -519,7 +544,7 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
     this.#closed = true;
     if (this.#reportTimer !== undefined) this.#options.clock.clearTimeout(this.#reportTimer);
     if (this.#evidenceTimer !== undefined) this.#options.clock.clearTimeout(this.#evidenceTimer);
-    for (const timer of this.#retireTimers) this.#options.clock.clearTimeout(timer);
+    for (const timer of this.#timers) this.#options.clock.clearTimeout(timer);
     this.#wakeEpochWaiters();
     await this.#switchChain;
     await this.#service?.close();
@@ -712,9 +737,13 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
       if (epoch?.started && !isSealed(epoch)) return epoch;
       const left = deadline - this.#options.clock.now();
       if (left <= 0 || signal?.aborted) {
+        const failure = this.#lastStartFailure;
+        const why = failure?.epoch === epoch?.number && failure?.retryAtMs !== undefined
+          ? `its engine did not start: ${failure.error}; attempt ${failure.attempts} failed, trying again`
+          : "is switching";
         throw new ConsensusError(
           "CONSENSUS_TIMEOUT",
-          `no epoch ready within the time allowed (epoch ${this.epoch} is switching)`,
+          `no epoch ready within the time allowed (epoch ${this.epoch} ${why})`,
         );
       }
       await new Promise<void>((resolve) => {
@@ -737,8 +766,18 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
 
   // ---- epochs ----------------------------------------------------------------------------
 
-  /** Starts the epoch `handover` begins (epoch 0 without one), restoring the handover before its engine replays. */
-  async #startEpoch(handover: Handover | undefined, record: SwitchRecord | undefined): Promise<void> {
+  /**
+   * Starts the epoch `handover` begins (epoch 0 without one), restoring the
+   * handover before its engine replays. At `start()` a failure throws; at a
+   * switch the replica cannot stay behind, so an engine that fails to start
+   * is closed and made again after a backoff ({@linkcode AdaptiveStats.lastStartFailure});
+   * the result says whether it runs now.
+   */
+  async #startEpoch(
+    handover: Handover | undefined,
+    record: SwitchRecord | undefined,
+    attempt = 1,
+  ): Promise<boolean> {
     const number = handover ? handover.epoch + 1 : 0;
     const engine = handover ? handover.next : this.engineFor(this.#tally.agreed.mode);
     const machine = new EpochMachine<unknown>({
@@ -780,10 +819,18 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
     machine.onAgreed = (agreed) => this.#emit({ type: "agreed", epoch: number, agreed });
     machine.onSealed = (sealed) => this.#sealed(epoch, sealed);
     this.#current = epoch;
-    if (record) this.#keepSwitch(record); // with the epoch it starts, so stats never show one without the other
+    // With the epoch it starts, so stats never show one without the other.
+    if (record && attempt === 1) this.#keepSwitch(record);
     this.#logger.info("epoch starting", { epoch: number, engine, baseIndex: handover?.nextBaseIndex ?? 0 });
-    await consensus.start();
+    try {
+      await consensus.start();
+    } catch (error) {
+      if (!handover) throw error; // epoch 0, at start(): the caller hears it
+      this.#startFailed(epoch, handover, record, attempt, error);
+      return false;
+    }
     epoch.started = true;
+    if (this.#lastStartFailure?.epoch === number) this.#lastStartFailure.retryAtMs = undefined;
     // With a first leader agreed, it alone leads term 1 (a campaign by anyone else would depose it, and the writes it
     // took would wait for their indices to be overwritten); without one, the replica that led before campaigns.
     const firstLeader = handover?.firstLeader && this.#members.includes(handover.firstLeader);
@@ -791,6 +838,31 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
     if (record) record.startedAtMs = this.#options.clock.now();
     this.#wakeEpochWaiters();
     this.#service?.announce();
+    return true;
+  }
+
+  /** An epoch's engine did not start at a switch: close it, say so, and make it again after a backoff. */
+  #startFailed(epoch: Epoch, handover: Handover, record: SwitchRecord | undefined, attempt: number, error: unknown) {
+    const backoffMs = Math.min(5_000, 100 * 2 ** (attempt - 1));
+    const now = this.#options.clock.now();
+    this.#lastStartFailure = {
+      epoch: epoch.number,
+      engine: epoch.engine,
+      error: error instanceof Error ? error.message : String(error),
+      attempts: attempt,
+      atMs: now,
+      retryAtMs: now + backoffMs,
+    };
+    this.#logger.error("epoch engine did not start; trying again", { ...this.#lastStartFailure });
+    epoch.consensus.close().catch(() => {});
+    const timer = this.#options.clock.setTimeout(() => {
+      this.#timers.delete(timer);
+      this.#enqueueSwitch(async () => {
+        if (this.#closed || this.#current !== epoch) return; // closed, or a newer epoch took over
+        if (await this.#startEpoch(handover, record, attempt + 1) && record) this.#announceSwitch(record);
+      });
+    }, backoffMs);
+    this.#timers.add(timer);
   }
 
   /**
@@ -842,8 +914,7 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
       await this.#options.handovers.save(handover);
       if (this.#closed || this.#current !== epoch) return;
       this.#retireLater(epoch);
-      await this.#startEpoch(handover, record);
-      this.#announceSwitch(record);
+      if (await this.#startEpoch(handover, record)) this.#announceSwitch(record);
     });
   }
 
@@ -872,8 +943,7 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
       await old.consensus.close().catch(() => {});
       await this.#options.handovers.save(handover);
       if (this.#closed) return;
-      await this.#startEpoch(handover, record);
-      this.#announceSwitch(record);
+      if (await this.#startEpoch(handover, record)) this.#announceSwitch(record);
       this.#discardBefore(handover.epoch + 1);
     });
   }
@@ -904,19 +974,19 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
     this.#retiring.add(epoch);
     const deadline = this.#options.clock.now() + (this.#options.graceMs ?? 2_000);
     const check = () => {
-      this.#retireTimers.delete(timer);
+      this.#timers.delete(timer);
       if (!this.#retiring.has(epoch)) return;
       const everyoneMovedOn = this.#service?.peersReached(epoch.number + 1) ?? false;
       if (!everyoneMovedOn && this.#options.clock.now() < deadline) {
         timer = this.#options.clock.setTimeout(check, Math.min(50, Math.max(1, deadline - this.#options.clock.now())));
-        this.#retireTimers.add(timer);
+        this.#timers.add(timer);
         return;
       }
       this.#retiring.delete(epoch);
       epoch.consensus.close().catch(() => {}).then(() => this.#discardBefore(epoch.number + 1));
     };
     let timer = this.#options.clock.setTimeout(check, 50);
-    this.#retireTimers.add(timer);
+    this.#timers.add(timer);
   }
 
   /** Lets the logs of the epochs below `epoch` go, unless an engine of one of them still runs. */

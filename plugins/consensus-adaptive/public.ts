@@ -30,6 +30,7 @@ export type {
   EngineFactory,
   EpochContext,
   EpochEngine,
+  EpochStartFailure,
   SwitchRecord,
 } from "./adaptive.ts";
 export type { EngineName, EpochResult, Handover } from "./epoch_machine.ts";

@@ -290,3 +290,35 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "adaptive: an epoch engine that fails to start at a switch is made again after a backoff, and the replica joins the epoch",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    let failuresLeft = 2;
+    const cluster = await startAdaptiveCluster(Array.from({ length: 4 }, () => new Appends()), {
+      onEngine: (id, epoch, engine) => {
+        if (id !== "n2" || epoch !== 1) return;
+        const start = engine.start.bind(engine);
+        engine.start = () => failuresLeft-- > 0 ? Promise.reject(new Error("disk full")) : start();
+      },
+    });
+    try {
+      await until(() => onEngine(cluster, 0, "raft"), "a Raft leader in epoch 0");
+      await forceFrom(cluster.replicas.slice(0, 2), "internet");
+      // Without a second attempt n2 stayed on an epoch whose engine never ran.
+      await until(() => onEngine(cluster, 1, "pbft"), "every replica on PBFT in epoch 1, n2 too");
+      const n2 = cluster.replicas[1]!.adaptiveStats();
+      assert.equal(n2.lastStartFailure?.epoch, 1);
+      assert.equal(n2.lastStartFailure?.error, "disk full");
+      assert.equal(n2.lastStartFailure?.attempts, 2);
+      assert.equal(n2.lastStartFailure?.retryAtMs, undefined, "it runs now");
+      assert.equal(n2.switches.filter((record) => record.toEpoch === 1).length, 1, "one switch on record");
+      await write(cluster, "after", "writer-after", 1);
+    } finally {
+      await cluster.close();
+    }
+  },
+});
