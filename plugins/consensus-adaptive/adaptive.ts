@@ -245,6 +245,9 @@ interface Lane {
 }
 
 const MAX_SWITCH_RECORDS = 64;
+/** The epochs ahead of this replica's for which a connection may wait until their engine listens (besides its own). */
+const PENDING_EPOCHS = 4;
+
 /** How long a relayed force may take to reach this replica's tally before it is sent again. */
 const RELAY_RESEND_MS = 250;
 
@@ -318,7 +321,13 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
     // member configured otherwise (other thresholds, another cooldown) is cut off from the others, its frames
     // refused as unauthenticated, instead of deciding apart from them.
     this.#keys = tallyBoundKeys(options);
-    this.#channels = new TransportChannels(options.transport, { clock: options.clock });
+    // Connections may wait only for the control channel, this epoch's and the next few (peers start them
+    // milliseconds apart), not for any channel a stranger names.
+    this.#channels = new TransportChannels(options.transport, {
+      clock: options.clock,
+      admitPending: (channel) =>
+        channel === MAX_CHANNEL || (channel >= this.epoch && channel <= this.epoch + PENDING_EPOCHS),
+    });
     this.#timeoutMs = options.timeoutMs ?? 5_000;
     this.#clientPrefix = options.clientPrefix ?? `${options.id}~${crypto.randomUUID().slice(0, 8)}`;
   }

@@ -11,6 +11,13 @@
  * do not start with a hello within `helloTimeoutMs`, or whose channel does
  * not listen in time, are closed.
  *
+ * Anyone who can connect can send a hello, so waiting is bounded: at most
+ * `maxPending` connections wait per address (a new one pushes out the one
+ * that waited longest, so a flood cannot keep a peer's connection out for
+ * long), a connection for a channel that listened here and closed is closed
+ * at once (it is not coming back), and so is one for a channel that
+ * `admitPending` does not expect.
+ *
  * The adaptive consensus engine runs each epoch's engine on its own channel:
  * the epochs share the node's port, and their frames never mix.
  *
@@ -44,24 +51,45 @@ export interface TransportChannelsOptions {
   helloTimeoutMs?: number;
   /** How long a connection waits for its channel to listen (default 2,000 ms). */
   pendingMs?: number;
-  /** Connections waiting for their channel at most, per address (default 256); beyond, new ones are closed. */
+  /**
+   * Connections waiting for their channel at most, per address (default 256);
+   * beyond, the one that waited longest is closed to make room.
+   */
   maxPending?: number;
+  /**
+   * Whether a connection for `channel`, which does not listen yet, may wait
+   * for it (default: any channel may). The adaptive engine admits only the
+   * next few epochs.
+   */
+  admitPending?: (channel: number) => boolean;
 }
 
 /** Counters of a {@linkcode TransportChannels}. */
 export interface TransportChannelsStats {
   /** Connections handed to a channel's listener. */
   routed: number;
-  /** Connections closed because their hello was missing, malformed or late, or their channel did not listen in time. */
+  /**
+   * Connections closed because their hello was missing, malformed or late,
+   * their channel did not listen in time (or had closed, or was not
+   * admitted), or a newer one needed their place in the wait.
+   */
   refused: number;
+}
+
+/** Channels remembered per address as closed, at most (the oldest are forgotten first). */
+const MAX_RETIRED = 4096;
+
+interface Waiting {
+  channel: number;
+  connection: TransportConnection;
+  timer: TimerId;
 }
 
 interface SharedListener {
   base: TransportListener;
   channels: Map<number, AsyncQueue<TransportConnection>>;
-  /** Connections whose channel does not listen yet, with the timer that gives up on each. */
-  pending: Map<number, { connection: TransportConnection; timer: TimerId }[]>;
-  pendingCount: number;
+  /** Connections whose channel does not listen yet, with the timer that gives up on each, oldest first. */
+  pending: Waiting[];
 }
 
 /** Channels over one base transport; see the module documentation. */
@@ -69,12 +97,14 @@ export class TransportChannels {
   readonly #base: Transport;
   readonly #options: Required<TransportChannelsOptions>;
   readonly #listeners = new Map<string, Promise<SharedListener>>();
+  /** Per address, the channels that listened there and closed. */
+  readonly #retired = new Map<string, Set<number>>();
   readonly #stats: TransportChannelsStats = { routed: 0, refused: 0 };
 
   /** Channels over `base`. */
   constructor(base: Transport, options: TransportChannelsOptions) {
     this.#base = base;
-    this.#options = { helloTimeoutMs: 5_000, pendingMs: 2_000, maxPending: 256, ...options };
+    this.#options = { helloTimeoutMs: 5_000, pendingMs: 2_000, maxPending: 256, admitPending: () => true, ...options };
   }
 
   /**
@@ -128,8 +158,8 @@ export class TransportChannels {
     let pending = this.#listeners.get(address);
     if (!pending) {
       pending = this.#base.listen(address).then((base) => {
-        const shared: SharedListener = { base, channels: new Map(), pending: new Map(), pendingCount: 0 };
-        this.#accept(shared).catch(() => {});
+        const shared: SharedListener = { base, channels: new Map(), pending: [] };
+        this.#accept(shared, address).catch(() => {});
         return shared;
       });
       this.#listeners.set(address, pending);
@@ -141,13 +171,13 @@ export class TransportChannels {
     }
     const queue = new AsyncQueue<TransportConnection>();
     shared.channels.set(channel, queue);
-    for (const waiting of shared.pending.get(channel) ?? []) {
+    this.#retired.get(address)?.delete(channel);
+    for (const waiting of shared.pending.filter((entry) => entry.channel === channel)) {
       this.#options.clock.clearTimeout(waiting.timer);
-      shared.pendingCount--;
       this.#stats.routed++;
       queue.push(waiting.connection);
     }
-    shared.pending.delete(channel);
+    shared.pending = shared.pending.filter((entry) => entry.channel !== channel);
     let closed = false;
     return {
       address: shared.base.address,
@@ -157,6 +187,7 @@ export class TransportChannels {
         closed = true;
         queue.end();
         shared.channels.delete(channel);
+        this.#retire(address, channel);
         if (shared.channels.size === 0 && this.#listeners.get(address) === pending) {
           this.#listeners.delete(address);
           await this.#dropPending(shared);
@@ -166,25 +197,31 @@ export class TransportChannels {
     };
   }
 
-  /** Closes every connection of `shared` still waiting for a hello or for its channel. */
-  async #dropPending(shared: SharedListener): Promise<void> {
-    for (const list of shared.pending.values()) {
-      for (const waiting of list) {
-        this.#options.clock.clearTimeout(waiting.timer);
-        await waiting.connection.close().catch(() => {});
-      }
-    }
-    shared.pending.clear();
-    shared.pendingCount = 0;
+  /** Remembers that `channel` listened on `address` and closed. */
+  #retire(address: string, channel: number): void {
+    let retired = this.#retired.get(address);
+    if (!retired) this.#retired.set(address, retired = new Set());
+    retired.add(channel);
+    if (retired.size > MAX_RETIRED) retired.delete(retired.values().next().value!);
   }
 
-  async #accept(shared: SharedListener): Promise<void> {
-    for await (const connection of shared.base.connections()) this.#route(shared, connection);
+  /** Closes every connection of `shared` still waiting for a hello or for its channel. */
+  async #dropPending(shared: SharedListener): Promise<void> {
+    const pending = shared.pending;
+    shared.pending = [];
+    for (const waiting of pending) {
+      this.#options.clock.clearTimeout(waiting.timer);
+      await waiting.connection.close().catch(() => {});
+    }
+  }
+
+  async #accept(shared: SharedListener, address: string): Promise<void> {
+    for await (const connection of shared.base.connections()) this.#route(shared, address, connection);
     for (const queue of shared.channels.values()) queue.end();
   }
 
   /** Reads the hello off a new connection and hands the rest of it to its channel. */
-  async #route(shared: SharedListener, connection: TransportConnection): Promise<void> {
+  async #route(shared: SharedListener, address: string, connection: TransportConnection): Promise<void> {
     const frames = connection.frames()[Symbol.asyncIterator]();
     let timer: TimerId | undefined;
     const late = new Promise<undefined>((resolve) => {
@@ -207,22 +244,25 @@ export class TransportChannels {
       queue.push(routed);
       return;
     }
-    if (shared.pendingCount >= this.#options.maxPending) return this.#refuse(connection);
-    const list = shared.pending.get(channel) ?? [];
-    shared.pending.set(channel, list);
-    shared.pendingCount++;
-    const waiting = {
+    if (this.#retired.get(address)?.has(channel) || !this.#options.admitPending(channel)) {
+      return this.#refuse(connection);
+    }
+    if (shared.pending.length >= this.#options.maxPending) {
+      const oldest = shared.pending.shift()!;
+      this.#options.clock.clearTimeout(oldest.timer);
+      void this.#refuse(oldest.connection);
+    }
+    const waiting: Waiting = {
+      channel,
       connection: routed,
       timer: this.#options.clock.setTimeout(() => {
-        const index = list.indexOf(waiting);
+        const index = shared.pending.indexOf(waiting);
         if (index < 0) return;
-        list.splice(index, 1);
-        if (list.length === 0 && shared.pending.get(channel) === list) shared.pending.delete(channel);
-        shared.pendingCount--;
+        shared.pending.splice(index, 1);
         void this.#refuse(connection);
       }, this.#options.pendingMs),
     };
-    list.push(waiting);
+    shared.pending.push(waiting);
   }
 
   async #refuse(connection: TransportConnection): Promise<void> {

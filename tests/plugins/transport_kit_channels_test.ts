@@ -106,18 +106,50 @@ Deno.test("channels: a connection that arrives before its channel listens waits 
   await control.close();
 });
 
-Deno.test("channels: at most maxPending connections wait for their channels; more are closed at once", async () => {
+Deno.test("channels: at most maxPending connections wait for their channels; a newer one pushes out the oldest", async () => {
   const clock = new ManualClock();
   const address = "crowded-address";
   const server = new TransportChannels(network.transport(address), { clock, maxPending: 2 });
   const control = await server.channel(0).listen(address);
   const dialer = new TransportChannels(network.transport("crowd"), { clock });
-  const waiting = [await dialer.channel(7).dial(address), await dialer.channel(8).dial(address)];
-  const third = await dialer.channel(9).dial(address);
-  await third.closed;
+  // A flood for channels nobody will open…
+  const flood = [await dialer.channel(7).dial(address), await dialer.channel(8).dial(address)];
+  await flood[0].send(new TextEncoder().encode("x"));
+  // …does not keep out a peer's connection for the channel that opens next.
+  const peer = await dialer.channel(9).dial(address);
+  await peer.send(new TextEncoder().encode("the peer's frame"));
+  await flood[0].closed; // the oldest made room
   assert.deepEqual(server.stats(), { routed: 0, refused: 1 });
+  const nine = await server.channel(9).listen(address);
+  assert.equal(await firstFrame(await first(nine)), "the peer's frame");
+  await nine.close();
   await control.close(); // the last channel: the waiting ones are closed with the listener
-  for (const connection of waiting) await connection.closed;
+  await flood[1].closed;
+});
+
+Deno.test("channels: a connection for a channel that closed here, or that admitPending does not expect, is closed at once", async () => {
+  const clock = new ManualClock();
+  const address = "retired-address";
+  const server = new TransportChannels(network.transport(address), {
+    clock,
+    admitPending: (channel) => channel < 100,
+  });
+  const control = await server.channel(0).listen(address);
+  const old = await server.channel(5).listen(address);
+  await old.close();
+  const dialer = new TransportChannels(network.transport("late-peer"), { clock });
+  const toRetired = await dialer.channel(5).dial(address);
+  await toRetired.closed; // without waiting pendingMs (the manual clock never moved)
+  const unexpected = await dialer.channel(4242).dial(address);
+  await unexpected.closed;
+  assert.deepEqual(server.stats(), { routed: 0, refused: 2 });
+  // A channel that listens again takes connections again.
+  const again = await server.channel(5).listen(address);
+  const fresh = await dialer.channel(5).dial(address);
+  await fresh.send(new TextEncoder().encode("back"));
+  assert.equal(await firstFrame(await first(again)), "back");
+  await again.close();
+  await control.close();
 });
 
 Deno.test("channels: close() ends the listeners and closes connections still waiting for a hello or a channel", async () => {
