@@ -67,6 +67,8 @@ import type { DurableRecord, Execution, MessageBody, Outgoing, PbftReady, Reques
 const PEER_FRAME = 1;
 /** First byte of a frame to or from an outside client (not sealed). */
 const CLIENT_FRAME = 2;
+/** How long a primary holds its callers' writes for its next batch before it makes them requests anyway. */
+const MAX_HOLD_MS = 100;
 /** Outside clients whose connection is remembered for replies, at most. */
 const MAX_CLIENT_CONNECTIONS = 10_000;
 
@@ -129,6 +131,8 @@ interface QueuedOperation {
   /** When the caller gives up, by the clock. */
   deadlineMs: number;
   timeoutMs: number;
+  /** When it was proposed, by the clock. */
+  queuedAtMs: number;
 }
 
 interface Lane {
@@ -220,6 +224,8 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
   readonly #drops: RejectionCounter<PbftDropReason>;
   #idle: Promise<void> = Promise.resolve();
   #idleResolve: (() => void) | undefined;
+  /** Why the replica stopped itself (a failed write), if it did. */
+  #fatal: unknown;
 
   /** Creates a stopped replica; call {@linkcode PbftConsensus.start}. */
   constructor(options: PbftConsensusOptions<Result>) {
@@ -341,7 +347,7 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
    * at stable checkpoints, every `checkpointInterval` sequences.
    */
   snapshot(): Promise<LogPosition> {
-    if (this.#closed) return Promise.reject(closedError());
+    if (this.#closed) return Promise.reject(closedError(this.#fatal));
     return new Promise((resolve, reject) => {
       this.#enqueue((machine) => {
         const { record, sequence } = machine.localSnapshot();
@@ -413,17 +419,17 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#tickTimer !== undefined) this.#options.clock.clearTimeout(this.#tickTimer);
-    for (const operation of this.#queue) this.#settle(operation, { ok: false, error: closedError() });
+    for (const operation of this.#queue) this.#settle(operation, { ok: false, error: closedError(this.#fatal) });
     for (const lane of this.#lanes) {
       for (const operation of lane.outstanding?.operations ?? []) {
-        this.#settle(operation, { ok: false, error: closedError() });
+        this.#settle(operation, { ok: false, error: closedError(this.#fatal) });
       }
     }
     await this.#idle;
     await this.#listener?.close().catch(() => {});
     await this.#inbound.closeAll();
     await this.#sender.close();
-    for (const snapshot of this.#localSnapshots.splice(0)) snapshot.reject(closedError());
+    for (const snapshot of this.#localSnapshots.splice(0)) snapshot.reject(closedError(this.#fatal));
     if (this.#deferred.length > 0) {
       // A clean stop keeps what a crash could lose.
       const records = this.#deferred;
@@ -438,12 +444,19 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
   // ---- the embedded client ----------------------------------------------------------
 
   #submit(operation: Uint8Array, options: ConsensusCallOptions | undefined): Promise<ApplyOutcome<unknown>> {
-    if (this.#closed) return Promise.reject(closedError());
+    if (this.#closed) return Promise.reject(closedError(this.#fatal));
     if (!this.#machine) return Promise.reject(new ConsensusError("CONSENSUS_CLOSED", "start() the replica first"));
     const timeoutMs = options?.timeoutMs ?? this.#options.timeoutMs ?? 5000;
     return new Promise((resolve, reject) => {
       const deadlineMs = this.#options.clock.now() + timeoutMs;
-      const queued: QueuedOperation = { operation, settled: false, deadlineMs, timeoutMs, waiter: { resolve, reject } };
+      const queued: QueuedOperation = {
+        operation,
+        settled: false,
+        deadlineMs,
+        timeoutMs,
+        queuedAtMs: this.#options.clock.now(),
+        waiter: { resolve, reject },
+      };
       const signal = options?.signal;
       if (signal) {
         const abort = () =>
@@ -494,11 +507,16 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
    * that cannot order another batch yet, nothing: the calls wait here and go
    * out together, in one request, when a batch in flight executes and the
    * next one starts (one request per call, each signed and verified by every
-   * replica, cost the 64-client benchmark a third of its writes).
+   * replica, cost the 64-client benchmark a third of its writes); after
+   * `MAX_HOLD_MS` they go into requests anyway, so that a primary whose
+   * batches stall sees them pending and its view can change.
    */
   #fillLanes(machine: Pbft): void {
     this.#queue = this.#queue.filter((operation) => !operation.settled);
-    if (machine.orderingFull) return;
+    // Held no longer than MAX_HOLD_MS: a primary whose batches in flight do not execute must see these as pending
+    // requests (its own timer, and the backups' once they are sent again to every replica, then change the view).
+    const oldest = this.#queue[0];
+    if (machine.orderingFull && oldest && this.#options.clock.now() - oldest.queuedAtMs < MAX_HOLD_MS) return;
     const maxOperations = this.#options.maxOperationsPerRequest ?? 256;
     const maxBytes = (this.#options.pbft?.maxRequestBytes ?? DEFAULT_PBFT_CONFIG.maxRequestBytes) / 2;
     for (const lane of this.#lanes) {
@@ -605,7 +623,13 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
         await this.#handle(machine.hasReady() ? machine.ready() : undefined);
       }
     } catch (error) {
-      this.#logger.error("pbft loop failed", { error: String(error) });
+      // Fail-stop: the machine has moved on past what is on disk (a sync that failed), and going on could send what
+      // a restart would contradict. Restarted from its log once the cause is fixed, the replica catches up.
+      this.#fatal = error;
+      this.#logger.error("pbft replica stopped: its loop failed (restart it from its log once the cause is fixed)", {
+        error: String(error),
+      });
+      void this.close();
     } finally {
       this.#pumping = false;
       this.#idleResolve?.();
@@ -747,8 +771,13 @@ function withKind(kind: number, bytes: Uint8Array): Uint8Array {
   return out;
 }
 
-function closedError(): ConsensusError {
-  return new ConsensusError("CONSENSUS_CLOSED", "the PBFT replica is closed");
+function closedError(fatal?: unknown): ConsensusError {
+  return new ConsensusError(
+    "CONSENSUS_CLOSED",
+    fatal === undefined
+      ? "the PBFT replica is closed"
+      : `the PBFT replica stopped itself: ${fatal instanceof Error ? fatal.message : String(fatal)}`,
+  );
 }
 
 function fixedMembership(): ConsensusError {

@@ -31,12 +31,15 @@
  *   disk after they left (a driver writes them with its next commit, see
  *   `driver.ts`), so a crash can make it forget one it sent. A replica
  *   restarted from its records therefore *sits out* the view it crashed
- *   in: it sends no prepare there and, as its primary, orders nothing (it
- *   starts a view change at once), so it can never send two different
- *   ones for one view and sequence. It still takes the others' prepares,
- *   commits (its commits are on disk before they leave) and executes; from
- *   the next view on it takes part fully. A new replica writes its view
- *   before its first message, so a restart is always told from a first start.
+ *   in, for the sequences it could have prepared there (up to its stable
+ *   checkpoint plus the window): it sends no prepare for them and, as that
+ *   view's primary, orders nothing (it starts a view change at once), so it
+ *   can never send two different ones for one view and sequence. It still
+ *   takes the others' prepares and commits (its commits are on disk before
+ *   they leave) and executes; from the next view, or once the log moved a
+ *   window past them, it takes part fully. A new replica writes its view
+ *   before its first message, so a restart is always told from a first
+ *   start; a view it was changing to when it crashed it never sent in.
  * - **Clients.** Each request is signed by its client and executed at most
  *   once per `(client, sequence)`; the service keeps the last reply per
  *   client and answers a repeat with it. Read-only requests are answered at
@@ -306,8 +309,12 @@ export class Pbft {
   #newViewsEntered = 0;
   #stateTransfers = 0;
   #rejected = new Map<string, Partial<Record<RejectReason, number>>>();
-  /** The view a restarted replica crashed in, where it sends no prepare and orders nothing (see the module doc). */
-  #sitOutView = -1;
+  /**
+   * Where a restarted replica may have sent prepares it forgot: in `view`, for
+   * sequences up to `upTo`. It sends no prepare there, and orders nothing in
+   * `view` (see the module doc).
+   */
+  #sitOut = { view: -1, upTo: 0 };
 
   /** Restores a replica from its durable records (none for a new one). */
   constructor(config: PbftConfig, records: readonly DurableRecord[] = []) {
@@ -333,7 +340,13 @@ export class Pbft {
     if (records.length === 0) {
       this.#record({ kind: "view", view: this.#view, viewChanging: this.#viewChanging });
     } else {
-      this.#sitOutView = this.#view;
+      // A replica enters a view with a synced record before it sends anything there: one that crashed while
+      // changing to a view sent nothing in it. And what it prepared lay inside the window above its stable
+      // checkpoint, which is on disk too.
+      this.#sitOut = {
+        view: this.#viewChanging ? this.#view - 1 : this.#view,
+        upTo: this.#stable.sequence + windowSize,
+      };
       if (this.leading) this.#startViewChange(this.#view + 1);
     }
   }
@@ -375,7 +388,12 @@ export class Pbft {
    * sends no prepare and orders nothing there (see the module doc).
    */
   get sittingOut(): boolean {
-    return this.#view <= this.#sitOutView;
+    return this.#view <= this.#sitOut.view && this.#stable.sequence < this.#sitOut.upTo;
+  }
+
+  /** Whether this replica may prepare `sequence` in the current view (not one it may have prepared and forgotten). */
+  #mayPrepare(sequence: number): boolean {
+    return this.#view > this.#sitOut.view || sequence > this.#sitOut.upTo;
   }
 
   /** Last sequence executed. */
@@ -514,9 +532,10 @@ export class Pbft {
     if (this.#stableSnapshot && this.#stable.sequence > 0) {
       records.push({ kind: "stable", stable: this.#stable, snapshot: this.#stableSnapshot });
     }
-    records.push({ kind: "view", view: this.#view, viewChanging: this.#viewChanging });
-    if (this.#newView) records.push({ kind: "newView", newView: this.#newView });
-    for (const sequence of [...this.#slots.keys()].sort((a, b) => a - b)) {
+    const sequences = [...this.#slots.keys()].sort((a, b) => a - b);
+    // In the order they were made: certificates of earlier views before the view and new view that came after them
+    // (replayed after the new view, which moves their slots on, they would be dropped as stale).
+    for (const sequence of sequences) {
       const slot = this.#slots.get(sequence)!;
       const certificate = slot.certificate;
       if (certificate && certificate.prePrepare.view < slot.view) {
@@ -525,6 +544,11 @@ export class Pbft {
         const { view, digest } = certificate.prePrepare;
         records.push({ kind: "commit", view, sequence, digest });
       }
+    }
+    records.push({ kind: "view", view: this.#view, viewChanging: this.#viewChanging });
+    if (this.#newView) records.push({ kind: "newView", newView: this.#newView });
+    for (const sequence of sequences) {
+      const slot = this.#slots.get(sequence)!;
       if (slot.prePrepare) records.push({ kind: "prePrepare", prePrepare: slot.prePrepare });
       for (const prepare of slot.prepares.values()) records.push({ kind: "prepare", prepare });
       if (slot.sentCommit && slot.prePrepare) {
@@ -638,7 +662,7 @@ export class Pbft {
   }
 
   #proposable(): boolean {
-    return this.leading && !this.sittingOut && this.#queue.length > 0 && this.#windowOpen();
+    return this.leading && this.#view > this.#sitOut.view && this.#queue.length > 0 && this.#windowOpen();
   }
 
   #propose(): void {
@@ -768,7 +792,7 @@ export class Pbft {
     const slot = this.#slot(prePrepare.sequence);
     slot.prePrepare = prePrepare;
     this.#record({ kind: "prePrepare", prePrepare });
-    if (this.primary !== this.id && !this.sittingOut) this.#prepare(slot, prePrepare);
+    if (this.primary !== this.id && this.#mayPrepare(prePrepare.sequence)) this.#prepare(slot, prePrepare);
     this.#checkPrepared(slot);
   }
 
@@ -1066,7 +1090,7 @@ export class Pbft {
         continue;
       }
       slot.prePrepare = prePrepare;
-      if (!primary) this.#prepare(slot, prePrepare);
+      if (!primary && this.#mayPrepare(prePrepare.sequence)) this.#prepare(slot, prePrepare);
       this.#checkPrepared(slot);
       for (const request of prePrepare.batch ?? []) this.#assigned.add(requestKey(request.client, request.sequence));
     }

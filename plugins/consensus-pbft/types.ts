@@ -267,14 +267,17 @@ export interface Execution {
 
 /**
  * What the caller must do, in order: write `persist` durably; then send
- * `messages`; then report `executed` to local waiters. `compact`, when set,
- * is the whole durable state after a stable checkpoint: the storage may
- * replace everything it holds with it.
+ * `messages`; then report `executed` to local waiters. Records a crash may
+ * lose (`isDeferrable` in `driver.ts`: pre-prepares, prepares, executions)
+ * may instead wait for the next record that needs a sync; the machine's
+ * restart rule covers them. `compact`, when set, is the whole durable state
+ * after a stable checkpoint: the storage may replace everything it holds
+ * with it.
  */
 export interface PbftReady {
   /** Records to write before anything else. */
   persist: DurableRecord[];
-  /** Messages to send, after `persist` is durable. */
+  /** Messages to send, after `persist` is durable (but for the records a crash may lose, see above). */
   messages: Outgoing[];
   /** Requests executed since the last Ready, in order. */
   executed: Execution[];

@@ -445,7 +445,7 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
     if (this.#tickTimer !== undefined) this.#options.clock.clearTimeout(this.#tickTimer);
     await this.#idle;
     await this.#sender.flush(); // what the last Ready sent still leaves, as it would before a sync send returned
-    const closed = new ConsensusError("CONSENSUS_CLOSED", `raft node ${this.#options.id} is closed`);
+    const closed = this.#closedError();
     for (const waiter of [...this.#proposals.values(), ...this.#memberships.values(), ...this.#reads.values()]) {
       waiter.reject(closed);
     }
@@ -458,6 +458,15 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
     await this.#inbound.closeAll();
     await this.#sender.close();
     await this.#options.storage.close();
+  }
+
+  /** `CONSENSUS_CLOSED`, saying why when the node stopped itself. */
+  #closedError(): ConsensusError {
+    const id = this.#options.id;
+    return new ConsensusError(
+      "CONSENSUS_CLOSED",
+      this.#loopError ? `raft node ${id} stopped itself: ${this.#loopError.message}` : `raft node ${id} is closed`,
+    );
   }
 
   // ---- calls -------------------------------------------------------------
@@ -476,9 +485,9 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
 
   /** Runs `start` with a waiter that settles once, bounded by the timeout and the signal. */
   #call<T>(options: ConsensusCallOptions | undefined, start: (waiter: Waiter<T>) => void): Promise<T> {
-    if (this.#closed || !this.#raft) {
-      const why = this.#closed ? "is closed" : "is not started";
-      return Promise.reject(new ConsensusError("CONSENSUS_CLOSED", `raft node ${this.#options.id} ${why}`));
+    if (this.#closed) return Promise.reject(this.#closedError());
+    if (!this.#raft) {
+      return Promise.reject(new ConsensusError("CONSENSUS_CLOSED", `raft node ${this.#options.id} is not started`));
     }
     const { clock } = this.#options;
     const timeoutMs = options?.timeoutMs ?? this.#options.timeoutMs ?? 5000;
@@ -515,7 +524,7 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
   /** Queues work on the state machine; `onError` gets what it throws. */
   #enqueue(work: (raft: Raft) => void, onError?: (error: Error) => void): void {
     if (this.#closed) {
-      return onError?.(new ConsensusError("CONSENSUS_CLOSED", `raft node ${this.#options.id} is closed`));
+      return onError?.(this.#closedError());
     }
     this.#inbox.push(() => {
       try {
@@ -539,8 +548,13 @@ export class RaftConsensus<Result = unknown> implements Consensus<Result> {
         await this.#handle(raft, raft.ready());
       }
     } catch (error) {
+      // Fail-stop: the state machine has moved on past what is on disk (a write or sync that failed), and going on
+      // could send what a restart would contradict (a vote, an acknowledgement). Restart it from its log.
       this.#loopError = error as Error;
-      this.#logger.error("raft loop stopped", { error: String(error) });
+      this.#logger.error("raft node stopped: its loop failed (restart it from its log once the cause is fixed)", {
+        error: String(error),
+      });
+      void this.close();
     } finally {
       this.#pumping = false;
       this.#idleResolve?.();

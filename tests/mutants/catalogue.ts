@@ -312,8 +312,8 @@ export const MUTANTS: readonly Mutant[] = [
     name: "pbft-restart-prepares-in-crash-view",
     file: PBFT,
     tests: ["tests/plugins/consensus_pbft_test.ts"],
-    find: `    if (this.primary !== this.id && !this.sittingOut) this.#prepare(slot, prePrepare);`,
-    replace: `    if (this.primary !== this.id) this.#prepare(slot, prePrepare);`,
+    find: `    return this.#view > this.#sitOut.view || sequence > this.#sitOut.upTo;`,
+    replace: `    return true;`,
     description:
       "A restarted backup prepares in the view it crashed in, though its own prepares there may not have reached its disk: it can contradict one it sent and forgot.",
     caughtBy: "PBFT tests: a restarted backup sends a second, different prepare for one view and sequence",

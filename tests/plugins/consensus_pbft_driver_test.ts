@@ -367,3 +367,60 @@ Deno.test("pbft driver: secrets that do not match their identities are refused n
     (error: Error) => error.message.includes("identities.n2"),
   );
 });
+
+Deno.test("pbft driver: a primary whose batch does not execute makes its held writes requests after a while, sent to every replica", async () => {
+  const sentRequests: string[] = [];
+  const machines = Array.from({ length: 4 }, () => new RecordingMachine());
+  const cluster = await startPbftCluster(machines, {
+    outgoing: (id) => (to, messages) => {
+      for (const message of messages) {
+        if (id !== "n1" || message.type !== "request") continue;
+        sentRequests.push(
+          `${to}: ${message.request.operations.map((operation) => decoder.decode(operation).slice(-5))}`,
+        );
+      }
+      return messages;
+    },
+  });
+  try {
+    cluster.silence(0); // n1, the primary: its batch never reaches anyone
+    const primary = cluster.replicas[0];
+    const calls = [primary.propose(encoder.encode("first"), { timeoutMs: 2_000 }).catch(() => {})];
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    calls.push(primary.propose(encoder.encode("held"), { timeoutMs: 2_000 }).catch(() => {}));
+    for (let i = 0; i < 70 && !sentRequests.some((sent) => sent.includes("held")); i++) await cluster.clock.advance(10);
+    // Held for the next batch for ever, it was never a request: nothing watched it, and no view would change for it.
+    assert.ok(sentRequests.some((sent) => sent.includes("held")), `requests n1 sent: ${sentRequests.join(", ")}`);
+    await settle(cluster, Promise.all(calls));
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("pbft driver: a replica whose storage fails a write stops itself instead of running ahead of its disk", async () => {
+  class FailingStorage extends MemoryPbftStorage {
+    failing = false;
+    override append(records: readonly DurableRecord[]): Promise<void> {
+      return this.failing ? Promise.reject(new Error("disk full")) : super.append(records);
+    }
+  }
+  const storages = new Map<string, FailingStorage>();
+  const cluster = await startPbftCluster(Array.from({ length: 4 }, () => new RecordingMachine()), {
+    storage: (id) => {
+      const storage = new FailingStorage();
+      storages.set(id, storage);
+      return storage;
+    },
+  });
+  try {
+    const primary = cluster.replicas[0];
+    await settle(cluster, primary.propose(encoder.encode("before")));
+    storages.get("n1")!.failing = true;
+    const error = await settle(cluster, primary.propose(encoder.encode("after")).catch((failure) => failure));
+    assert.match(String(error), /stopped itself: disk full/);
+    assert.equal(primary.stats().healthy, false);
+    await assert.rejects(primary.propose(encoder.encode("later")), /stopped itself: disk full/);
+  } finally {
+    await cluster.close();
+  }
+});

@@ -7,9 +7,10 @@ import assert from "node:assert/strict";
 import { prePrepareSigningBytes } from "../../plugins/consensus-pbft/codec.ts";
 import { batchDigest } from "../../plugins/consensus-pbft/codec.ts";
 import { decodeMessages } from "../../plugins/consensus-pbft/codec.ts";
-import type { PrePrepare } from "../../plugins/consensus-pbft/types.ts";
+import type { DurableRecord, PrePrepare } from "../../plugins/consensus-pbft/types.ts";
+import { DEFAULT_PBFT_CONFIG, Pbft } from "../../plugins/consensus-pbft/pbft.ts";
 import { PbftTestCluster } from "../support/pbft_cluster.ts";
-import { signRequest } from "../support/pbft_fakes.ts";
+import { KvService, signRequest } from "../support/pbft_fakes.ts";
 
 function client(cluster: PbftTestCluster, name: string) {
   const id = `key:${name}`;
@@ -209,6 +210,80 @@ Deno.test("pbft: a primary restarted in its own view starts a view change at onc
   cluster.deliver();
   alice.put("y", "2");
   assert.ok(cluster.tickUntil(() => executedEverywhere(cluster, 2)));
+});
+
+/** The messages of `frame`. */
+const bodies = (message: { frame: Uint8Array }) => decodeMessages(message.frame);
+
+Deno.test("pbft: a restarted backup takes part again in its crash view once the log moved a window past what it forgot", () => {
+  const cluster = new PbftTestCluster({ config: { checkpointInterval: 4, windowSize: 8, maxInflightBatches: 1 } });
+  const alice = client(cluster, "alice");
+  alice.put("x", "0");
+  cluster.deliver();
+  cluster.crash("r2");
+  cluster.restart("r2");
+  const r2 = cluster.replica("r2");
+  assert.equal(r2.machine.stats().sittingOut, true);
+  const prepared: number[] = [];
+  cluster.drop = (message) => {
+    if (message.from === "r2") { for (const m of bodies(message)) if (m.type === "prepare") prepared.push(m.sequence); }
+    return false;
+  };
+  for (let i = 1; i <= 12; i++) {
+    alice.put("x", String(i));
+    cluster.deliver();
+  }
+  assert.ok(cluster.tickUntil(() => executedEverywhere(cluster, 13)));
+  assert.equal(r2.machine.view, 0, "still the view it crashed in");
+  assert.equal(r2.machine.stats().sittingOut, false);
+  assert.ok(prepared.length > 0 && prepared.every((sequence) => sequence > 8), `r2 prepared ${prepared.join(", ")}`);
+});
+
+Deno.test("pbft: a replica restarted while changing views does not sit out the view it never entered", () => {
+  const cluster = new PbftTestCluster();
+  const alice = client(cluster, "alice");
+  alice.put("x", "1");
+  cluster.deliver();
+  cluster.drop = (message) => message.to === "r2" && bodies(message).some((m) => m.type === "newView");
+  cluster.crash("r0");
+  alice.put("y", "2", ["r1", "r2", "r3"]);
+  assert.ok(cluster.tickUntil(() => cluster.replica("r2").machine.viewChanging));
+  cluster.crash("r2");
+  cluster.restart("r2");
+  // Sitting out view 1 would leave it to r1 and r3 alone, too few with r0 down: nothing would commit.
+  assert.equal(cluster.replica("r2").machine.stats().sittingOut, false);
+  cluster.drop = () => false;
+  assert.ok(cluster.tickUntil(() => executedEverywhere(cluster, 2, ["r1", "r2", "r3"])));
+});
+
+Deno.test("pbft: a compacted log keeps the certificates of earlier views beside a new view", () => {
+  const cluster = new PbftTestCluster();
+  const alice = client(cluster, "alice");
+  // Sequence 1 prepares everywhere in view 0 but commits nowhere.
+  cluster.drop = (message) => bodies(message).some((m) => m.type === "commit");
+  alice.put("x", "1");
+  cluster.deliver();
+  // View 1 re-proposes it; r2 enters view 1 but never gets view 1's prepares: it keeps its view 0 certificate.
+  cluster.crash("r0");
+  cluster.drop = (message) =>
+    bodies(message).some((m) => m.type === "commit" || (message.to === "r2" && m.type === "prepare" && m.view === 1));
+  assert.ok(
+    cluster.tickUntil(() => cluster.replica("r2").machine.view === 1 && !cluster.replica("r2").machine.viewChanging),
+  );
+  const certificate = (records: DurableRecord[]) =>
+    records.some((record) => record.kind === "commit" && record.view === 0 && record.sequence === 1);
+  const compacted = cluster.replica("r2").machine.durableState();
+  assert.ok(certificate(compacted), "the compacted state holds the view 0 certificate");
+  const restored = new Pbft({
+    ...DEFAULT_PBFT_CONFIG,
+    id: "r2",
+    members: cluster.members,
+    signer: cluster.keys.signer("r2"),
+    verifier: cluster.keys,
+    service: new KvService(),
+  }, compacted);
+  // Replayed after the new view, which moves the slot to view 1, the certificate was dropped as stale.
+  assert.ok(certificate(restored.durableState()), "and so does the replica restarted from it");
 });
 
 Deno.test("pbft: read-only requests are answered in one round trip by a quorum", () => {

@@ -197,3 +197,29 @@ Deno.test("raft driver: a first leader sends nothing of its first term before th
   await node.close();
   for (const listener of listeners) await listener.close();
 });
+
+Deno.test("raft driver: a node whose storage fails a write stops itself instead of running ahead of its disk", async () => {
+  class FailingStorage extends MemoryStorage {
+    failing = false;
+    override save(update: Parameters<MemoryStorage["save"]>[0]): Promise<void> {
+      return this.failing ? Promise.reject(new Error("disk full")) : super.save(update);
+    }
+  }
+  const storages: FailingStorage[] = [];
+  await withRaftCluster(3, async (cluster, leader) => {
+    await settle(cluster, leader.propose(new TextEncoder().encode("before")));
+    storages[cluster.replicas.indexOf(leader)].failing = true;
+    const proposal = leader.propose(new TextEncoder().encode("after")).catch((error) => error);
+    const error = await settle(cluster, proposal);
+    assert.equal((error as ConsensusError).code, "CONSENSUS_CLOSED");
+    assert.match((error as Error).message, /stopped itself: disk full/);
+    assert.equal(leader.stats().healthy, false);
+    await assert.rejects(leader.propose(new TextEncoder().encode("later")), /stopped itself: disk full/);
+  }, {
+    storage: () => {
+      const storage = new FailingStorage();
+      storages.push(storage);
+      return storage;
+    },
+  });
+});
