@@ -38,13 +38,21 @@ async function until(check: () => boolean, what: string, timeoutMs = 10_000): Pr
   }
 }
 
-/** Waits until every replica's tally holds a report of each of `members` at least `rounds` times newer than at the start. */
+/**
+ * Waits until every replica's tally holds a report of each of `members` at
+ * least `rounds` reports newer than the first replica's tally at the start
+ * (the assertions read every replica: one a step behind the first must not
+ * be read early).
+ */
 async function reportsCounted(cluster: AdaptiveTestCluster<null>, members: string[], rounds = 10): Promise<void> {
-  const tally = () => cluster.replicas[0]!.adaptiveStats().tally.reports;
-  const start = Object.fromEntries(members.map((id) => [id, tally()[id]?.atMs ?? 0]));
+  const tally = (replica: number) => cluster.replicas[replica]!.adaptiveStats().tally.reports;
+  const start = Object.fromEntries(members.map((id) => [id, tally(0)[id]?.atMs ?? 0]));
   await until(
-    () => members.every((id) => (tally()[id]?.atMs ?? 0) >= start[id] + rounds * 20),
-    `${rounds} rounds of reports from ${members.join(", ")}`,
+    () =>
+      cluster.replicas.every((_, replica) =>
+        members.every((id) => (tally(replica)[id]?.atMs ?? 0) >= start[id] + rounds * 20)
+      ),
+    `${rounds} rounds of reports from ${members.join(", ")} on every replica`,
   );
 }
 

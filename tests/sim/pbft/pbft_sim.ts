@@ -10,7 +10,9 @@
  * sequence), **validity** (only requests clients issued execute, with the
  * operations they signed, each at most once) and **integrity of the order**
  * (a batch that committed in a view whose primary is correct is one that
- * primary proposed). At the end: the client
+ * primary proposed), and **no equivocation by a correct replica** (never
+ * two different pre-prepares or prepares of its own for one view and
+ * sequence, across its crashes and restarts). At the end: the client
  * history is **linearizable**, and **liveness**: once the network is calm
  * and every correct replica is up, every client's requests complete.
  *
@@ -236,9 +238,33 @@ export function runPbftSimulation(seed: number, options: PbftSimOptions = {}): P
     if (sent.type === "newView") { for (const prePrepare of sent.prePrepares) recordProposals(prePrepare); }
   }
 
+  /** What each correct replica pre-prepared or prepared, per view and sequence, across its restarts. */
+  const signedOnce = new Map<string, string>();
+  function checkOwnMessages(replica: SimReplica, sent: MessageBody): void {
+    const signed = sent.type === "prePrepare" || sent.type === "prepare"
+      ? [sent]
+      : sent.type === "newView"
+      ? sent.prePrepares
+      : [];
+    // Its own: prepares it signed, and pre-prepares of views it leads (others it only passes on).
+    const own = signed.filter((message) =>
+      message.type === "prepare" ? message.replica === replica.id : membership.primaryOf(message.view) === replica.id
+    );
+    for (const message of own) {
+      const key = `${replica.id} ${message.type} (${message.view}, ${message.sequence})`;
+      const digest = digestKey(message.digest);
+      const before = signedOnce.get(key);
+      if (before === undefined) signedOnce.set(key, digest);
+      else if (before !== digest) violation(`equivocation by a correct replica: ${key} with two digests`);
+    }
+  }
+
   function flush(replica: SimReplica): void {
     for (const sent of replica.drain()) {
-      if (!replica.byzantine && sent.body) recordProposals(sent.body);
+      if (!replica.byzantine && sent.body) {
+        recordProposals(sent.body);
+        checkOwnMessages(replica, sent.body);
+      }
       // What a Byzantine replica sends always crosses the codec; a sample of the rest does too.
       const encode = sent.frame !== undefined || replica.byzantine || random.next() < 0.05;
       const payload: Uint8Array | MessageBody[] = sent.frame ?? (encode ? encodeMessages([sent.body!]) : [sent.body!]);
