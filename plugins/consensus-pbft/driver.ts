@@ -6,9 +6,10 @@
  * input (messages, ticks, this replica's requests), then handles the Ready:
  * persist (one sync for the whole step, none when all it holds may wait for
  * the next, see {@linkcode isDeferrable}: a write costs each replica one
- * sync, its commit's; a rewrite after a stable checkpoint), then send, then report executions to the callers waiting
- * for them. Inputs that arrive during a sync wait for the next turn, so load
- * turns into larger batches rather than more syncs.
+ * sync, its commit's; a rewrite after a stable checkpoint), then send, then
+ * report executions to the callers waiting for them. Inputs that arrive
+ * during a sync wait for the next turn, so load turns into larger batches
+ * rather than more syncs. A write that fails stops the replica (fail-stop).
  *
  * **Frames.** Between replicas every frame is sealed by the peer-auth kit
  * (HMAC-SHA-256 under the pairwise key of the two replicas, with replay
@@ -24,8 +25,8 @@
  * executed here, with what the application returned. A request that gets no
  * answer is sent again to every replica, so that all of them watch the
  * primary. At the primary, calls made while it cannot order another batch
- * wait and start the next batch in one request. A linearizable `read()` orders an empty operation and waits for
- * it to execute here.
+ * wait and start the next batch in one request. A linearizable `read()`
+ * orders an empty operation and waits for it to execute here.
  *
  * @module
  */
@@ -347,7 +348,7 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
    * at stable checkpoints, every `checkpointInterval` sequences.
    */
   snapshot(): Promise<LogPosition> {
-    if (this.#closed) return Promise.reject(closedError(this.#fatal));
+    if (this.#closed) return Promise.reject(this.#closedError());
     return new Promise((resolve, reject) => {
       this.#enqueue((machine) => {
         const { record, sequence } = machine.localSnapshot();
@@ -419,17 +420,17 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#tickTimer !== undefined) this.#options.clock.clearTimeout(this.#tickTimer);
-    for (const operation of this.#queue) this.#settle(operation, { ok: false, error: closedError(this.#fatal) });
+    for (const operation of this.#queue) this.#settle(operation, { ok: false, error: this.#closedError() });
     for (const lane of this.#lanes) {
       for (const operation of lane.outstanding?.operations ?? []) {
-        this.#settle(operation, { ok: false, error: closedError(this.#fatal) });
+        this.#settle(operation, { ok: false, error: this.#closedError() });
       }
     }
     await this.#idle;
     await this.#listener?.close().catch(() => {});
     await this.#inbound.closeAll();
     await this.#sender.close();
-    for (const snapshot of this.#localSnapshots.splice(0)) snapshot.reject(closedError(this.#fatal));
+    for (const snapshot of this.#localSnapshots.splice(0)) snapshot.reject(this.#closedError());
     if (this.#deferred.length > 0) {
       // A clean stop keeps what a crash could lose.
       const records = this.#deferred;
@@ -441,10 +442,21 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
     await this.#options.storage.close();
   }
 
+  /** `CONSENSUS_CLOSED`, saying why when the replica stopped itself. */
+  #closedError(): ConsensusError {
+    const fatal = this.#fatal;
+    return new ConsensusError(
+      "CONSENSUS_CLOSED",
+      fatal === undefined
+        ? "the PBFT replica is closed"
+        : `the PBFT replica stopped itself: ${fatal instanceof Error ? fatal.message : String(fatal)}`,
+    );
+  }
+
   // ---- the embedded client ----------------------------------------------------------
 
   #submit(operation: Uint8Array, options: ConsensusCallOptions | undefined): Promise<ApplyOutcome<unknown>> {
-    if (this.#closed) return Promise.reject(closedError(this.#fatal));
+    if (this.#closed) return Promise.reject(this.#closedError());
     if (!this.#machine) return Promise.reject(new ConsensusError("CONSENSUS_CLOSED", "start() the replica first"));
     const timeoutMs = options?.timeoutMs ?? this.#options.timeoutMs ?? 5000;
     return new Promise((resolve, reject) => {
@@ -769,15 +781,6 @@ function withKind(kind: number, bytes: Uint8Array): Uint8Array {
   out[0] = kind;
   out.set(bytes, 1);
   return out;
-}
-
-function closedError(fatal?: unknown): ConsensusError {
-  return new ConsensusError(
-    "CONSENSUS_CLOSED",
-    fatal === undefined
-      ? "the PBFT replica is closed"
-      : `the PBFT replica stopped itself: ${fatal instanceof Error ? fatal.message : String(fatal)}`,
-  );
 }
 
 function fixedMembership(): ConsensusError {

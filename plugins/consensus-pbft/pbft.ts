@@ -192,7 +192,10 @@ export interface PbftStats {
   primary: NodeId;
   /** True during a view change. */
   viewChanging: boolean;
-  /** True while restarted in the view it crashed in, where it sends no prepare and orders nothing. */
+  /**
+   * True while restarted in the view it crashed in, with sequences it may have
+   * prepared and forgotten still ahead: it prepares none of them, and orders nothing.
+   */
   sittingOut: boolean;
   /** Last sequence executed. */
   executed: number;
@@ -384,8 +387,9 @@ export class Pbft {
   }
 
   /**
-   * True while a restarted replica is still in the view it crashed in: it
-   * sends no prepare and orders nothing there (see the module doc).
+   * True while a restarted replica is still in the view it crashed in, with
+   * sequences it may have prepared and forgotten still ahead: it prepares
+   * none of them and orders nothing there (see the module doc).
    */
   get sittingOut(): boolean {
     return this.#view <= this.#sitOut.view && this.#stable.sequence < this.#sitOut.upTo;
