@@ -59,6 +59,22 @@ function onEngine(cluster: AdaptiveTestCluster<number>, epoch: number, engine: s
   );
 }
 
+/** Four replicas on Raft, with epoch 0's leader and its engine (whose calls a test may wrap). */
+async function clusterWithRaftLeader() {
+  const engines = new Map<string, Consensus<EpochResult<unknown>>>();
+  const cluster = await startAdaptiveCluster(Array.from({ length: 4 }, () => new Appends()), {
+    onEngine: (id, epoch, engine) => engines.set(`${id}/${epoch}`, engine),
+  });
+  try {
+    await until(() => onEngine(cluster, 0, "raft"), "a Raft leader in epoch 0");
+  } catch (error) {
+    await cluster.close();
+    throw error;
+  }
+  const leaderId = cluster.replicas[0]!.stats().leaderId!;
+  return { cluster, leaderId, leader: engines.get(`${leaderId}/0`)! };
+}
+
 async function forceFrom(replicas: (AdaptiveConsensus<number> | undefined)[], mode: "internet" | "datacenter") {
   for (const replica of replicas) {
     for (let attempt = 0;; attempt++) {
@@ -165,14 +181,8 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const engines = new Map<string, Consensus<EpochResult<unknown>>>();
-    const cluster = await startAdaptiveCluster(Array.from({ length: 4 }, () => new Appends()), {
-      onEngine: (id, epoch, engine) => engines.set(`${id}/${epoch}`, engine),
-    });
+    const { cluster, leaderId, leader } = await clusterWithRaftLeader();
     try {
-      await until(() => onEngine(cluster, 0, "raft"), "a Raft leader in epoch 0");
-      const leaderId = cluster.replicas[0]!.stats().leaderId!;
-      const leader = engines.get(`${leaderId}/0`)!;
       // The leader loses the next force it is handed, as one that lost its place before proposing it would.
       let toDrop = 1;
       const propose = leader.propose.bind(leader);
@@ -260,14 +270,8 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const engines = new Map<string, Consensus<EpochResult<unknown>>>();
-    const cluster = await startAdaptiveCluster(Array.from({ length: 4 }, () => new Appends()), {
-      onEngine: (id, epoch, engine) => engines.set(`${id}/${epoch}`, engine),
-    });
+    const { cluster, leaderId, leader } = await clusterWithRaftLeader();
     try {
-      await until(() => onEngine(cluster, 0, "raft"), "a Raft leader in epoch 0");
-      const leaderId = cluster.replicas[0]!.stats().leaderId!;
-      const leader = engines.get(`${leaderId}/0`)!;
       let proposedReports = 0;
       const propose = leader.propose.bind(leader);
       leader.propose = (bytes, options) => {
