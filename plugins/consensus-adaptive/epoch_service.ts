@@ -17,10 +17,11 @@
  * Memory stays bounded: one handover kept per peer, frames no larger than
  * the transport's limit (a handover larger than that cannot be fetched; the
  * replica logs it and catches up only through its engine). Work stays
- * bounded too: each member's relays (32 at once, 16 a second) and handovers
- * (4 at once, 2 a second) past its rate are dropped and counted
- * (`rateLimited`), so a member holding the keys cannot make the others
- * propose or decode as fast as it can send.
+ * bounded too: each member's relays (twice the members' report pace, plus
+ * 32 at once and 16 a second for forces and retries: {@linkcode relayRate})
+ * and handovers (4 at once, 2 a second) past its rate are dropped and
+ * counted (`rateLimited`), so a member holding the keys cannot make the
+ * others propose or decode as fast as it can send.
  *
  * @module
  */
