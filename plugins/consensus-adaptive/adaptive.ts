@@ -839,7 +839,8 @@ export class AdaptiveConsensus<Result = unknown> implements Consensus<Result>, M
       return false;
     }
     epoch.started = true;
-    if (this.#lastStartFailure?.epoch === number) this.#lastStartFailure.retryAtMs = undefined;
+    // Running now, or a newer epoch took over: no retry is due.
+    if (this.#lastStartFailure && this.#lastStartFailure.epoch <= number) this.#lastStartFailure.retryAtMs = undefined;
     // With a first leader agreed, it alone leads term 1 (a campaign by anyone else would depose it, and the writes it
     // took would wait for their indices to be overwritten); without one, the replica that led before campaigns.
     const firstLeader = handover?.firstLeader && this.#members.includes(handover.firstLeader);
