@@ -15,14 +15,14 @@ import { signRequest } from "../support/pbft_fakes.ts";
 const FRAMES = 100_000;
 
 function snapshotOf(cluster: PbftTestCluster, id: string) {
-  const { machine, service, records } = cluster.replica(id);
+  const { machine, service, disk } = cluster.replica(id);
   return {
     view: machine.view,
     viewChanging: machine.viewChanging,
     executed: machine.executed,
     stable: machine.stable.sequence,
     service: [...service.snapshot()],
-    records: records.length,
+    records: disk.persisted.length,
   };
 }
 

@@ -10,7 +10,7 @@
 import { seededRandom } from "../../core/util/random.ts";
 import { decodeMessages, encodeMessages } from "../../plugins/consensus-pbft/codec.ts";
 import { DEFAULT_PBFT_CONFIG, Pbft, type PbftConfig } from "../../plugins/consensus-pbft/pbft.ts";
-import { isDeferrable } from "../../plugins/consensus-pbft/driver.ts";
+import { DriverDisk } from "./pbft_disk.ts";
 import type { DurableRecord, Message, MessageBody, Reply, Request } from "../../plugins/consensus-pbft/types.ts";
 import { FakeKeys, KvService } from "./pbft_fakes.ts";
 
@@ -22,10 +22,8 @@ export interface TestReplica {
   machine: Pbft;
   /** Its service (replaced on restart). */
   service: KvService;
-  /** What it persisted and synced. */
-  records: DurableRecord[];
-  /** What it persisted without a sync, as the driver holds it back (see `isDeferrable`); lost in a crash. */
-  unsynced: DurableRecord[];
+  /** Its disk: what it persisted, the records the driver would hold back lost in a crash. */
+  disk: DriverDisk;
   /** False while crashed. */
   up: boolean;
 }
@@ -80,8 +78,7 @@ export class PbftTestCluster {
         id,
         machine: undefined!,
         service: new KvService(),
-        records: [],
-        unsynced: [],
+        disk: new DriverDisk(),
         up: true,
       };
       this.replicas.set(id, replica);
@@ -119,21 +116,13 @@ export class PbftTestCluster {
       signer: this.keys.signer(replica.id),
       verifier: this.keys,
       service: replica.service,
-    }, replica.records);
+    }, replica.disk.records);
   }
 
   #collect(replica: TestReplica): void {
     if (!replica.machine.hasReady()) return;
     const ready = replica.machine.ready();
-    if (ready.compact) {
-      replica.records = [...ready.compact];
-      replica.unsynced = [];
-    } else if (ready.persist.every(isDeferrable)) {
-      replica.unsynced.push(...ready.persist);
-    } else {
-      replica.records.push(...replica.unsynced, ...ready.persist);
-      replica.unsynced = [];
-    }
+    replica.disk.write(ready);
     for (const { to, message } of ready.messages) {
       for (const receiver of to) {
         this.inFlight.push({ from: replica.id, to: receiver, frame: encodeMessages([message]) });
@@ -205,7 +194,7 @@ export class PbftTestCluster {
   crash(id: string): void {
     const replica = this.replica(id);
     replica.up = false;
-    replica.unsynced = [];
+    replica.disk.crash();
   }
 
   /** Restarts a replica from its records, with a fresh service. */

@@ -32,7 +32,7 @@ import {
 } from "../../../plugins/consensus-pbft/codec.ts";
 import type { Signer, Verifier } from "../../../plugins/consensus-pbft/crypto.ts";
 import { DEFAULT_PBFT_CONFIG, Pbft, type PbftConfig } from "../../../plugins/consensus-pbft/pbft.ts";
-import { isDeferrable } from "../../../plugins/consensus-pbft/driver.ts";
+import { DriverDisk } from "../../support/pbft_disk.ts";
 import type { DurableRecord, Execution, Message, MessageBody, Request } from "../../../plugins/consensus-pbft/types.ts";
 import { KvService } from "../../support/pbft_fakes.ts";
 
@@ -80,10 +80,8 @@ export class HonestReplica implements SimReplica {
   machine: Pbft;
   /** Its service (replaced on restart). */
   service = new KvService();
-  /** What it persisted and synced. */
-  records: DurableRecord[] = [];
-  /** What it persisted without a sync, as the driver holds it back (lost in a crash). */
-  #unsynced: DurableRecord[] = [];
+  /** Its disk: what it persisted, the records the driver would hold back lost in a crash. */
+  readonly disk = new DriverDisk();
   /** False while crashed. */
   up = true;
   /** Times it restarted. */
@@ -106,21 +104,13 @@ export class HonestReplica implements SimReplica {
       signer: this.signer,
       verifier: this.context.verifier,
       service: this.service,
-    }, this.records);
+    }, this.disk.records);
   }
 
   #collect(): void {
     if (!this.machine.hasReady()) return;
     const ready = this.machine.ready();
-    if (ready.compact) {
-      this.records = [...ready.compact];
-      this.#unsynced = [];
-    } else if (ready.persist.every(isDeferrable)) {
-      this.#unsynced.push(...ready.persist);
-    } else {
-      this.records.push(...this.#unsynced, ...ready.persist);
-      this.#unsynced = [];
-    }
+    this.disk.write(ready);
     for (const { to, message } of ready.messages) this.#out.push({ to, body: message });
     this.#executions.push(...ready.executed);
   }
@@ -157,7 +147,7 @@ export class HonestReplica implements SimReplica {
   crash(): void {
     this.up = false;
     this.#out = [];
-    this.#unsynced = [];
+    this.disk.crash();
   }
 
   /** Starts again from its records with a fresh service. */
