@@ -628,11 +628,12 @@ export class PbftConsensus<Result = unknown> implements Consensus<Result> {
         this.#inbox = [];
         for (const input of inputs) input(machine);
         this.#fillLanes(machine);
-        if (!machine.hasReady() && this.#localSnapshots.length === 0) {
+        const ready = machine.hasReady();
+        if (!ready && this.#localSnapshots.length === 0) {
           if (this.#inbox.length === 0) break;
           continue;
         }
-        await this.#handle(machine.hasReady() ? machine.ready() : undefined);
+        await this.#handle(ready ? machine.ready() : undefined);
       }
     } catch (error) {
       // Fail-stop: the machine has moved on past what is on disk (a sync that failed), and going on could send what

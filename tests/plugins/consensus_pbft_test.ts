@@ -31,6 +31,9 @@ function client(cluster: PbftTestCluster, name: string) {
   };
 }
 
+/** The messages of a frame on its way. */
+const bodies = (message: { frame: Uint8Array }) => decodeMessages(message.frame);
+
 function executedEverywhere(cluster: PbftTestCluster, sequence: number, ids = cluster.members): boolean {
   return ids.every((id) => cluster.replica(id).machine.executed >= sequence);
 }
@@ -161,7 +164,7 @@ Deno.test("pbft: a restarted backup sits out the view it crashed in: it never pr
   const cluster = new PbftTestCluster();
   const alice = client(cluster, "alice");
   // r2 gets the pre-prepare and prepares, but none of the others' prepares: its prepare is held back, never synced.
-  cluster.drop = (message) => message.to === "r2" && decodeMessages(message.frame).some((m) => m.type === "prepare");
+  cluster.drop = (message) => message.to === "r2" && bodies(message).some((m) => m.type === "prepare");
   alice.put("x", "1", ["r0"]);
   cluster.deliver();
   assert.ok(executedEverywhere(cluster, 1, ["r0", "r1", "r3"]));
@@ -188,7 +191,7 @@ Deno.test("pbft: a restarted backup sits out the view it crashed in: it never pr
   cluster.crash("r0");
   let prepared = 0;
   cluster.drop = (message) => {
-    if (message.from === "r2") prepared += decodeMessages(message.frame).filter((m) => m.type === "prepare").length;
+    if (message.from === "r2") prepared += bodies(message).filter((m) => m.type === "prepare").length;
     return false;
   };
   alice.put("y", "1", ["r1", "r2", "r3"]);
@@ -211,9 +214,6 @@ Deno.test("pbft: a primary restarted in its own view starts a view change at onc
   alice.put("y", "2");
   assert.ok(cluster.tickUntil(() => executedEverywhere(cluster, 2)));
 });
-
-/** The messages of `frame`. */
-const bodies = (message: { frame: Uint8Array }) => decodeMessages(message.frame);
 
 Deno.test("pbft: a restarted backup takes part again in its crash view once the log moved a window past what it forgot", () => {
   const cluster = new PbftTestCluster({ config: { checkpointInterval: 4, windowSize: 8, maxInflightBatches: 1 } });
