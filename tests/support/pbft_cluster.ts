@@ -11,7 +11,7 @@ import { seededRandom } from "../../core/util/random.ts";
 import { decodeMessages, encodeMessages } from "../../plugins/consensus-pbft/codec.ts";
 import { DEFAULT_PBFT_CONFIG, Pbft, type PbftConfig } from "../../plugins/consensus-pbft/pbft.ts";
 import { DriverDisk } from "./pbft_disk.ts";
-import type { DurableRecord, Message, MessageBody, Reply, Request } from "../../plugins/consensus-pbft/types.ts";
+import type { Message, MessageBody, Reply, Request } from "../../plugins/consensus-pbft/types.ts";
 import { FakeKeys, KvService } from "./pbft_fakes.ts";
 
 /** One replica of the test cluster. */

@@ -33,7 +33,7 @@ import {
 import type { Signer, Verifier } from "../../../plugins/consensus-pbft/crypto.ts";
 import { DEFAULT_PBFT_CONFIG, Pbft, type PbftConfig } from "../../../plugins/consensus-pbft/pbft.ts";
 import { DriverDisk } from "../../support/pbft_disk.ts";
-import type { DurableRecord, Execution, Message, MessageBody, Request } from "../../../plugins/consensus-pbft/types.ts";
+import type { Execution, Message, MessageBody, Request } from "../../../plugins/consensus-pbft/types.ts";
 import { KvService } from "../../support/pbft_fakes.ts";
 
 /** Something a replica sends: a message, or (from a Byzantine one) raw bytes. */
